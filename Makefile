@@ -1,0 +1,166 @@
+# tilepaint - tiled, resumable batch inpainting for very large images.
+#
+#   make            build build/tilepaint
+#   make demo       install missing packages, build, run the main job on examples/
+#   make check      install missing packages, build, run every test
+#   make check SAN=1   the same under ASan + UBSan (build-san/)
+#   make bench      benchmarks (scripts/bench/), printed as ratios
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# User CFLAGS never drop the project's flags: those are appended separately.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g
+SAN        ?= 0
+V          ?= 0
+
+ifeq ($(SAN),1)
+BUILD      ?= build-san
+SANFLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD      ?= build
+SANFLAGS    =
+endif
+
+PKGS       = libtiff-4 libpng libjpeg sqlite3 fftw3f openblas zlib
+TEST_PKGS  = cmocka
+
+# Recursively expanded on purpose: pkg-config runs only when something is
+# compiled, so `make demo` / `make check` can install packages first.
+PKG_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+# -ffp-contract=off: no fused multiply-add behind our back, so float results
+# (and so output bytes) do not depend on the compiler's contraction choices.
+TP_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -ffp-contract=off \
+	     -pthread -MMD -MP -I. $(SANFLAGS)
+TP_LDFLAGS = -pthread $(SANFLAGS)
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+# ---- sources, by module ----------------------------------------------------
+SRC_util    = $(wildcard src/util/*.c)
+SRC_io      = $(wildcard src/io/*.c)
+SRC_tiler   = $(wildcard tiler/*.c)
+SRC_store   = $(wildcard store/*.c)
+SRC_nn      = $(wildcard src/nn/*.c)
+SRC_engines = $(wildcard src/engines/*.c)
+SRC_core    = $(filter-out src/main.c,$(wildcard src/*.c))
+SRC_all     = $(SRC_util) $(SRC_io) $(SRC_tiler) $(SRC_store) $(SRC_nn) \
+	      $(SRC_engines) $(SRC_core)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+OBJ_all     = $(call obj,$(SRC_all))
+
+# A unit test tests/unit/test_<m>.c links the smallest set that defines <m>,
+# so a module in progress elsewhere never blocks another module's tests.
+DEPS_util     = $(SRC_util)
+DEPS_io       = $(SRC_io) $(SRC_util)
+DEPS_tiler    = $(SRC_tiler) $(SRC_util)
+DEPS_store    = $(SRC_store) $(SRC_util)
+DEPS_nn       = $(SRC_nn) $(SRC_util)
+deps_of = $(if $(DEPS_$(1)),$(DEPS_$(1)),$(SRC_all))
+
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC   = $(wildcard tests/tools/*.c)
+TOOL_BIN   = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
+
+BIN = $(BUILD)/tilepaint
+
+.PHONY: all deps demo check tests bench install uninstall clean lint fuzz
+all: $(BIN)
+
+$(BIN): $(BUILD)/src/main.o $(OBJ_all)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/%.o: %.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/unit/%.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/tools/%.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/fuzz/%.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call obj,$$(call deps_of,$$(patsubst test_%,%,$$*)))
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+$(TOOL_BIN) $(FUZZ_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(OBJ_all)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# A missing package stops the build with its name (run scripts/install-deps.sh).
+$(BUILD)/.pkgcheck:
+	@for p in $(PKGS) $(TEST_PKGS); do \
+		$(PKG_CONFIG) --exists $$p || { echo "tilepaint: missing package '$$p' (pkg-config); run scripts/install-deps.sh" >&2; exit 1; }; \
+	done
+	@mkdir -p $(BUILD) && touch $@
+
+tests: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BIN)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@scripts/run-tests.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(TOOL_BIN)
+	@scripts/bench/run-all.sh $(BUILD)
+
+fuzz: $(FUZZ_BIN)
+
+# Dependencies point one way: tiler/ and store/ use only src/util.
+lint:
+	@! grep -nE '#include *"\.\./src/(io|engines|nn)|#include *<(sqlite3|tiffio|png|jpeglib)\.h>' tiler/*.[ch] \
+		|| { echo "lint: tiler/ must not include I/O, engine or SQL headers" >&2; exit 1; }
+	@! grep -nE '#include *"\.\./src/(io|engines|nn)' store/*.[ch] \
+		|| { echo "lint: store/ must not include src/ modules other than util" >&2; exit 1; }
+	@! grep -nE '#include *<sqlite3\.h>' $$(ls src/*.c src/*/*.c tiler/*.c 2>/dev/null) \
+		|| { echo "lint: only store/ may include sqlite3.h" >&2; exit 1; }
+	@groff -man -ww -z man/tilepaint.1 2>&1 | { ! grep . ; } || { echo "lint: man page warnings" >&2; exit 1; }
+	@echo "lint: ok"
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tilepaint
+	install -m 644 man/tilepaint.1 $(DESTDIR)$(MANDIR)/man1/tilepaint.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tilepaint $(DESTDIR)$(MANDIR)/man1/tilepaint.1
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

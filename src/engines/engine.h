@@ -1,0 +1,78 @@
+/*
+ * engine.h - the interface every inpainting engine implements, and the
+ * registry of built-in engines.
+ *
+ * Life cycle: open() once per process (the expensive set-up: model load, FFT
+ * plans; timed as the model_load stage), then worker_new() once per worker
+ * thread (per-thread scratch, sized once: nothing is allocated per tile in the
+ * hot path), then inpaint() for each tile from that worker's thread, then
+ * worker_free() and close(). The state made by open() is shared read-only by
+ * all workers, so inpaint() calls on different workers may run concurrently.
+ *
+ * Engines are pure: the same tile (pixels, mask, seed) gives the same bytes,
+ * whatever thread or order it runs in.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include "../util/tp.h"
+
+/* Options given to open(). Strings are borrowed for the duration of open(). */
+struct engine_options {
+	const char *model;    /* model file, or NULL */
+	uint32_t radius;      /* neighbourhood radius for classical engines (telea); 0 = engine default */
+	uint32_t threads;     /* threads an engine may use inside one inpaint() call (BLAS, FFT); >= 1 */
+	const char *params;   /* engine-specific "key=value,key=value" string, or NULL */
+};
+
+/* One tile handed to inpaint(). */
+struct engine_tile {
+	uint32_t w, h;        /* tile size, pixels */
+	uint32_t channels;    /* colour channels in pix: 1 (gray) or 3 (RGB) */
+	uint32_t bits;        /* bit depth of the source samples, 8 or 16 (for engines that quantise) */
+	float *pix;           /* (h, w, channels) row-major, values in [0, 1]. In: the known
+			       * pixels (masked ones hold stale values an engine must not read).
+			       * Out: masked pixels filled; unmasked ones may be left as they are
+			       * (they are not used). */
+	const uint8_t *mask;  /* (h, w): 1 = fill this pixel, 0 = known */
+	int32_t x, y;         /* tile origin in the image (for engines that care, e.g. tie-breaks) */
+	uint64_t seed;        /* deterministic per-tile seed (input signature x tile index) */
+};
+
+struct engine_ops {
+	const char *name;     /* "telea", "harmonic", "patch", "lama" */
+	const char *summary;  /* one line for --help */
+	int needs_model;      /* 1 when --model is required */
+	uint32_t multiple;    /* tile sides must be a multiple of this (1 = any) */
+	uint32_t context;     /* pixels of known context the engine wants around a hole;
+			       * the default overlap is at least this */
+	uint32_t default_tile;/* preferred tile side */
+	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
+	tp_status (*open)(const struct engine_options *opt, void **state);
+	/* Make per-thread scratch (*worker may be NULL). */
+	tp_status (*worker_new)(void *state, void **worker);
+	/* Fill the masked pixels of one tile. */
+	tp_status (*inpaint)(void *state, void *worker, struct engine_tile *tile);
+	void (*worker_free)(void *worker);  /* accepts NULL */
+	void (*close)(void *state);         /* accepts NULL */
+};
+
+/* The built-in engines, NULL-terminated, in the order --help lists them. */
+extern const struct engine_ops *const engine_list[];
+/* Look up by name; NULL if unknown. */
+const struct engine_ops *engine_find(const char *name);
+
+/* Individual engines (one file each in src/engines/). */
+extern const struct engine_ops engine_telea;
+extern const struct engine_ops engine_harmonic;
+extern const struct engine_ops engine_patch;
+extern const struct engine_ops engine_lama;
+
+/*
+ * Helper for engines: find `key` in a "k=v,k=v" params string and parse its
+ * value. Returns 1 and sets *val when found, 0 when absent, and -1 (with
+ * tp_err TP_EUSAGE) when present but not a number in [min, max].
+ */
+int engine_param_double(const char *params, const char *key, double min, double max, double *val);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * telea.c - placeholder until the telea engine lands: open() reports that the
+ * engine is not in this build.
+ */
+#include "engine.h"
+
+static tp_status telea_open(const struct engine_options *opt, void **state)
+{
+	(void)opt;
+	*state = NULL;
+	return tp_err(TP_EUSAGE, "engine 'telea' is not available in this build yet");
+}
+
+static tp_status telea_inpaint(void *state, void *worker, struct engine_tile *tile)
+{
+	(void)state; (void)worker; (void)tile;
+	return tp_err(TP_EINTERNAL, "engine 'telea' is not available");
+}
+
+const struct engine_ops engine_telea = {
+	.name = "telea", .summary = "(not built yet)", .multiple = 1, .context = 8,
+	.default_tile = 512, .open = telea_open, .inpaint = telea_inpaint,
+};

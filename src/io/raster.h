@@ -1,0 +1,128 @@
+/*
+ * raster.h - streaming image readers and writers for PNG, JPEG and TIFF
+ * behind one interface.
+ *
+ * Pixels travel as interleaved samples, top row first: 8-bit samples as
+ * uint8_t, 16-bit samples as native-endian uint16_t. Channels are 1 (gray),
+ * 2 (gray + alpha), 3 (RGB) or 4 (RGBA); alpha, when present, is the last
+ * channel. A reader hands out rows strictly in order, so memory stays bounded
+ * by what the caller holds, except where a format forces a whole-image decode
+ * (interlaced PNG, JPEG with an EXIF rotation): io_reader_info().buffered says so.
+ *
+ * Errors: every function returns a tp_status and sets tp_err() with a message
+ * that names the file. Library errors (libpng/libjpeg longjmp, libtiff
+ * handlers) never escape this module and never print to stderr.
+ * Threads: one reader or writer is used by one thread at a time; different
+ * objects may be used from different threads.
+ */
+#ifndef IO_RASTER_H
+#define IO_RASTER_H
+
+#include "../util/tp.h"
+
+enum io_format {
+	IO_FORMAT_UNKNOWN = 0,
+	IO_FORMAT_PNG,
+	IO_FORMAT_JPEG,
+	IO_FORMAT_TIFF
+};
+
+/* What a reader delivers and a writer accepts. */
+struct io_info {
+	uint32_t width, height;   /* pixels; both >= 1 */
+	uint32_t channels;        /* 1..4, alpha included */
+	uint32_t bits;            /* 8 or 16 bits per sample */
+	int alpha;                /* 1 when the last channel is alpha */
+	enum io_format format;    /* the file's format (reader) or the one to write */
+	int buffered;             /* reader: 1 when the whole image is decoded in memory */
+};
+
+/*
+ * Metadata carried from input to output, as opaque blobs that each writer
+ * re-emits where its format allows: ICC profile, EXIF (with the orientation
+ * tag reset to 1 when the reader applied it), XMP, resolution, and text.
+ * Owned by the reader that produced it; borrowed by the writer.
+ */
+struct io_meta {
+	const uint8_t *icc;  size_t icc_len;   /* ICC profile, or NULL */
+	const uint8_t *exif; size_t exif_len;  /* EXIF TIFF block (no "Exif\0\0" header), or NULL */
+	const uint8_t *xmp;  size_t xmp_len;   /* XMP packet, or NULL */
+	double xres, yres;                     /* resolution, 0 when unknown */
+	int res_unit;                          /* 0 none/unknown, 1 per inch, 2 per centimetre */
+	/* PNG text chunks / TIFF string tags, as key,value pairs */
+	size_t ntext;
+	const char *const *text_keys;
+	const char *const *text_values;
+};
+
+/* Options for writers. */
+struct io_write_opts {
+	int jpeg_quality;   /* 1..100; 0 means the default, IO_JPEG_QUALITY_DEFAULT */
+	int tiff_compression; /* libtiff COMPRESSION_* to force, 0 = same as the input's */
+	int png_level;      /* zlib level 0..9, -1 = default (6) */
+};
+#define IO_JPEG_QUALITY_DEFAULT 95
+
+struct io_reader;
+struct io_writer;
+
+/* Format from the file's first bytes (not its name). */
+enum io_format io_sniff(const uint8_t *head, size_t n);
+/* Format from a file name's extension (for outputs); IO_FORMAT_UNKNOWN if none. */
+enum io_format io_format_from_name(const char *path);
+/* "png", "jpeg", "tiff" or "unknown". */
+const char *io_format_name(enum io_format f);
+
+/*
+ * Open `path` and read its header. The format is sniffed from the content.
+ * On success *out is a reader positioned before row 0; free with
+ * io_reader_close(). Errors: TP_ENOENT (missing), TP_EIO (unreadable),
+ * TP_EFORMAT (not an image, corrupt header, unsupported kind, or width x
+ * height x channels too large to address).
+ */
+tp_status io_reader_open(const char *path, struct io_reader **out);
+/* Borrowed; valid until close. */
+const struct io_info *io_reader_info(const struct io_reader *r);
+const struct io_meta *io_reader_meta(const struct io_reader *r);
+/* The TIFF/PNG/JPEG compression or variant of the input, for writers that copy it
+ * (TIFF: COMPRESSION_* value; others 0). */
+int io_reader_compression(const struct io_reader *r);
+/*
+ * Read the next `nrows` rows into `buf`; row i starts at buf + i * stride
+ * bytes; stride >= width * channels * bits / 8. Reading past the last row is
+ * TP_EUSAGE. A truncated or corrupt file gives TP_EFORMAT naming the row.
+ */
+tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows);
+/* Next row index to be read. */
+uint32_t io_reader_row(const struct io_reader *r);
+/* Frees everything; accepts NULL. */
+void io_reader_close(struct io_reader *r);
+
+/*
+ * Create `path` (which must not be the final output name: callers write to a
+ * temporary name and rename) for an image described by `info` (format taken
+ * from info->format). `meta` (may be NULL) is copied as the format allows.
+ * Errors: TP_ECREATE (cannot create), TP_EUSAGE (format cannot hold info:
+ * e.g. JPEG with alpha or 16 bits), TP_ENOMEM.
+ */
+tp_status io_writer_open(const char *path, const struct io_info *info,
+			 const struct io_meta *meta, const struct io_write_opts *opts,
+			 struct io_writer **out);
+/* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on failure. */
+tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows);
+/* After the last row: flush, fsync and close the file. TP_EIO on failure.
+ * All rows must have been written (TP_EUSAGE otherwise). */
+tp_status io_writer_finish(struct io_writer *w);
+/* Free the writer. If io_writer_finish() did not succeed, the file is closed
+ * and unlinked. Accepts NULL. */
+void io_writer_close(struct io_writer *w);
+
+/*
+ * Convenience for masks and tests: convert one row of samples (any of the
+ * layouts above) to one byte per pixel: 1 where the gray value (alpha ignored;
+ * colour converted with the ITU-R 601 luma weights, integer arithmetic) is
+ * nonzero, else 0.
+ */
+void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * tp.h - the few things every tilepaint module shares: status codes, the
+ * per-thread error message, allocation (with fault injection for tests),
+ * logging, a monotonic clock and a small hash.
+ *
+ * Invariant: a failing function sets the message once, at the point of
+ * failure, with tp_err(); callers pass the status up without touching it.
+ */
+#ifndef TP_H
+#define TP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TP_VERSION "1.0.0"
+
+/* Status of every fallible call. 0 is success. Mapped to sysexits in main.c. */
+enum tp_status {
+	TP_OK = 0,     /* success */
+	TP_ENOMEM,     /* an allocation failed */
+	TP_EIO,        /* a read, write, fsync or rename failed */
+	TP_EFORMAT,    /* input data is malformed or of an unsupported kind */
+	TP_EUSAGE,     /* the caller (user or code) asked for something invalid */
+	TP_EMODEL,     /* a model file is missing, malformed or does not fit */
+	TP_EBUSY,      /* the job store is locked or a lease is held elsewhere */
+	TP_ECANCELED,  /* stopped on purpose (signal or --max-time) */
+	TP_ENOENT,     /* an input file does not exist */
+	TP_ECREATE,    /* an output file or directory cannot be created */
+	TP_EINTERNAL   /* a bug: an invariant did not hold */
+};
+typedef enum tp_status tp_status;
+
+/* Short constant name of a status ("ENOMEM", ...). Never NULL. */
+const char *tp_status_name(tp_status s);
+
+/*
+ * Set this thread's error message (printf format) and return `code`, so a
+ * failure point reads `return tp_err(TP_EIO, "%s: %s", path, strerror(errno));`.
+ * The message is truncated to 1023 bytes. Thread-safe (thread-local buffer).
+ */
+tp_status tp_err(tp_status code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the current message with "prefix: " (for context added by callers). */
+void tp_err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* This thread's last message; "" when none. Borrowed until the next tp_err. */
+const char *tp_errmsg(void);
+void tp_err_clear(void);
+
+/*
+ * Allocation. Every allocation in tilepaint goes through these so tests can
+ * make the n-th call fail (tp_alloc_fail_at). They return NULL on failure
+ * without setting a message; callers say what they were allocating.
+ * tp_free(NULL) is a no-op. Thread-safe.
+ */
+void *tp_malloc(size_t n);
+void *tp_calloc(size_t count, size_t size);
+void *tp_realloc(void *p, size_t n);
+char *tp_strdup(const char *s);
+void tp_free(void *p);
+#define TP_FREE(p) do { tp_free(p); (p) = NULL; } while (0)
+/* Make the n-th allocation from now on fail (n >= 0; -1 disables). Tests only. */
+void tp_alloc_fail_at(long n);
+/* Number of allocations since process start (for OOM-loop tests). */
+long tp_alloc_count(void);
+
+/* size_t multiplication with overflow check: returns 0 and sets *out on success. */
+int tp_mul_overflow(size_t a, size_t b, size_t *out);
+
+/* Data-protecting invariant: always on, also in release builds. */
+#define TP_ASSERT(c) do { if (!(c)) tp_assert_fail(#c, __FILE__, __LINE__); } while (0)
+_Noreturn void tp_assert_fail(const char *expr, const char *file, int line);
+
+/* ---- logging (stderr) ---- */
+enum tp_log_level { TP_LOG_ERROR = 0, TP_LOG_WARN = 1, TP_LOG_INFO = 2, TP_LOG_DEBUG = 3 };
+/* Messages above `level` are dropped. Default TP_LOG_INFO. */
+void tp_log_set_level(enum tp_log_level level);
+enum tp_log_level tp_log_get_level(void);
+/* One line to stderr, prefixed "tilepaint: " (and "error: "/"warning: "). Thread-safe. */
+void tp_log(enum tp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define tp_error(...) tp_log(TP_LOG_ERROR, __VA_ARGS__)
+#define tp_warn(...)  tp_log(TP_LOG_WARN, __VA_ARGS__)
+#define tp_info(...)  tp_log(TP_LOG_INFO, __VA_ARGS__)
+#define tp_debug(...) tp_log(TP_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- clock ---- */
+/* Monotonic milliseconds (fractional). */
+double tp_now_ms(void);
+/* Wall-clock seconds since the epoch. */
+int64_t tp_wall_s(void);
+
+/* ---- hashing (FNV-1a 64; stable across platforms, not cryptographic) ---- */
+#define TP_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t tp_hash(uint64_t h, const void *data, size_t n);
+uint64_t tp_hash_str(uint64_t h, const char *s);
+uint64_t tp_hash_u64(uint64_t h, uint64_t v);
+
+#endif

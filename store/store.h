@@ -1,0 +1,167 @@
+/*
+ * store.h - the SQLite job store: jobs, tiles, runs and stage timings.
+ *
+ * The only module that includes sqlite3.h. The database is in WAL mode with a
+ * busy timeout; every change is one transaction, and read-then-write
+ * transactions use BEGIN IMMEDIATE, so a kill -9 at any instant leaves a
+ * consistent store and two processes never claim the same job.
+ * A `struct store` is used by one thread at a time (the band loop's main
+ * thread); workers never touch it.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "../src/util/tp.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_job_state {
+	STORE_JOB_QUEUED = 0,   /* known, not finished */
+	STORE_JOB_RUNNING = 1,  /* claimed by a live lease */
+	STORE_JOB_DONE = 2,     /* output written and renamed into place */
+	STORE_JOB_FAILED = 3    /* gave an error; error text recorded */
+};
+#define STORE_JOB_NSTATES 4
+
+enum store_tile_state {
+	STORE_TILE_PENDING = 0, /* has masked pixels, no result yet */
+	STORE_TILE_DONE = 1,    /* result stored */
+	STORE_TILE_SKIPPED = 2, /* no masked pixel: never sent to an engine */
+	STORE_TILE_FAILED = 3   /* the engine failed on it */
+};
+#define STORE_TILE_NSTATES 4
+
+/* "queued", "running", ... */
+const char *store_job_state_name(enum store_job_state s);
+const char *store_tile_state_name(enum store_tile_state s);
+
+struct store;
+
+/*
+ * Open (creating if needed, unless `readonly`) the store at `path`, apply the
+ * schema or migrate it, set WAL mode and a busy timeout of 30 s.
+ * Errors: TP_ENOENT (readonly and missing), TP_EIO / TP_ECREATE (cannot open),
+ * TP_EFORMAT (not a tilepaint store, or a newer schema), TP_EBUSY.
+ */
+tp_status store_open(const char *path, int readonly, struct store **out);
+void store_close(struct store *s);   /* accepts NULL */
+/* PRAGMA integrity_check: TP_OK when "ok", else TP_EFORMAT with the first complaint. */
+tp_status store_integrity_check(struct store *s);
+
+/* ---- runs: one row per `tilepaint run` process ---- */
+tp_status store_run_begin(struct store *s, const char *argv_line, const char *host,
+			  int64_t pid, int64_t *run_id);
+tp_status store_run_end(struct store *s, int64_t run_id, int exit_status);
+
+/* ---- jobs ---- */
+
+/* What discovery knows of one image; strings borrowed. The output path is the key. */
+struct store_job_spec {
+	const char *input;        /* input image path */
+	const char *mask;         /* mask path, or NULL when none was found */
+	const char *output;       /* final output path (unique per job) */
+	const char *input_sig;    /* signature of the input file's content */
+	const char *mask_sig;     /* signature of the mask file, or "" */
+	const char *options_hash; /* hash of every option that changes the output */
+};
+
+struct store_job {
+	int64_t id;
+	enum store_job_state state;
+	int64_t attempts;
+	char output_sig[128];     /* signature of the written output (done jobs), or "" */
+	char error[512];          /* last error text, or "" */
+};
+
+/*
+ * Make the store agree with `spec`. A job whose input_sig, mask_sig,
+ * options_hash and input path all match is left as it is (a finished job
+ * stays done). Otherwise it is (re)set to queued with its tiles and error
+ * cleared. *out receives the job's current row.
+ */
+tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
+
+/*
+ * Try to claim job `id` for `owner` until now + lease_s (seconds, wall clock).
+ * *got = 1 on success (state becomes running, attempts + 1). *got = 0 when the
+ * job is done, or its lease is held by another owner and has not expired, in
+ * which case that owner is copied to `holder` (may be NULL). A lease held by
+ * exactly `steal_from` (non-NULL) is taken over even before it expires (the
+ * caller has proved that holder dead).
+ */
+tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
+			  int64_t lease_s, const char *steal_from, int *got,
+			  char *holder, size_t holder_len);
+/* Extend our lease. TP_EBUSY if we no longer hold it. */
+tp_status store_job_renew(struct store *s, int64_t id, const char *owner, int64_t now, int64_t lease_s);
+/* Give the job back unfinished (stopped early): state queued, lease cleared. */
+tp_status store_job_release(struct store *s, int64_t id, const char *owner);
+/* Mark done (one transaction): state done, lease cleared, error cleared,
+ * output signature recorded, and the tile result blobs dropped (tile rows kept). */
+tp_status store_job_done(struct store *s, int64_t id, const char *owner, const char *output_sig);
+/* Mark failed with `error` (lease cleared). `owner` may be NULL for jobs that
+ * failed before they could be claimed (e.g. no mask found). */
+tp_status store_job_fail(struct store *s, int64_t id, const char *owner, const char *error);
+
+/* ---- tiles ---- */
+
+struct store_tile_rec {
+	int32_t x, y, w, h;       /* rectangle in image coordinates */
+	int skipped;              /* 1 = no masked pixel */
+};
+
+/*
+ * Record the plan of job `id`: when the job has no tiles, insert them all
+ * (pending or skipped) in one transaction; when it has exactly these
+ * rectangles, keep them and their results; otherwise replace them.
+ */
+tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_rec *tiles, size_t n);
+/* done[i] = 1 for tiles of job `id` whose result is stored (n = tile count). */
+tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_t n);
+/* Fetch a stored result: *blob (caller frees with tp_free), *len. TP_ENOENT if none. */
+tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len);
+/* Store a result and mark the tile done, with its engine time, in one transaction. */
+tp_status store_tile_put(struct store *s, int64_t id, uint32_t idx, const void *blob,
+			 size_t len, double engine_ms);
+/* Mark a tile failed. */
+tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx);
+
+/* ---- timings ---- */
+
+/* Add `count` calls totalling `ms` milliseconds to (run, job, stage). job may be 0
+ * (process-wide stages such as model_load). */
+tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
+			   const char *stage, int64_t count, double ms);
+
+/* ---- queries behind `status` and `report` ---- */
+
+struct store_status {
+	int64_t jobs[STORE_JOB_NSTATES];    /* jobs by state (running = lease not expired) */
+	int64_t tiles[STORE_TILE_NSTATES];  /* tiles by state, over all jobs */
+	int64_t tiles_timed;                /* done tiles with an engine time */
+	double tile_ms_mean;                /* their mean engine time, 0 when none */
+	int64_t last_run_start, last_run_end; /* wall seconds; 0 when none / still running */
+	int64_t last_run_exit;              /* -1 when unknown */
+};
+tp_status store_status_get(struct store *s, int64_t now, struct store_status *out);
+
+/* One row per job, for `report` and `status` listings. Strings borrowed for the callback. */
+struct store_job_row {
+	int64_t id;
+	const char *input, *output, *error;
+	enum store_job_state state;
+	int64_t attempts;
+	int64_t tiles_total, tiles_skipped, tiles_done;
+	double total_ms;                    /* sum of its stage timings */
+};
+tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
+			  void *ctx);
+
+/* Per-stage sums over all jobs (job_id < 0) or one job; process-wide stages
+ * (job 0) are included in the all-jobs view. Stages come in pipeline order:
+ * decode, mask, plan, model_load, inference, blend, encode, write, then others. */
+tp_status store_stages_each(struct store *s, int64_t job_id,
+			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
+			    void *ctx);
+
+#endif

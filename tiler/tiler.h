@@ -1,0 +1,160 @@
+/*
+ * tiler.h - geometry and pixels of tiled inpainting; no I/O, no SQL.
+ *
+ *  - mask preparation: streaming disk dilation of a binary mask;
+ *  - tile planning: overlapping tiles sized to an engine's multiple, with
+ *    the count of masked pixels per tile (0 = skipped, never sent to an engine);
+ *  - blending: smooth weights that fall towards 0 at a tile's inner edges
+ *    (edges that are not the image border) and are normalised to sum to 1;
+ *  - band buffers: a window of image rows that holds the source samples,
+ *    the effective mask and the blend accumulators, composites (unmasked
+ *    pixels copied verbatim) and hands out finished rows in order.
+ *
+ * Pixel samples are interleaved, 8-bit as uint8_t or 16-bit as native uint16_t,
+ * as in src/io/raster.h. Masks are one byte per pixel, 0 or 1.
+ * Nothing here is thread-safe unless said; the band loop owns these objects.
+ */
+#ifndef TILER_H
+#define TILER_H
+
+#include "../src/util/tp.h"
+
+/* A rectangle of pixels: columns [x, x + w), rows [y, y + h). */
+struct tp_rect {
+	int32_t x, y, w, h;
+};
+static inline int32_t tp_rect_right(struct tp_rect r) { return r.x + r.w; }
+static inline int32_t tp_rect_bottom(struct tp_rect r) { return r.y + r.h; }
+
+/* ------------------------------------------------------------------ mask */
+
+/*
+ * Streaming dilation by a disk of radius `radius` (Euclidean: output pixel is
+ * 1 when some input pixel within distance <= radius is 1; radius 0 = copy).
+ * Push the input rows 0..height-1 in order; pop output rows in order. Output
+ * row y becomes available once row min(y + radius, height - 1) was pushed.
+ * Memory: O(width * (2 * radius + 1)).
+ */
+struct tiler_dilate;
+tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
+			   struct tiler_dilate **out);
+/* Push the next input row (width bytes, 0/1). TP_EUSAGE past the last row. */
+tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row);
+/* Write the next output row into `row` (width bytes) and return 1, or return 0
+ * when it is not available yet (push more) or all rows were popped. */
+int tiler_dilate_pop(struct tiler_dilate *d, uint8_t *row);
+void tiler_dilate_free(struct tiler_dilate *d);
+
+/* ------------------------------------------------------------------ plan */
+
+struct tiler_plan_params {
+	uint32_t width, height;   /* image size */
+	uint32_t tile;            /* requested tile side (pixels) */
+	uint32_t overlap;         /* requested overlap between neighbours (pixels) */
+	uint32_t multiple;        /* engine's size multiple (1 = any) */
+};
+
+struct tiler_tile {
+	struct tp_rect r;         /* in image coordinates */
+	uint32_t row, col;        /* position in the tile grid */
+	uint64_t masked;          /* masked pixels inside r (from tiler_plan_count_row) */
+};
+
+/*
+ * The tile grid. Tile side T = tile rounded up to `multiple`; stride
+ * S = T - overlap (overlap is clamped to T/2). Columns start at 0, S, 2S, ...;
+ * the last column is moved left to end exactly at the image edge, so every
+ * tile is T wide unless the image itself is narrower than T (then one column
+ * of the image's width). Rows likewise. Tiles are numbered row-major:
+ * index = row * ncols + col.
+ */
+struct tiler_plan {
+	uint32_t width, height;
+	uint32_t tile_w, tile_h;  /* T, or the image side when smaller */
+	uint32_t overlap;         /* effective overlap used for the blend ramps */
+	uint32_t ncols, nrows;
+	size_t ntiles;            /* ncols * nrows */
+	struct tiler_tile *tiles; /* (ntiles) */
+	int32_t *col_x;           /* (ncols) x of each tile column */
+	int32_t *row_y;           /* (nrows) y of each tile row */
+};
+tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **out);
+void tiler_plan_free(struct tiler_plan *plan);
+/* Add the masked pixels of effective-mask row `y` to every tile containing it. */
+void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *mask_row);
+/* Tiles with masked > 0. */
+size_t tiler_plan_active(const struct tiler_plan *plan);
+/*
+ * Rows that are final once tile rows 0..r are blended: [0, tiler_plan_rows_done(plan, r)).
+ * That is row_y[r + 1] for r < nrows - 1, and height for the last row.
+ */
+uint32_t tiler_plan_rows_done(const struct tiler_plan *plan, uint32_t r);
+
+/*
+ * Blend weight of tile-local pixel (lx, ly) of `t`: a product of two 1-D ramps.
+ * Along each axis, at distance d (0 = the outermost pixel) from an inner edge,
+ * the ramp is smoothstep((d + 0.5) / overlap) for d < overlap, else 1; along an
+ * edge on the image border it is 1. Always > 0 inside the tile.
+ */
+float tiler_weight(const struct tiler_plan *plan, const struct tiler_tile *t,
+		   uint32_t lx, uint32_t ly);
+
+/* ------------------------------------------------------------------ band */
+
+/* Sample layout of the image being processed. */
+struct tp_pixfmt {
+	uint32_t channels;        /* 1..4, alpha included */
+	uint32_t bits;            /* 8 or 16 */
+	int alpha;                /* last channel is alpha (never inpainted) */
+};
+/* Colour channels an engine fills: channels - alpha. */
+static inline uint32_t tp_pixfmt_color(struct tp_pixfmt f) { return f.channels - (f.alpha ? 1 : 0); }
+static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
+{
+	return (size_t)width * f.channels * (f.bits / 8);
+}
+
+/*
+ * A window of consecutive image rows [y0, y0 + nrows), at most `cap` rows,
+ * holding for each row: source samples, effective mask, and blend
+ * accumulators (sum of weight * value per colour channel, and sum of weights).
+ * Rows enter at the bottom (push) and leave at the top (emit).
+ */
+struct tiler_band;
+tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
+			 struct tiler_band **out);
+void tiler_band_free(struct tiler_band *b);
+/* First row held and the number held. */
+uint32_t tiler_band_y0(const struct tiler_band *b);
+uint32_t tiler_band_nrows(const struct tiler_band *b);
+/* Append image row y0 + nrows: its samples and its effective-mask row
+ * (copied). Accumulators of the new row start at 0. TP_EUSAGE when full. */
+tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8_t *mask_row);
+/* Borrowed pointers to a held row (NULL when not held). */
+const void *tiler_band_src_row(const struct tiler_band *b, uint32_t y);
+const uint8_t *tiler_band_mask_row(const struct tiler_band *b, uint32_t y);
+/*
+ * Copy rectangle `r` (all rows held) out of the band for an engine:
+ * `pix` (r.h, r.w, color) floats in [0, 1] (sample / 255 or / 65535; alpha
+ * dropped), `mask` (r.h, r.w) 0/1. Masked pixels' values are the source's
+ * (engines must not read them; most overwrite them first).
+ */
+void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pix, uint8_t *mask);
+/*
+ * Blend an engine result for tile `t` of `plan`: `pix` is (t->r.h, t->r.w, color)
+ * in [0, 1]; for every masked pixel, acc += w * value and wsum += w with
+ * w = tiler_weight(). Unmasked pixels are ignored. All rows of t->r must be held.
+ * Results must be added in a fixed order (tile index) for reproducible sums.
+ */
+void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
+			 const struct tiler_tile *t, const float *pix);
+/*
+ * Finish the top `n` rows and drop them from the band: each row is written to
+ * out + i * stride in the source layout. Unmasked pixels (and every alpha
+ * sample) are copied from the source verbatim; masked colour samples are
+ * round(acc / wsum * maxval), clamped; a masked pixel with wsum == 0 (no tile
+ * covered it, which a correct plan never allows) keeps its source value.
+ */
+void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride);
+
+#endif
