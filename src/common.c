@@ -1,0 +1,194 @@
+/*
+ * common.c - stage names, durations, file signatures, exit codes, signals and
+ * the lazily opened engine shared by the commands.
+ */
+#include "core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+volatile sig_atomic_t tp_stop_signal;
+
+const char *tp_stage_name(enum tp_stage s)
+{
+	static const char *const names[TP_STAGE_COUNT] = {
+		"decode", "mask", "plan", "model_load", "inference",
+		"blend", "encode", "write", "store",
+	};
+	return (unsigned)s < TP_STAGE_COUNT ? names[s] : "unknown";
+}
+
+double tp_parse_duration(const char *s)
+{
+	double total = 0;
+	int any = 0;
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *e;
+		double v;
+		if (!isdigit((unsigned char)*s) && *s != '.')
+			return -1;
+		errno = 0;
+		v = strtod(s, &e);
+		if (errno || e == s || v < 0)
+			return -1;
+		switch (*e) {
+		case '\0': total += v; s = e; break;
+		case 's': total += v; s = e + 1; break;
+		case 'm': total += v * 60; s = e + 1; break;
+		case 'h': total += v * 3600; s = e + 1; break;
+		case 'd': total += v * 86400; s = e + 1; break;
+		default: return -1;
+		}
+		any = 1;
+	}
+	return any ? total : -1;
+}
+
+static tp_status read_at(int fd, const char *path, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return tp_err(TP_EIO, "%s: cannot read: %s", path, strerror(errno));
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return TP_OK;
+}
+
+tp_status tp_file_sig(const char *path, char *sig, size_t n, uint64_t *content_hash)
+{
+	enum { CHUNK = 64 * 1024 };
+	struct stat st;
+	unsigned char *buf = NULL;
+	uint64_t h = TP_HASH_INIT;
+	tp_status rc = TP_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = tp_err(TP_EFORMAT, "%s: not a regular file", path);
+		goto out;
+	}
+	buf = tp_malloc(CHUNK);
+	if (!buf) {
+		rc = tp_err(TP_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	h = tp_hash_u64(h, (uint64_t)st.st_size);
+	{
+		size_t head = st.st_size < CHUNK ? (size_t)st.st_size : CHUNK;
+		memset(buf, 0, CHUNK);
+		if ((rc = read_at(fd, path, buf, head, 0)) != TP_OK)
+			goto out;
+		h = tp_hash(h, buf, head);
+		if (st.st_size > CHUNK) {
+			off_t off = st.st_size - CHUNK > CHUNK ? st.st_size - CHUNK : CHUNK;
+			size_t tail = (size_t)(st.st_size - off);
+			if ((rc = read_at(fd, path, buf, tail, off)) != TP_OK)
+				goto out;
+			h = tp_hash(h, buf, tail);
+		}
+	}
+	snprintf(sig, n, "%lld-%016llx-%lld%09ld", (long long)st.st_size, (unsigned long long)h,
+		 (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+	if (content_hash)
+		*content_hash = h;
+out:
+	tp_free(buf);
+	close(fd);
+	return rc;
+}
+
+tp_status tp_output_sig(const char *path, char *sig, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
+	snprintf(sig, n, "%lld-%lld%09ld", (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+	return TP_OK;
+}
+
+int tp_exit_code(tp_status s)
+{
+	switch (s) {
+	case TP_OK: return TP_EXIT_OK;
+	case TP_EUSAGE: return TP_EXIT_USAGE;
+	case TP_EFORMAT: return TP_EXIT_DATAERR;
+	case TP_ENOENT: return TP_EXIT_NOINPUT;
+	case TP_ECREATE: return TP_EXIT_CANTCREAT;
+	case TP_EIO: return TP_EXIT_IOERR;
+	case TP_EBUSY: case TP_ECANCELED: return TP_EXIT_TEMPFAIL;
+	case TP_EMODEL: return TP_EXIT_CONFIG;
+	case TP_ENOMEM: case TP_EINTERNAL: default: return TP_EXIT_SOFTWARE;
+	}
+}
+
+static void on_signal(int sig)
+{
+	tp_stop_signal = sig;
+	/* a second signal ends the process at once: the store and outputs are
+	 * safe at any instant, this only skips waiting for tiles in flight */
+	signal(sig, SIG_DFL);
+}
+
+void tp_signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+tp_status tp_engine_ensure(struct tp_engine_ctx *e)
+{
+	tp_status rc;
+	double t0;
+	if (e->opened)
+		return TP_OK;
+	t0 = tp_now_ms();
+	rc = e->ops->open(&e->eopt, &e->state);
+	if (rc != TP_OK)
+		return rc;
+	rc = tp_pool_new(e->ops, e->state, e->threads, &e->pool);
+	if (rc != TP_OK) {
+		if (e->ops->close)
+			e->ops->close(e->state);
+		e->state = NULL;
+		return rc;
+	}
+	e->load_ms = tp_now_ms() - t0;
+	e->opened = 1;
+	return TP_OK;
+}
+
+void tp_engine_close(struct tp_engine_ctx *e)
+{
+	if (!e->opened)
+		return;
+	tp_pool_free(e->pool);
+	if (e->ops->close)
+		e->ops->close(e->state);
+	e->pool = NULL;
+	e->state = NULL;
+	e->opened = 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * options.c - the options `run` and `inpaint` share, parsed one way, so the
+ * two commands (and the man page) cannot drift apart.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
+	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
+	O_PNG_LEVEL, O_SHARD
+};
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "db", required_argument, NULL, O_DB },
+	{ "masks", required_argument, NULL, O_MASKS },
+	{ "mask", required_argument, NULL, O_MASK },
+	{ "mask-suffix", required_argument, NULL, O_MASK_SUFFIX },
+	{ "recursive", no_argument, NULL, 'r' },
+	{ "engine", required_argument, NULL, O_ENGINE },
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "engine-opt", required_argument, NULL, O_ENGINE_OPT },
+	{ "tile", required_argument, NULL, O_TILE },
+	{ "overlap", required_argument, NULL, O_OVERLAP },
+	{ "dilate", required_argument, NULL, O_DILATE },
+	{ "radius", required_argument, NULL, O_RADIUS },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "max-time", required_argument, NULL, O_MAX_TIME },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "jpeg-quality", required_argument, NULL, O_JPEG_Q },
+	{ "png-level", required_argument, NULL, O_PNG_LEVEL },
+	{ "shard", required_argument, NULL, O_SHARD },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Options only `run` accepts. */
+static int run_only(int c)
+{
+	return c == 'o' || c == O_DB || c == O_MASKS || c == O_MASK || c == O_MASK_SUFFIX ||
+	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD;
+}
+
+static tp_status parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *e;
+	unsigned long v;
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || e == s || *e || *s == '-' || v < min || v > max)
+		return tp_err(TP_EUSAGE, "--%s must be a whole number from %u to %u, not '%s'",
+			      name, min, max, s);
+	*out = (uint32_t)v;
+	return TP_OK;
+}
+
+int opts_usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "tilepaint: error: %s\n", msg);
+	fprintf(stderr, "try 'tilepaint %s --help'\n", cmd);
+	return TP_EXIT_USAGE;
+}
+
+tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
+		     struct tp_opts *o, int *first)
+{
+	int c;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	memset(o, 0, sizeof *o);
+	o->overlap = UINT32_MAX;
+	o->png_level = -1;
+	o->threads = ncpu > 0 ? (uint32_t)ncpu : 1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:rj:qvh", long_opts, NULL)) != -1) {
+		tp_status rc = TP_OK;
+		uint32_t v;
+		if (which == OPT_FOR_INPAINT && run_only(c))
+			return tp_err(TP_EUSAGE, "option '%s' is for 'tilepaint run'", argv[optind - 1]);
+		switch (c) {
+		case 'o': o->out_dir = optarg; break;
+		case O_DB: o->db = optarg; break;
+		case O_MASKS: o->masks_dir = optarg; break;
+		case O_MASK: o->mask_file = optarg; break;
+		case O_MASK_SUFFIX: o->mask_suffix = optarg; break;
+		case 'r': o->recurse = 1; break;
+		case O_ENGINE: o->engine_name = optarg; break;
+		case O_MODEL: o->model = optarg; break;
+		case O_ENGINE_OPT: o->engine_params = optarg; break;
+		case O_TILE: rc = parse_u32("tile", optarg, 16, 65536, &o->tile); break;
+		case O_OVERLAP: rc = parse_u32("overlap", optarg, 0, 32768, &o->overlap); break;
+		case O_DILATE: rc = parse_u32("dilate", optarg, 0, 256, &o->dilate); break;
+		case O_RADIUS: rc = parse_u32("radius", optarg, 1, 64, &o->radius); break;
+		case 'j': rc = parse_u32("jobs", optarg, 1, 256, &o->threads); break;
+		case O_MAX_TIME:
+			o->max_time_s = tp_parse_duration(optarg);
+			if (o->max_time_s <= 0)
+				rc = tp_err(TP_EUSAGE, "--max-time takes a duration such as 90s, 9m or 1h30m, not '%s'", optarg);
+			break;
+		case O_DRY_RUN: o->dry_run = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
+		case O_JPEG_Q:
+			rc = parse_u32("jpeg-quality", optarg, 1, 100, &v);
+			o->jpeg_quality = (int)v;
+			break;
+		case O_PNG_LEVEL:
+			rc = parse_u32("png-level", optarg, 0, 9, &v);
+			o->png_level = (int)v;
+			break;
+		case O_SHARD: {
+			unsigned k, n;
+			char extra;
+			if (sscanf(optarg, "%u/%u%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
+				rc = tp_err(TP_EUSAGE, "--shard takes K/N with 1 <= K <= N, not '%s'", optarg);
+			o->shard_k = k;
+			o->shard_n = n;
+			break;
+		}
+		case 'h':
+			fputs(synopsis, stdout);
+			return TP_ECANCELED;
+		case ':':
+			return tp_err(TP_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return tp_err(TP_EUSAGE, "unknown option '%s'", argv[optind - 1]);
+		}
+		if (rc != TP_OK)
+			return rc;
+	}
+	if (o->quiet)
+		tp_log_set_level(TP_LOG_ERROR);
+	if (!!o->masks_dir + !!o->mask_file + !!o->mask_suffix > 1)
+		return tp_err(TP_EUSAGE, "--masks, --mask and --mask-suffix exclude each other");
+	*first = optind;
+	return TP_OK;
+}
+
+tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e)
+{
+	const char *name = o->engine_name ? o->engine_name : o->model ? "lama" : "patch";
+	memset(e, 0, sizeof *e);
+	e->ops = engine_find(name);
+	if (!e->ops) {
+		char list[256] = "";
+		for (size_t i = 0; engine_list[i]; i++) {
+			strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+			strncat(list, engine_list[i]->name, sizeof list - strlen(list) - 1);
+		}
+		return tp_err(TP_EUSAGE, "unknown engine '%s' (engines: %s)", name, list);
+	}
+	if (e->ops->needs_model && !o->model)
+		return tp_err(TP_EUSAGE, "engine '%s' needs --model FILE", name);
+	if (!e->ops->needs_model && o->model)
+		return tp_err(TP_EUSAGE, "engine '%s' takes no --model", name);
+	e->threads = o->threads;
+	e->eopt.model = o->model;
+	e->eopt.radius = o->radius;
+	e->eopt.params = o->engine_params;
+	/* tiles run in parallel across workers; an engine gets one thread per call
+	 * unless there is a single worker */
+	e->eopt.threads = 1;
+	return TP_OK;
+}

@@ -1,0 +1,551 @@
+/*
+ * pipeline.c - the band loop: the one place that knows io, engines, tiler
+ * and store at once.
+ *
+ * For one image: a mask pass (stream the mask, binarise, dilate, count masked
+ * pixels per tile), a plan (tiles with no masked pixel are skipped and never
+ * reach an engine), then for each row of tiles: read just the rows that row
+ * needs into the band, run the engine on its pending tiles (at most `window`
+ * in flight, committed to the store as each finishes), blend the results in
+ * tile order, and hand the rows no later tile touches to the writer. Peak
+ * memory is the band (width x tile height) plus the tiles in flight,
+ * whatever the image height. The output goes to a temporary name beside the
+ * final one, is fsynced and renamed into place; nothing else is ever left at
+ * the output path.
+ */
+#include "core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One tile on its way through the engine; `window` of these are reused. */
+struct slot {
+	float *pix;          /* (tile_h, tile_w, color) */
+	uint8_t *mask;       /* (tile_h, tile_w) */
+	struct tp_task task;
+	int ready;           /* result in pix, ready to blend */
+	size_t tile;         /* plan index */
+};
+
+struct job {
+	struct tp_engine_ctx *eng;
+	const struct tp_opts *o;
+	const struct tp_job_io *io;
+	struct tp_job_result *res;
+	struct io_reader *in, *mk;
+	struct io_writer *out;
+	struct tiler_dilate *dil;
+	struct tiler_plan *plan;
+	struct tiler_band *band;
+	struct tp_pixfmt fmt;
+	uint32_t color;
+	void *mask_src;      /* one mask row in the mask file's layout */
+	uint8_t *mask_bin;   /* one binarised row */
+	uint8_t *mask_eff;   /* one dilated row */
+	void *row_buf;       /* one input row */
+	void *emit_buf;      /* rows handed to the writer */
+	size_t emit_cap;     /* rows emit_buf holds */
+	struct slot *slots;
+	size_t window;
+	uint8_t *done;       /* (ntiles) result already in the store */
+	uint32_t mask_rows_pushed;
+	double last_renew;
+	char tmp_path[4096];
+};
+
+static uint32_t default_overlap(const struct engine_ops *e)
+{
+	return e->context > 32 ? e->context : 32;
+}
+
+/* Next dilated mask row, reading more of the mask file as needed. */
+static tp_status next_mask_row(struct job *j, const struct io_info *mi)
+{
+	for (;;) {
+		if (tiler_dilate_pop(j->dil, j->mask_eff))
+			return TP_OK;
+		if (j->mask_rows_pushed >= mi->height)
+			return tp_err(TP_EINTERNAL, "%s: mask rows exhausted", j->io->mask);
+		{
+			tp_status rc = io_reader_read_rows(j->mk, j->mask_src, 0, 1);
+			if (rc != TP_OK)
+				return rc;
+		}
+		io_row_to_binary(mi, j->mask_src, j->mask_bin);
+		{
+			tp_status rc = tiler_dilate_push(j->dil, j->mask_bin);
+			if (rc != TP_OK)
+				return rc;
+		}
+		j->mask_rows_pushed++;
+	}
+}
+
+static tp_status open_mask(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in), *mi;
+	tp_status rc;
+	io_reader_close(j->mk);
+	j->mk = NULL;
+	tiler_dilate_free(j->dil);
+	j->dil = NULL;
+	j->mask_rows_pushed = 0;
+	if ((rc = io_reader_open(j->io->mask, &j->mk)) != TP_OK)
+		return rc;
+	mi = io_reader_info(j->mk);
+	if (mi->width != ii->width || mi->height != ii->height)
+		return tp_err(TP_EFORMAT, "%s: mask is %ux%u but the image %s is %ux%u", j->io->mask,
+			      mi->width, mi->height, j->io->input, ii->width, ii->height);
+	if (!j->mask_src) {
+		j->mask_src = tp_malloc((size_t)mi->width * mi->channels * (mi->bits / 8));
+		j->mask_bin = tp_malloc(mi->width);
+		j->mask_eff = tp_malloc(mi->width);
+		if (!j->mask_src || !j->mask_bin || !j->mask_eff)
+			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->mask);
+	}
+	return tiler_dilate_new(mi->width, mi->height, j->o->dilate, &j->dil);
+}
+
+/* Mask pass: stream the whole mask once and count masked pixels per tile. */
+static tp_status mask_pass(struct job *j)
+{
+	const struct io_info *mi;
+	tp_status rc;
+	if ((rc = open_mask(j)) != TP_OK)
+		return rc;
+	mi = io_reader_info(j->mk);
+	for (uint32_t y = 0; y < mi->height; y++) {
+		if ((rc = next_mask_row(j, mi)) != TP_OK)
+			return rc;
+		tiler_plan_count_row(j->plan, y, j->mask_eff);
+	}
+	return TP_OK;
+}
+
+static tp_status make_plan(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	const struct engine_ops *e = j->eng->ops;
+	struct tiler_plan_params pp = {
+		.width = ii->width, .height = ii->height,
+		.tile = j->o->tile ? j->o->tile : e->default_tile,
+		.overlap = j->o->overlap == UINT32_MAX ? default_overlap(e) : j->o->overlap,
+		.multiple = e->multiple ? e->multiple : 1,
+	};
+	return tiler_plan_new(&pp, &j->plan);
+}
+
+/* Record the plan in the store and learn which tiles are already done. */
+static tp_status store_plan(struct job *j)
+{
+	struct tiler_plan *p = j->plan;
+	struct store_tile_rec *recs;
+	tp_status rc;
+	j->done = tp_calloc(p->ntiles, 1);
+	if (!j->done)
+		return tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
+	if (!j->io->store)
+		return TP_OK;
+	recs = tp_malloc(p->ntiles * sizeof *recs);
+	if (!recs)
+		return tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
+	for (size_t i = 0; i < p->ntiles; i++) {
+		struct tiler_tile *t = &p->tiles[i];
+		recs[i] = (struct store_tile_rec){ t->r.x, t->r.y, t->r.w, t->r.h, t->masked == 0 };
+	}
+	rc = store_tiles_plan(j->io->store, j->io->job_id, recs, p->ntiles);
+	tp_free(recs);
+	if (rc == TP_OK)
+		rc = store_tiles_done_map(j->io->store, j->io->job_id, j->done, p->ntiles);
+	return rc;
+}
+
+/* Remove temporaries a killed run left for this output (we hold its lease). */
+static void remove_stale_temps(const char *output)
+{
+	char dir[4096], base[1024], prefix[1100];
+	DIR *d;
+	struct dirent *de;
+	snprintf(dir, sizeof dir, "%s", output);
+	snprintf(base, sizeof base, "%s", output);
+	snprintf(prefix, sizeof prefix, ".%s.tmp-", basename(base));
+	d = opendir(dirname(dir));
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
+static tp_status open_writer(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	struct io_info oi = *ii;
+	struct io_write_opts wo = {
+		.jpeg_quality = j->o->jpeg_quality,
+		.png_level = j->o->png_level,
+		.tiff_compression = 0,
+	};
+	char dir[4096], base[1024];
+	enum io_format of = io_format_from_name(j->io->output);
+	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
+	oi.buffered = 0;
+	if (oi.format == ii->format)
+		wo.tiff_compression = io_reader_compression(j->in);
+	snprintf(dir, sizeof dir, "%s", j->io->output);
+	snprintf(base, sizeof base, "%s", j->io->output);
+	snprintf(j->tmp_path, sizeof j->tmp_path, "%s/.%s.tmp-%ld-%04lx", dirname(dir),
+		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
+	return io_writer_open(j->tmp_path, &oi, io_reader_meta(j->in), &wo, &j->out);
+}
+
+static tp_status alloc_band(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	struct tiler_plan *p = j->plan;
+	size_t tpx = (size_t)p->tile_w * p->tile_h;
+	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, ii->width);
+	tp_status rc = tiler_band_new(ii->width, j->fmt, p->tile_h, &j->band);
+	if (rc != TP_OK)
+		return rc;
+	j->window = (size_t)j->eng->threads * 2;
+	if (j->window < 2)
+		j->window = 2;
+	if (j->window > p->ncols)
+		j->window = p->ncols;
+	j->slots = tp_calloc(j->window, sizeof *j->slots);
+	j->row_buf = tp_malloc(row_bytes);
+	/* rows finished per tile row: at most the stride, or the whole last tile */
+	j->emit_cap = p->tile_h;
+	j->emit_buf = tp_malloc(row_bytes * j->emit_cap);
+	if (!j->slots || !j->row_buf || !j->emit_buf)
+		return tp_err(TP_ENOMEM, "%s: out of memory for the band", j->io->input);
+	for (size_t i = 0; i < j->window; i++) {
+		j->slots[i].pix = tp_malloc(tpx * j->color * sizeof(float));
+		j->slots[i].mask = tp_malloc(tpx);
+		if (!j->slots[i].pix || !j->slots[i].mask)
+			return tp_err(TP_ENOMEM, "%s: out of memory for tiles", j->io->input);
+	}
+	return TP_OK;
+}
+
+static void free_job(struct job *j)
+{
+	io_reader_close(j->in);
+	io_reader_close(j->mk);
+	io_writer_close(j->out);   /* unlinks the temporary unless finished */
+	tiler_dilate_free(j->dil);
+	tiler_plan_free(j->plan);
+	tiler_band_free(j->band);
+	if (j->slots)
+		for (size_t i = 0; i < j->window; i++) {
+			tp_free(j->slots[i].pix);
+			tp_free(j->slots[i].mask);
+		}
+	tp_free(j->slots);
+	tp_free(j->mask_src);
+	tp_free(j->mask_bin);
+	tp_free(j->mask_eff);
+	tp_free(j->row_buf);
+	tp_free(j->emit_buf);
+	tp_free(j->done);
+}
+
+/* Read input and mask rows until the band holds rows [.., y_end). */
+static tp_status fill_band(struct job *j, uint32_t y_end)
+{
+	const struct io_info *mi = io_reader_info(j->mk);
+	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
+	while (tiler_band_y0(j->band) + tiler_band_nrows(j->band) < y_end) {
+		tp_status rc;
+		double t0 = tp_now_ms();
+		if ((rc = io_reader_read_rows(j->in, j->row_buf, row_bytes, 1)) != TP_OK)
+			return rc;
+		j->res->t.ms[TP_STAGE_DECODE] += tp_now_ms() - t0;
+		t0 = tp_now_ms();
+		if ((rc = next_mask_row(j, mi)) != TP_OK)
+			return rc;
+		j->res->t.ms[TP_STAGE_MASK] += tp_now_ms() - t0;
+		if ((rc = tiler_band_push(j->band, j->row_buf, j->mask_eff)) != TP_OK)
+			return rc;
+	}
+	return TP_OK;
+}
+
+static tp_status emit_rows(struct job *j, uint32_t y_end)
+{
+	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
+	while (tiler_band_y0(j->band) < y_end) {
+		uint32_t n = y_end - tiler_band_y0(j->band);
+		double t0;
+		tp_status rc;
+		if (n > j->emit_cap)
+			n = (uint32_t)j->emit_cap;
+		t0 = tp_now_ms();
+		tiler_band_emit(j->band, n, j->emit_buf, row_bytes);
+		j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
+		t0 = tp_now_ms();
+		rc = io_writer_write_rows(j->out, j->emit_buf, row_bytes, n);
+		j->res->t.ms[TP_STAGE_ENCODE] += tp_now_ms() - t0;
+		j->res->t.count[TP_STAGE_ENCODE]++;
+		if (rc != TP_OK)
+			return rc;
+	}
+	return TP_OK;
+}
+
+static int should_stop(const struct job *j)
+{
+	return tp_stop_signal || (j->io->deadline_ms > 0 && tp_now_ms() >= j->io->deadline_ms);
+}
+
+/* Commit a finished engine result: quantise, store, renew the lease. */
+static tp_status commit_result(struct job *j, struct slot *s)
+{
+	const struct tiler_tile *t = &j->plan->tiles[s->tile];
+	void *blob = NULL;
+	size_t len = 0;
+	double t0 = tp_now_ms();
+	tp_status rc = tp_blob_pack(s->pix, s->mask, (uint32_t)t->r.w, (uint32_t)t->r.h,
+				    j->color, &blob, &len);
+	j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
+	if (rc != TP_OK)
+		return rc;
+	if (j->io->store) {
+		t0 = tp_now_ms();
+		rc = store_tile_put(j->io->store, j->io->job_id, (uint32_t)s->tile, blob, len, s->task.ms);
+		if (rc == TP_OK && tp_now_ms() - j->last_renew > 60e3) {
+			rc = store_job_renew(j->io->store, j->io->job_id, j->io->owner,
+					     tp_wall_s(), 600);
+			j->last_renew = tp_now_ms();
+		}
+		tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
+	}
+	tp_free(blob);
+	return rc;
+}
+
+/* Run and blend the active tiles of tile row r. */
+static tp_status process_row(struct job *j, uint32_t r)
+{
+	struct tiler_plan *p = j->plan;
+	size_t first = (size_t)r * p->ncols, act[4096], nact = 0;
+	size_t *actv = act, next_sub = 0, next_blend = 0, inflight = 0;
+	tp_status rc = TP_OK, stop = TP_OK;
+	if (p->ncols > sizeof act / sizeof act[0]) {
+		actv = tp_malloc(p->ncols * sizeof *actv);
+		if (!actv)
+			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
+	}
+	for (size_t c = 0; c < p->ncols; c++)
+		if (p->tiles[first + c].masked)
+			actv[nact++] = first + c;
+
+	while (next_blend < nact) {
+		/* submit (or load) while the window has room */
+		while (stop == TP_OK && next_sub < nact && next_sub - next_blend < j->window) {
+			struct slot *s = &j->slots[next_sub % j->window];
+			const struct tiler_tile *t = &p->tiles[actv[next_sub]];
+			double t0;
+			if (should_stop(j)) {
+				stop = tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
+				break;
+			}
+			s->tile = actv[next_sub];
+			s->ready = 0;
+			t0 = tp_now_ms();
+			tiler_band_tile_get(j->band, t->r, s->pix, s->mask);
+			j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
+			if (j->done[s->tile]) {
+				void *blob = NULL;
+				size_t len = 0;
+				t0 = tp_now_ms();
+				rc = store_tile_get(j->io->store, j->io->job_id, (uint32_t)s->tile, &blob, &len);
+				tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
+				if (rc == TP_OK)
+					rc = tp_blob_unpack(blob, len, s->pix, s->mask, (uint32_t)t->r.w,
+							    (uint32_t)t->r.h, j->color);
+				tp_free(blob);
+				if (rc != TP_OK) {
+					stop = rc;
+					break;
+				}
+				s->ready = 1;
+				j->res->reused++;
+			} else {
+				if ((rc = tp_engine_ensure(j->eng)) != TP_OK) {
+					stop = rc;
+					break;
+				}
+				memset(&s->task, 0, sizeof s->task);
+				s->task.tile = (struct engine_tile){
+					.w = (uint32_t)t->r.w, .h = (uint32_t)t->r.h,
+					.channels = j->color, .bits = j->fmt.bits,
+					.pix = s->pix, .mask = s->mask, .x = t->r.x, .y = t->r.y,
+					.seed = tp_hash_u64(tp_hash_u64(j->io->content_hash,
+									(uint64_t)t->r.x), (uint64_t)t->r.y),
+				};
+				s->task.slot = next_sub % j->window;
+				tp_pool_submit(j->eng->pool, &s->task);
+				inflight++;
+			}
+			next_sub++;
+		}
+		/* blend whatever is ready, in tile order */
+		if (next_blend < next_sub && j->slots[next_blend % j->window].ready) {
+			struct slot *s = &j->slots[next_blend % j->window];
+			double t0 = tp_now_ms();
+			tiler_band_tile_add(j->band, p, &p->tiles[s->tile], s->pix);
+			j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
+			j->res->t.count[TP_STAGE_BLEND]++;
+			tp_progress_tiles(j->io->progress, 1, j->done[s->tile] ? 0 : s->task.ms);
+			next_blend++;
+			continue;
+		}
+		if (inflight == 0)
+			break;   /* stopping, and nothing left to collect */
+		/* collect one finished tile and commit it at once */
+		{
+			struct tp_task *task = tp_pool_wait(j->eng->pool);
+			struct slot *s = &j->slots[task->slot];
+			inflight--;
+			if (task->status != TP_OK) {
+				if (j->io->store)
+					store_tile_fail(j->io->store, j->io->job_id, (uint32_t)s->tile);
+				if (stop == TP_OK || stop == TP_ECANCELED)
+					stop = tp_err(task->status, "%s: engine %s failed on tile %zu: %s",
+						      j->io->input, j->eng->ops->name, s->tile, task->error);
+				continue;
+			}
+			tp_timing_add(&j->res->t, TP_STAGE_INFERENCE, task->ms);
+			j->res->computed++;
+			rc = commit_result(j, s);
+			if (rc != TP_OK && (stop == TP_OK || stop == TP_ECANCELED))
+				stop = rc;
+			s->ready = 1;
+		}
+	}
+	if (actv != act)
+		tp_free(actv);
+	return stop;
+}
+
+tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
+			 const struct tp_job_io *io, int dry_run, struct tp_job_result *res)
+{
+	struct job j;
+	const struct io_info *ii;
+	tp_status rc;
+	double t0;
+
+	memset(&j, 0, sizeof j);
+	memset(res, 0, sizeof *res);
+	j.eng = eng;
+	j.o = o;
+	j.io = io;
+	j.res = res;
+	j.last_renew = tp_now_ms();
+
+	t0 = tp_now_ms();
+	rc = io_reader_open(io->input, &j.in);
+	tp_timing_add(&res->t, TP_STAGE_DECODE, tp_now_ms() - t0);
+	if (rc != TP_OK)
+		goto out;
+	ii = io_reader_info(j.in);
+	res->width = ii->width;
+	res->height = ii->height;
+	j.fmt = (struct tp_pixfmt){ ii->channels, ii->bits, ii->alpha };
+	j.color = tp_pixfmt_color(j.fmt);
+
+	t0 = tp_now_ms();
+	rc = make_plan(&j);
+	tp_timing_add(&res->t, TP_STAGE_PLAN, tp_now_ms() - t0);
+	if (rc != TP_OK)
+		goto out;
+	t0 = tp_now_ms();
+	rc = mask_pass(&j);
+	tp_timing_add(&res->t, TP_STAGE_MASK, tp_now_ms() - t0);
+	if (rc != TP_OK)
+		goto out;
+	res->tiles = j.plan->ntiles;
+	res->active = tiler_plan_active(j.plan);
+	if (dry_run)
+		goto out;
+
+	t0 = tp_now_ms();
+	rc = store_plan(&j);
+	res->t.ms[TP_STAGE_PLAN] += tp_now_ms() - t0;
+	if (rc != TP_OK)
+		goto out;
+	if ((rc = alloc_band(&j)) != TP_OK)
+		goto out;
+	if ((rc = open_mask(&j)) != TP_OK)   /* second pass over the mask, with the image */
+		goto out;
+	if (io->store)
+		remove_stale_temps(io->output);
+	if ((rc = open_writer(&j)) != TP_OK)
+		goto out;
+	tp_progress_image(io->progress, io->input, res->active);
+
+	for (uint32_t r = 0; r < j.plan->nrows; r++) {
+		uint32_t y_need = j.plan->row_y[r] + j.plan->tile_h;
+		if ((rc = fill_band(&j, y_need)) != TP_OK)
+			goto out;
+		if ((rc = process_row(&j, r)) != TP_OK)
+			goto out;
+		if ((rc = emit_rows(&j, tiler_plan_rows_done(j.plan, r))) != TP_OK)
+			goto out;
+	}
+	res->t.count[TP_STAGE_DECODE]++;
+	res->t.count[TP_STAGE_MASK]++;
+
+	t0 = tp_now_ms();
+	rc = io_writer_finish(j.out);
+	if (rc == TP_OK && rename(j.tmp_path, io->output) != 0)
+		rc = tp_err(TP_EIO, "%s: cannot rename the finished output into place: %s",
+			    io->output, strerror(errno));
+	if (rc == TP_OK) {
+		/* make the rename itself durable */
+		char dir[4096];
+		int fd;
+		snprintf(dir, sizeof dir, "%s", io->output);
+		fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+		rc = tp_output_sig(io->output, res->output_sig, sizeof res->output_sig);
+	}
+	tp_timing_add(&res->t, TP_STAGE_WRITE, tp_now_ms() - t0);
+out:
+	free_job(&j);
+	return rc;
+}
+
+uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *o,
+			 const char *model_sig)
+{
+	uint64_t h = TP_HASH_INIT;
+	const struct engine_ops *e = eng->ops;
+	h = tp_hash_str(h, "tilepaint-output-v1");
+	h = tp_hash_str(h, e->name);
+	h = tp_hash_str(h, model_sig ? model_sig : "");
+	h = tp_hash_str(h, o->engine_params ? o->engine_params : "");
+	h = tp_hash_u64(h, o->tile ? o->tile : e->default_tile);
+	h = tp_hash_u64(h, o->overlap == UINT32_MAX ? default_overlap(e) : o->overlap);
+	h = tp_hash_u64(h, o->dilate);
+	h = tp_hash_u64(h, o->radius);
+	h = tp_hash_u64(h, (uint64_t)(int64_t)o->jpeg_quality);
+	h = tp_hash_u64(h, (uint64_t)(int64_t)o->png_level);
+	return h;
+}
