@@ -1,0 +1,23 @@
+# The command line contract: help, version, usage errors (exit 64 with a hint).
+. "$(dirname "$0")/common.sh"
+expect_exit 0 "$TP" --version; grep_out "tilepaint 1"
+expect_exit 0 "$TP" --help; grep_out "tilepaint run"; grep_out "telea"
+for c in run inpaint status report; do
+	expect_exit 0 "$TP" $c --help; grep_out "usage: tilepaint $c"
+done
+expect_exit 64 "$TP"
+expect_exit 64 "$TP" frobnicate; grep_err "unknown command 'frobnicate'"
+expect_exit 64 "$TP" run in; grep_err "no output directory"; grep_err "try 'tilepaint run --help'"
+expect_exit 64 "$TP" run -o out; grep_err "no INPUT"
+expect_exit 64 "$TP" run in -o out --tile abc; grep_err "tile must be a whole number"
+expect_exit 64 "$TP" run in -o out --engine nope; grep_err "unknown engine 'nope'"
+expect_exit 64 "$TP" run in -o out --max-time soon; grep_err "max-time"
+expect_exit 64 "$TP" run in -o out --mask a --masks b; grep_err "exclude each other"
+expect_exit 64 "$TP" run in -o out --engine lama; grep_err "needs --model"
+expect_exit 64 "$TP" inpaint a b; grep_err "expected IMAGE MASK OUTPUT"
+expect_exit 64 "$TP" inpaint a b c -o x; grep_err "is for 'tilepaint run'"
+expect_exit 64 "$TP" status; grep_err "exactly one of"
+expect_exit 64 "$TP" report -o x --format xml; grep_err "format must be"
+expect_exit 66 "$TP" run missing-dir -o out; grep_err "missing-dir"
+expect_exit 66 "$TP" status -o nowhere; grep_err "nowhere"
+[ ! -e out ] || fail "a usage error created the output directory"

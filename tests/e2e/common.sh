@@ -1,0 +1,30 @@
+# common.sh - sourced by every end-to-end test: paths, a scratch directory
+# removed on exit, and small assertion helpers. Tests drive the real binary.
+set -eu
+TP=${TP_BIN:?run through scripts/run-tests.sh}
+TOOL="$TP_TOOLS/tptool"
+T=$(mktemp -d "${TMPDIR:-/tmp}/tp-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "-- $*"; }
+
+# expect_exit CODE cmd...: run cmd, require exit status CODE; output in $T/out, $T/err
+expect_exit() {
+	want=$1; shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	set -e
+	if [ "$got" -ne "$want" ]; then
+		echo "stdout:"; cat "$T/out"; echo "stderr:"; cat "$T/err"
+		fail "expected exit $want, got $got: $*"
+	fi
+}
+# grep_err PATTERN: stderr of the last expect_exit contains PATTERN
+grep_err() { grep -q -- "$1" "$T/err" || { cat "$T/err"; fail "stderr lacks '$1'"; }; }
+grep_out() { grep -q -- "$1" "$T/out" || { cat "$T/out"; fail "stdout lacks '$1'"; }; }
+# sql DB QUERY: one value
+sql() { sqlite3 -batch -noheader "$1" "$2"; }
+eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"; }
