@@ -215,15 +215,15 @@ int cmd_run(int argc, char **argv)
 		return ex;
 	}
 
-	if ((rc = make_parent_dirs(dbpath)) != TP_OK || (rc = make_parent_dirs(items.n ? items.v[0].output : dbpath)) != TP_OK) {
-		tp_error("%s", tp_errmsg());
-		discover_free(&items);
-		return TP_EXIT_CANTCREAT;
-	}
-	if (mkdir(o.out_dir, 0777) != 0 && errno != EEXIST) {
-		tp_error("%s: cannot create output directory: %s", o.out_dir, strerror(errno));
-		discover_free(&items);
-		return TP_EXIT_CANTCREAT;
+	{
+		/* the output directory (make_parent_dirs("DIR/.") makes DIR) and the store's */
+		char probe[4200];
+		snprintf(probe, sizeof probe, "%s/.", o.out_dir);
+		if ((rc = make_parent_dirs(probe)) != TP_OK || (rc = make_parent_dirs(dbpath)) != TP_OK) {
+			tp_error("%s", tp_errmsg());
+			discover_free(&items);
+			return TP_EXIT_CANTCREAT;
+		}
 	}
 	if ((rc = store_open(dbpath, 0, &st)) != TP_OK) {
 		tp_error("%s", tp_errmsg());
@@ -306,8 +306,10 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		if (!got && holder[0] && holder_is_dead(holder, host)) {
-			tp_info("%s: taking over from %s, which is no longer running", it->input, holder);
-			if (store_job_claim(st, job.id, owner, tp_wall_s(), 600, holder, &got, holder, sizeof holder) != TP_OK) {
+			char dead[512];
+			snprintf(dead, sizeof dead, "%s", holder);
+			tp_info("%s: taking over from %s, which is no longer running", it->input, dead);
+			if (store_job_claim(st, job.id, owner, tp_wall_s(), 600, dead, &got, holder, sizeof holder) != TP_OK) {
 				tp_error("%s", tp_errmsg());
 				ex = worse(ex, TP_EXIT_TEMPFAIL);
 				break;

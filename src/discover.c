@@ -300,10 +300,15 @@ tp_status make_parent_dirs(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-			tp_status rc = tp_err(TP_ECREATE, "%s: cannot create directory: %s", buf, strerror(errno));
-			*p = '/';
-			return rc;
+		if (mkdir(buf, 0777) != 0) {
+			struct stat st;
+			int e = errno;
+			if (e != EEXIST || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				tp_status rc = tp_err(TP_ECREATE, "%s: cannot create directory: %s", buf,
+						      strerror(e == EEXIST ? ENOTDIR : e));
+				*p = '/';
+				return rc;
+			}
 		}
 		*p = '/';
 	}

@@ -72,7 +72,8 @@ static tp_status next_mask_row(struct job *j, const struct io_info *mi)
 		if (j->mask_rows_pushed >= mi->height)
 			return tp_err(TP_EINTERNAL, "%s: mask rows exhausted", j->io->mask);
 		{
-			tp_status rc = io_reader_read_rows(j->mk, j->mask_src, 0, 1);
+			tp_status rc = io_reader_read_rows(j->mk, j->mask_src,
+							 (size_t)mi->width * mi->channels * (mi->bits / 8), 1);
 			if (rc != TP_OK)
 				return rc;
 		}
@@ -99,8 +100,8 @@ static tp_status open_mask(struct job *j)
 		return rc;
 	mi = io_reader_info(j->mk);
 	if (mi->width != ii->width || mi->height != ii->height)
-		return tp_err(TP_EFORMAT, "%s: mask is %ux%u but the image %s is %ux%u", j->io->mask,
-			      mi->width, mi->height, j->io->input, ii->width, ii->height);
+		return tp_err(TP_EFORMAT, "%s: the mask %s is %ux%u but the image is %ux%u",
+			      j->io->input, j->io->mask, mi->width, mi->height, ii->width, ii->height);
 	if (!j->mask_src) {
 		j->mask_src = tp_malloc((size_t)mi->width * mi->channels * (mi->bits / 8));
 		j->mask_bin = tp_malloc(mi->width);

@@ -15,7 +15,7 @@ mkdir in
 "$TOOL" mask in/photo_mask.png 640 480 disk:320,240,20
 
 expect_exit 0 "$TP" run in -o out --engine telea --tile 128 --overlap 32 -j 2 -q
-[ ! -s "$T/err" ] || { cat "$T/err"; fail "-q printed something"; }
+[ ! -s "$T/.stderr" ] || { cat "$T/.stderr"; fail "-q printed something"; }
 for f in rgb.png deep.tif gray.png alpha.png; do
 	"$TOOL" unmasked in/$f out/$f in/${f%.*}_mask.png || fail "$f: unmasked pixels changed"
 done

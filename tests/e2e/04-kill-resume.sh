@@ -29,7 +29,7 @@ eq "$(sql out/.tilepaint.db "pragma integrity_check")" ok "integrity after kill 
 
 expect_exit 0 "$TP" run in -o out $OPTS
 cmp out/big.png ref-out/big.png || fail "resumed output differs from the uninterrupted run"
-reused=$(sed -n 's/.* \([0-9]*\) reused.*/\1/p' "$T/err")
+reused=$(sed -n 's/.* \([0-9]*\) reused.*/\1/p' "$T/.stderr")
 [ "$reused" -ge "$before" ] || fail "only $reused tiles reused of $before stored before the kill"
 eq "$(sql out/.tilepaint.db "pragma integrity_check")" ok "integrity after resume"
 ls -a out | grep -q '\.tmp-' && fail "temporary files left behind"

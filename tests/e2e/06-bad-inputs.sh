@@ -14,10 +14,10 @@ for f in good1 good2 truncated text; do "$TOOL" mask in/${f}_mask.png 300 200 di
 
 expect_exit 65 "$TP" run in -o out --engine telea
 for f in truncated text wrongsize nomask; do
-	[ "$(grep -c "in/$f.png" "$T/err")" -eq 1 ] || { cat "$T/err"; fail "$f: not exactly one error line"; }
+	[ "$(grep -c "in/$f.png" "$T/.stderr")" -eq 1 ] || { cat "$T/.stderr"; fail "$f: not exactly one error line"; }
 	[ ! -e out/$f.png ] || fail "$f: an output exists"
 done
-grep_err "error: in/wrongsize.png.*200x300"
+grep_err "error: in/wrongsize.png: the mask in/wrongsize_mask.png is 200x300 but the image is 300x200"
 grep_err "in/nomask.png: no mask found"
 grep_err "in/text.png: .*not"
 DB=out/.tilepaint.db

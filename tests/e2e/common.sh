@@ -14,17 +14,17 @@ note() { echo "-- $*"; }
 expect_exit() {
 	want=$1; shift
 	set +e
-	"$@" >"$T/out" 2>"$T/err"
+	"$@" >"$T/.stdout" 2>"$T/.stderr"
 	got=$?
 	set -e
 	if [ "$got" -ne "$want" ]; then
-		echo "stdout:"; cat "$T/out"; echo "stderr:"; cat "$T/err"
+		echo "stdout:"; cat "$T/.stdout"; echo "stderr:"; cat "$T/.stderr"
 		fail "expected exit $want, got $got: $*"
 	fi
 }
 # grep_err PATTERN: stderr of the last expect_exit contains PATTERN
-grep_err() { grep -q -- "$1" "$T/err" || { cat "$T/err"; fail "stderr lacks '$1'"; }; }
-grep_out() { grep -q -- "$1" "$T/out" || { cat "$T/out"; fail "stdout lacks '$1'"; }; }
+grep_err() { grep -q -- "$1" "$T/.stderr" || { cat "$T/.stderr"; fail "stderr lacks '$1'"; }; }
+grep_out() { grep -q -- "$1" "$T/.stdout" || { cat "$T/.stdout"; fail "stdout lacks '$1'"; }; }
 # sql DB QUERY: one value
 sql() { sqlite3 -batch -noheader "$1" "$2"; }
 eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"; }

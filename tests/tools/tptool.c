@@ -223,7 +223,7 @@ static int cmp(int argc, char **argv, int region)
 	rb = malloc(row_bytes(a));
 	for (uint32_t y = 0; y < a->height; y++) {
 		size_t px = (size_t)a->channels * (a->bits / 8);
-		if (io_reader_read_rows(r[0], ra, 0, 1) != TP_OK || io_reader_read_rows(r[1], rb, 0, 1) != TP_OK)
+		if (io_reader_read_rows(r[0], ra, row_bytes(a), 1) != TP_OK || io_reader_read_rows(r[1], rb, row_bytes(a), 1) != TP_OK)
 			return fail("read");
 		if ((long)y < y0 || (long)y >= y0 + h)
 			continue;
@@ -258,8 +258,8 @@ static int unmasked(int argc, char **argv)
 	bin = malloc(a->width);
 	for (uint32_t y = 0; y < a->height; y++) {
 		size_t px = (size_t)a->channels * (a->bits / 8);
-		if (io_reader_read_rows(r[0], ra, 0, 1) != TP_OK || io_reader_read_rows(r[1], rb, 0, 1) != TP_OK ||
-		    io_reader_read_rows(r[2], rm, 0, 1) != TP_OK)
+		if (io_reader_read_rows(r[0], ra, row_bytes(a), 1) != TP_OK || io_reader_read_rows(r[1], rb, row_bytes(a), 1) != TP_OK ||
+		    io_reader_read_rows(r[2], rm, row_bytes(m), 1) != TP_OK)
 			return fail("read");
 		io_row_to_binary(m, rm, bin);
 		for (uint32_t x = 0; x < a->width; x++) {
@@ -293,7 +293,7 @@ static int maskcheck(int argc, char **argv)
 	bin = malloc((size_t)m->width * m->height);
 	prefix = NULL;
 	for (uint32_t yy = 0; yy < m->height; yy++) {
-		if (io_reader_read_rows(r, rm, 0, 1) != TP_OK)
+		if (io_reader_read_rows(r, rm, row_bytes(m), 1) != TP_OK)
 			return fail(argv[2]);
 		io_row_to_binary(m, rm, bin + (size_t)yy * m->width);
 	}
