@@ -7,12 +7,14 @@
  * prepared once per connection and always reset before a function returns.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* ---- connection and statement cache -------------------------------------- */
 
@@ -34,6 +36,7 @@ struct store {
 	sqlite3 *db;                       /* owned; closed by store_close */
 	char *path;                        /* owned copy, for error messages */
 	int readonly;                      /* opened with readonly = 1 */
+	int busy_ms;                       /* busy timeout, milliseconds */
 	sqlite3_stmt *stmt[ST_COUNT];      /* lazily prepared, owned */
 };
 
@@ -234,19 +237,25 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX timings_by_job ON timings(job_id, stage);",
 };
 
-/* How many tables other than SQLite's own the database has. */
-static tp_status count_tables(struct store *s, const char *name, int64_t *n)
+/*
+ * Count table meta and the other tables (not SQLite's own) in one statement,
+ * so both numbers come from one snapshot: another process may be creating
+ * the schema right now.
+ */
+static tp_status count_tables(struct store *s, int64_t *meta, int64_t *others)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 	tp_status r = TP_OK;
-	const char *sql = name
-		? "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1"
-		: "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-		  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	rc = sqlite3_prepare_v2(s->db,
+		"SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+		"AND name = 'meta'), (SELECT count(*) FROM sqlite_schema WHERE type = "
+		"'table' AND name <> 'meta' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
 		/* The first read of the file: this is where garbage shows up. */
 		if ((rc & 0xff) == SQLITE_NOTADB)
 			r = tp_err(TP_EFORMAT, "%s: not a tilepaint store (not an "
@@ -255,40 +264,27 @@ static tp_status count_tables(struct store *s, const char *name, int64_t *n)
 			r = db_fail(s, rc, "reading the schema");
 		goto out;
 	}
-	if (name && sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
-		r = db_fail(s, sqlite3_errcode(s->db), "reading the schema");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if ((rc & 0xff) == SQLITE_NOTADB)
-			r = tp_err(TP_EFORMAT, "%s: not a tilepaint store (not an "
-				   "SQLite database)", s->path);
-		else
-			r = db_fail(s, rc, "reading the schema");
-		goto out;
-	}
-	*n = sqlite3_column_int64(st, 0);
+	*meta = sqlite3_column_int64(st, 0);
+	*others = sqlite3_column_int64(st, 1);
 out:
 	sqlite3_finalize(st);
 	return r;
 }
 
-/* The schema version recorded in meta (0 for an empty database). */
+/* The schema version recorded in meta (0 for an empty database). Table meta
+ * and its version row are created in one transaction, so seeing one
+ * implies the other. */
 static tp_status schema_version(struct store *s, int64_t *version)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t n = 0;
+	int64_t meta = 0, others = 0;
 	int rc;
-	tp_status r = count_tables(s, "meta", &n);
+	tp_status r = count_tables(s, &meta, &others);
 
 	if (r != TP_OK)
 		return r;
-	if (n == 0) {
-		r = count_tables(s, NULL, &n);
-		if (r != TP_OK)
-			return r;
-		if (n > 0)
+	if (meta == 0) {
+		if (others > 0)
 			return tp_err(TP_EFORMAT, "%s: not a tilepaint store (an SQLite "
 				      "database with other tables)", s->path);
 		*version = 0;
@@ -389,6 +385,44 @@ static tp_status exec_plain(struct store *s, const char *sql, const char *what)
 	return TP_OK;
 }
 
+/*
+ * Switch the database to WAL. The one place we retry by hand: when several
+ * processes open a new store at once, the switch from the rollback journal
+ * needs an exclusive lock and SQLite returns SQLITE_BUSY at once, without
+ * calling the busy handler (it would deadlock against a reader's lock).
+ * We retry for as long as the busy timeout would have waited, no longer.
+ */
+static tp_status wal_enable(struct store *s)
+{
+	double t0 = tp_now_ms();
+	const struct timespec pause = { 0, 10 * 1000 * 1000 };   /* 10 ms */
+	sqlite3_stmt *st = NULL;
+	tp_status r = TP_OK;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st, 0);
+			if (!m || strcmp(m, "wal") != 0)
+				r = tp_err(TP_EIO, "%s: cannot switch the store to WAL mode "
+					   "(journal mode stays '%s')", s->path, m ? m : "?");
+			break;
+		}
+		if ((rc & 0xff) != SQLITE_BUSY || tp_now_ms() - t0 >= s->busy_ms) {
+			r = db_fail(s, rc, "setting WAL mode");
+			break;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		nanosleep(&pause, NULL);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 tp_status store_open(const char *path, int readonly, struct store **out)
 {
 	struct store *s = NULL;
@@ -428,7 +462,8 @@ tp_status store_open(const char *path, int readonly, struct store **out)
 	sqlite3_extended_result_codes(s->db, 1);
 	/* Waits for other processes' write transactions; all of ours are short,
 	 * so 30 s of waiting means something is wrong (TP_EBUSY). */
-	sqlite3_busy_timeout(s->db, 30000);
+	s->busy_ms = 30000;
+	sqlite3_busy_timeout(s->db, s->busy_ms);
 
 	/* Read the schema first, before any pragma writes to the file, so a
 	 * foreign file is reported as such and left untouched. */
@@ -450,7 +485,7 @@ tp_status store_open(const char *path, int readonly, struct store **out)
 		 * (the lease is simply gone) or a "done" mark (the job runs again
 		 * and, being deterministic, rewrites the same bytes).
 		 */
-		r = exec_plain(s, "PRAGMA journal_mode=WAL", "setting WAL mode");
+		r = wal_enable(s);
 		if (r != TP_OK)
 			goto fail;
 	}
@@ -478,6 +513,12 @@ void store_close(struct store *s)
 	sqlite3_close_v2(s->db);
 	tp_free(s->path);
 	tp_free(s);
+}
+
+void store_busy_timeout_set(struct store *s, int ms)
+{
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
 }
 
 tp_status store_integrity_check(struct store *s)
@@ -1031,9 +1072,11 @@ tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_
 	sqlite3_stmt *st;
 	int rc;
 	tp_status r = stmt_get(s, ST_TILES_DONE,
-		"SELECT idx FROM tiles WHERE job_id = ?1 AND state = 1 AND result IS NOT NULL",
+		"SELECT idx FROM tiles WHERE job_id = ?1 AND +state = 1 AND result IS NOT NULL",
 		&st);
 
+	/* "+state": without it the planner may pick tiles_by_state and scan every
+	 * done tile of every job instead of this job's primary-key range. */
 	if (r != TP_OK)
 		return r;
 	if (n)

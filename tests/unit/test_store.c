@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
 
 struct fx {
 	char dir[64];
@@ -132,10 +136,8 @@ static void test_store_garbage_file(void **state)
 	assert_null(s);
 }
 
-/* Run raw SQL on a path through a store-less connection: via a second store
- * would go through our schema, so use the store API where possible and
- * sqlite3 only in this helper. */
-#include <sqlite3.h>
+/* Raw SQL on the file, to craft what the store API cannot (foreign tables,
+ * a newer schema). */
 static void raw_sql(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
@@ -589,6 +591,150 @@ static void test_store_status_and_jobs_each(void **state)
 	store_close(s);
 }
 
+/* ---- locking and concurrency ---- */
+
+static void test_store_busy_is_ebusy(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
+	sqlite3 *other = NULL;
+	int got = -1;
+	int64_t id = add_job(s, &spec_a);
+
+	assert_int_equal(store_tiles_plan(s, id, t, 1), TP_OK);
+	/* another process holds the write lock and does not let go */
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	store_busy_timeout_set(s, 50);
+	assert_int_equal(store_job_claim(s, id, "me", 10, 60, NULL, &got, NULL, 0), TP_EBUSY);
+	assert_int_equal(got, 0);
+	assert_non_null(strstr(tp_errmsg(), "locked by another process"));
+	assert_non_null(strstr(tp_errmsg(), f->db));
+	assert_int_equal(store_tile_put(s, id, 0, "x", 1, 1.0), TP_EBUSY);
+	/* reads still work in WAL mode */
+	struct store_status st;
+	assert_int_equal(store_status_get(s, 0, &st), TP_OK);
+	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	/* the failed calls left no transaction open */
+	assert_int_equal(store_job_claim(s, id, "me", 10, 60, NULL, &got, NULL, 0), TP_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(store_tile_put(s, id, 0, "x", 1, 1.0), TP_OK);
+	store_close(s);
+}
+
+static void test_store_readonly_while_writing(void **state)
+{
+	struct fx *f = *state;
+	struct store *w = open_ok(f->db), *r = NULL;
+	struct store_status st;
+	sqlite3 *other = NULL;
+
+	add_job(w, &spec_a);
+	/* a writer is in the middle of a transaction */
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO jobs(input, output, "
+			 "input_sig, options_hash, created, updated) VALUES('i', 'o2', 's', 'h', 0, 0)",
+			 NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_open(f->db, 1, &r), TP_OK);
+	assert_int_equal(store_status_get(r, 0, &st), TP_OK);
+	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);   /* committed state only */
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(store_status_get(r, 0, &st), TP_OK);
+	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 2);
+	assert_int_equal(store_integrity_check(r), TP_OK);
+	store_close(r);
+	store_close(w);
+}
+
+/* Several processes race for one job: exactly one wins. */
+static void test_store_claim_race(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	enum { NPROC = 4 };
+	pid_t pid[NPROC];
+	int wins = 0, got = 0;
+	char holder[32];
+	int64_t id = add_job(s, &spec_a);
+	store_close(s);
+
+	for (int i = 0; i < NPROC; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct store *c = NULL;
+			char owner[16];
+			int g = 0;
+			snprintf(owner, sizeof owner, "p%d", i);
+			if (store_open(f->db, 0, &c) != TP_OK ||
+			    store_job_claim(c, id, owner, 1000, 60, NULL, &g, NULL, 0) != TP_OK)
+				_exit(2);
+			store_close(c);
+			_exit(g ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < NPROC; i++) {
+		int ws = 0;
+		assert_int_equal(waitpid(pid[i], &ws, 0), pid[i]);
+		assert_true(WIFEXITED(ws));
+		assert_true(WEXITSTATUS(ws) <= 1);
+		wins += WEXITSTATUS(ws);
+	}
+	assert_int_equal(wins, 1);
+	s = open_ok(f->db);
+	assert_int_equal(store_job_claim(s, id, "late", 1001, 60, NULL, &got, holder,
+					 sizeof holder), TP_OK);
+	assert_int_equal(got, 0);
+	assert_int_equal(holder[0], 'p');
+	store_close(s);
+}
+
+/* Several processes create the same new store at once (cron runs that start
+ * together): all open it, and they agree on one job. */
+static void test_store_open_race(void **state)
+{
+	struct fx *f = *state;
+	enum { NPROC = 4 };
+	pid_t pid[NPROC];
+	struct store_job j;
+
+	for (int i = 0; i < NPROC; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct store *c = NULL;
+			struct store_job cj;
+			if (store_open(f->db, 0, &c) != TP_OK) {
+				fprintf(stderr, "child open: %s\n", tp_errmsg());
+				_exit(2);
+			}
+			if (store_job_sync(c, &spec_a, &cj) != TP_OK) {
+				fprintf(stderr, "child sync: %s\n", tp_errmsg());
+				_exit(3);
+			}
+			store_close(c);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < NPROC; i++) {
+		int ws = 0;
+		assert_int_equal(waitpid(pid[i], &ws, 0), pid[i]);
+		assert_true(WIFEXITED(ws));
+		assert_int_equal(WEXITSTATUS(ws), 0);
+	}
+	struct store *s = open_ok(f->db);
+	struct store_status st;
+	assert_int_equal(store_status_get(s, 0, &st), TP_OK);
+	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
+	assert_int_equal(store_job_sync(s, &spec_a, &j), TP_OK);
+	assert_int_equal(j.id, 1);
+	store_close(s);
+}
+
 /* ---- OOM ---- */
 
 static void test_store_oom_loop(void **state)
@@ -646,6 +792,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_job_done_drops_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_timings_and_stages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_status_and_jobs_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_busy_is_ebusy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_readonly_while_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_claim_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_open_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_oom_loop, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
