@@ -93,7 +93,7 @@ static tp_status db_fail(struct store *s, int rc, const char *what)
 	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
 	if ((rc & 0xff) == SQLITE_BUSY)
 		return tp_err(TP_EBUSY, "%s: %s: store is locked by another process "
-			      "for more than 30 s (%s)", s->path, what, msg);
+			      "(waited %.1f s: %s)", s->path, what, s->busy_ms / 1000.0, msg);
 	return tp_err(status_of(rc), "%s: %s: %s", s->path, what, msg);
 }
 
