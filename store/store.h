@@ -40,8 +40,17 @@ struct store;
 /*
  * Open (creating if needed, unless `readonly`) the store at `path`, apply the
  * schema or migrate it, set WAL mode and a busy timeout of 30 s.
+ * *out receives the store (caller frees with store_close), NULL on error.
+ * A readonly store never creates or writes the file and reads while another
+ * process writes; its write calls fail with TP_EIO.
  * Errors: TP_ENOENT (readonly and missing), TP_EIO / TP_ECREATE (cannot open),
- * TP_EFORMAT (not a tilepaint store, or a newer schema), TP_EBUSY.
+ * TP_EFORMAT (not an SQLite file, an SQLite database with other tables but
+ * no tilepaint meta table, a newer schema, or readonly on an empty store),
+ * TP_EBUSY (locked by another process for longer than the busy timeout).
+ *
+ * Every call below returns TP_EBUSY when the store stays locked longer than
+ * the busy timeout, and TP_EIO (or TP_EFORMAT for a corrupt file) with the
+ * store path and SQLite's message on other database errors.
  */
 tp_status store_open(const char *path, int readonly, struct store **out);
 void store_close(struct store *s);   /* accepts NULL */
@@ -74,33 +83,47 @@ struct store_job {
 };
 
 /*
- * Make the store agree with `spec`. A job whose input_sig, mask_sig,
- * options_hash and input path all match is left as it is (a finished job
- * stays done). Otherwise it is (re)set to queued with its tiles and error
- * cleared. *out receives the job's current row.
+ * Make the store agree with `spec` (one BEGIN IMMEDIATE transaction). A job
+ * whose input_sig, mask_sig, options_hash and input path all match is left as
+ * it is (a finished job stays done, a failed one failed); only a changed mask
+ * path is recorded. Otherwise it is (re)set to queued with its tiles, error,
+ * output signature, attempts and lease cleared (a process still working on
+ * the old version then fails its done/fail/renew with TP_EBUSY and its
+ * tile_put with TP_EUSAGE). A new output path adds a queued job.
+ * *out receives the job's current row (state as stored: a running job with an
+ * expired lease still reads running here).
  */
 tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
 
 /*
  * Try to claim job `id` for `owner` until now + lease_s (seconds, wall clock).
  * *got = 1 on success (state becomes running, attempts + 1). *got = 0 when the
- * job is done, or its lease is held by another owner and has not expired, in
- * which case that owner is copied to `holder` (may be NULL). A lease held by
- * exactly `steal_from` (non-NULL) is taken over even before it expires (the
- * caller has proved that holder dead).
+ * job is done, or its lease is held by another owner and has not expired
+ * (expires > now), in which case that owner is copied to `holder` (may be
+ * NULL; "" otherwise, truncated to holder_len). A lease held by exactly
+ * `steal_from` (non-NULL) is taken over even before it expires (the caller
+ * has proved that holder dead). Queued and failed jobs are claimable: the
+ * caller decides whether to retry a failed one (see attempts). Claiming a job
+ * we already hold extends the lease and counts another attempt.
+ * One BEGIN IMMEDIATE transaction, so two processes never both get *got = 1.
+ * TP_EUSAGE when there is no job `id`.
  */
 tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
 			  int64_t lease_s, const char *steal_from, int *got,
 			  char *holder, size_t holder_len);
-/* Extend our lease. TP_EBUSY if we no longer hold it. */
+/* Extend our lease to now + lease_s. TP_EBUSY (naming the holder) if we no
+ * longer hold it; holding an expired lease nobody took over still renews. */
 tp_status store_job_renew(struct store *s, int64_t id, const char *owner, int64_t now, int64_t lease_s);
-/* Give the job back unfinished (stopped early): state queued, lease cleared. */
+/* Give the job back unfinished (stopped early): state queued, lease cleared.
+ * TP_EBUSY if `owner` does not hold it. */
 tp_status store_job_release(struct store *s, int64_t id, const char *owner);
 /* Mark done (one transaction): state done, lease cleared, error cleared,
- * output signature recorded, and the tile result blobs dropped (tile rows kept). */
+ * output signature recorded, and the tile result blobs dropped (tile rows,
+ * states and engine times kept). TP_EBUSY if `owner` does not hold it. */
 tp_status store_job_done(struct store *s, int64_t id, const char *owner, const char *output_sig);
 /* Mark failed with `error` (lease cleared). `owner` may be NULL for jobs that
- * failed before they could be claimed (e.g. no mask found). */
+ * failed before they could be claimed (e.g. no mask found); otherwise
+ * TP_EBUSY if `owner` does not hold it. TP_EUSAGE for an unknown job. */
 tp_status store_job_fail(struct store *s, int64_t id, const char *owner, const char *error);
 
 /* ---- tiles ---- */
@@ -113,23 +136,31 @@ struct store_tile_rec {
 /*
  * Record the plan of job `id`: when the job has no tiles, insert them all
  * (pending or skipped) in one transaction; when it has exactly these
- * rectangles, keep them and their results; otherwise replace them.
+ * rectangles (same count, same x/y/w/h and skipped flag at every index), keep
+ * them and their results; otherwise replace them (results dropped).
+ * Tile i of the array is stored as index i.
  */
 tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_rec *tiles, size_t n);
-/* done[i] = 1 for tiles of job `id` whose result is stored (n = tile count). */
+/* done[i] = 1 for tiles of job `id` whose result is stored, else 0 (n = tile
+ * count; all n bytes are written). TP_EUSAGE if the job has a stored result
+ * at an index >= n (the plan was not recorded first). */
 tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_t n);
-/* Fetch a stored result: *blob (caller frees with tp_free), *len. TP_ENOENT if none. */
+/* Fetch a stored result: *blob (caller frees with tp_free; a 0-byte result
+ * still gets a non-NULL allocation), *len. TP_ENOENT if none (*blob = NULL). */
 tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len);
-/* Store a result and mark the tile done, with its engine time, in one transaction. */
+/* Store a result (len bytes copied; len = 0 is a valid empty result) and mark
+ * the tile done, with its engine time, in one transaction. Overwrites an
+ * earlier result. TP_EUSAGE if the tile is not in the job's plan. */
 tp_status store_tile_put(struct store *s, int64_t id, uint32_t idx, const void *blob,
 			 size_t len, double engine_ms);
-/* Mark a tile failed. */
+/* Mark a tile failed (its result, if any, dropped). TP_EUSAGE if no such tile. */
 tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx);
 
 /* ---- timings ---- */
 
-/* Add `count` calls totalling `ms` milliseconds to (run, job, stage). job may be 0
- * (process-wide stages such as model_load). */
+/* Add `count` calls totalling `ms` milliseconds to (run, job, stage), creating
+ * the row or accumulating into it. job may be 0 (process-wide stages such as
+ * model_load). */
 tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
 			   const char *stage, int64_t count, double ms);
 
@@ -143,6 +174,8 @@ struct store_status {
 	int64_t last_run_start, last_run_end; /* wall seconds; 0 when none / still running */
 	int64_t last_run_exit;              /* -1 when unknown */
 };
+/* Fill *out from one snapshot; `now` (wall seconds) decides which leases are
+ * live: a running job whose lease expired (expires <= now) counts as queued. */
 tp_status store_status_get(struct store *s, int64_t now, struct store_status *out);
 
 /* One row per job, for `report` and `status` listings. Strings borrowed for the callback. */
@@ -154,12 +187,17 @@ struct store_job_row {
 	int64_t tiles_total, tiles_skipped, tiles_done;
 	double total_ms;                    /* sum of its stage timings */
 };
+/* Call cb for every job in id (discovery) order, state as stored. A nonzero
+ * return from cb stops the walk (TP_OK). cb must not call into the same
+ * `struct store` (the walk holds its cached statement). */
 tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
 			  void *ctx);
 
 /* Per-stage sums over all jobs (job_id < 0) or one job; process-wide stages
  * (job 0) are included in the all-jobs view. Stages come in pipeline order:
- * decode, mask, plan, model_load, inference, blend, encode, write, then others. */
+ * decode, mask, plan, model_load, inference, blend, encode, write, then others
+ * by bytewise name order. Counts and times are summed over runs. A nonzero
+ * return from cb stops the walk; cb must not call into the same store. */
 tp_status store_stages_each(struct store *s, int64_t job_id,
 			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
 			    void *ctx);

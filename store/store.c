@@ -1,0 +1,1372 @@
+/*
+ * store.c - the SQLite job store behind store.h: schema and migrations, jobs
+ * and their leases, tile results, timings, and the status/report queries.
+ *
+ * Invariants: every change is one transaction (read-then-write ones BEGIN
+ * IMMEDIATE, so two processes never both see a job as free); statements are
+ * prepared once per connection and always reset before a function returns.
+ */
+#include "store.h"
+#include "store_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- connection and statement cache -------------------------------------- */
+
+/* Cached statements, one slot each; the SQL lives beside the function using it. */
+enum stmt_id {
+	ST_BEGIN_IMM, ST_COMMIT,
+	ST_RUN_BEGIN, ST_RUN_END,
+	ST_JOB_FIND, ST_JOB_INSERT, ST_JOB_RESET, ST_JOB_SET_MASK, ST_TILES_DELETE,
+	ST_JOB_READ, ST_JOB_CLAIM, ST_JOB_RENEW, ST_JOB_RELEASE, ST_JOB_DONE,
+	ST_TILES_DROP_BLOBS, ST_JOB_FAIL, ST_JOB_FAIL_ANY,
+	ST_TILES_LIST, ST_TILE_INSERT, ST_TILES_DONE, ST_TILE_GET, ST_TILE_PUT,
+	ST_TILE_FAIL, ST_TIMING_ADD,
+	ST_STATUS_JOBS, ST_STATUS_TILES, ST_STATUS_TIMED, ST_STATUS_RUN,
+	ST_JOBS_EACH, ST_STAGES_EACH,
+	ST_COUNT
+};
+
+struct store {
+	sqlite3 *db;                       /* owned; closed by store_close */
+	char *path;                        /* owned copy, for error messages */
+	int readonly;                      /* opened with readonly = 1 */
+	int busy_ms;                       /* busy timeout, milliseconds */
+	sqlite3_stmt *stmt[ST_COUNT];      /* lazily prepared, owned */
+};
+
+const char *store_job_state_name(enum store_job_state st)
+{
+	static const char *const names[STORE_JOB_NSTATES] = {
+		"queued", "running", "done", "failed"
+	};
+	if ((unsigned)st < STORE_JOB_NSTATES)
+		return names[st];
+	return "unknown";
+}
+
+const char *store_tile_state_name(enum store_tile_state st)
+{
+	static const char *const names[STORE_TILE_NSTATES] = {
+		"pending", "done", "skipped", "failed"
+	};
+	if ((unsigned)st < STORE_TILE_NSTATES)
+		return names[st];
+	return "unknown";
+}
+
+/* Map an SQLite result code to our status. */
+static tp_status status_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return TP_EBUSY;
+	case SQLITE_NOMEM:
+		return TP_ENOMEM;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_FORMAT:
+		return TP_EFORMAT;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISUSE:
+	case SQLITE_RANGE:
+		return TP_EINTERNAL;
+	case SQLITE_TOOBIG:
+		return TP_EUSAGE;
+	default:                /* IOERR, FULL, CANTOPEN, READONLY, PERM, ... */
+		return TP_EIO;
+	}
+}
+
+/*
+ * Report an SQLite failure: "<path>: <what>: <sqlite message>". Must run
+ * before anything else touches the connection (a ROLLBACK resets errmsg).
+ */
+static tp_status db_fail(struct store *s, int rc, const char *what)
+{
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return tp_err(TP_EBUSY, "%s: %s: store is locked by another process "
+			      "(waited %.1f s: %s)", s->path, what, s->busy_ms / 1000.0, msg);
+	return tp_err(status_of(rc), "%s: %s: %s", s->path, what, msg);
+}
+
+/* The cached statement `id`, prepared from `sql` on first use. */
+static tp_status stmt_get(struct store *s, enum stmt_id id, const char *sql,
+			  sqlite3_stmt **out)
+{
+	if (!s->stmt[id]) {
+		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			s->stmt[id] = NULL;
+			*out = NULL;
+			return db_fail(s, rc, "preparing a statement");
+		}
+	}
+	*out = s->stmt[id];
+	return TP_OK;
+}
+
+/* Make a statement reusable and drop its borrowed bindings. Accepts NULL. */
+static void stmt_reset(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* A bind call failed: report it (binding only fails on NOMEM/TOOBIG/RANGE). */
+static tp_status bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	tp_status r = db_fail(s, sqlite3_errcode(s->db), what);
+	stmt_reset(st);
+	return r;
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static tp_status stmt_run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	tp_status r = TP_OK;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = db_fail(s, rc, what);
+	stmt_reset(st);
+	return r;
+}
+
+/* Run one fixed SQL statement with no parameters through the cache. */
+static tp_status exec_cached(struct store *s, enum stmt_id id, const char *sql,
+			     const char *what)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, id, sql, &st);
+	if (r == TP_OK)
+		r = stmt_run(s, st, what);
+	return r;
+}
+
+/* BEGIN IMMEDIATE: take the write lock now (waiting up to the busy timeout),
+ * so the reads that follow cannot be invalidated before our write. */
+static tp_status tx_begin(struct store *s, const char *what)
+{
+	return exec_cached(s, ST_BEGIN_IMM, "BEGIN IMMEDIATE", what);
+}
+
+static tp_status tx_commit(struct store *s, const char *what)
+{
+	return exec_cached(s, ST_COMMIT, "COMMIT", what);
+}
+
+/* Roll back if a transaction is still open (SQLite may have rolled back on
+ * its own after an I/O error). Keeps the caller's error message. */
+static void tx_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Copy a possibly-NULL column text into a fixed buffer, truncating. */
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+/*
+ * Migrations: step i brings the schema from version i to i + 1. All pending
+ * steps run in one transaction with the version bump, so a kill mid-way
+ * leaves the old schema intact. Append new steps; never edit old ones.
+ */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1: the initial schema */
+	"CREATE TABLE meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	"CREATE TABLE runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  started INTEGER NOT NULL,"          /* wall seconds */
+	"  ended INTEGER,"                     /* NULL while running or killed */
+	"  argv TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  exit_status INTEGER);"
+	"CREATE TABLE jobs("
+	"  id INTEGER PRIMARY KEY,"
+	"  input TEXT NOT NULL,"
+	"  mask TEXT,"
+	"  output TEXT NOT NULL UNIQUE,"
+	"  input_sig TEXT NOT NULL,"
+	"  mask_sig TEXT NOT NULL DEFAULT '',"
+	"  options_hash TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"  /* enum store_job_state */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  lease_owner TEXT,"                  /* NULL unless running */
+	"  lease_expires INTEGER,"             /* wall seconds */
+	"  output_sig TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX jobs_by_state ON jobs(state, lease_expires);"
+	"CREATE TABLE tiles("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  x INTEGER NOT NULL, y INTEGER NOT NULL,"
+	"  w INTEGER NOT NULL, h INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"            /* enum store_tile_state */
+	"  result BLOB,"                       /* engine output; NULL once the job is done */
+	"  engine_ms REAL,"
+	"  PRIMARY KEY(job_id, idx));"
+	"CREATE INDEX tiles_by_state ON tiles(state, engine_ms);"
+	"CREATE TABLE timings("
+	"  run_id INTEGER NOT NULL,"
+	"  job_id INTEGER NOT NULL,"           /* 0 = process-wide stage */
+	"  stage TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  ms REAL NOT NULL,"
+	"  UNIQUE(run_id, job_id, stage));"
+	"CREATE INDEX timings_by_job ON timings(job_id, stage);",
+};
+
+/*
+ * Count table meta and the other tables (not SQLite's own) in one statement,
+ * so both numbers come from one snapshot: another process may be creating
+ * the schema right now.
+ */
+static tp_status count_tables(struct store *s, int64_t *meta, int64_t *others)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	tp_status r = TP_OK;
+
+	rc = sqlite3_prepare_v2(s->db,
+		"SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+		"AND name = 'meta'), (SELECT count(*) FROM sqlite_schema WHERE type = "
+		"'table' AND name <> 'meta' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		/* The first read of the file: this is where garbage shows up. */
+		if ((rc & 0xff) == SQLITE_NOTADB)
+			r = tp_err(TP_EFORMAT, "%s: not a tilepaint store (not an "
+				   "SQLite database)", s->path);
+		else
+			r = db_fail(s, rc, "reading the schema");
+		goto out;
+	}
+	*meta = sqlite3_column_int64(st, 0);
+	*others = sqlite3_column_int64(st, 1);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The schema version recorded in meta (0 for an empty database). Table meta
+ * and its version row are created in one transaction, so seeing one
+ * implies the other. */
+static tp_status schema_version(struct store *s, int64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t meta = 0, others = 0;
+	int rc;
+	tp_status r = count_tables(s, &meta, &others);
+
+	if (r != TP_OK)
+		return r;
+	if (meta == 0) {
+		if (others > 0)
+			return tp_err(TP_EFORMAT, "%s: not a tilepaint store (an SQLite "
+				      "database with other tables)", s->path);
+		*version = 0;
+		return TP_OK;
+	}
+	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = db_fail(s, rc, "reading the schema version");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = tp_err(TP_EFORMAT, "%s: not a tilepaint store (no schema version "
+			   "in table meta)", s->path);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = db_fail(s, rc, "reading the schema version");
+		goto out;
+	}
+	*version = sqlite3_column_int64(st, 0);
+	if (*version < 1) {
+		r = tp_err(TP_EFORMAT, "%s: bad schema version '%s' in table meta",
+			   s->path, (const char *)sqlite3_column_text(st, 0));
+		goto out;
+	}
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Check the schema version and, for a writable store, migrate it. */
+static tp_status schema_apply(struct store *s)
+{
+	int64_t v = 0;
+	char sql[96];
+	int rc;
+	tp_status r = schema_version(s, &v);
+
+	if (r != TP_OK)
+		return r;
+	if (v > STORE_SCHEMA_VERSION)
+		return tp_err(TP_EFORMAT, "%s: store schema version %lld is newer than "
+			      "this tilepaint knows (%d); use a newer tilepaint",
+			      s->path, (long long)v, STORE_SCHEMA_VERSION);
+	if (v == STORE_SCHEMA_VERSION)
+		return TP_OK;
+	if (s->readonly)
+		return tp_err(TP_EFORMAT, "%s: %s (schema version %lld, expected %d); "
+			      "a 'tilepaint run' upgrades it", s->path,
+			      v == 0 ? "empty store" : "old store schema",
+			      (long long)v, STORE_SCHEMA_VERSION);
+
+	r = tx_begin(s, "starting the schema migration");
+	if (r != TP_OK)
+		return r;
+	/* Another process may have migrated while we waited for the lock. */
+	r = schema_version(s, &v);
+	if (r != TP_OK)
+		goto fail;
+	if (v > STORE_SCHEMA_VERSION) {
+		r = tp_err(TP_EFORMAT, "%s: store schema version %lld is newer than "
+			   "this tilepaint knows (%d)", s->path, (long long)v,
+			   STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			r = db_fail(s, rc, "migrating the schema");
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) "
+		 "VALUES('schema_version', '%d')", STORE_SCHEMA_VERSION);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		r = db_fail(s, rc, "recording the schema version");
+		goto fail;
+	}
+	r = tx_commit(s, "committing the schema migration");
+	if (r == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+/* Run a pragma (or any SQL without results we need) at open time. */
+static tp_status exec_plain(struct store *s, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(s, rc, what);
+	return TP_OK;
+}
+
+/*
+ * Switch the database to WAL. The one place we retry by hand: when several
+ * processes open a new store at once, the switch from the rollback journal
+ * needs an exclusive lock and SQLite returns SQLITE_BUSY at once, without
+ * calling the busy handler (it would deadlock against a reader's lock).
+ * We retry for as long as the busy timeout would have waited, no longer.
+ */
+static tp_status wal_enable(struct store *s)
+{
+	double t0 = tp_now_ms();
+	const struct timespec pause = { 0, 10 * 1000 * 1000 };   /* 10 ms */
+	sqlite3_stmt *st = NULL;
+	tp_status r = TP_OK;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st, 0);
+			if (!m || strcmp(m, "wal") != 0)
+				r = tp_err(TP_EIO, "%s: cannot switch the store to WAL mode "
+					   "(journal mode stays '%s')", s->path, m ? m : "?");
+			break;
+		}
+		if ((rc & 0xff) != SQLITE_BUSY || tp_now_ms() - t0 >= s->busy_ms) {
+			r = db_fail(s, rc, "setting WAL mode");
+			break;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		nanosleep(&pause, NULL);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+tp_status store_open(const char *path, int readonly, struct store **out)
+{
+	struct store *s = NULL;
+	struct stat sb;
+	int rc, flags;
+	tp_status r = TP_OK;
+
+	*out = NULL;
+	if (!path || !*path)
+		return tp_err(TP_EUSAGE, "store: empty path");
+	if (readonly && stat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			return tp_err(TP_ENOENT, "%s: no job store here", path);
+		return tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+	}
+	s = tp_calloc(1, sizeof *s);
+	if (!s)
+		return tp_err(TP_ENOMEM, "%s: out of memory opening the store", path);
+	s->path = tp_strdup(path);
+	if (!s->path) {
+		r = tp_err(TP_ENOMEM, "%s: out of memory opening the store", path);
+		goto fail;
+	}
+	s->readonly = readonly != 0;
+
+	flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	/* NOMUTEX: one thread uses a connection at a time (see store.h). */
+	rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (!s->db)
+			r = tp_err(TP_ENOMEM, "%s: out of memory opening the store", path);
+		else
+			r = tp_err(readonly ? TP_EIO : TP_ECREATE, "%s: cannot open the "
+				   "job store: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	/* Waits for other processes' write transactions; all of ours are short,
+	 * so 30 s of waiting means something is wrong (TP_EBUSY). */
+	s->busy_ms = 30000;
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+
+	/* Read the schema first, before any pragma writes to the file, so a
+	 * foreign file is reported as such and left untouched. */
+	{
+		int64_t v = 0;
+		r = schema_version(s, &v);
+		if (r != TP_OK)
+			goto fail;
+	}
+	if (!readonly) {
+		/*
+		 * WAL: readers (tilepaint status) never block the writer, and a
+		 * commit is one append to the log.
+		 * synchronous=NORMAL: commits are not fsynced, only checkpoints.
+		 * That is still safe against kill -9: a committed transaction is
+		 * in the OS page cache and survives the process; the database is
+		 * never corrupt. A power loss or OS crash can roll back the last
+		 * few commits: tile results (recomputed on the next run), a claim
+		 * (the lease is simply gone) or a "done" mark (the job runs again
+		 * and, being deterministic, rewrites the same bytes).
+		 */
+		r = wal_enable(s);
+		if (r != TP_OK)
+			goto fail;
+	}
+	r = exec_plain(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+		       "setting pragmas");
+	if (r != TP_OK)
+		goto fail;
+	r = schema_apply(s);
+	if (r != TP_OK)
+		goto fail;
+	*out = s;
+	return TP_OK;
+fail:
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* close_v2: never leaves a zombie because a statement was left over. */
+	sqlite3_close_v2(s->db);
+	tp_free(s->path);
+	tp_free(s);
+}
+
+void store_busy_timeout_set(struct store *s, int ms)
+{
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
+}
+
+tp_status store_integrity_check(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	tp_status r = TP_OK;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		r = db_fail(s, rc, "integrity check");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = db_fail(s, rc, "integrity check");
+		goto out;
+	}
+	{
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (!t || strcmp(t, "ok") != 0)
+			r = tp_err(TP_EFORMAT, "%s: integrity check failed: %s",
+				   s->path, t ? t : "(no answer)");
+	}
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+tp_status store_run_begin(struct store *s, const char *argv_line, const char *host,
+			  int64_t pid, int64_t *run_id)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_BEGIN,
+		"INSERT INTO runs(started, argv, host, pid) VALUES(?1, ?2, ?3, ?4)", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, tp_wall_s()) ||
+	    sqlite3_bind_text(st, 2, argv_line ? argv_line : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, host ? host : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 4, pid))
+		return bind_fail(s, st, "recording the run");
+	r = stmt_run(s, st, "recording the run");
+	if (r == TP_OK)
+		*run_id = sqlite3_last_insert_rowid(s->db);
+	return r;
+}
+
+tp_status store_run_end(struct store *s, int64_t run_id, int exit_status)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_END,
+		"UPDATE runs SET ended = ?1, exit_status = ?2 WHERE id = ?3", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, tp_wall_s()) ||
+	    sqlite3_bind_int(st, 2, exit_status) ||
+	    sqlite3_bind_int64(st, 3, run_id))
+		return bind_fail(s, st, "recording the end of the run");
+	return stmt_run(s, st, "recording the end of the run");
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+/* Columns read into struct store_job by the job queries: id, state,
+ * attempts, output_sig, error. */
+static void job_from_row(sqlite3_stmt *st, int col, struct store_job *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = sqlite3_column_int64(st, col);
+	out->state = (enum store_job_state)sqlite3_column_int(st, col + 1);
+	out->attempts = sqlite3_column_int64(st, col + 2);
+	copy_col(out->output_sig, sizeof out->output_sig, st, col + 3);
+	copy_col(out->error, sizeof out->error, st, col + 4);
+}
+
+static int text_eq(sqlite3_stmt *st, int col, const char *want)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	if (!t)
+		return want == NULL;
+	return want && strcmp((const char *)t, want) == 0;
+}
+
+tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
+			 struct store_job *out)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mask_sig;
+	int64_t now = tp_wall_s(), id = 0;
+	int rc, same = 0, same_mask_path = 0;
+	tp_status r;
+
+	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
+		return tp_err(TP_EUSAGE, "%s: job spec without input, output, input "
+			      "signature or options hash", s->path);
+	mask_sig = spec->mask_sig ? spec->mask_sig : "";
+	r = tx_begin(s, "syncing a job");
+	if (r != TP_OK)
+		return r;
+
+	r = stmt_get(s, ST_JOB_FIND,
+		"SELECT id, state, attempts, output_sig, error, input, input_sig, "
+		"mask_sig, options_hash, mask FROM jobs WHERE output = ?1", &st);
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_bind_text(st, 1, spec->output, -1, SQLITE_STATIC)) {
+		r = bind_fail(s, st, "looking up a job");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, 0, out);
+		id = out->id;
+		same = text_eq(st, 5, spec->input) && text_eq(st, 6, spec->input_sig) &&
+		       text_eq(st, 7, mask_sig) && text_eq(st, 8, spec->options_hash);
+		same_mask_path = text_eq(st, 9, spec->mask);
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "looking up a job");
+		stmt_reset(st);
+		goto fail;
+	}
+	stmt_reset(st);
+
+	if (id == 0) {
+		r = stmt_get(s, ST_JOB_INSERT,
+			"INSERT INTO jobs(input, mask, output, input_sig, mask_sig, "
+			"options_hash, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+			&st);
+		if (r != TP_OK)
+			goto fail;
+		if (sqlite3_bind_text(st, 1, spec->input, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 2, spec->mask, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 3, spec->output, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 4, spec->input_sig, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 5, mask_sig, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 6, spec->options_hash, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 7, now)) {
+			r = bind_fail(s, st, "adding a job");
+			goto fail;
+		}
+		r = stmt_run(s, st, "adding a job");
+		if (r != TP_OK)
+			goto fail;
+		memset(out, 0, sizeof *out);
+		out->id = sqlite3_last_insert_rowid(s->db);
+		out->state = STORE_JOB_QUEUED;
+	} else if (!same) {
+		/* Input, mask or options changed: the old tiles and any claim are
+		 * stale. Clearing the lease makes a stale holder's done/fail fail. */
+		r = stmt_get(s, ST_JOB_RESET,
+			"UPDATE jobs SET input = ?2, mask = ?3, input_sig = ?4, mask_sig = ?5, "
+			"options_hash = ?6, state = 0, attempts = 0, error = '', "
+			"lease_owner = NULL, lease_expires = NULL, output_sig = '', "
+			"updated = ?7 WHERE id = ?1", &st);
+		if (r != TP_OK)
+			goto fail;
+		if (sqlite3_bind_int64(st, 1, id) ||
+		    sqlite3_bind_text(st, 2, spec->input, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 3, spec->mask, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 4, spec->input_sig, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 5, mask_sig, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 6, spec->options_hash, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 7, now)) {
+			r = bind_fail(s, st, "resetting a job");
+			goto fail;
+		}
+		r = stmt_run(s, st, "resetting a job");
+		if (r != TP_OK)
+			goto fail;
+		r = stmt_get(s, ST_TILES_DELETE, "DELETE FROM tiles WHERE job_id = ?1", &st);
+		if (r != TP_OK)
+			goto fail;
+		if (sqlite3_bind_int64(st, 1, id)) {
+			r = bind_fail(s, st, "dropping a job's tiles");
+			goto fail;
+		}
+		r = stmt_run(s, st, "dropping a job's tiles");
+		if (r != TP_OK)
+			goto fail;
+		memset(out, 0, sizeof *out);
+		out->id = id;
+		out->state = STORE_JOB_QUEUED;
+	} else if (!same_mask_path) {
+		/* Same mask content under another name: just note the new path. */
+		r = stmt_get(s, ST_JOB_SET_MASK,
+			"UPDATE jobs SET mask = ?2, updated = ?3 WHERE id = ?1", &st);
+		if (r != TP_OK)
+			goto fail;
+		if (sqlite3_bind_int64(st, 1, id) ||
+		    sqlite3_bind_text(st, 2, spec->mask, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 3, now)) {
+			r = bind_fail(s, st, "updating a job's mask path");
+			goto fail;
+		}
+		r = stmt_run(s, st, "updating a job's mask path");
+		if (r != TP_OK)
+			goto fail;
+	}
+	r = tx_commit(s, "syncing a job");
+	if (r == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+/* Read job `id`'s state and lease inside the current transaction.
+ * TP_EUSAGE when there is no such job. *owner is borrowed until *stp is reset. */
+static tp_status job_read(struct store *s, int64_t id, sqlite3_stmt **stp, int *state,
+			  const char **owner, int64_t *expires)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_JOB_READ,
+		"SELECT state, lease_owner, lease_expires FROM jobs WHERE id = ?1", &st);
+	*stp = NULL;
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id))
+		return bind_fail(s, st, "reading a job");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_reset(st);
+		return tp_err(TP_EUSAGE, "%s: no job with id %lld", s->path, (long long)id);
+	}
+	if (rc != SQLITE_ROW) {
+		r = db_fail(s, rc, "reading a job");
+		stmt_reset(st);
+		return r;
+	}
+	*stp = st;
+	*state = sqlite3_column_int(st, 0);
+	*owner = (const char *)sqlite3_column_text(st, 1);
+	*expires = sqlite3_column_int64(st, 2);
+	return TP_OK;
+}
+
+tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
+			  int64_t lease_s, const char *steal_from, int *got,
+			  char *holder, size_t holder_len)
+{
+	sqlite3_stmt *st = NULL;
+	const char *cur = NULL;
+	int64_t expires = 0;
+	int state = 0;
+	tp_status r;
+
+	*got = 0;
+	if (holder && holder_len)
+		holder[0] = '\0';
+	if (!owner || !*owner)
+		return tp_err(TP_EUSAGE, "%s: claim without an owner name", s->path);
+	r = tx_begin(s, "claiming a job");
+	if (r != TP_OK)
+		return r;
+	r = job_read(s, id, &st, &state, &cur, &expires);
+	if (r != TP_OK)
+		goto fail;
+	if (state == STORE_JOB_DONE) {
+		stmt_reset(st);
+		goto commit;
+	}
+	if (state == STORE_JOB_RUNNING && cur && strcmp(cur, owner) != 0 && expires > now &&
+	    !(steal_from && strcmp(cur, steal_from) == 0)) {
+		if (holder && holder_len)
+			snprintf(holder, holder_len, "%s", cur);
+		stmt_reset(st);
+		goto commit;
+	}
+	stmt_reset(st);
+
+	r = stmt_get(s, ST_JOB_CLAIM,
+		"UPDATE jobs SET state = 1, lease_owner = ?2, lease_expires = ?3, "
+		"attempts = attempts + 1, updated = ?4 WHERE id = ?1", &st);
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, id) ||
+	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, now + lease_s) ||
+	    sqlite3_bind_int64(st, 4, tp_wall_s())) {
+		r = bind_fail(s, st, "claiming a job");
+		goto fail;
+	}
+	r = stmt_run(s, st, "claiming a job");
+	if (r != TP_OK)
+		goto fail;
+	*got = 1;
+commit:
+	r = tx_commit(s, "claiming a job");
+	if (r == TP_OK)
+		return TP_OK;
+	*got = 0;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+/* After an owner-checked UPDATE changed nothing: say who holds job `id`. */
+static tp_status not_holder(struct store *s, int64_t id, const char *owner, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	const char *cur = NULL;
+	int64_t expires = 0;
+	int state = 0;
+	tp_status r = job_read(s, id, &st, &state, &cur, &expires);
+
+	if (r != TP_OK)
+		return r;
+	if (state != STORE_JOB_RUNNING || !cur)
+		r = tp_err(TP_EBUSY, "%s: %s job %lld: %s does not hold it (it is %s)",
+			   s->path, what, (long long)id, owner,
+			   store_job_state_name((enum store_job_state)state));
+	else
+		r = tp_err(TP_EBUSY, "%s: %s job %lld: %s does not hold it (held by %s)",
+			   s->path, what, (long long)id, owner, cur);
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_job_renew(struct store *s, int64_t id, const char *owner, int64_t now,
+			  int64_t lease_s)
+{
+	sqlite3_stmt *st;
+	tp_status r;
+
+	if (!owner)
+		return tp_err(TP_EUSAGE, "%s: renew without an owner name", s->path);
+	r = stmt_get(s, ST_JOB_RENEW,
+		"UPDATE jobs SET lease_expires = ?3, updated = ?4 "
+		"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) ||
+	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, now + lease_s) ||
+	    sqlite3_bind_int64(st, 4, tp_wall_s()))
+		return bind_fail(s, st, "renewing a lease");
+	r = stmt_run(s, st, "renewing a lease");
+	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+		r = not_holder(s, id, owner, "renewing the lease of");
+	return r;
+}
+
+tp_status store_job_release(struct store *s, int64_t id, const char *owner)
+{
+	sqlite3_stmt *st;
+	tp_status r;
+
+	if (!owner)
+		return tp_err(TP_EUSAGE, "%s: release without an owner name", s->path);
+	r = stmt_get(s, ST_JOB_RELEASE,
+		"UPDATE jobs SET state = 0, lease_owner = NULL, lease_expires = NULL, "
+		"updated = ?3 WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) ||
+	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, tp_wall_s()))
+		return bind_fail(s, st, "releasing a job");
+	r = stmt_run(s, st, "releasing a job");
+	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+		r = not_holder(s, id, owner, "releasing");
+	return r;
+}
+
+tp_status store_job_done(struct store *s, int64_t id, const char *owner, const char *output_sig)
+{
+	sqlite3_stmt *st;
+	tp_status r;
+
+	if (!owner)
+		return tp_err(TP_EUSAGE, "%s: done without an owner name", s->path);
+	r = tx_begin(s, "marking a job done");
+	if (r != TP_OK)
+		return r;
+	r = stmt_get(s, ST_JOB_DONE,
+		"UPDATE jobs SET state = 2, lease_owner = NULL, lease_expires = NULL, "
+		"error = '', output_sig = ?3, updated = ?4 "
+		"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, id) ||
+	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, output_sig ? output_sig : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 4, tp_wall_s())) {
+		r = bind_fail(s, st, "marking a job done");
+		goto fail;
+	}
+	r = stmt_run(s, st, "marking a job done");
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		r = not_holder(s, id, owner, "marking done");
+		goto fail;
+	}
+	/* The output is in place: the blobs were only needed to resume. */
+	r = stmt_get(s, ST_TILES_DROP_BLOBS,
+		"UPDATE tiles SET result = NULL WHERE job_id = ?1 AND result IS NOT NULL", &st);
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, id)) {
+		r = bind_fail(s, st, "dropping tile results");
+		goto fail;
+	}
+	r = stmt_run(s, st, "dropping tile results");
+	if (r != TP_OK)
+		goto fail;
+	r = tx_commit(s, "marking a job done");
+	if (r == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+tp_status store_job_fail(struct store *s, int64_t id, const char *owner, const char *error)
+{
+	sqlite3_stmt *st;
+	tp_status r;
+
+	/* With an owner the update is guarded by the lease; without one (the
+	 * job failed before it could be claimed) it is not. */
+	if (owner)
+		r = stmt_get(s, ST_JOB_FAIL,
+			"UPDATE jobs SET state = 3, error = ?3, lease_owner = NULL, "
+			"lease_expires = NULL, updated = ?4 "
+			"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+	else
+		r = stmt_get(s, ST_JOB_FAIL_ANY,
+			"UPDATE jobs SET state = 3, error = ?3, lease_owner = NULL, "
+			"lease_expires = NULL, updated = ?4 WHERE id = ?1 AND ?2 IS NULL", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) ||
+	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 4, tp_wall_s()))
+		return bind_fail(s, st, "marking a job failed");
+	r = stmt_run(s, st, "marking a job failed");
+	if (r == TP_OK && sqlite3_changes(s->db) == 0) {
+		if (owner)
+			r = not_holder(s, id, owner, "marking failed");
+		else
+			r = tp_err(TP_EUSAGE, "%s: no job with id %lld", s->path, (long long)id);
+	}
+	return r;
+}
+
+/* ---- tiles --------------------------------------------------------------- */
+
+/* 1 when job `id` already has exactly the tiles `t[0..n)` (rectangles and
+ * skipped-ness, by index), in *same. */
+static tp_status tiles_same(struct store *s, int64_t id, const struct store_tile_rec *t,
+			    size_t n, int *same)
+{
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int rc;
+	tp_status r = stmt_get(s, ST_TILES_LIST,
+		"SELECT idx, x, y, w, h, state FROM tiles WHERE job_id = ?1 ORDER BY idx", &st);
+
+	*same = 0;
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id))
+		return bind_fail(s, st, "reading a job's tiles");
+	*same = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (i >= n || sqlite3_column_int64(st, 0) != (int64_t)i ||
+		    sqlite3_column_int(st, 1) != t[i].x || sqlite3_column_int(st, 2) != t[i].y ||
+		    sqlite3_column_int(st, 3) != t[i].w || sqlite3_column_int(st, 4) != t[i].h ||
+		    (sqlite3_column_int(st, 5) == STORE_TILE_SKIPPED) != (t[i].skipped != 0)) {
+			*same = 0;
+			break;
+		}
+		i++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "reading a job's tiles");
+		*same = 0;
+	} else if (*same && i != n) {
+		*same = 0;
+	}
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_rec *tiles,
+			   size_t n)
+{
+	sqlite3_stmt *st;
+	int same = 0;
+	tp_status r;
+
+	if (n > UINT32_MAX || (n && !tiles))
+		return tp_err(TP_EUSAGE, "%s: bad tile plan for job %lld (%zu tiles)",
+			      s->path, (long long)id, n);
+	r = tx_begin(s, "recording the tile plan");
+	if (r != TP_OK)
+		return r;
+	r = tiles_same(s, id, tiles, n, &same);
+	if (r != TP_OK)
+		goto fail;
+	if (same)
+		goto commit;
+
+	r = stmt_get(s, ST_TILES_DELETE, "DELETE FROM tiles WHERE job_id = ?1", &st);
+	if (r != TP_OK)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, id)) {
+		r = bind_fail(s, st, "dropping a job's tiles");
+		goto fail;
+	}
+	r = stmt_run(s, st, "dropping a job's tiles");
+	if (r != TP_OK)
+		goto fail;
+	r = stmt_get(s, ST_TILE_INSERT,
+		"INSERT INTO tiles(job_id, idx, x, y, w, h, state) "
+		"VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
+	if (r != TP_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(st, 1, id) ||
+		    sqlite3_bind_int64(st, 2, (int64_t)i) ||
+		    sqlite3_bind_int(st, 3, tiles[i].x) ||
+		    sqlite3_bind_int(st, 4, tiles[i].y) ||
+		    sqlite3_bind_int(st, 5, tiles[i].w) ||
+		    sqlite3_bind_int(st, 6, tiles[i].h) ||
+		    sqlite3_bind_int(st, 7, tiles[i].skipped ? STORE_TILE_SKIPPED
+							     : STORE_TILE_PENDING)) {
+			r = bind_fail(s, st, "recording the tile plan");
+			goto fail;
+		}
+		r = stmt_run(s, st, "recording the tile plan");
+		if (r != TP_OK)
+			goto fail;
+	}
+commit:
+	r = tx_commit(s, "recording the tile plan");
+	if (r == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_TILES_DONE,
+		"SELECT idx FROM tiles WHERE job_id = ?1 AND +state = 1 AND result IS NOT NULL",
+		&st);
+
+	/* "+state": without it the planner may pick tiles_by_state and scan every
+	 * done tile of every job instead of this job's primary-key range. */
+	if (r != TP_OK)
+		return r;
+	if (n)
+		memset(done, 0, n);
+	if (sqlite3_bind_int64(st, 1, id))
+		return bind_fail(s, st, "reading finished tiles");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(st, 0);
+		if (idx < 0 || (uint64_t)idx >= n) {
+			r = tp_err(TP_EUSAGE, "%s: job %lld has a finished tile %lld "
+				   "beyond the %zu planned", s->path, (long long)id,
+				   (long long)idx, n);
+			break;
+		}
+		done[idx] = 1;
+	}
+	if (r == TP_OK && rc != SQLITE_DONE)
+		r = db_fail(s, rc, "reading finished tiles");
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_TILE_GET,
+		"SELECT result FROM tiles WHERE job_id = ?1 AND idx = ?2 AND result IS NOT NULL",
+		&st);
+
+	*blob = NULL;
+	*len = 0;
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx))
+		return bind_fail(s, st, "reading a tile result");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int nb = sqlite3_column_bytes(st, 0);
+		if (!p && nb > 0) {     /* column_blob returned NULL: out of memory */
+			r = db_fail(s, sqlite3_errcode(s->db), "reading a tile result");
+		} else if (!(*blob = tp_malloc(nb > 0 ? (size_t)nb : 1))) {
+			r = tp_err(TP_ENOMEM, "%s: out of memory reading tile %u of job "
+				   "%lld (%d bytes)", s->path, idx, (long long)id, nb);
+		} else {
+			if (nb > 0)
+				memcpy(*blob, p, (size_t)nb);
+			*len = (size_t)nb;
+		}
+	} else if (rc == SQLITE_DONE) {
+		r = tp_err(TP_ENOENT, "%s: no stored result for tile %u of job %lld",
+			   s->path, idx, (long long)id);
+	} else {
+		r = db_fail(s, rc, "reading a tile result");
+	}
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_tile_put(struct store *s, int64_t id, uint32_t idx, const void *blob,
+			 size_t len, double engine_ms)
+{
+	static const char zero = 0;
+	sqlite3_stmt *st;
+	tp_status r;
+
+	/* One statement: its implicit transaction stores blob, state and time
+	 * together. An empty result is bound as a 0-byte blob, not NULL, which
+	 * would read back as "no result". */
+	r = stmt_get(s, ST_TILE_PUT,
+		"UPDATE tiles SET state = 1, result = ?3, engine_ms = ?4 "
+		"WHERE job_id = ?1 AND idx = ?2", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx) ||
+	    sqlite3_bind_blob64(st, 3, len ? blob : (const void *)&zero, len, SQLITE_STATIC) ||
+	    sqlite3_bind_double(st, 4, engine_ms))
+		return bind_fail(s, st, "storing a tile result");
+	r = stmt_run(s, st, "storing a tile result");
+	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+		r = tp_err(TP_EUSAGE, "%s: storing a tile result: job %lld has no tile %u "
+			   "(was the job reset?)", s->path, (long long)id, idx);
+	return r;
+}
+
+tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_TILE_FAIL,
+		"UPDATE tiles SET state = 3, result = NULL WHERE job_id = ?1 AND idx = ?2", &st);
+
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx))
+		return bind_fail(s, st, "marking a tile failed");
+	r = stmt_run(s, st, "marking a tile failed");
+	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+		r = tp_err(TP_EUSAGE, "%s: marking a tile failed: job %lld has no tile %u",
+			   s->path, (long long)id, idx);
+	return r;
+}
+
+/* ---- timings ------------------------------------------------------------- */
+
+tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
+			   const char *stage, int64_t count, double ms)
+{
+	sqlite3_stmt *st;
+	tp_status r;
+
+	if (!stage || !*stage)
+		return tp_err(TP_EUSAGE, "%s: timing without a stage name", s->path);
+	r = stmt_get(s, ST_TIMING_ADD,
+		"INSERT INTO timings(run_id, job_id, stage, count, ms) VALUES(?1, ?2, ?3, ?4, ?5) "
+		"ON CONFLICT(run_id, job_id, stage) DO UPDATE SET "
+		"count = count + excluded.count, ms = ms + excluded.ms", &st);
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, run_id) || sqlite3_bind_int64(st, 2, job_id) ||
+	    sqlite3_bind_text(st, 3, stage, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 4, count) || sqlite3_bind_double(st, 5, ms))
+		return bind_fail(s, st, "recording a timing");
+	return stmt_run(s, st, "recording a timing");
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+/* Step through (key, count) rows adding count into arr[key] for 0 <= key < n. */
+static tp_status count_rows(struct store *s, sqlite3_stmt *st, int64_t *arr, int n,
+			    const char *what)
+{
+	int rc;
+	tp_status r = TP_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int k = sqlite3_column_int(st, 0);
+		if (k >= 0 && k < n)
+			arr[k] += sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, rc, what);
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_status_get(struct store *s, int64_t now, struct store_status *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r;
+
+	memset(out, 0, sizeof *out);
+	out->last_run_exit = -1;
+	/* One read transaction: the four queries see the same snapshot. */
+	r = exec_plain(s, "BEGIN", "reading the status");
+	if (r != TP_OK)
+		return r;
+
+	r = stmt_get(s, ST_STATUS_JOBS,
+		"SELECT CASE WHEN state = 1 AND (lease_expires IS NULL OR lease_expires <= ?1) "
+		"THEN 0 ELSE state END AS st, count(*) FROM jobs GROUP BY st", &st);
+	if (r != TP_OK)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, now)) {
+		r = bind_fail(s, st, "counting jobs");
+		goto out;
+	}
+	r = count_rows(s, st, out->jobs, STORE_JOB_NSTATES, "counting jobs");
+	if (r != TP_OK)
+		goto out;
+
+	r = stmt_get(s, ST_STATUS_TILES,
+		"SELECT state, count(*) FROM tiles GROUP BY state", &st);
+	if (r != TP_OK)
+		goto out;
+	r = count_rows(s, st, out->tiles, STORE_TILE_NSTATES, "counting tiles");
+	if (r != TP_OK)
+		goto out;
+
+	r = stmt_get(s, ST_STATUS_TIMED,
+		"SELECT count(engine_ms), coalesce(avg(engine_ms), 0) FROM tiles "
+		"WHERE state = 1 AND engine_ms IS NOT NULL", &st);
+	if (r != TP_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->tiles_timed = sqlite3_column_int64(st, 0);
+		out->tile_ms_mean = sqlite3_column_double(st, 1);
+	} else {
+		r = db_fail(s, rc, "averaging tile times");
+	}
+	stmt_reset(st);
+	if (r != TP_OK)
+		goto out;
+
+	r = stmt_get(s, ST_STATUS_RUN,
+		"SELECT started, coalesce(ended, 0), coalesce(exit_status, -1) "
+		"FROM runs ORDER BY id DESC LIMIT 1", &st);
+	if (r != TP_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->last_run_start = sqlite3_column_int64(st, 0);
+		out->last_run_end = sqlite3_column_int64(st, 1);
+		out->last_run_exit = sqlite3_column_int64(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "reading the last run");
+	}
+	stmt_reset(st);
+out:
+	tx_rollback(s);         /* ends the read transaction; nothing to keep */
+	return r;
+}
+
+tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
+			  void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_JOBS_EACH,
+		"SELECT j.id, j.input, j.output, j.error, j.state, j.attempts,"
+		" coalesce(t.total, 0), coalesce(t.skipped, 0), coalesce(t.done, 0),"
+		" coalesce(m.ms, 0) "
+		"FROM jobs j "
+		"LEFT JOIN (SELECT job_id, count(*) AS total,"
+		"  sum(state = 2) AS skipped, sum(state = 1) AS done"
+		"  FROM tiles GROUP BY job_id) t ON t.job_id = j.id "
+		"LEFT JOIN (SELECT job_id, sum(ms) AS ms FROM timings GROUP BY job_id) m"
+		"  ON m.job_id = j.id "
+		"ORDER BY j.id", &st);
+
+	if (r != TP_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_job_row row;
+		const char *e = (const char *)sqlite3_column_text(st, 3);
+		row.id = sqlite3_column_int64(st, 0);
+		row.input = (const char *)sqlite3_column_text(st, 1);
+		row.output = (const char *)sqlite3_column_text(st, 2);
+		row.error = e ? e : "";
+		row.state = (enum store_job_state)sqlite3_column_int(st, 4);
+		row.attempts = sqlite3_column_int64(st, 5);
+		row.tiles_total = sqlite3_column_int64(st, 6);
+		row.tiles_skipped = sqlite3_column_int64(st, 7);
+		row.tiles_done = sqlite3_column_int64(st, 8);
+		row.total_ms = sqlite3_column_double(st, 9);
+		if (!row.input)
+			row.input = "";
+		if (!row.output)
+			row.output = "";
+		if (cb(ctx, &row) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, rc, "listing jobs");
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_stages_each(struct store *s, int64_t job_id,
+			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
+			    void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+	/* Pipeline order first; other stages after them, bytewise by name. */
+	tp_status r = stmt_get(s, ST_STAGES_EACH,
+		"SELECT stage, sum(count), sum(ms) FROM timings "
+		"WHERE ?1 < 0 OR job_id = ?1 GROUP BY stage "
+		"ORDER BY CASE stage WHEN 'decode' THEN 0 WHEN 'mask' THEN 1 "
+		"WHEN 'plan' THEN 2 WHEN 'model_load' THEN 3 WHEN 'inference' THEN 4 "
+		"WHEN 'blend' THEN 5 WHEN 'encode' THEN 6 WHEN 'write' THEN 7 ELSE 8 END, "
+		"stage COLLATE BINARY", &st);
+
+	if (r != TP_OK)
+		return r;
+	if (sqlite3_bind_int64(st, 1, job_id))
+		return bind_fail(s, st, "summing stage timings");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *stage = (const char *)sqlite3_column_text(st, 0);
+		if (cb(ctx, stage ? stage : "", sqlite3_column_int64(st, 1),
+		       sqlite3_column_double(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, rc, "summing stage timings");
+	stmt_reset(st);
+	return r;
+}
