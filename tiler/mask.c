@@ -1,0 +1,177 @@
+/*
+ * mask.c - streaming Euclidean disk dilation of a binary mask.
+ * Each pushed row is reduced to the horizontal distance to its nearest set
+ * pixel (saturated at radius + 1, one byte each); output row y is the OR over
+ * dy in [-r, r] of (hdist[y + dy][x] <= floor(sqrt(r^2 - dy^2))). A ring of
+ * min(2r + 1, height) distance rows is the only per-row state, and each row
+ * remembers the span of its set pixels so empty and sparse rows cost little.
+ */
+#include "tiler.h"
+
+#include <string.h>
+
+/* Largest radius whose saturated distance (radius + 1) fits a byte. */
+#define DILATE_MAX_RADIUS 254u
+
+struct tiler_dilate {
+	uint32_t width, height, radius;
+	uint32_t ring;          /* rows in the ring: min(2r + 1, height) */
+	uint32_t pushed;        /* input rows pushed so far */
+	uint32_t popped;        /* output rows popped so far */
+	uint8_t *hdist;         /* (ring, width) distance to nearest set pixel, <= r + 1 */
+	int32_t *lo, *hi;       /* (ring) first / last set column; lo > hi when none */
+	uint8_t *thr;           /* (radius + 1) floor(sqrt(r^2 - dy^2)) */
+};
+
+/* Largest t with t * t <= v. */
+static uint32_t isqrt_u64(uint64_t v)
+{
+	uint64_t t = 0, bit = 1;
+	while (bit * bit <= v && bit < (1ull << 32))
+		bit <<= 1;
+	for (; bit; bit >>= 1)
+		if ((t + bit) * (t + bit) <= v)
+			t += bit;
+	return (uint32_t)t;
+}
+
+tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
+			   struct tiler_dilate **out)
+{
+	struct tiler_dilate *d = NULL;
+	tp_status st = TP_OK;
+	size_t n;
+
+	*out = NULL;
+	if (width == 0 || height == 0) {
+		st = tp_err(TP_EUSAGE, "mask dilation: empty mask (%ux%u)", width, height);
+		goto out;
+	}
+	if (radius > DILATE_MAX_RADIUS) {
+		st = tp_err(TP_EUSAGE, "mask dilation: radius %u too large (at most %u)",
+			    radius, DILATE_MAX_RADIUS);
+		goto out;
+	}
+	d = tp_calloc(1, sizeof(*d));
+	if (!d) {
+		st = tp_err(TP_ENOMEM, "mask dilation: out of memory");
+		goto out;
+	}
+	d->width = width;
+	d->height = height;
+	d->radius = radius;
+	d->ring = 2 * radius + 1 < height ? 2 * radius + 1 : height;
+	if (tp_mul_overflow(d->ring, width, &n) ||
+	    !(d->hdist = tp_malloc(n)) ||
+	    !(d->lo = tp_malloc(d->ring * sizeof(*d->lo))) ||
+	    !(d->hi = tp_malloc(d->ring * sizeof(*d->hi))) ||
+	    !(d->thr = tp_malloc(radius + 1))) {
+		st = tp_err(TP_ENOMEM, "mask dilation: out of memory for %u rows of %u pixels",
+			    d->ring, width);
+		goto out;
+	}
+	for (uint32_t dy = 0; dy <= radius; dy++)
+		d->thr[dy] = (uint8_t)isqrt_u64((uint64_t)radius * radius - (uint64_t)dy * dy);
+	*out = d;
+	d = NULL;
+out:
+	tiler_dilate_free(d);
+	return st;
+}
+
+void tiler_dilate_free(struct tiler_dilate *d)
+{
+	if (!d)
+		return;
+	tp_free(d->hdist);
+	tp_free(d->lo);
+	tp_free(d->hi);
+	tp_free(d->thr);
+	tp_free(d);
+}
+
+/* Index of output row `y` (known to be fully pushed) that is available. */
+static int row_available(const struct tiler_dilate *d, uint32_t y)
+{
+	uint32_t need = y + d->radius < d->height - 1 ? y + d->radius : d->height - 1;
+	return d->pushed > need;
+}
+
+tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row)
+{
+	uint32_t w = d->width, cap = d->radius + 1;
+	uint8_t *h;
+	int32_t lo = -1, hi = -1;
+	uint32_t dist;
+
+	if (d->pushed >= d->height)
+		return tp_err(TP_EUSAGE, "mask dilation: row %u pushed past the last row (%u)",
+			      d->pushed, d->height);
+	/* The ring drops row pushed - ring; output row `popped` still needs
+	 * rows from popped - r, so every available output must be popped first. */
+	if (d->popped < d->pushed && row_available(d, d->popped))
+		return tp_err(TP_EUSAGE, "mask dilation: output row %u must be popped before "
+			      "pushing row %u", d->popped, d->pushed);
+	h = d->hdist + (size_t)(d->pushed % d->ring) * w;
+	/* Left-to-right pass: distance to the nearest set pixel at or left of x. */
+	dist = cap;
+	for (uint32_t x = 0; x < w; x++) {
+		if (row[x]) {
+			dist = 0;
+			if (lo < 0)
+				lo = (int32_t)x;
+			hi = (int32_t)x;
+		} else if (dist < cap) {
+			dist++;
+		}
+		h[x] = (uint8_t)dist;
+	}
+	/* Right-to-left pass: take the nearer of the two sides. */
+	if (lo >= 0) {
+		dist = cap;
+		for (uint32_t x = (uint32_t)hi + 1; x-- > 0;) {
+			if (row[x])
+				dist = 0;
+			else if (dist < cap)
+				dist++;
+			if (dist < h[x])
+				h[x] = (uint8_t)dist;
+		}
+	} else {
+		lo = 1;
+		hi = 0;
+	}
+	d->lo[d->pushed % d->ring] = lo;
+	d->hi[d->pushed % d->ring] = hi;
+	d->pushed++;
+	return TP_OK;
+}
+
+int tiler_dilate_pop(struct tiler_dilate *d, uint8_t *row)
+{
+	uint32_t y = d->popped, r = d->radius, w = d->width;
+	uint32_t y_lo, y_hi;
+
+	if (y >= d->height || !row_available(d, y))
+		return 0;
+	memset(row, 0, w);
+	y_lo = y >= r ? y - r : 0;
+	y_hi = y + r < d->height - 1 ? y + r : d->height - 1;
+	for (uint32_t yy = y_lo; yy <= y_hi; yy++) {
+		uint32_t slot = yy % d->ring;
+		int32_t lo = d->lo[slot], hi = d->hi[slot];
+		uint8_t t = d->thr[yy > y ? yy - y : y - yy];
+		const uint8_t *h = d->hdist + (size_t)slot * w;
+		int32_t x0, x1;
+
+		if (lo > hi)
+			continue;
+		/* Outside [lo - t, hi + t] every distance exceeds t. */
+		x0 = lo - (int32_t)t > 0 ? lo - (int32_t)t : 0;
+		x1 = hi + (int32_t)t < (int32_t)w - 1 ? hi + (int32_t)t : (int32_t)w - 1;
+		for (int32_t x = x0; x <= x1; x++)
+			row[x] |= (uint8_t)(h[x] <= t);
+	}
+	d->popped++;
+	return 1;
+}
