@@ -21,6 +21,10 @@ struct tiler_dilate {
 	uint8_t *hdist;         /* (ring, width) distance to nearest set pixel, <= r + 1 */
 	int32_t *lo, *hi;       /* (ring) first / last set column; lo > hi when none */
 	uint8_t *thr;           /* (radius + 1) floor(sqrt(r^2 - dy^2)) */
+	/* Scratch of one pop, (ring) entries: the rows with a set pixel. */
+	const uint8_t **act_h;  /* distance row */
+	uint8_t *act_t;         /* (ring, 16) its threshold, repeated for a vector load */
+	int32_t *act_x0, *act_x1; /* columns it can reach, inclusive */
 };
 
 /* Largest t with t * t <= v. */
@@ -65,7 +69,11 @@ tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
 	    !(d->hdist = tp_malloc(n)) ||
 	    !(d->lo = tp_malloc(d->ring * sizeof(*d->lo))) ||
 	    !(d->hi = tp_malloc(d->ring * sizeof(*d->hi))) ||
-	    !(d->thr = tp_malloc(radius + 1))) {
+	    !(d->thr = tp_malloc(radius + 1)) ||
+	    !(d->act_h = tp_malloc(d->ring * sizeof(*d->act_h))) ||
+	    !(d->act_t = tp_malloc(d->ring * (size_t)16)) ||
+	    !(d->act_x0 = tp_malloc(d->ring * sizeof(*d->act_x0))) ||
+	    !(d->act_x1 = tp_malloc(d->ring * sizeof(*d->act_x1)))) {
 		st = tp_err(TP_ENOMEM, "mask dilation: out of memory for %u rows of %u pixels",
 			    d->ring, width);
 		goto out;
@@ -87,6 +95,10 @@ void tiler_dilate_free(struct tiler_dilate *d)
 	tp_free(d->lo);
 	tp_free(d->hi);
 	tp_free(d->thr);
+	tp_free(d->act_h);
+	tp_free(d->act_t);
+	tp_free(d->act_x0);
+	tp_free(d->act_x1);
 	tp_free(d);
 }
 
@@ -197,30 +209,81 @@ static void or_within(uint8_t *out, const uint8_t *h, size_t n, uint8_t t)
 		out[i] |= (uint8_t)(h[i] <= t);
 }
 
+/*
+ * Output row from the active distance rows all at once, 16 columns at a
+ * time over [x0, x1]: the accumulator stays in a register and the output is
+ * written once (instead of once per row). Columns outside a row's own span
+ * are safe to test: their distances exceed that row's threshold.
+ */
+static void or_blocked(const struct tiler_dilate *d, uint32_t nact, uint8_t *row,
+		       uint32_t x0, uint32_t x1)
+{
+	const v16u8 one = (v16u8){ 0 } + 1;
+	uint32_t x = x0;
+
+	for (; x + 16 <= x1 + 1; x += 16) {
+		v16u8 acc = { 0 };
+		for (uint32_t k = 0; k < nact; k++) {
+			v16u8 hv, tv;
+			memcpy(&hv, d->act_h[k] + x, 16);
+			memcpy(&tv, d->act_t + 16 * (size_t)k, 16);
+			acc |= (v16u8)(hv <= tv);
+		}
+		acc &= one;
+		memcpy(row + x, &acc, 16);
+	}
+	for (; x <= x1; x++) {
+		uint8_t v = 0;
+		for (uint32_t k = 0; k < nact; k++)
+			v |= (uint8_t)(d->act_h[k][x] <= d->act_t[16 * (size_t)k]);
+		row[x] = v;
+	}
+}
+
 int tiler_dilate_pop(struct tiler_dilate *d, uint8_t *row)
 {
 	uint32_t y = d->popped, r = d->radius, w = d->width;
-	uint32_t y_lo, y_hi;
+	uint32_t y_lo, y_hi, nact = 0;
+	int32_t ux0 = INT32_MAX, ux1 = -1;
+	uint64_t span_sum = 0;
 
 	if (y >= d->height || !row_available(d, y))
 		return 0;
 	memset(row, 0, w);
 	y_lo = y >= r ? y - r : 0;
 	y_hi = y + r < d->height - 1 ? y + r : d->height - 1;
+	/* Rows with a set pixel, each with the span [x0, x1] it can reach. */
 	for (uint32_t yy = y_lo; yy <= y_hi; yy++) {
 		uint32_t slot = yy % d->ring;
 		int32_t lo = d->lo[slot], hi = d->hi[slot];
 		uint8_t t = d->thr[yy > y ? yy - y : y - yy];
-		const uint8_t *h = d->hdist + (size_t)slot * w;
 		int32_t x0, x1;
 
 		if (lo > hi)
 			continue;
-		/* Outside [lo - t, hi + t] every distance exceeds t. */
 		x0 = lo - (int32_t)t > 0 ? lo - (int32_t)t : 0;
 		x1 = hi + (int32_t)t < (int32_t)w - 1 ? hi + (int32_t)t : (int32_t)w - 1;
-		or_within(row + x0, h + x0, (size_t)(x1 - x0 + 1), t);
+		d->act_h[nact] = d->hdist + (size_t)slot * w;
+		memset(d->act_t + 16 * (size_t)nact, t, 16);
+		d->act_x0[nact] = x0;
+		d->act_x1[nact] = x1;
+		span_sum += (uint64_t)(x1 - x0 + 1);
+		ux0 = x0 < ux0 ? x0 : ux0;
+		ux1 = x1 > ux1 ? x1 : ux1;
+		nact++;
 	}
+	if (nact == 0)
+		goto out;
+	/* Wide spans: one blocked pass over their union. Narrow scattered
+	 * spans (sparse masks): each row over its own span only. */
+	if (span_sum * 2 >= (uint64_t)(ux1 - ux0 + 1) * nact) {
+		or_blocked(d, nact, row, (uint32_t)ux0, (uint32_t)ux1);
+	} else {
+		for (uint32_t k = 0; k < nact; k++)
+			or_within(row + d->act_x0[k], d->act_h[k] + d->act_x0[k],
+				  (size_t)(d->act_x1[k] - d->act_x0[k] + 1), d->act_t[16 * (size_t)k]);
+	}
+out:
 	d->popped++;
 	return 1;
 }

@@ -337,6 +337,28 @@ static void test_dilate_random(void **state)
 	}
 }
 
+static void test_dilate_sparse_wide(void **state)
+{
+	/* Few scattered pixels in wide rows: the per-row (narrow span) path. */
+	static const uint32_t radii[] = { 1, 3, 6, 9, 17 };
+	uint32_t w = 301, h = 45;
+	uint8_t *in = malloc(w * h), *a = malloc(w * h), *b = malloc(w * h);
+	(void)state;
+	assert_true(in && a && b);
+	rng_seed(5);
+	for (size_t ri = 0; ri < 5; ri++)
+		for (int rep = 0; rep < 4; rep++) {
+			for (size_t k = 0; k < (size_t)w * h; k++)
+				in[k] = rng_below(1000) < (uint32_t)(1 + rep);
+			dilate_brute(in, a, w, h, radii[ri]);
+			dilate_stream(in, b, w, h, radii[ri]);
+			assert_memory_equal(a, b, (size_t)w * h);
+		}
+	free(in);
+	free(a);
+	free(b);
+}
+
 static void test_dilate_single_pixel(void **state)
 {
 	/* One set pixel gives exactly the disk: count lattice points. */
@@ -647,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_plan_weights),
 		cmocka_unit_test(test_plan_count_row),
 		cmocka_unit_test(test_dilate_random),
+		cmocka_unit_test(test_dilate_sparse_wide),
 		cmocka_unit_test(test_dilate_single_pixel),
 		cmocka_unit_test(test_dilate_errors),
 		cmocka_unit_test(test_band_round_trip),
