@@ -529,6 +529,8 @@ static void test_band_round_trip(void **state)
 		band_round_trip(23, 17, fmt, 8, 3, mode);
 		band_round_trip(9, 30, fmt, 4, 2, mode);
 		band_round_trip(5, 3, fmt, 16, 4, mode);
+		/* Wider than the 64-column blocks of the packed accumulators. */
+		band_round_trip(203, 9, fmt, 40, 7, mode);
 	}
 }
 
@@ -607,6 +609,8 @@ static void test_band_loop(void **state)
 		struct tp_pixfmt f8 = { 4, 8, 1 }, f16 = { 3, 16, 0 };
 		band_loop(w, h, tile, ov, 1 + (tile % 2), (w + h) % 2 ? f8 : f16);
 	}
+	for (uint32_t w = 60; w <= 300; w += 61)
+		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1 });
 }
 
 static void test_band_errors(void **state)
@@ -620,6 +624,19 @@ static void test_band_errors(void **state)
 	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 12, 0 }, 4, &b), TP_EUSAGE);
 	assert_int_equal(tiler_band_new(0, (struct tp_pixfmt){ 3, 8, 0 }, 4, &b), TP_EUSAGE);
 	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 8, 0 }, 0, &b), TP_EUSAGE);
+	/* A failed accumulator allocation leaves the band as it was. */
+	{
+		uint8_t src[10] = { 0 }, m[10] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+		assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 0 }, 2, &b), TP_OK);
+		tp_alloc_fail_at(0);
+		assert_int_equal(tiler_band_push(b, src, m), TP_ENOMEM);
+		tp_alloc_fail_at(-1);
+		assert_non_null(strstr(tp_errmsg(), "row 0 (3 masked pixels)"));
+		assert_int_equal(tiler_band_nrows(b), 0);
+		assert_int_equal(tiler_band_push(b, src, m), TP_OK);
+		assert_int_equal(tiler_band_nrows(b), 1);
+		tiler_band_free(b);
+	}
 	tiler_band_free(NULL);
 	tiler_plan_free(NULL);
 }
