@@ -130,8 +130,11 @@ static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
  * holding for each row: source samples, effective mask, and blend
  * accumulators (sum of weight * value per colour channel, and sum of weights).
  * Rows enter at the bottom (push) and leave at the top (emit); the first row
- * pushed is image row 0. Memory: cap * width * (row samples + 1 + 4 * (color + 1))
- * bytes. Accumulators are touched only for masked pixels.
+ * pushed is image row 0. Memory: cap * width * (bytes per pixel + 1.07) for
+ * samples and mask, plus 4 * (color + 1) bytes per masked pixel for the
+ * accumulators, which exist only for masked pixels (each ring slot keeps its
+ * largest allocation for reuse). push returns TP_ENOMEM when a row's
+ * accumulators cannot be allocated (the row is then not pushed).
  * new: TP_EUSAGE for width or cap 0, channels outside 1..4, bits not 8/16, or
  * alpha with one channel; TP_ENOMEM. Free with tiler_band_free.
  * Misuse of tile_get / tile_add / emit (rows not held, a rectangle outside
