@@ -133,7 +133,7 @@ static int32_t last_set(const uint8_t *row, uint32_t w)
 	return -1;
 }
 
-/* Index of output row `y` (known to be fully pushed) that is available. */
+/* Whether output row y can be made: its last input row was pushed. */
 static int row_available(const struct tiler_dilate *d, uint32_t y)
 {
 	uint32_t need = y + d->radius < d->height - 1 ? y + d->radius : d->height - 1;
