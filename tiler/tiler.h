@@ -33,12 +33,18 @@ static inline int32_t tp_rect_bottom(struct tp_rect r) { return r.y + r.h; }
  * 1 when some input pixel within distance <= radius is 1; radius 0 = copy).
  * Push the input rows 0..height-1 in order; pop output rows in order. Output
  * row y becomes available once row min(y + radius, height - 1) was pushed.
- * Memory: O(width * (2 * radius + 1)).
+ * Memory: O(width * (2 * radius + 1)) bytes; time O(width * (2 * radius + 1))
+ * per row at worst (16 columns per vector step), less for sparse masks.
+ * new: TP_EUSAGE for an empty mask or radius > 254; TP_ENOMEM. On failure
+ * *out is NULL. The caller frees the object with tiler_dilate_free.
  */
 struct tiler_dilate;
 tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
 			   struct tiler_dilate **out);
-/* Push the next input row (width bytes, 0/1). TP_EUSAGE past the last row. */
+/* Push the next input row (width bytes, 0 or nonzero; copied). Every output
+ * row that is available must be popped before the next push (so push one,
+ * pop until 0 works): the ring keeps only the rows the oldest unpopped
+ * output needs. TP_EUSAGE past the last row or with an unpopped output. */
 tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row);
 /* Write the next output row into `row` (width bytes) and return 1, or return 0
  * when it is not available yet (push more) or all rows were popped. */
@@ -78,15 +84,19 @@ struct tiler_plan {
 	int32_t *col_x;           /* (ncols) x of each tile column */
 	int32_t *row_y;           /* (nrows) y of each tile row */
 };
+/* TP_EUSAGE for a zero or > INT32_MAX image side, zero tile or multiple, or a
+ * rounded tile side > INT32_MAX; TP_ENOMEM. On failure *out is NULL. The
+ * caller frees the plan with tiler_plan_free. All masked counts start at 0. */
 tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **out);
 void tiler_plan_free(struct tiler_plan *plan);
-/* Add the masked pixels of effective-mask row `y` to every tile containing it. */
+/* Add the masked pixels (nonzero bytes) of effective-mask row `y` (width
+ * bytes) to every tile containing it. Call once per row; y >= height is ignored. */
 void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *mask_row);
 /* Tiles with masked > 0. */
 size_t tiler_plan_active(const struct tiler_plan *plan);
 /*
  * Rows that are final once tile rows 0..r are blended: [0, tiler_plan_rows_done(plan, r)).
- * That is row_y[r + 1] for r < nrows - 1, and height for the last row.
+ * That is row_y[r + 1] for r < nrows - 1, and height for r >= nrows - 1.
  */
 uint32_t tiler_plan_rows_done(const struct tiler_plan *plan, uint32_t r);
 
@@ -94,7 +104,8 @@ uint32_t tiler_plan_rows_done(const struct tiler_plan *plan, uint32_t r);
  * Blend weight of tile-local pixel (lx, ly) of `t`: a product of two 1-D ramps.
  * Along each axis, at distance d (0 = the outermost pixel) from an inner edge,
  * the ramp is smoothstep((d + 0.5) / overlap) for d < overlap, else 1; along an
- * edge on the image border it is 1. Always > 0 inside the tile.
+ * edge on the image border it is 1. Always in (0, 1] inside the tile; lx < t->r.w,
+ * ly < t->r.h. tiler_band_tile_add uses bit-identical weights.
  */
 float tiler_weight(const struct tiler_plan *plan, const struct tiler_tile *t,
 		   uint32_t lx, uint32_t ly);
@@ -118,7 +129,16 @@ static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
  * A window of consecutive image rows [y0, y0 + nrows), at most `cap` rows,
  * holding for each row: source samples, effective mask, and blend
  * accumulators (sum of weight * value per colour channel, and sum of weights).
- * Rows enter at the bottom (push) and leave at the top (emit).
+ * Rows enter at the bottom (push) and leave at the top (emit); the first row
+ * pushed is image row 0. Memory: cap * width * (bytes per pixel + 1.07) for
+ * samples and mask, plus 4 * (color + 1) bytes per masked pixel for the
+ * accumulators, which exist only for masked pixels (each ring slot keeps its
+ * largest allocation for reuse). push returns TP_ENOMEM when a row's
+ * accumulators cannot be allocated (the row is then not pushed).
+ * new: TP_EUSAGE for width or cap 0, channels outside 1..4, bits not 8/16, or
+ * alpha with one channel; TP_ENOMEM. Free with tiler_band_free.
+ * Misuse of tile_get / tile_add / emit (rows not held, a rectangle outside
+ * the band) stops the program with TP_ASSERT: it would corrupt an output.
  */
 struct tiler_band;
 tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
