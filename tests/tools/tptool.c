@@ -272,6 +272,12 @@ static int unmasked(int argc, char **argv)
 	}
 	printf("%llu unmasked pixels differ; %llu of %llu masked pixels changed\n",
 	       (unsigned long long)bad, (unsigned long long)changed, (unsigned long long)masked);
+	free(ra);
+	free(rb);
+	free(rm);
+	free(bin);
+	for (int i = 0; i < 3; i++)
+		io_reader_close(r[i]);
 	return bad || (masked && !changed) ? 1 : 0;
 }
 
