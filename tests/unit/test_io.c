@@ -70,7 +70,7 @@ static uint32_t pattern(uint32_t x, uint32_t y, uint32_t k, uint32_t bits)
 /* Smooth pattern that survives JPEG with a small error. */
 static uint32_t smooth(uint32_t x, uint32_t y, uint32_t k)
 {
-	return (x * 4 + y * 2 + k * 40) % 200 + 20;
+	return x * 2 + y + k * 40 + 10;
 }
 
 static void *make_image(const struct io_info *in, int smooth_pat)
@@ -549,7 +549,7 @@ static size_t make_exif(uint8_t *b, int le, int o)
 				      0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0,
 				      0, 0, 0, 0 };
 	memcpy(b, mm, sizeof mm);
-	b[30] = (uint8_t)o;
+	b[31] = (uint8_t)o; /* SHORT value, big-endian, left-justified */
 	if (le) {
 		/* swap every multi-byte field */
 		static const uint8_t ii[] = { 'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0,
