@@ -22,6 +22,7 @@
 #define ICC_HDR_LEN 14 /* "ICC_PROFILE\0", sequence number, count */
 #define ICC_CHUNK 65519 /* 65533 marker bytes minus the ICC header */
 #define COMMENT_KEY "Comment"
+#define IO_JPEG_MAX_MEMORY ((long)1 << 31) /* bytes libjpeg may hold while decoding */
 
 struct jpeg_ctx {
 	struct jpeg_decompress_struct d;
@@ -107,6 +108,9 @@ static void step_read_header(struct jpeg_ctx *c)
 	c->d.client_data = c;
 	jpeg_create_decompress(&c->d);
 	c->have_d = 1;
+	/* progressive files keep every coefficient in memory: cap it, so a small
+	 * hostile file cannot claim gigabytes (libjpeg fails cleanly above it) */
+	c->d.mem->max_memory_to_use = IO_JPEG_MAX_MEMORY;
 	jpeg_stdio_src(&c->d, c->f);
 	jpeg_save_markers(&c->d, JPEG_APP0 + 1, 0xffff);
 	jpeg_save_markers(&c->d, JPEG_APP0 + 2, 0xffff);

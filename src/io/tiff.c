@@ -14,6 +14,9 @@
 #include <string.h>
 #include <tiffio.h>
 
+/* Most bytes held for one band of strips (separate planes) or one row of tiles. */
+#define IO_TIFF_MAX_BAND ((size_t)1 << 31)
+
 enum tiff_mode { MODE_SCANLINE, MODE_STRIPS_SEPARATE, MODE_TILES };
 
 struct tiff_ctx {
@@ -288,8 +291,12 @@ static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
 			return tp_err(TP_EFORMAT, "%s: bad TIFF scanline size", r->path);
 		return tiff_alloc(r, &c->line, n);
 	}
-	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band))
-		return tp_err(TP_EFORMAT, "%s: TIFF strips or tiles too large", r->path);
+	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
+	    band > IO_TIFF_MAX_BAND)
+		return tp_err(TP_EFORMAT, "%s: TIFF %s too large to stream (%u rows of %zu bytes "
+			      "x %u planes; limit %zu bytes)", r->path,
+			      c->mode == MODE_TILES ? "tile rows" : "strips", c->block_h,
+			      c->plane_row, c->nplanes, (size_t)IO_TIFF_MAX_BAND);
 	return tiff_alloc(r, &c->band, band < c->block_size ? c->block_size : band);
 }
 
@@ -306,7 +313,8 @@ tp_status io_tiff_open(struct io_reader *r)
 		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
 	r->state = c;
 	r->free_state = tiff_ctx_free;
-	c->tif = TIFFOpenExt(r->path, "r", c->topts);
+	/* "m": read(), not mmap, so resident memory is what we hold, not the file */
+	c->tif = TIFFOpenExt(r->path, "rm", c->topts);
 	if (!c->tif)
 		return tp_err(TP_EFORMAT, "%s: not a readable TIFF (%s)", r->path, tiff_msg(c));
 	TIFFGetField(c->tif, TIFFTAG_IMAGEWIDTH, &w);
