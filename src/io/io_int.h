@@ -54,6 +54,11 @@ tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *val
 /* Allocate r->image for info.height rows; sets info.buffered. */
 tp_status io_reader_alloc_image(struct io_reader *r);
 
+/* Lay out `src` (info.height rows of info.width packed pixels, as stored)
+ * upright in a new r->image under EXIF orientation o (2..8): swaps width and
+ * height for 5..8, sets buffered, and resets the orientation in r->exif. */
+tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o);
+
 /* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 1
  * when absent or malformed. io_exif_reset_orientation sets it to 1 in place. */
 int io_exif_orientation(const uint8_t *p, size_t n);

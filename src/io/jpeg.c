@@ -164,8 +164,6 @@ static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *or
 						  m->data_length - EXIF_HDR_LEN)))
 				return s;
 			*orientation = io_exif_orientation(r->exif, r->meta.exif_len);
-			if (*orientation != 1)
-				io_exif_reset_orientation(r->exif, r->meta.exif_len);
 		} else if (m->marker == JPEG_APP0 + 1 && m->data_length > XMP_HDR_LEN &&
 			   !memcmp(m->data, XMP_HDR, XMP_HDR_LEN) && !r->xmp) {
 			if ((s = io_meta_set_xmp(r, m->data + XMP_HDR_LEN,
@@ -222,36 +220,14 @@ static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *or
 	return TP_OK;
 }
 
-/* Source pixel for upright (x, y) under EXIF orientation o; sw, sh = stored size. */
-static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
-		       uint32_t *sx, uint32_t *sy)
-{
-	switch (o) {
-	case 2: *sx = sw - 1 - x; *sy = y; break;
-	case 3: *sx = sw - 1 - x; *sy = sh - 1 - y; break;
-	case 4: *sx = x; *sy = sh - 1 - y; break;
-	case 5: *sx = y; *sy = x; break;
-	case 6: *sx = y; *sy = sh - 1 - x; break;
-	case 7: *sx = sw - 1 - y; *sy = sh - 1 - x; break;
-	case 8: *sx = sw - 1 - y; *sy = x; break;
-	default: *sx = x; *sy = y; break;
-	}
-}
-
 /* Decode everything, then lay the pixels out upright in r->image. */
 static tp_status jpeg_decode_oriented(struct io_reader *r, struct jpeg_ctx *c, int o)
 {
-	uint32_t sw = c->d.output_width, sh = c->d.output_height, ch = r->info.channels;
-	size_t sstride = (size_t)sw * ch, total;
+	uint32_t sw = c->d.output_width, sh = c->d.output_height;
+	size_t sstride = (size_t)sw * r->info.channels, total;
 	uint8_t *src = NULL;
 	tp_status s = TP_OK;
 
-	if (o >= 5) {
-		r->info.width = sh;
-		r->info.height = sw;
-	}
-	if ((s = io_info_check(r->path, &r->info)))
-		return s;
 	if (tp_mul_overflow(sstride, sh, &total))
 		return tp_err(TP_EFORMAT, "%s: image too large", r->path);
 	src = tp_malloc(total);
@@ -260,16 +236,7 @@ static tp_status jpeg_decode_oriented(struct io_reader *r, struct jpeg_ctx *c, i
 	for (uint32_t y = 0; y < sh; y++)
 		if ((s = jpeg_row(r, c, src + (size_t)y * sstride, y)))
 			goto out;
-	if ((s = io_reader_alloc_image(r)))
-		goto out;
-	for (uint32_t y = 0; y < r->info.height; y++) {
-		uint8_t *d = r->image + (size_t)y * r->image_stride;
-		for (uint32_t x = 0; x < r->info.width; x++) {
-			uint32_t sx, sy;
-			orient_src(o, x, y, sw, sh, &sx, &sy);
-			memcpy(d + (size_t)x * ch, src + (size_t)sy * sstride + (size_t)sx * ch, ch);
-		}
-	}
+	s = io_reader_orient(r, src, o);
 out:
 	tp_free(src);
 	return s;

@@ -1,7 +1,8 @@
 /*
  * png.c - PNG reader and writer on libpng 1.6.
  * Reader: palette, low-bit gray and tRNS are expanded, 16-bit samples are
- * swapped to native order; interlaced images are decoded whole (buffered).
+ * swapped to native order; interlaced images, and images whose eXIf chunk
+ * (before IDAT) says they are stored rotated, are decoded whole (buffered).
  * Writer: one png_write_row per row, 16-bit written big-endian.
  * libpng reports errors by longjmp: the only setjmp is in png_guard(), and
  * every libpng call that may fail runs inside a step function called by it.
@@ -211,6 +212,7 @@ static tp_status png_read_meta(struct io_reader *r, struct png_ctx *c)
 tp_status io_png_open(struct io_reader *r)
 {
 	struct png_ctx *c = tp_calloc(1, sizeof *c);
+	int orientation;
 	tp_status s;
 
 	if (!c)
@@ -235,19 +237,32 @@ tp_status io_png_open(struct io_reader *r)
 	if ((s = png_read_meta(r, c)))
 		return s;
 	r->read_row = png_read_row_cb;
-	if (png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE) {
-		if ((s = io_reader_alloc_image(r)))
-			return s;
-		c->rows = tp_malloc(r->info.height * sizeof *c->rows);
-		if (!c->rows)
-			return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
-		for (uint32_t y = 0; y < r->info.height; y++)
-			c->rows[y] = r->image + (size_t)y * r->image_stride;
-		if (png_guard(c, step_read_image))
-			return png_status(c, r->path, "interlaced image data");
-		TP_FREE(c->rows);
+	orientation = io_exif_orientation(r->exif, r->meta.exif_len);
+	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE && orientation == 1)
+		return TP_OK;
+	/* interlaced or stored rotated: decode the whole image */
+	if ((s = io_reader_alloc_image(r)))
+		return s;
+	c->rows = tp_malloc(r->info.height * sizeof *c->rows);
+	if (!c->rows)
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	for (uint32_t y = 0; y < r->info.height; y++)
+		c->rows[y] = r->image + (size_t)y * r->image_stride;
+	if (png_guard(c, step_read_image)) {
+		char what[64];
+		snprintf(what, sizeof what, "row %u (pass %d)",
+			 (unsigned)png_get_current_row_number(c->png),
+			 png_get_current_pass_number(c->png));
+		return png_status(c, r->path, what);
 	}
-	return TP_OK;
+	TP_FREE(c->rows);
+	if (orientation != 1) {
+		uint8_t *stored = r->image;
+		r->image = NULL;
+		s = io_reader_orient(r, stored, orientation);
+		tp_free(stored);
+	}
+	return s;
 }
 
 /* ---- writer ---- */

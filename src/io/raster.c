@@ -157,6 +157,47 @@ tp_status io_reader_alloc_image(struct io_reader *r)
 	return TP_OK;
 }
 
+/* Source pixel for upright (x, y) under EXIF orientation o; sw, sh = stored size. */
+static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
+		       uint32_t *sx, uint32_t *sy)
+{
+	switch (o) {
+	case 2: *sx = sw - 1 - x; *sy = y; break;
+	case 3: *sx = sw - 1 - x; *sy = sh - 1 - y; break;
+	case 4: *sx = x; *sy = sh - 1 - y; break;
+	case 5: *sx = y; *sy = x; break;
+	case 6: *sx = y; *sy = sh - 1 - x; break;
+	case 7: *sx = sw - 1 - y; *sy = sh - 1 - x; break;
+	case 8: *sx = sw - 1 - y; *sy = x; break;
+	default: *sx = x; *sy = y; break;
+	}
+}
+
+tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o)
+{
+	uint32_t sw = r->info.width, sh = r->info.height;
+	size_t px = (size_t)r->info.channels * (r->info.bits / 8), sstride = sw * px;
+	tp_status s;
+
+	if (o >= 5) {
+		r->info.width = sh;
+		r->info.height = sw;
+	}
+	if ((s = io_info_check(r->path, &r->info)) || (s = io_reader_alloc_image(r)))
+		return s;
+	for (uint32_t y = 0; y < r->info.height; y++) {
+		uint8_t *d = r->image + (size_t)y * r->image_stride;
+		for (uint32_t x = 0; x < r->info.width; x++) {
+			uint32_t sx, sy;
+			orient_src(o, x, y, sw, sh, &sx, &sy);
+			memcpy(d + (size_t)x * px, src + (size_t)sy * sstride + (size_t)sx * px, px);
+		}
+	}
+	if (r->exif)
+		io_exif_reset_orientation(r->exif, r->meta.exif_len);
+	return TP_OK;
+}
+
 tp_status io_reader_open(const char *path, struct io_reader **out)
 {
 	struct io_reader *r = NULL;

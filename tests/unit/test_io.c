@@ -592,6 +592,21 @@ static void write_jpeg_exif(const char *p, int le, int o)
 	fclose(f);
 }
 
+/* Orientation in IFD0 of a TIFF-structured EXIF block, or -1. */
+static int exif_block_orientation(const uint8_t *t)
+{
+	int le = t[0] == 'I', o = -1;
+	uint32_t ifd = le ? t[4] : t[7];
+	uint32_t cnt = le ? t[ifd] : t[ifd + 1];
+	for (uint32_t i = 0; i < cnt; i++) {
+		const uint8_t *e = t + ifd + 2 + i * 12;
+		uint32_t tag = le ? (uint32_t)(e[0] | e[1] << 8) : (uint32_t)(e[0] << 8 | e[1]);
+		if (tag == 0x0112)
+			o = le ? e[8] : e[9];
+	}
+	return o;
+}
+
 /* Orientation found in the first APP1 Exif of a JPEG, via libjpeg directly. */
 static int jpeg_file_orientation(const char *p)
 {
@@ -604,21 +619,9 @@ static int jpeg_file_orientation(const char *p)
 	jpeg_stdio_src(&d, f);
 	jpeg_save_markers(&d, JPEG_APP0 + 1, 0xffff);
 	jpeg_read_header(&d, TRUE);
-	for (jpeg_saved_marker_ptr m = d.marker_list; m; m = m->next) {
-		if (m->marker != JPEG_APP0 + 1 || memcmp(m->data, "Exif\0\0", 6))
-			continue;
-		/* find tag 0x0112 in IFD0 */
-		const uint8_t *t = m->data + 6;
-		int le = t[0] == 'I';
-		uint32_t ifd = le ? t[4] : t[7];
-		uint32_t cnt = le ? t[ifd] : t[ifd + 1];
-		for (uint32_t i = 0; i < cnt; i++) {
-			const uint8_t *e = t + ifd + 2 + i * 12;
-			uint32_t tag = le ? (uint32_t)(e[0] | e[1] << 8) : (uint32_t)(e[0] << 8 | e[1]);
-			if (tag == 0x0112)
-				o = le ? e[8] : e[9];
-		}
-	}
+	for (jpeg_saved_marker_ptr m = d.marker_list; m; m = m->next)
+		if (o < 0 && m->marker == JPEG_APP0 + 1 && !memcmp(m->data, "Exif\0\0", 6))
+			o = exif_block_orientation(m->data + 6);
 	jpeg_destroy_decompress(&d);
 	fclose(f);
 	return o;
@@ -658,6 +661,7 @@ static void check_orientation(int le, int o)
 		assert_true(abs((int)img[2 * 16 + 2] - 160) <= 2);
 	else
 		assert_true(abs((int)img[2 * 24 + 2] - 240) <= 2);
+	assert_int_equal(exif_block_orientation(io_reader_meta(r)->exif), 1);
 	assert_int_equal(io_writer_open(q, inf, io_reader_meta(r), NULL, &w), TP_OK);
 	assert_int_equal(io_writer_write_rows(w, img, inf->width, inf->height), TP_OK);
 	assert_int_equal(io_writer_finish(w), TP_OK);
@@ -676,6 +680,40 @@ static void test_io_jpeg_exif_orientation(void **state)
 	check_orientation(1, 6);
 	check_orientation(0, 3);
 	check_orientation(1, 3);
+}
+
+/* A PNG whose eXIf says "rotate 90 clockwise" (6) or "mirror" (2) is delivered upright. */
+static void test_io_png_exif_orientation(void **state)
+{
+	(void)state;
+	for (int le = 0; le <= 1; le++)
+		for (int o = 2; o <= 6; o += 4) {
+			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0 }, out;
+			uint8_t exif[64];
+			struct io_meta m = { NULL, 0, exif, make_exif(exif, le, o), NULL, 0, 0, 0, 0,
+					     0, NULL, NULL };
+			uint16_t *img = make_image(&in, 0), *back;
+			struct io_reader *r;
+			tp_status s;
+			assert_int_equal(write_image(tpath("ex.png"), &in, img, &m, NULL), TP_OK);
+			back = read_image(tpath("ex.png"), &out, &s);
+			assert_int_equal(s, TP_OK);
+			assert_int_equal(out.buffered, 1);
+			assert_int_equal(out.width, o == 6 ? 5 : 7);
+			assert_int_equal(out.height, o == 6 ? 7 : 5);
+			for (uint32_t y = 0; y < out.height; y++)
+				for (uint32_t x = 0; x < out.width; x++)
+					for (uint32_t k = 0; k < 2; k++) {
+						uint32_t sx = o == 6 ? y : 6 - x, sy = o == 6 ? 4 - x : y;
+						assert_int_equal(back[(y * out.width + x) * 2 + k],
+								 img[(sy * 7 + sx) * 2 + k]);
+					}
+			assert_int_equal(io_reader_open(tpath("ex.png"), &r), TP_OK);
+			assert_int_equal(exif_block_orientation(io_reader_meta(r)->exif), 1);
+			io_reader_close(r);
+			free(img);
+			free(back);
+		}
 }
 
 /* A minimal ICC profile (header + empty tag table) of `n` >= 132 bytes. */
@@ -989,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_io_png_interlaced),
 		cmocka_unit_test(test_io_png_palette_and_low_gray),
 		cmocka_unit_test(test_io_jpeg_exif_orientation),
+		cmocka_unit_test(test_io_png_exif_orientation),
 		cmocka_unit_test(test_io_icc_survives),
 		cmocka_unit_test(test_io_truncated),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
