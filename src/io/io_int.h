@@ -32,6 +32,7 @@ struct io_writer {
 	char *path;                 /* owned copy; unlinked on close unless finished */
 	struct io_info info;
 	uint32_t row;               /* rows written so far */
+	int created;                /* the back end created the file (so may unlink it) */
 	int finished;               /* io_writer_finish succeeded */
 	int failed;                 /* a write failed: the file is garbage */
 	tp_status (*write_row)(struct io_writer *w, const uint8_t *src);

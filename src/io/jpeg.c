@@ -125,8 +125,11 @@ static void step_start(struct jpeg_ctx *c)
 
 static void step_read_row(struct jpeg_ctx *c)
 {
-	while (jpeg_read_scanlines(&c->d, &c->row, 1) != 1)
-		; /* stdio source: suspension cannot happen, but never loop on 0 forever */
+	/* stdio source: no suspension, so anything but one row is an error */
+	if (jpeg_read_scanlines(&c->d, &c->row, 1) != 1) {
+		snprintf(c->msg, sizeof c->msg, "decoder returned no scanline");
+		longjmp(c->jb, 1);
+	}
 }
 
 static tp_status jpeg_row(struct io_reader *r, struct jpeg_ctx *c, uint8_t *dst, uint32_t y)
@@ -417,6 +420,7 @@ tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
 	c->f = fopen(w->path, "wb");
 	if (!c->f)
 		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, strerror(errno));
+	w->created = 1;
 	if (meta && meta->exif && meta->exif_len) {
 		/* the pixels we are given are upright: say so */
 		c->exif = tp_malloc(meta->exif_len);

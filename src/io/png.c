@@ -417,6 +417,7 @@ tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
 	c->f = fopen(w->path, "wb");
 	if (!c->f)
 		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, strerror(errno));
+	w->created = 1;
 	if ((s = png_prepare_text(w, c, meta)))
 		return s;
 	if (png_guard(c, step_write_header))

@@ -428,7 +428,7 @@ void io_writer_close(struct io_writer *w)
 		return;
 	if (w->free_state)
 		w->free_state(w->state);
-	if (!w->finished && w->path)
+	if (!w->finished && w->created)
 		unlink(w->path);
 	tp_free(w->path);
 	tp_free(w);

@@ -231,6 +231,7 @@ static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 	uint32_t y = r->row;
 	tp_status s;
 
+	c->nerr = 0; /* report this read's libtiff message, not an older one */
 	if (c->mode == MODE_SCANLINE) {
 		if (TIFFReadScanline(c->tif, c->line, y, 0) < 0)
 			return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF (%s)",
@@ -467,6 +468,7 @@ tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
 	c->tif = TIFFOpenExt(w->path, total > ((uint64_t)2 << 30) ? "w8" : "w", c->topts);
 	if (!c->tif)
 		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, tiff_msg(c));
+	w->created = 1;
 	rps = (uint32_t)(256 * 1024 / rowb);
 	if (rps < 1)
 		rps = 1;
@@ -494,7 +496,7 @@ tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
 									    : IO_JPEG_QUALITY_DEFAULT;
 		TIFFSetField(c->tif, TIFFTAG_JPEGQUALITY, q);
 	}
-	if (in->alpha) {
+	if (in->channels == 2 || in->channels == 4) {
 		uint16_t es = EXTRASAMPLE_UNASSALPHA;
 		TIFFSetField(c->tif, TIFFTAG_EXTRASAMPLES, 1, &es);
 	}

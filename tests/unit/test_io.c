@@ -271,13 +271,33 @@ static void test_io_tiff_jpeg(void **state)
 		free(img);
 		free(back);
 	}
+	{
+		/* JPEG cannot hold 16 bits: the writer falls back to deflate, losslessly */
+		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0 }, out;
+		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1 };
+		uint8_t *img = make_image(&in, 0), *back;
+		struct io_reader *r;
+		tp_status s = write_image(tpath("j16.tif"), &in, img, NULL, &o);
+		assert_int_equal(s, TP_OK);
+		assert_int_equal(io_reader_open(tpath("j16.tif"), &r), TP_OK);
+		assert_int_equal(io_reader_compression(r), COMPRESSION_ADOBE_DEFLATE);
+		io_reader_close(r);
+		back = read_image(tpath("j16.tif"), &out, &s);
+		assert_int_equal(s, TP_OK);
+		assert_memory_equal(back, img, (size_t)9 * 7 * 3 * 2);
+		free(img);
+		free(back);
+	}
 }
+
+/* Byte order of TIFFs written by write_tiff_direct (1: big-endian "MM"). */
+static int tiff_big_endian;
 
 /* Write a TIFF with libtiff directly: tiled or stripped, contig or separate. */
 static void write_tiff_direct(const char *p, uint32_t w, uint32_t h, uint16_t spp, uint16_t bps,
 			      int tiled, int separate, uint16_t comp, uint16_t photometric)
 {
-	TIFF *t = TIFFOpen(p, "w");
+	TIFF *t = TIFFOpen(p, tiff_big_endian ? "wb" : "wl");
 	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 };
 	uint8_t *img = make_image(&in, 0);
 	size_t bytes = bps / 8;
@@ -374,6 +394,12 @@ static void test_io_tiff_separate(void **state)
 	check_direct_tiff(41, 23, 4, 16, 0, 1, COMPRESSION_ADOBE_DEFLATE);
 	check_direct_tiff(41, 23, 3, 8, 1, 1, COMPRESSION_LZW);
 	check_direct_tiff(41, 23, 2, 16, 1, 1, COMPRESSION_PACKBITS);
+	/* big-endian files: 16-bit samples still arrive in native order */
+	tiff_big_endian = 1;
+	check_direct_tiff(41, 23, 4, 16, 0, 1, COMPRESSION_LZW);
+	check_direct_tiff(41, 23, 1, 16, 1, 0, COMPRESSION_NONE);
+	check_direct_tiff(41, 23, 3, 16, 0, 0, COMPRESSION_ADOBE_DEFLATE);
+	tiff_big_endian = 0;
 }
 
 static void test_io_tiff_miniswhite_palette_bilevel(void **state)
@@ -954,6 +980,14 @@ static void test_io_writer_unlink_on_abort(void **state)
 		assert_true(file_exists(p));
 		unlink(p);
 		free(img);
+	}
+	{
+		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0 };
+		struct io_writer *w = (struct io_writer *)1;
+		assert_int_equal(io_writer_open(tpath("no/such/dir.png"), &in, NULL, NULL, &w),
+				 TP_ECREATE);
+		assert_null(w);
+		assert_non_null(strstr(tp_errmsg(), "no/such/dir.png"));
 	}
 	io_writer_close(NULL);
 	io_reader_close(NULL);
