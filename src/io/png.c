@@ -77,6 +77,7 @@ static void png_on_free(png_structp png, png_voidp p)
 /* Run one step under libpng's error longjmp; 0 on success, -1 on error. */
 static int png_guard(struct png_ctx *c, void (*step)(struct png_ctx *))
 {
+	c->oom = 0; /* libpng survives some failed allocations (dropped chunks) */
 	if (setjmp(c->jb))
 		return -1;
 	step(c);
