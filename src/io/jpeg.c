@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <setjmp.h>
 #include <string.h>
 #include <unistd.h>
@@ -285,8 +286,13 @@ tp_status io_jpeg_open(struct io_reader *r)
 	if ((s = jpeg_read_meta(r, c, &orientation)))
 		return s;
 	c->warnings = 0; /* header quirks are tolerated; damage in the data is not */
-	if (jpeg_guard(c, step_start))
+	if (jpeg_guard(c, step_start)) {
+		if (c->em.msg_code == JERR_NO_BACKING_STORE)
+			return tp_err(TP_EFORMAT, "%s: %ux%u progressive JPEG needs more than the "
+				      "%ld MiB decoder limit", r->path, r->info.width,
+				      r->info.height, IO_JPEG_MAX_MEMORY >> 20);
 		return tp_err(TP_EFORMAT, "%s: row 0: corrupt JPEG (%s)", r->path, c->msg);
+	}
 	if (c->warnings)
 		return tp_err(TP_EFORMAT, "%s: row 0: corrupt or truncated JPEG (%s)", r->path,
 			      c->msg);

@@ -875,6 +875,58 @@ static void test_io_truncated(void **state)
 	free(img);
 }
 
+/* A progressive JPEG claiming 60000x60000 pixels would need ~20 GB of
+ * coefficients: the decoder's memory cap turns that into TP_EFORMAT. */
+static void test_io_jpeg_memory_cap(void **state)
+{
+	const char *p = tpath("huge.jpg");
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr em;
+	struct io_reader *r = NULL;
+	uint8_t row[8 * 3] = { 0 }, *data;
+	FILE *f = fopen(p, "wb");
+	long n;
+	(void)state;
+	c.err = jpeg_std_error(&em);
+	jpeg_create_compress(&c);
+	jpeg_stdio_dest(&c, f);
+	c.image_width = 8;
+	c.image_height = 8;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_simple_progression(&c);
+	jpeg_start_compress(&c, TRUE);
+	for (int y = 0; y < 8; y++) {
+		JSAMPROW rp = row;
+		jpeg_write_scanlines(&c, &rp, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	fclose(f);
+	/* patch the SOF2 frame size: FF C2 len(2) precision(1) height(2) width(2) */
+	f = fopen(p, "r+b");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	data = malloc((size_t)n);
+	fseek(f, 0, SEEK_SET);
+	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+	for (long i = 0; i + 9 < n; i++)
+		if (data[i] == 0xff && data[i + 1] == 0xc2) {
+			data[i + 5] = 0xea; data[i + 6] = 0x60; /* 60000 */
+			data[i + 7] = 0xea; data[i + 8] = 0x60;
+			break;
+		}
+	fseek(f, 0, SEEK_SET);
+	fwrite(data, 1, (size_t)n, f);
+	fclose(f);
+	free(data);
+	assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
+	assert_null(r);
+	assert_non_null(strstr(tp_errmsg(), p));
+	assert_non_null(strstr(tp_errmsg(), "decoder limit"));
+}
+
 static void test_io_not_an_image_and_missing(void **state)
 {
 	const char *p = tpath("text.png");
@@ -1064,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_io_png_exif_orientation),
 		cmocka_unit_test(test_io_icc_survives),
 		cmocka_unit_test(test_io_truncated),
+		cmocka_unit_test(test_io_jpeg_memory_cap),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_read_past_end),
