@@ -390,8 +390,8 @@ tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stri
 		return tp_err(TP_EUSAGE, "%s: writing past the last row %u", w->path,
 			      w->info.height - 1);
 	if (w->failed || w->finished)
-		return tp_err(TP_EIO, "%s: writer no longer usable after an earlier error",
-			      w->path);
+		return tp_err(w->failed ? TP_EIO : TP_EUSAGE, "%s: writer already %s", w->path,
+			      w->failed ? "failed" : "finished");
 	for (uint32_t i = 0; i < nrows; i++, src += stride) {
 		s = w->write_row(w, src);
 		if (s) {

@@ -266,7 +266,9 @@ static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
 		TIFFGetField(c->tif, TIFFTAG_TILEWIDTH, &tw);
 		TIFFGetField(c->tif, TIFFTAG_TILELENGTH, &th);
 		c->block_size = (size_t)TIFFTileSize64(c->tif);
-		if (!tw || !th || !c->block_size || c->block_size % th)
+		/* tile rows are concatenated, so each must end on a pixel boundary */
+		if (!tw || !th || !c->block_size || c->block_size % th ||
+		    ((uint64_t)tw * c->bps * (c->planar == PLANARCONFIG_SEPARATE ? 1 : c->spp)) % 8)
 			return tp_err(TP_EFORMAT, "%s: bad TIFF tile size %ux%u", r->path, tw, th);
 		c->mode = MODE_TILES;
 		c->tw = tw;
