@@ -7,11 +7,23 @@
  * 2 (gray + alpha), 3 (RGB) or 4 (RGBA); alpha, when present, is the last
  * channel. A reader hands out rows strictly in order, so memory stays bounded
  * by what the caller holds, except where a format forces a whole-image decode
- * (interlaced PNG, JPEG with an EXIF rotation): io_reader_info().buffered says so.
+ * (interlaced PNG, JPEG or PNG with an EXIF rotation): io_reader_info().buffered
+ * says so, and the image is then delivered upright.
+ *
+ * What is read: PNG of any kind (palette and gray below 8 bits expanded, tRNS
+ * becomes alpha); baseline/progressive JPEG, gray or YCbCr/RGB (CMYK is
+ * TP_EFORMAT); TIFF, first directory, 1-4 samples of 8/16 bits (1/2/4-bit
+ * gray and palette expanded to 8), min-is-white inverted, palette expanded
+ * to RGB, strips or tiles, contiguous or separate planes, any codec libtiff
+ * has (JPEG YCbCr decoded as RGB). TIFF memory: one row of tiles or one strip
+ * per plane (at most 2 GiB, else TP_EFORMAT); JPEG decoding at most 2 GiB.
+ * Limits: width and height 1..1,048,576, else TP_EFORMAT.
  *
  * Errors: every function returns a tp_status and sets tp_err() with a message
  * that names the file. Library errors (libpng/libjpeg longjmp, libtiff
  * handlers) never escape this module and never print to stderr.
+ * Allocation: libpng allocates through tp_malloc; libtiff and libjpeg use
+ * malloc, so tp_alloc_fail_at() reaches them only through our own buffers.
  * Threads: one reader or writer is used by one thread at a time; different
  * objects may be used from different threads.
  */
@@ -42,6 +54,14 @@ struct io_info {
  * re-emits where its format allows: ICC profile, EXIF (with the orientation
  * tag reset to 1 when the reader applied it), XMP, resolution, and text.
  * Owned by the reader that produced it; borrowed by the writer.
+ * Where it lives: PNG iCCP, eXIf, pHYs, tEXt/iTXt/zTXt before IDAT (XMP is the
+ * iTXt "XML:com.adobe.xmp"); JPEG APP2 ICC_PROFILE (split over markers), APP1
+ * Exif, APP1 XMP, JFIF density, COM as the text key "Comment"; TIFF
+ * ICCProfile, XMLPacket, X/YResolution, and the string tags ImageDescription,
+ * Software, Artist, Copyright, DateTime, DocumentName as the keys
+ * "Description", "Software", "Author", "Copyright", "Creation Time", "Title"
+ * (DateTime written only in its "YYYY:MM:DD HH:MM:SS" form). TIFF EXIF IFDs
+ * are not carried.
  */
 struct io_meta {
 	const uint8_t *icc;  size_t icc_len;   /* ICC profile, or NULL */
@@ -55,11 +75,22 @@ struct io_meta {
 	const char *const *text_values;
 };
 
-/* Options for writers. */
+/*
+ * Options for writers (NULL = all defaults).
+ * JPEG: baseline, 4:4:4 chroma for quality >= 90 and 4:2:0 below; the EXIF
+ * block is always written with orientation 1 (the pixels given are upright).
+ * TIFF: strips of about 256 KiB (one row when a row is larger), horizontal
+ * predictor for LZW/deflate/ZSTD/LZMA, BigTIFF when the uncompressed image
+ * exceeds 2 GiB. A codec the writer cannot use for this layout (JPEG with
+ * 16 bits or alpha, CCITT, unknown, not built into libtiff) becomes deflate.
+ */
 struct io_write_opts {
-	int jpeg_quality;   /* 1..100; 0 means the default, IO_JPEG_QUALITY_DEFAULT */
-	int tiff_compression; /* libtiff COMPRESSION_* to force, 0 = same as the input's */
-	int png_level;      /* zlib level 0..9, -1 = default (6) */
+	int jpeg_quality;   /* 1..100; 0 means the default, IO_JPEG_QUALITY_DEFAULT
+			     * (JPEG files and JPEG-compressed TIFF) */
+	int tiff_compression; /* libtiff COMPRESSION_* to use; 0 = deflate. Pass
+			       * io_reader_compression() to keep the input's. */
+	int png_level;      /* zlib level 0..9, -1 = default (6); note 0 in a
+			     * zero-initialised struct means "no compression" */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
 
@@ -90,7 +121,9 @@ int io_reader_compression(const struct io_reader *r);
 /*
  * Read the next `nrows` rows into `buf`; row i starts at buf + i * stride
  * bytes; stride >= width * channels * bits / 8. Reading past the last row is
- * TP_EUSAGE. A truncated or corrupt file gives TP_EFORMAT naming the row.
+ * TP_EUSAGE. A truncated or corrupt file gives TP_EFORMAT naming the row
+ * (for a whole-image decode the failure may surface in io_reader_open);
+ * after a failure every later read fails too.
  */
 tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows);
 /* Next row index to be read. */
@@ -121,7 +154,8 @@ void io_writer_close(struct io_writer *w);
  * Convenience for masks and tests: convert one row of samples (any of the
  * layouts above) to one byte per pixel: 1 where the gray value (alpha ignored;
  * colour converted with the ITU-R 601 luma weights, integer arithmetic) is
- * nonzero, else 0.
+ * nonzero, else 0. Gray = (R*19595 + G*38470 + B*7471 + 32768) >> 16, as
+ * PIL's convert('L'), on 8- or 16-bit values alike.
  */
 void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out);
 

@@ -1,0 +1,82 @@
+/*
+ * io_int.h - private to src/io: the reader and writer objects shared by the
+ * format back ends (png.c, jpeg.c, tiff.c) and the dispatch in raster.c.
+ * A back end fills `info`, the owned metadata and either `read_row` (streaming)
+ * or `image` (whole-image decode); raster.c does the checks and row copying.
+ */
+#ifndef IO_INT_H
+#define IO_INT_H
+
+#include "raster.h"
+
+struct io_reader {
+	char *path;                 /* owned copy of the file name */
+	struct io_info info;
+	struct io_meta meta;        /* points into the owned fields below */
+	uint8_t *icc, *exif, *xmp;  /* owned metadata blobs (tp_malloc) */
+	char **keys, **values;      /* owned text pairs, ntext of each */
+	size_t ntext;
+	int compression;            /* io_reader_compression() */
+	uint32_t row;               /* next row to hand out */
+	int failed;                 /* a read failed: every later read fails too */
+	/* whole-image decode (buffered): height rows of image_stride bytes */
+	uint8_t *image;
+	size_t image_stride;
+	/* streaming back end: decode the next row (index r->row) into `dst` */
+	tp_status (*read_row)(struct io_reader *r, uint8_t *dst);
+	void (*free_state)(void *state);
+	void *state;                /* back-end state, freed with free_state */
+};
+
+struct io_writer {
+	char *path;                 /* owned copy; unlinked on close unless finished */
+	struct io_info info;
+	uint32_t row;               /* rows written so far */
+	int created;                /* the back end created the file (so may unlink it) */
+	int finished;               /* io_writer_finish succeeded */
+	int failed;                 /* a write failed: the file is garbage */
+	tp_status (*write_row)(struct io_writer *w, const uint8_t *src);
+	tp_status (*finish)(struct io_writer *w);
+	void (*free_state)(void *state); /* also closes the file if still open */
+	void *state;
+};
+
+/* Bytes of one packed row of `info`. The limits check makes it fit. */
+size_t io_row_bytes(const struct io_info *info);
+/* Check dimensions and layout; TP_EFORMAT naming `path` when out of range. */
+tp_status io_info_check(const char *path, const struct io_info *info);
+
+/* Copy a blob into the reader's metadata (replaces an earlier one). */
+tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n);
+tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n);
+tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n);
+/* Append a text pair (copied; value may hold n bytes without a NUL). */
+tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n);
+/* Allocate r->image for info.height rows; sets info.buffered. */
+tp_status io_reader_alloc_image(struct io_reader *r);
+
+/* Lay out `src` (info.height rows of info.width packed pixels, as stored)
+ * upright in a new r->image under EXIF orientation o (2..8): swaps width and
+ * height for 5..8, sets buffered, and resets the orientation in r->exif. */
+tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o);
+
+/* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 1
+ * when absent or malformed. io_exif_reset_orientation sets it to 1 in place. */
+int io_exif_orientation(const uint8_t *p, size_t n);
+void io_exif_reset_orientation(uint8_t *p, size_t n);
+
+/* Back ends: fill r (info, meta, compression, read_row/state or image). */
+tp_status io_png_open(struct io_reader *r);
+tp_status io_jpeg_open(struct io_reader *r);
+tp_status io_tiff_open(struct io_reader *r);
+tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
+			const struct io_write_opts *opts);
+tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
+			 const struct io_write_opts *opts);
+tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
+			 const struct io_write_opts *opts);
+
+/* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
+tp_status io_fsync_path(const char *path);
+
+#endif

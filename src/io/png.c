@@ -1,0 +1,429 @@
+/*
+ * png.c - PNG reader and writer on libpng 1.6.
+ * Reader: palette, low-bit gray and tRNS are expanded, 16-bit samples are
+ * swapped to native order; interlaced images, and images whose eXIf chunk
+ * (before IDAT) says they are stored rotated, are decoded whole (buffered).
+ * Writer: one png_write_row per row, 16-bit written big-endian.
+ * libpng reports errors by longjmp: the only setjmp is in png_guard(), and
+ * every libpng call that may fail runs inside a step function called by it.
+ * libpng allocates through tp_malloc, so OOM tests reach it too.
+ */
+#include "io_int.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <string.h>
+#include <unistd.h>
+
+#define XMP_KEY "XML:com.adobe.xmp"
+
+struct png_ctx {
+	FILE *f;
+	png_structp png;
+	png_infop info;
+	int writing;
+	int oom;                 /* an allocation failed inside libpng */
+	char msg[200];           /* libpng's last error text */
+	jmp_buf jb;
+	/* step arguments */
+	struct io_writer *w;
+	const struct io_meta *meta;
+	const struct io_write_opts *opts;
+	uint8_t *row;            /* row for png_read_row / png_write_row */
+	png_bytep *rows;         /* row pointers for a whole-image decode */
+	png_textp text;          /* text chunks being written */
+	int ntext;
+	char *xmp;               /* NUL-terminated copy of the XMP packet */
+};
+
+static void png_on_error(png_structp png, png_const_charp msg)
+{
+	struct png_ctx *c = png_get_error_ptr(png);
+	snprintf(c->msg, sizeof c->msg, "%s", msg);
+	longjmp(c->jb, 1);
+}
+
+/* Fail a step without a png struct to report through. */
+static _Noreturn void png_fail(struct png_ctx *c, const char *msg)
+{
+	snprintf(c->msg, sizeof c->msg, "%s", msg);
+	c->oom = 1; /* libpng returns NULL only when its allocation failed */
+	longjmp(c->jb, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg; /* warnings (bad ancillary chunks) are not failures */
+}
+
+static png_voidp png_on_malloc(png_structp png, png_alloc_size_t n)
+{
+	void *p = tp_malloc(n);
+	if (!p) {
+		struct png_ctx *c = png_get_mem_ptr(png);
+		c->oom = 1;
+	}
+	return p;
+}
+
+static void png_on_free(png_structp png, png_voidp p)
+{
+	(void)png;
+	tp_free(p);
+}
+
+/* Run one step under libpng's error longjmp; 0 on success, -1 on error. */
+static int png_guard(struct png_ctx *c, void (*step)(struct png_ctx *))
+{
+	c->oom = 0; /* libpng survives some failed allocations (dropped chunks) */
+	if (setjmp(c->jb))
+		return -1;
+	step(c);
+	return 0;
+}
+
+static tp_status png_status(struct png_ctx *c, const char *path, const char *what)
+{
+	if (c->oom)
+		return tp_err(TP_ENOMEM, "%s: out of memory %s", path, what);
+	if (c->writing)
+		return tp_err(TP_EIO, "%s: %s: %s", path, what, c->msg);
+	return tp_err(TP_EFORMAT, "%s: %s: corrupt or truncated PNG (%s)", path, what, c->msg);
+}
+
+static void png_ctx_free(void *state)
+{
+	struct png_ctx *c = state;
+	if (!c)
+		return;
+	if (c->png) {
+		if (c->writing)
+			png_destroy_write_struct(&c->png, &c->info);
+		else
+			png_destroy_read_struct(&c->png, &c->info, NULL);
+	}
+	if (c->f)
+		fclose(c->f);
+	tp_free(c->rows);
+	tp_free(c->text);
+	tp_free(c->xmp);
+	tp_free(c);
+}
+
+/* ---- reader ---- */
+
+static void step_read_header(struct png_ctx *c)
+{
+	int color, depth;
+	c->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, c, png_on_error,
+					  png_on_warning, c, png_on_malloc, png_on_free);
+	if (!c->png)
+		png_fail(c, "cannot create reader");
+	c->info = png_create_info_struct(c->png);
+	if (!c->info)
+		png_error(c->png, "cannot create info");
+	png_set_user_limits(c->png, 1048576, 1048576);
+	png_init_io(c->png, c->f);
+	png_read_info(c->png, c->info);
+	color = png_get_color_type(c->png, c->info);
+	depth = png_get_bit_depth(c->png, c->info);
+	if (color == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(c->png);
+	if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
+		png_set_expand_gray_1_2_4_to_8(c->png);
+	if (png_get_valid(c->png, c->info, PNG_INFO_tRNS))
+		png_set_tRNS_to_alpha(c->png);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (depth == 16)
+		png_set_swap(c->png);
+#endif
+	if (png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE)
+		png_set_interlace_handling(c->png);
+	png_read_update_info(c->png, c->info);
+}
+
+static void step_read_row(struct png_ctx *c)
+{
+	png_read_row(c->png, c->row, NULL);
+}
+
+static void step_read_image(struct png_ctx *c)
+{
+	png_read_image(c->png, c->rows);
+}
+
+static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
+{
+	struct png_ctx *c = r->state;
+	char what[48];
+	c->row = dst;
+	if (png_guard(c, step_read_row)) {
+		snprintf(what, sizeof what, "row %u", r->row);
+		return png_status(c, r->path, what);
+	}
+	return TP_OK;
+}
+
+static tp_status png_read_meta(struct io_reader *r, struct png_ctx *c)
+{
+	png_charp name;
+	int ctype, ntext = 0;
+	png_bytep prof;
+	png_uint_32 plen, rx, ry;
+	png_textp text;
+	png_bytep exif;
+	png_uint_32 exif_len;
+	tp_status s;
+
+	if (png_get_iCCP(c->png, c->info, &name, &ctype, &prof, &plen) && prof && plen) {
+		if ((s = io_meta_set_icc(r, prof, plen)))
+			return s;
+	}
+	if (png_get_eXIf_1(c->png, c->info, &exif_len, &exif) && exif && exif_len) {
+		if ((s = io_meta_set_exif(r, exif, exif_len)))
+			return s;
+	}
+	if (png_get_text(c->png, c->info, &text, &ntext) > 0) {
+		for (int i = 0; i < ntext; i++) {
+			const char *t = text[i].text ? text[i].text : "";
+			if (!strcmp(text[i].key, XMP_KEY))
+				s = io_meta_set_xmp(r, (const uint8_t *)t, strlen(t));
+			else
+				s = io_meta_add_text(r, text[i].key, t, strlen(t));
+			if (s)
+				return s;
+		}
+	}
+	if (png_get_pHYs(c->png, c->info, &rx, &ry, &ctype)) {
+		if (ctype == PNG_RESOLUTION_METER) {
+			r->meta.xres = rx / 100.0;
+			r->meta.yres = ry / 100.0;
+			r->meta.res_unit = 2;
+		} else {
+			r->meta.xres = rx;
+			r->meta.yres = ry;
+			r->meta.res_unit = 0;
+		}
+	}
+	return TP_OK;
+}
+
+tp_status io_png_open(struct io_reader *r)
+{
+	struct png_ctx *c = tp_calloc(1, sizeof *c);
+	int orientation;
+	tp_status s;
+
+	if (!c)
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	r->state = c;
+	r->free_state = png_ctx_free;
+	c->f = fopen(r->path, "rb");
+	if (!c->f)
+		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", r->path,
+			      strerror(errno));
+	if (png_guard(c, step_read_header))
+		return png_status(c, r->path, "header");
+	r->info.width = png_get_image_width(c->png, c->info);
+	r->info.height = png_get_image_height(c->png, c->info);
+	r->info.channels = png_get_channels(c->png, c->info);
+	r->info.bits = png_get_bit_depth(c->png, c->info);
+	r->info.alpha = r->info.channels == 2 || r->info.channels == 4;
+	if ((s = io_info_check(r->path, &r->info)))
+		return s;
+	if (png_get_rowbytes(c->png, c->info) != io_row_bytes(&r->info))
+		return tp_err(TP_EFORMAT, "%s: unexpected PNG row layout", r->path);
+	if ((s = png_read_meta(r, c)))
+		return s;
+	r->read_row = png_read_row_cb;
+	orientation = io_exif_orientation(r->exif, r->meta.exif_len);
+	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE && orientation == 1)
+		return TP_OK;
+	/* interlaced or stored rotated: decode the whole image */
+	if ((s = io_reader_alloc_image(r)))
+		return s;
+	c->rows = tp_malloc(r->info.height * sizeof *c->rows);
+	if (!c->rows)
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	for (uint32_t y = 0; y < r->info.height; y++)
+		c->rows[y] = r->image + (size_t)y * r->image_stride;
+	if (png_guard(c, step_read_image)) {
+		char what[64];
+		snprintf(what, sizeof what, "row %u (pass %d)",
+			 (unsigned)png_get_current_row_number(c->png),
+			 png_get_current_pass_number(c->png));
+		return png_status(c, r->path, what);
+	}
+	TP_FREE(c->rows);
+	if (orientation != 1) {
+		uint8_t *stored = r->image;
+		r->image = NULL;
+		s = io_reader_orient(r, stored, orientation);
+		tp_free(stored);
+	}
+	return s;
+}
+
+/* ---- writer ---- */
+
+/* PNG keywords: 1-79 printable Latin-1, no leading, trailing or double spaces. */
+static int png_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n < 1 || n > 79 || k[0] == ' ' || k[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)k[i];
+		if (ch < 32 || (ch > 126 && ch < 161) || (ch == ' ' && k[i + 1] == ' '))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+static void step_write_header(struct png_ctx *c)
+{
+	const struct io_info *in = &c->w->info;
+	const struct io_meta *m = c->meta;
+	static const int types[] = { 0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+				     PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA };
+	int level = c->opts->png_level;
+
+	c->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, c, png_on_error,
+					   png_on_warning, c, png_on_malloc, png_on_free);
+	if (!c->png)
+		png_fail(c, "cannot create writer");
+	c->info = png_create_info_struct(c->png);
+	if (!c->info)
+		png_error(c->png, "cannot create info");
+	png_set_benign_errors(c->png, 1); /* a bad ICC profile is dropped, not fatal */
+	png_init_io(c->png, c->f);
+	png_set_IHDR(c->png, c->info, in->width, in->height, (int)in->bits,
+		     types[in->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+		     PNG_FILTER_TYPE_DEFAULT);
+	png_set_compression_level(c->png, level < 0 || level > 9 ? 6 : level);
+	if (m && m->icc && m->icc_len)
+		png_set_iCCP(c->png, c->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE,
+			     m->icc, (png_uint_32)m->icc_len);
+	if (m && m->exif && m->exif_len && m->exif_len < 0x7fffffff)
+		png_set_eXIf_1(c->png, c->info, (png_uint_32)m->exif_len, (png_bytep)m->exif);
+	if (c->ntext)
+		png_set_text(c->png, c->info, c->text, c->ntext);
+	if (m && m->xres > 0 && m->yres > 0) {
+		double f = m->res_unit == 1 ? 1 / 0.0254 : m->res_unit == 2 ? 100.0 : 1.0;
+		double x = m->xres * f + 0.5, y = m->yres * f + 0.5;
+		if (x < 2147483647.0 && y < 2147483647.0)
+			png_set_pHYs(c->png, c->info, (png_uint_32)x, (png_uint_32)y,
+				     m->res_unit ? PNG_RESOLUTION_METER : PNG_RESOLUTION_UNKNOWN);
+	}
+	png_write_info(c->png, c->info);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (in->bits == 16)
+		png_set_swap(c->png);
+#endif
+}
+
+static void step_write_row(struct png_ctx *c)
+{
+	png_write_row(c->png, c->row);
+}
+
+static void step_write_end(struct png_ctx *c)
+{
+	png_write_end(c->png, NULL);
+}
+
+static tp_status png_write_row_cb(struct io_writer *w, const uint8_t *src)
+{
+	struct png_ctx *c = w->state;
+	char what[48];
+	c->row = (uint8_t *)src; /* libpng does not modify it */
+	if (png_guard(c, step_write_row)) {
+		snprintf(what, sizeof what, "writing row %u", w->row);
+		return png_status(c, w->path, what);
+	}
+	return TP_OK;
+}
+
+static tp_status png_finish_cb(struct io_writer *w)
+{
+	struct png_ctx *c = w->state;
+	tp_status s = TP_OK;
+	if (png_guard(c, step_write_end))
+		return png_status(c, w->path, "finishing");
+	if (fflush(c->f) != 0 || fsync(fileno(c->f)) != 0)
+		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
+	if (fclose(c->f) != 0 && !s)
+		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
+	c->f = NULL;
+	return s;
+}
+
+/* Build the text chunk list (keys validated, XMP as iTXt) before the header step. */
+static tp_status png_prepare_text(struct io_writer *w, struct png_ctx *c, const struct io_meta *m)
+{
+	size_t n = (m ? m->ntext : 0) + 1;
+	c->text = tp_calloc(n, sizeof *c->text);
+	if (!c->text)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	for (size_t i = 0; m && i < m->ntext; i++) {
+		png_textp t = &c->text[c->ntext];
+		if (!m->text_keys[i] || !m->text_values[i] || !png_key_ok(m->text_keys[i]) ||
+		    !strcmp(m->text_keys[i], XMP_KEY))
+			continue;
+		t->key = (png_charp)m->text_keys[i];
+		t->text = (png_charp)m->text_values[i];
+		t->compression = is_ascii(t->text) ? PNG_TEXT_COMPRESSION_NONE
+						   : PNG_ITXT_COMPRESSION_NONE;
+		c->ntext++;
+	}
+	if (m && m->xmp && m->xmp_len) {
+		png_textp t = &c->text[c->ntext];
+		c->xmp = tp_malloc(m->xmp_len + 1);
+		if (!c->xmp)
+			return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+		memcpy(c->xmp, m->xmp, m->xmp_len);
+		c->xmp[m->xmp_len] = 0;
+		t->key = (png_charp)XMP_KEY;
+		t->text = c->xmp;
+		t->compression = PNG_ITXT_COMPRESSION_NONE;
+		c->ntext++;
+	}
+	return TP_OK;
+}
+
+tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
+			const struct io_write_opts *opts)
+{
+	struct png_ctx *c = tp_calloc(1, sizeof *c);
+	tp_status s;
+
+	if (!c)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	w->state = c;
+	w->free_state = png_ctx_free;
+	c->writing = 1;
+	c->w = w;
+	c->meta = meta;
+	c->opts = opts;
+	c->f = fopen(w->path, "wb");
+	if (!c->f)
+		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, strerror(errno));
+	w->created = 1;
+	if ((s = png_prepare_text(w, c, meta)))
+		return s;
+	if (png_guard(c, step_write_header))
+		return png_status(c, w->path, "writing header");
+	w->write_row = png_write_row_cb;
+	w->finish = png_finish_cb;
+	return TP_OK;
+}

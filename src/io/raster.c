@@ -1,0 +1,455 @@
+/*
+ * raster.c - format dispatch, sniffing, limits, metadata ownership and the
+ * row copying shared by every back end. Back ends decode one row at a time
+ * (read_row) or the whole image (r->image); callers never see the difference
+ * except through io_info.buffered.
+ */
+#include "io_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define IO_MAX_DIM 1048576u
+
+enum io_format io_sniff(const uint8_t *head, size_t n)
+{
+	static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	if (n >= 8 && !memcmp(head, png_sig, 8))
+		return IO_FORMAT_PNG;
+	if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
+		return IO_FORMAT_JPEG;
+	if (n >= 4 && ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && head[3] == 0) ||
+		       (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43))))
+		return IO_FORMAT_TIFF;
+	return IO_FORMAT_UNKNOWN;
+}
+
+enum io_format io_format_from_name(const char *path)
+{
+	const char *dot = path ? strrchr(path, '.') : NULL;
+	if (!dot || strchr(dot, '/'))
+		return IO_FORMAT_UNKNOWN;
+	dot++;
+	if (!strcasecmp(dot, "png"))
+		return IO_FORMAT_PNG;
+	if (!strcasecmp(dot, "jpg") || !strcasecmp(dot, "jpeg") || !strcasecmp(dot, "jpe"))
+		return IO_FORMAT_JPEG;
+	if (!strcasecmp(dot, "tif") || !strcasecmp(dot, "tiff"))
+		return IO_FORMAT_TIFF;
+	return IO_FORMAT_UNKNOWN;
+}
+
+const char *io_format_name(enum io_format f)
+{
+	switch (f) {
+	case IO_FORMAT_PNG: return "png";
+	case IO_FORMAT_JPEG: return "jpeg";
+	case IO_FORMAT_TIFF: return "tiff";
+	default: return "unknown";
+	}
+}
+
+size_t io_row_bytes(const struct io_info *info)
+{
+	return (size_t)info->width * info->channels * (info->bits / 8);
+}
+
+tp_status io_info_check(const char *path, const struct io_info *info)
+{
+	size_t n;
+	if (info->width == 0 || info->height == 0 || info->width > IO_MAX_DIM ||
+	    info->height > IO_MAX_DIM)
+		return tp_err(TP_EFORMAT, "%s: image size %ux%u out of range (1..%u)",
+			      path, info->width, info->height, IO_MAX_DIM);
+	if (info->channels < 1 || info->channels > 4)
+		return tp_err(TP_EFORMAT, "%s: %u channels not supported (1..4)", path,
+			      info->channels);
+	if (info->bits != 8 && info->bits != 16)
+		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported (8 or 16)",
+			      path, info->bits);
+	if (tp_mul_overflow(info->width, (size_t)info->channels * 2, &n))
+		return tp_err(TP_EFORMAT, "%s: row of %u pixels too large", path, info->width);
+	return TP_OK;
+}
+
+static tp_status meta_blob(const char *path, uint8_t **dst, const uint8_t *p, size_t n)
+{
+	uint8_t *c = tp_malloc(n);
+	if (!c)
+		return tp_err(TP_ENOMEM, "%s: out of memory for %zu bytes of metadata", path, n);
+	memcpy(c, p, n);
+	tp_free(*dst);
+	*dst = c;
+	return TP_OK;
+}
+
+tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n)
+{
+	tp_status s = meta_blob(r->path, &r->icc, p, n);
+	if (!s) {
+		r->meta.icc = r->icc;
+		r->meta.icc_len = n;
+	}
+	return s;
+}
+
+tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n)
+{
+	tp_status s = meta_blob(r->path, &r->exif, p, n);
+	if (!s) {
+		r->meta.exif = r->exif;
+		r->meta.exif_len = n;
+	}
+	return s;
+}
+
+tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n)
+{
+	tp_status s = meta_blob(r->path, &r->xmp, p, n);
+	if (!s) {
+		r->meta.xmp = r->xmp;
+		r->meta.xmp_len = n;
+	}
+	return s;
+}
+
+tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n)
+{
+	char **k = NULL, **v = NULL, *kc = NULL, *vc = NULL;
+	k = tp_realloc(r->keys, (r->ntext + 1) * sizeof *k);
+	if (k)
+		r->keys = k;
+	v = tp_realloc(r->values, (r->ntext + 1) * sizeof *v);
+	if (v)
+		r->values = v;
+	kc = tp_strdup(key);
+	vc = tp_malloc(n + 1);
+	if (!k || !v || !kc || !vc) {
+		tp_free(kc);
+		tp_free(vc);
+		return tp_err(TP_ENOMEM, "%s: out of memory for text metadata", r->path);
+	}
+	memcpy(vc, value, n);
+	vc[n] = 0;
+	r->keys[r->ntext] = kc;
+	r->values[r->ntext] = vc;
+	r->ntext++;
+	r->meta.ntext = r->ntext;
+	r->meta.text_keys = (const char *const *)r->keys;
+	r->meta.text_values = (const char *const *)r->values;
+	return TP_OK;
+}
+
+tp_status io_reader_alloc_image(struct io_reader *r)
+{
+	size_t total;
+	r->image_stride = io_row_bytes(&r->info);
+	if (tp_mul_overflow(r->image_stride, r->info.height, &total))
+		return tp_err(TP_EFORMAT, "%s: image too large to decode in memory", r->path);
+	r->image = tp_malloc(total);
+	if (!r->image)
+		return tp_err(TP_ENOMEM, "%s: out of memory decoding %ux%u image (%zu bytes)",
+			      r->path, r->info.width, r->info.height, total);
+	r->info.buffered = 1;
+	return TP_OK;
+}
+
+/* Source pixel for upright (x, y) under EXIF orientation o; sw, sh = stored size. */
+static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
+		       uint32_t *sx, uint32_t *sy)
+{
+	switch (o) {
+	case 2: *sx = sw - 1 - x; *sy = y; break;
+	case 3: *sx = sw - 1 - x; *sy = sh - 1 - y; break;
+	case 4: *sx = x; *sy = sh - 1 - y; break;
+	case 5: *sx = y; *sy = x; break;
+	case 6: *sx = y; *sy = sh - 1 - x; break;
+	case 7: *sx = sw - 1 - y; *sy = sh - 1 - x; break;
+	case 8: *sx = sw - 1 - y; *sy = x; break;
+	default: *sx = x; *sy = y; break;
+	}
+}
+
+tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o)
+{
+	uint32_t sw = r->info.width, sh = r->info.height;
+	size_t px = (size_t)r->info.channels * (r->info.bits / 8), sstride = sw * px;
+	tp_status s;
+
+	if (o >= 5) {
+		r->info.width = sh;
+		r->info.height = sw;
+	}
+	if ((s = io_info_check(r->path, &r->info)) || (s = io_reader_alloc_image(r)))
+		return s;
+	for (uint32_t y = 0; y < r->info.height; y++) {
+		uint8_t *d = r->image + (size_t)y * r->image_stride;
+		for (uint32_t x = 0; x < r->info.width; x++) {
+			uint32_t sx, sy;
+			orient_src(o, x, y, sw, sh, &sx, &sy);
+			memcpy(d + (size_t)x * px, src + (size_t)sy * sstride + (size_t)sx * px, px);
+		}
+	}
+	if (r->exif)
+		io_exif_reset_orientation(r->exif, r->meta.exif_len);
+	return TP_OK;
+}
+
+tp_status io_reader_open(const char *path, struct io_reader **out)
+{
+	struct io_reader *r = NULL;
+	uint8_t head[16];
+	size_t n;
+	FILE *f;
+	tp_status s;
+
+	*out = NULL;
+	f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return tp_err(TP_ENOENT, "%s: no such file", path);
+		return tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+	}
+	n = fread(head, 1, sizeof head, f);
+	if (n < sizeof head && ferror(f)) {
+		s = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+		fclose(f);
+		return s;
+	}
+	fclose(f);
+	r = tp_calloc(1, sizeof *r);
+	if (!r)
+		return tp_err(TP_ENOMEM, "%s: out of memory", path);
+	r->path = tp_strdup(path);
+	if (!r->path) {
+		s = tp_err(TP_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	r->info.format = io_sniff(head, n);
+	switch (r->info.format) {
+	case IO_FORMAT_PNG: s = io_png_open(r); break;
+	case IO_FORMAT_JPEG: s = io_jpeg_open(r); break;
+	case IO_FORMAT_TIFF: s = io_tiff_open(r); break;
+	default:
+		s = tp_err(TP_EFORMAT, "%s: not a PNG, JPEG or TIFF file", path);
+	}
+	if (!s)
+		s = io_info_check(path, &r->info);
+out:
+	if (s) {
+		io_reader_close(r);
+		return s;
+	}
+	*out = r;
+	return TP_OK;
+}
+
+const struct io_info *io_reader_info(const struct io_reader *r)
+{
+	return &r->info;
+}
+
+const struct io_meta *io_reader_meta(const struct io_reader *r)
+{
+	return &r->meta;
+}
+
+int io_reader_compression(const struct io_reader *r)
+{
+	return r->compression;
+}
+
+uint32_t io_reader_row(const struct io_reader *r)
+{
+	return r->row;
+}
+
+tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows)
+{
+	size_t rb = io_row_bytes(&r->info);
+	uint8_t *dst = buf;
+	tp_status s;
+
+	if (stride < rb)
+		return tp_err(TP_EUSAGE, "%s: row stride %zu below row size %zu", r->path, stride, rb);
+	if (nrows > r->info.height - r->row)
+		return tp_err(TP_EUSAGE, "%s: reading rows %u..%u past the last row %u", r->path,
+			      r->row, r->row + nrows - 1, r->info.height - 1);
+	if (r->failed)
+		return tp_err(TP_EFORMAT, "%s: row %u: unreadable after an earlier error",
+			      r->path, r->row);
+	for (uint32_t i = 0; i < nrows; i++, dst += stride) {
+		if (r->image) {
+			memcpy(dst, r->image + (size_t)r->row * r->image_stride, rb);
+		} else {
+			s = r->read_row(r, dst);
+			if (s) {
+				r->failed = 1;
+				return s;
+			}
+		}
+		r->row++;
+	}
+	return TP_OK;
+}
+
+void io_reader_close(struct io_reader *r)
+{
+	if (!r)
+		return;
+	if (r->free_state)
+		r->free_state(r->state);
+	for (size_t i = 0; i < r->ntext; i++) {
+		tp_free(r->keys[i]);
+		tp_free(r->values[i]);
+	}
+	tp_free(r->keys);
+	tp_free(r->values);
+	tp_free(r->icc);
+	tp_free(r->exif);
+	tp_free(r->xmp);
+	tp_free(r->image);
+	tp_free(r->path);
+	tp_free(r);
+}
+
+tp_status io_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	tp_status s = TP_OK;
+	if (fd < 0)
+		return tp_err(TP_EIO, "%s: reopen for fsync: %s", path, strerror(errno));
+	if (fsync(fd) != 0)
+		s = tp_err(TP_EIO, "%s: fsync: %s", path, strerror(errno));
+	close(fd);
+	return s;
+}
+
+tp_status io_writer_open(const char *path, const struct io_info *info,
+			 const struct io_meta *meta, const struct io_write_opts *opts,
+			 struct io_writer **out)
+{
+	static const struct io_write_opts defaults = { 0, 0, -1 };
+	struct io_writer *w;
+	tp_status s;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	s = io_info_check(path, info);
+	if (s) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", tp_errmsg());
+		return tp_err(TP_EUSAGE, "%s", msg);
+	}
+	if (info->alpha && info->channels != 2 && info->channels != 4)
+		return tp_err(TP_EUSAGE, "%s: alpha needs 2 or 4 channels, not %u", path,
+			      info->channels);
+	if (info->format == IO_FORMAT_JPEG && (info->bits != 8 || info->alpha ||
+					       info->channels == 2 || info->channels == 4))
+		return tp_err(TP_EUSAGE, "%s: JPEG cannot hold %s", path,
+			      info->bits != 8 ? "16-bit samples" : "an alpha channel");
+	if (info->format != IO_FORMAT_PNG && info->format != IO_FORMAT_JPEG &&
+	    info->format != IO_FORMAT_TIFF)
+		return tp_err(TP_EUSAGE, "%s: unknown output format", path);
+	w = tp_calloc(1, sizeof *w);
+	if (!w)
+		return tp_err(TP_ENOMEM, "%s: out of memory", path);
+	w->info = *info;
+	w->info.buffered = 0;
+	w->path = tp_strdup(path);
+	if (!w->path) {
+		tp_free(w);
+		return tp_err(TP_ENOMEM, "%s: out of memory", path);
+	}
+	switch (info->format) {
+	case IO_FORMAT_PNG: s = io_png_create(w, meta, opts); break;
+	case IO_FORMAT_JPEG: s = io_jpeg_create(w, meta, opts); break;
+	default: s = io_tiff_create(w, meta, opts); break;
+	}
+	if (s) {
+		io_writer_close(w);
+		return s;
+	}
+	*out = w;
+	return TP_OK;
+}
+
+tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows)
+{
+	size_t rb = io_row_bytes(&w->info);
+	const uint8_t *src = buf;
+	tp_status s;
+
+	if (stride < rb)
+		return tp_err(TP_EUSAGE, "%s: row stride %zu below row size %zu", w->path, stride, rb);
+	if (nrows > w->info.height - w->row)
+		return tp_err(TP_EUSAGE, "%s: writing past the last row %u", w->path,
+			      w->info.height - 1);
+	if (w->failed || w->finished)
+		return tp_err(w->failed ? TP_EIO : TP_EUSAGE, "%s: writer already %s", w->path,
+			      w->failed ? "failed" : "finished");
+	for (uint32_t i = 0; i < nrows; i++, src += stride) {
+		s = w->write_row(w, src);
+		if (s) {
+			w->failed = 1;
+			return s;
+		}
+		w->row++;
+	}
+	return TP_OK;
+}
+
+tp_status io_writer_finish(struct io_writer *w)
+{
+	tp_status s;
+	if (w->finished)
+		return TP_OK;
+	if (w->failed)
+		return tp_err(TP_EIO, "%s: writer failed earlier", w->path);
+	if (w->row != w->info.height)
+		return tp_err(TP_EUSAGE, "%s: finish after %u of %u rows", w->path, w->row,
+			      w->info.height);
+	s = w->finish(w);
+	if (s) {
+		w->failed = 1;
+		return s;
+	}
+	w->finished = 1;
+	return TP_OK;
+}
+
+void io_writer_close(struct io_writer *w)
+{
+	if (!w)
+		return;
+	if (w->free_state)
+		w->free_state(w->state);
+	if (!w->finished && w->created)
+		unlink(w->path);
+	tp_free(w->path);
+	tp_free(w);
+}
+
+void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out)
+{
+	uint32_t c = info->channels;
+	if (info->bits == 16) {
+		const uint16_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			uint64_t g = c >= 3 ? ((uint64_t)p[0] * 19595 + (uint64_t)p[1] * 38470 +
+					       (uint64_t)p[2] * 7471 + 32768) >> 16 : p[0];
+			out[x] = g != 0;
+		}
+	} else {
+		const uint8_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			uint32_t g = c >= 3 ? ((uint32_t)p[0] * 19595 + (uint32_t)p[1] * 38470 +
+					       (uint32_t)p[2] * 7471 + 32768) >> 16 : p[0];
+			out[x] = g != 0;
+		}
+	}
+}

@@ -1,0 +1,540 @@
+/*
+ * tiff.c - TIFF reader and writer on libtiff 4.5 (first directory only).
+ * Reader: 1-4 samples of 1/2/4/8/16 bits (below 8 only for one sample),
+ * gray (min-is-black or min-is-white, inverted), RGB, palette (expanded to
+ * RGB), JPEG-compressed YCbCr (decoded as RGB); strips contiguous by scanline,
+ * separate planes one strip per plane at a time, tiles one row of tiles at a
+ * time, so memory stays O(width x strip or tile height).
+ * libtiff's messages go to per-handle handlers into tp_err; it never prints.
+ */
+#include "io_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <tiffio.h>
+
+/* Most bytes held for one band of strips (separate planes) or one row of tiles. */
+#define IO_TIFF_MAX_BAND ((size_t)1 << 31)
+
+enum tiff_mode { MODE_SCANLINE, MODE_STRIPS_SEPARATE, MODE_TILES };
+
+struct tiff_ctx {
+	TIFF *tif;
+	TIFFOpenOptions *topts;
+	char msg[256];             /* first libtiff error since the last reset */
+	int nerr;
+	/* reader layout */
+	uint16_t spp, bps, photometric, planar;
+	uint16_t *cmap[3];         /* palette (borrowed from libtiff), 1 << bps entries */
+	int cmap8;                 /* palette holds 8-bit values (old writers) */
+	enum tiff_mode mode;
+	uint32_t nplanes;          /* 1 contiguous, spp separate */
+	uint32_t band_y0, band_h;  /* rows held in `band` (strips or a tile row) */
+	int band_valid;
+	uint32_t block_h;          /* rows per strip or tile height */
+	uint32_t tw, ntx;          /* tile width, tiles across */
+	size_t block_size;         /* bytes per strip or tile of one plane */
+	size_t plane_row;          /* bytes of one row of one plane inside band */
+	uint8_t *band;             /* nplanes x block_h rows of plane_row bytes */
+	uint8_t *tile;             /* one decoded tile */
+	uint8_t *line;             /* scanline / writer row copy */
+	/* writer */
+	int fix_datetime;
+};
+
+static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
+{
+	struct tiff_ctx *c = ud;
+	(void)tif;
+	(void)module;
+	if (!c->nerr++)
+		vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	return 1; /* handled: libtiff prints nothing */
+}
+
+static int tiff_on_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
+{
+	(void)tif;
+	(void)ud;
+	(void)module;
+	(void)fmt;
+	(void)ap;
+	return 1; /* unknown tags and the like are not failures */
+}
+
+static void tiff_ctx_free(void *state)
+{
+	struct tiff_ctx *c = state;
+	if (!c)
+		return;
+	if (c->tif)
+		TIFFClose(c->tif);
+	if (c->topts)
+		TIFFOpenOptionsFree(c->topts);
+	tp_free(c->band);
+	tp_free(c->tile);
+	tp_free(c->line);
+	tp_free(c);
+}
+
+static struct tiff_ctx *tiff_ctx_new(void)
+{
+	struct tiff_ctx *c = tp_calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->topts = TIFFOpenOptionsAlloc();
+	if (!c->topts) {
+		tp_free(c);
+		return NULL;
+	}
+	TIFFOpenOptionsSetErrorHandlerExtR(c->topts, tiff_on_error, c);
+	TIFFOpenOptionsSetWarningHandlerExtR(c->topts, tiff_on_warning, c);
+	return c;
+}
+
+static const char *tiff_msg(struct tiff_ctx *c)
+{
+	return c->nerr ? c->msg : "unknown libtiff error";
+}
+
+/* TIFF string tags carried as text pairs (PNG-style keys). */
+static const struct {
+	uint32_t tag;
+	const char *key;
+} text_tags[] = {
+	{ TIFFTAG_IMAGEDESCRIPTION, "Description" },
+	{ TIFFTAG_SOFTWARE, "Software" },
+	{ TIFFTAG_ARTIST, "Author" },
+	{ TIFFTAG_COPYRIGHT, "Copyright" },
+	{ TIFFTAG_DATETIME, "Creation Time" },
+	{ TIFFTAG_DOCUMENTNAME, "Title" },
+};
+
+/* ---- reader ---- */
+
+static tp_status tiff_read_meta(struct io_reader *r, struct tiff_ctx *c)
+{
+	uint32_t n;
+	void *p;
+	char *str;
+	float xr, yr;
+	uint16_t unit;
+	tp_status s;
+
+	if (TIFFGetField(c->tif, TIFFTAG_ICCPROFILE, &n, &p) && p && n)
+		if ((s = io_meta_set_icc(r, p, n)))
+			return s;
+	if (TIFFGetField(c->tif, TIFFTAG_XMLPACKET, &n, &p) && p && n)
+		if ((s = io_meta_set_xmp(r, p, n)))
+			return s;
+	if (TIFFGetField(c->tif, TIFFTAG_XRESOLUTION, &xr) &&
+	    TIFFGetField(c->tif, TIFFTAG_YRESOLUTION, &yr) && xr > 0 && yr > 0) {
+		if (!TIFFGetFieldDefaulted(c->tif, TIFFTAG_RESOLUTIONUNIT, &unit))
+			unit = RESUNIT_INCH;
+		r->meta.xres = xr;
+		r->meta.yres = yr;
+		r->meta.res_unit = unit == RESUNIT_INCH ? 1 : unit == RESUNIT_CENTIMETER ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof text_tags / sizeof text_tags[0]; i++)
+		if (TIFFGetField(c->tif, text_tags[i].tag, &str) && str)
+			if ((s = io_meta_add_text(r, text_tags[i].key, str, strlen(str))))
+				return s;
+	return TP_OK;
+}
+
+/* Sample i of a packed row of `bps`-bit samples (MSB first below 8 bits). */
+static uint32_t sample_at(const uint8_t *row, size_t i, uint16_t bps)
+{
+	switch (bps) {
+	case 16: return ((const uint16_t *)(const void *)row)[i];
+	case 8: return row[i];
+	default: {
+		size_t bit = i * bps;
+		return (row[bit >> 3] >> (8 - bps - (bit & 7))) & ((1u << bps) - 1);
+	}
+	}
+}
+
+/* Convert the raw plane rows of one image row into delivered samples. */
+static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const *planes,
+			 uint8_t *dst)
+{
+	uint32_t w = r->info.width, och = r->info.channels;
+	uint32_t maxv = (1u << c->bps) - 1;
+	int gray = c->photometric == PHOTOMETRIC_MINISBLACK || c->photometric == PHOTOMETRIC_MINISWHITE;
+	uint16_t *d16 = (uint16_t *)(void *)dst;
+
+	for (uint32_t x = 0; x < w; x++) {
+		if (c->photometric == PHOTOMETRIC_PALETTE) {
+			uint32_t v = sample_at(planes[0], x, c->bps);
+			for (int k = 0; k < 3; k++) {
+				uint32_t e = c->cmap[k][v];
+				if (r->info.bits == 16)
+					d16[(size_t)x * 3 + k] = (uint16_t)e;
+				else
+					dst[(size_t)x * 3 + k] = (uint8_t)(c->cmap8 ? e : e >> 8);
+			}
+			continue;
+		}
+		for (uint32_t k = 0; k < och; k++) {
+			uint32_t v = c->nplanes == 1 ? sample_at(planes[0], (size_t)x * c->spp + k, c->bps)
+						     : sample_at(planes[k], x, c->bps);
+			if (c->photometric == PHOTOMETRIC_MINISWHITE && gray && k == 0)
+				v = maxv - v;
+			if (r->info.bits == 16)
+				d16[(size_t)x * och + k] = (uint16_t)v;
+			else
+				dst[(size_t)x * och + k] = (uint8_t)(c->bps == 8 ? v : v * 255 / maxv);
+		}
+	}
+}
+
+/* Decode the strips or tiles holding row y into c->band. */
+static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
+{
+	uint32_t y0 = y - y % c->block_h;
+	c->band_valid = 0;
+	c->band_y0 = y0;
+	c->band_h = r->info.height - y0 < c->block_h ? r->info.height - y0 : c->block_h;
+	for (uint32_t p = 0; p < c->nplanes; p++) {
+		uint8_t *plane = c->band + (size_t)p * c->block_h * c->plane_row;
+		if (c->mode == MODE_STRIPS_SEPARATE) {
+			tmsize_t got = TIFFReadEncodedStrip(c->tif, TIFFComputeStrip(c->tif, y0, (uint16_t)p),
+							    plane, (tmsize_t)(c->plane_row * c->block_h));
+			if (got < 0)
+				return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF strip (%s)",
+					      r->path, y, tiff_msg(c));
+			continue;
+		}
+		for (uint32_t tx = 0; tx < c->ntx; tx++) {
+			size_t trow = c->block_size / c->block_h; /* bytes of one tile row */
+			tmsize_t got = TIFFReadEncodedTile(c->tif,
+							   TIFFComputeTile(c->tif, tx * c->tw, y0, 0, (uint16_t)p),
+							   c->tile, (tmsize_t)c->block_size);
+			if (got < 0)
+				return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF tile (%s)",
+					      r->path, y, tiff_msg(c));
+			for (uint32_t ty = 0; ty < c->band_h; ty++)
+				memcpy(plane + (size_t)ty * c->plane_row + (size_t)tx * trow,
+				       c->tile + (size_t)ty * trow, trow);
+		}
+	}
+	c->band_valid = 1;
+	return TP_OK;
+}
+
+static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
+{
+	struct tiff_ctx *c = r->state;
+	uint8_t *planes[4];
+	uint32_t y = r->row;
+	tp_status s;
+
+	c->nerr = 0; /* report this read's libtiff message, not an older one */
+	if (c->mode == MODE_SCANLINE) {
+		if (TIFFReadScanline(c->tif, c->line, y, 0) < 0)
+			return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF (%s)",
+				      r->path, y, tiff_msg(c));
+		planes[0] = c->line;
+	} else {
+		if (!c->band_valid || y < c->band_y0 || y >= c->band_y0 + c->band_h)
+			if ((s = tiff_load_band(r, c, y)))
+				return s;
+		for (uint32_t p = 0; p < c->nplanes; p++)
+			planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
+	}
+	tiff_convert(r, c, planes, dst);
+	return TP_OK;
+}
+
+static tp_status tiff_alloc(struct io_reader *r, uint8_t **p, size_t n)
+{
+	*p = tp_malloc(n);
+	if (!*p)
+		return tp_err(TP_ENOMEM, "%s: out of memory for a %zu-byte TIFF buffer", r->path, n);
+	return TP_OK;
+}
+
+/* Work out the layout and allocate the buffers of the chosen read mode. */
+static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
+{
+	size_t band;
+	c->nplanes = c->planar == PLANARCONFIG_SEPARATE ? c->spp : 1;
+	if (TIFFIsTiled(c->tif)) {
+		uint32_t tw = 0, th = 0;
+		TIFFGetField(c->tif, TIFFTAG_TILEWIDTH, &tw);
+		TIFFGetField(c->tif, TIFFTAG_TILELENGTH, &th);
+		c->block_size = (size_t)TIFFTileSize64(c->tif);
+		/* tile rows are concatenated, so each must end on a pixel boundary */
+		if (!tw || !th || !c->block_size || c->block_size % th ||
+		    ((uint64_t)tw * c->bps * (c->planar == PLANARCONFIG_SEPARATE ? 1 : c->spp)) % 8)
+			return tp_err(TP_EFORMAT, "%s: bad TIFF tile size %ux%u", r->path, tw, th);
+		c->mode = MODE_TILES;
+		c->tw = tw;
+		c->block_h = th;
+		c->ntx = (r->info.width + tw - 1) / tw;
+		if (tp_mul_overflow(c->block_size / th, c->ntx, &c->plane_row))
+			return tp_err(TP_EFORMAT, "%s: TIFF tile row too large", r->path);
+		if (tiff_alloc(r, &c->tile, c->block_size))
+			return TP_ENOMEM;
+	} else if (c->nplanes > 1) {
+		uint32_t rps = 0;
+		TIFFGetFieldDefaulted(c->tif, TIFFTAG_ROWSPERSTRIP, &rps);
+		c->mode = MODE_STRIPS_SEPARATE;
+		c->block_h = rps == 0 || rps > r->info.height ? r->info.height : rps;
+		c->block_size = (size_t)TIFFStripSize64(c->tif);
+		c->plane_row = (size_t)TIFFScanlineSize64(c->tif);
+		if (!c->plane_row || c->block_size < c->plane_row * c->block_h)
+			return tp_err(TP_EFORMAT, "%s: bad TIFF strip layout", r->path);
+	} else {
+		size_t n = (size_t)TIFFScanlineSize64(c->tif);
+		c->mode = MODE_SCANLINE;
+		if (!n)
+			return tp_err(TP_EFORMAT, "%s: bad TIFF scanline size", r->path);
+		return tiff_alloc(r, &c->line, n);
+	}
+	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
+	    band > IO_TIFF_MAX_BAND)
+		return tp_err(TP_EFORMAT, "%s: TIFF %s too large to stream (%u rows of %zu bytes "
+			      "x %u planes; limit %zu bytes)", r->path,
+			      c->mode == MODE_TILES ? "tile rows" : "strips", c->block_h,
+			      c->plane_row, c->nplanes, (size_t)IO_TIFF_MAX_BAND);
+	return tiff_alloc(r, &c->band, band < c->block_size ? c->block_size : band);
+}
+
+tp_status io_tiff_open(struct io_reader *r)
+{
+	struct tiff_ctx *c = tiff_ctx_new();
+	uint32_t w = 0, h = 0;
+	uint16_t compression = COMPRESSION_NONE, sfmt = SAMPLEFORMAT_UINT, nextra = 0;
+	uint16_t *extra = NULL;
+	uint32_t color;
+	tp_status s;
+
+	if (!c)
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	r->state = c;
+	r->free_state = tiff_ctx_free;
+	/* "m": read(), not mmap, so resident memory is what we hold, not the file */
+	c->tif = TIFFOpenExt(r->path, "rm", c->topts);
+	if (!c->tif)
+		return tp_err(TP_EFORMAT, "%s: not a readable TIFF (%s)", r->path, tiff_msg(c));
+	TIFFGetField(c->tif, TIFFTAG_IMAGEWIDTH, &w);
+	TIFFGetField(c->tif, TIFFTAG_IMAGELENGTH, &h);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_SAMPLESPERPIXEL, &c->spp);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_BITSPERSAMPLE, &c->bps);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_PLANARCONFIG, &c->planar);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_SAMPLEFORMAT, &sfmt);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_COMPRESSION, &compression);
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+	if (!TIFFGetField(c->tif, TIFFTAG_PHOTOMETRIC, &c->photometric))
+		c->photometric = c->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+	r->compression = compression;
+	r->info.width = w;
+	r->info.height = h;
+
+	if (sfmt != SAMPLEFORMAT_UINT && sfmt != SAMPLEFORMAT_VOID)
+		return tp_err(TP_EFORMAT, "%s: TIFF sample format %u not supported (unsigned integers only)",
+			      r->path, sfmt);
+	if (c->bps != 1 && c->bps != 2 && c->bps != 4 && c->bps != 8 && c->bps != 16)
+		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported", r->path, c->bps);
+	if (c->bps < 8 && c->spp != 1)
+		return tp_err(TP_EFORMAT, "%s: %u-bit samples need one sample per pixel", r->path,
+			      c->bps);
+	switch (c->photometric) {
+	case PHOTOMETRIC_MINISBLACK:
+	case PHOTOMETRIC_MINISWHITE:
+		color = 1;
+		break;
+	case PHOTOMETRIC_RGB:
+		color = 3;
+		break;
+	case PHOTOMETRIC_YCBCR:
+		if (compression != COMPRESSION_JPEG)
+			return tp_err(TP_EFORMAT, "%s: YCbCr TIFF is supported only with JPEG compression",
+				      r->path);
+		if (!TIFFSetField(c->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+			return tp_err(TP_EFORMAT, "%s: cannot decode YCbCr as RGB (%s)", r->path,
+				      tiff_msg(c));
+		c->photometric = PHOTOMETRIC_RGB;
+		color = 3;
+		break;
+	case PHOTOMETRIC_PALETTE:
+		if (c->spp != 1 || !TIFFGetField(c->tif, TIFFTAG_COLORMAP, &c->cmap[0], &c->cmap[1],
+						 &c->cmap[2]))
+			return tp_err(TP_EFORMAT, "%s: palette TIFF without a colour map", r->path);
+		color = 3;
+		c->cmap8 = c->bps <= 8;
+		for (uint32_t i = 0; c->cmap8 && i < (1u << c->bps); i++)
+			if (c->cmap[0][i] > 255 || c->cmap[1][i] > 255 || c->cmap[2][i] > 255)
+				c->cmap8 = 0;
+		break;
+	default:
+		return tp_err(TP_EFORMAT, "%s: TIFF photometric interpretation %u not supported "
+			      "(gray, RGB, palette or JPEG YCbCr)", r->path, c->photometric);
+	}
+	if (c->photometric == PHOTOMETRIC_PALETTE) {
+		r->info.channels = 3;
+		r->info.alpha = 0;
+	} else if (c->spp == color || c->spp == color + 1) {
+		r->info.channels = c->spp;
+		r->info.alpha = c->spp == color + 1;
+	} else {
+		return tp_err(TP_EFORMAT, "%s: %u samples per pixel not supported for this TIFF "
+			      "(gray 1-2, RGB 3-4)", r->path, c->spp);
+	}
+	r->info.bits = c->bps == 16 ? 16 : 8;
+	if ((s = io_info_check(r->path, &r->info)))
+		return s;
+	if ((s = tiff_read_meta(r, c)))
+		return s;
+	if ((s = tiff_setup_mode(r, c)))
+		return s;
+	r->read_row = tiff_read_row_cb;
+	return TP_OK;
+}
+
+/* ---- writer ---- */
+
+static int tiff_codec_ok(int comp, const struct io_info *info)
+{
+	switch (comp) {
+	case COMPRESSION_NONE: case COMPRESSION_LZW: case COMPRESSION_ADOBE_DEFLATE:
+	case COMPRESSION_DEFLATE: case COMPRESSION_PACKBITS: case COMPRESSION_ZSTD:
+	case COMPRESSION_LZMA:
+		break;
+	case COMPRESSION_JPEG:
+		if (info->bits != 8 || info->alpha)
+			return 0; /* libtiff's JPEG codec: 8-bit gray or RGB only, here */
+		break;
+	default:
+		return 0;
+	}
+	return TIFFIsCODECConfigured((uint16_t)comp);
+}
+
+/* "YYYY:MM:DD HH:MM:SS", the only form TIFF's DateTime allows. */
+static int tiff_datetime_ok(const char *s)
+{
+	static const char pat[] = "dddd:dd:dd dd:dd:dd";
+	if (strlen(s) != sizeof pat - 1)
+		return 0;
+	for (size_t i = 0; pat[i]; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
+	return 1;
+}
+
+static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_t *src)
+{
+	struct tiff_ctx *c = w->state;
+	/* the predictor works in place: give libtiff a copy, never the caller's row */
+	memcpy(c->line, src, io_row_bytes(&w->info));
+	if (TIFFWriteScanline(c->tif, c->line, w->row, 0) < 0)
+		return tp_err(TP_EIO, "%s: writing row %u: %s", w->path, w->row, tiff_msg(c));
+	return TP_OK;
+}
+
+static tp_status tiff_finish_cb(struct io_writer *w)
+{
+	struct tiff_ctx *c = w->state;
+	int ok = TIFFFlush(c->tif);
+	TIFFClose(c->tif);
+	c->tif = NULL;
+	if (!ok || c->nerr)
+		return tp_err(TP_EIO, "%s: finishing: %s", w->path, tiff_msg(c));
+	return io_fsync_path(w->path);
+}
+
+tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
+			 const struct io_write_opts *opts)
+{
+	const struct io_info *in = &w->info;
+	struct tiff_ctx *c = tiff_ctx_new();
+	size_t rowb = io_row_bytes(in);
+	uint64_t total = (uint64_t)rowb * in->height;
+	int comp = opts->tiff_compression ? opts->tiff_compression : COMPRESSION_ADOBE_DEFLATE;
+	uint32_t rps;
+
+	if (!c)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	w->state = c;
+	w->free_state = tiff_ctx_free;
+	if (!tiff_codec_ok(comp, in))
+		comp = COMPRESSION_ADOBE_DEFLATE;
+	c->line = tp_malloc(rowb);
+	if (!c->line)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	/* classic TIFF offsets are 32-bit: go BigTIFF well before 4 GiB */
+	c->tif = TIFFOpenExt(w->path, total > ((uint64_t)2 << 30) ? "w8" : "w", c->topts);
+	if (!c->tif)
+		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, tiff_msg(c));
+	w->created = 1;
+	rps = (uint32_t)(256 * 1024 / rowb);
+	if (rps < 1)
+		rps = 1;
+	if (comp == COMPRESSION_JPEG)
+		rps = (rps + 15) / 16 * 16;
+	if (rps > in->height)
+		rps = in->height;
+	TIFFSetField(c->tif, TIFFTAG_IMAGEWIDTH, in->width);
+	TIFFSetField(c->tif, TIFFTAG_IMAGELENGTH, in->height);
+	TIFFSetField(c->tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)in->channels);
+	TIFFSetField(c->tif, TIFFTAG_BITSPERSAMPLE, (uint16_t)in->bits);
+	TIFFSetField(c->tif, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+	TIFFSetField(c->tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+	TIFFSetField(c->tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+	TIFFSetField(c->tif, TIFFTAG_COMPRESSION, (uint16_t)comp);
+	if (comp == COMPRESSION_JPEG && in->channels == 3) {
+		TIFFSetField(c->tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+		TIFFSetField(c->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+	} else {
+		TIFFSetField(c->tif, TIFFTAG_PHOTOMETRIC,
+			     in->channels >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+	}
+	if (comp == COMPRESSION_JPEG) {
+		int q = opts->jpeg_quality > 0 && opts->jpeg_quality <= 100 ? opts->jpeg_quality
+									    : IO_JPEG_QUALITY_DEFAULT;
+		TIFFSetField(c->tif, TIFFTAG_JPEGQUALITY, q);
+	}
+	if (in->channels == 2 || in->channels == 4) {
+		uint16_t es = EXTRASAMPLE_UNASSALPHA;
+		TIFFSetField(c->tif, TIFFTAG_EXTRASAMPLES, 1, &es);
+	}
+	if (comp == COMPRESSION_LZW || comp == COMPRESSION_ADOBE_DEFLATE ||
+	    comp == COMPRESSION_DEFLATE || comp == COMPRESSION_ZSTD || comp == COMPRESSION_LZMA)
+		TIFFSetField(c->tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+	TIFFSetField(c->tif, TIFFTAG_ROWSPERSTRIP, rps);
+	if (meta) {
+		if (meta->icc && meta->icc_len && meta->icc_len < UINT32_MAX)
+			TIFFSetField(c->tif, TIFFTAG_ICCPROFILE, (uint32_t)meta->icc_len, meta->icc);
+		if (meta->xmp && meta->xmp_len && meta->xmp_len < UINT32_MAX)
+			TIFFSetField(c->tif, TIFFTAG_XMLPACKET, (uint32_t)meta->xmp_len, meta->xmp);
+		if (meta->xres > 0 && meta->yres > 0) {
+			TIFFSetField(c->tif, TIFFTAG_XRESOLUTION, (float)meta->xres);
+			TIFFSetField(c->tif, TIFFTAG_YRESOLUTION, (float)meta->yres);
+			TIFFSetField(c->tif, TIFFTAG_RESOLUTIONUNIT,
+				     meta->res_unit == 1 ? RESUNIT_INCH :
+				     meta->res_unit == 2 ? RESUNIT_CENTIMETER : RESUNIT_NONE);
+		}
+		for (size_t i = 0; i < meta->ntext; i++) {
+			const char *k = meta->text_keys[i], *v = meta->text_values[i];
+			if (!k || !v)
+				continue;
+			for (size_t t = 0; t < sizeof text_tags / sizeof text_tags[0]; t++) {
+				if (strcmp(k, text_tags[t].key))
+					continue;
+				if (text_tags[t].tag == TIFFTAG_DATETIME && !tiff_datetime_ok(v))
+					break;
+				TIFFSetField(c->tif, text_tags[t].tag, v);
+				break;
+			}
+		}
+	}
+	if (c->nerr)
+		return tp_err(TP_EIO, "%s: setting TIFF tags: %s", w->path, tiff_msg(c));
+	w->write_row = tiff_write_row_cb;
+	w->finish = tiff_finish_cb;
+	return TP_OK;
+}
