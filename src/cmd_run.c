@@ -269,6 +269,10 @@ int cmd_run(int argc, char **argv)
 
 		if (!in_shard(&o, it->rel))
 			continue;
+		if (tp_stop_signal || (deadline > 0 && tp_now_ms() >= deadline && n.computed > 0)) {
+			stopped = 1;
+			break;
+		}
 		n.images++;
 		rc = tp_file_sig(it->input, in_sig, sizeof in_sig, &content);
 		if (rc == TP_OK && it->mask && !it->problem)
@@ -332,6 +336,7 @@ int cmd_run(int argc, char **argv)
 			.input = it->input, .mask = it->mask, .output = it->output,
 			.content_hash = content, .store = st, .job_id = job.id, .run_id = run_id,
 			.owner = owner, .deadline_ms = deadline, .progress = prog,
+			.computed_total = &n.computed,
 		};
 		{
 			int was_open = eng.opened;
@@ -342,7 +347,6 @@ int cmd_run(int argc, char **argv)
 		flush_timings(st, run_id, job.id, &res.t);
 		n.tiles += res.tiles;
 		n.active += res.active;
-		n.computed += res.computed;
 		n.reused += res.reused;
 		tp_progress_clear(prog);
 		if (rc == TP_OK) {
@@ -403,7 +407,7 @@ int cmd_inpaint(int argc, char **argv)
 	struct tp_engine_ctx eng;
 	struct tp_job_result res;
 	struct tp_job_io io;
-	uint64_t content = 0;
+	uint64_t content = 0, computed = 0;
 	char sig[160];
 	int first;
 	tp_status rc;
@@ -423,7 +427,8 @@ int cmd_inpaint(int argc, char **argv)
 	}
 	tp_signals_install();
 	io = (struct tp_job_io){ .input = argv[first], .mask = argv[first + 1],
-				 .output = argv[first + 2], .content_hash = content };
+				 .output = argv[first + 2], .content_hash = content,
+				 .computed_total = &computed };
 	rc = tp_job_process(&eng, &o, &io, 0, &res);
 	tp_engine_close(&eng);
 	if (rc != TP_OK) {

@@ -144,6 +144,7 @@ struct tp_job_io {
 	int64_t job_id, run_id;
 	const char *owner;                  /* our lease owner string */
 	double deadline_ms;                 /* tp_now_ms() deadline; 0 none */
+	uint64_t *computed_total;           /* tiles computed by this process so far (in/out) */
 	struct tp_progress *progress;
 };
 struct tp_job_result {

@@ -307,7 +307,7 @@ static tp_status emit_rows(struct job *j, uint32_t y_end)
 
 static int should_stop(const struct job *j)
 {
-	return tp_stop_signal || (j->io->deadline_ms > 0 && tp_now_ms() >= j->io->deadline_ms);
+	return j->io->deadline_ms > 0 && tp_now_ms() >= j->io->deadline_ms;
 }
 
 /* Commit a finished engine result: quantise, store, renew the lease. */
@@ -358,7 +358,12 @@ static tp_status process_row(struct job *j, uint32_t r)
 			struct slot *s = &j->slots[next_sub % j->window];
 			const struct tiler_tile *t = &p->tiles[actv[next_sub]];
 			double t0;
-			if (should_stop(j)) {
+			/* Only new engine work is held to the deadline: replaying stored
+			 * tiles is what makes the stop cheap to resume. A signal stops
+			 * at once; the deadline only once this run computed something, so
+			 * a series of short cron runs always moves forward. */
+			if (!j->done[actv[next_sub]] &&
+			    (tp_stop_signal || (should_stop(j) && *j->io->computed_total > 0))) {
 				stop = tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
 				break;
 			}
@@ -430,6 +435,7 @@ static tp_status process_row(struct job *j, uint32_t r)
 			}
 			tp_timing_add(&j->res->t, TP_STAGE_INFERENCE, task->ms);
 			j->res->computed++;
+			(*j->io->computed_total)++;
 			rc = commit_result(j, s);
 			if (rc != TP_OK && (stop == TP_OK || stop == TP_ECANCELED))
 				stop = rc;
@@ -445,12 +451,20 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 			 const struct tp_job_io *io, int dry_run, struct tp_job_result *res)
 {
 	struct job j;
+	struct tp_job_io local_io;
 	const struct io_info *ii;
 	tp_status rc;
 	double t0;
 
 	memset(&j, 0, sizeof j);
 	memset(res, 0, sizeof *res);
+	if (!io->computed_total) {
+		/* callers that do not count across jobs */
+		static _Thread_local uint64_t scratch_count;
+		local_io = *io;
+		local_io.computed_total = &scratch_count;
+		io = &local_io;
+	}
 	j.eng = eng;
 	j.o = o;
 	j.io = io;

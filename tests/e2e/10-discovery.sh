@@ -21,6 +21,7 @@ for f in top.png a/mid.tif a/b/deep.png; do [ -e out/$f ] || fail "out/$f missin
 "$TOOL" unmasked scans/a/b/deep.png out/a/b/deep.png masks/a/b/deep.tif || fail "deep.png wrong"
 
 # one mask for all
+mkdir one suf
 "$TOOL" gen one/x.png 200 150 3 8 4
 "$TOOL" gen one/y.png 200 150 3 8 5
 "$TOOL" mask shared.png 200 150 rect:100,100,10,10
