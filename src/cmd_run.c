@@ -253,7 +253,7 @@ int cmd_run(int argc, char **argv)
 		double est = 0;
 		if (store_status_get(st, tp_wall_s(), &ss) == TP_OK)
 			est = ss.tile_ms_mean;
-		prog = tp_progress_new(o.quiet, 0, est, o.threads);
+		prog = tp_progress_new(o.quiet, items.n, est, o.threads);
 	}
 
 	for (size_t i = 0; i < items.n && !stopped; i++) {

@@ -113,7 +113,8 @@ struct tp_task *tp_pool_wait(struct tp_pool *p);
 
 /* ---- progress ---- */
 struct tp_progress;
-struct tp_progress *tp_progress_new(int quiet, uint64_t total_tiles, double tile_ms_estimate,
+/* `images`: images in the run; `tile_ms_estimate`: mean tile time known so far (0: none). */
+struct tp_progress *tp_progress_new(int quiet, uint64_t images, double tile_ms_estimate,
 				    uint32_t threads);
 void tp_progress_image(struct tp_progress *p, const char *name, uint64_t image_tiles);
 void tp_progress_tiles(struct tp_progress *p, uint64_t done_delta, double tile_ms);
