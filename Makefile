@@ -132,7 +132,7 @@ demo: deps
 	@scripts/demo.sh $(BIN)
 
 check: deps
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory tests lint
 	@scripts/run-tests.sh $(BUILD)
 
 bench: deps

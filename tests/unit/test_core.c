@@ -1,0 +1,388 @@
+/*
+ * test_core.c - the program's own pieces: tile-result blobs, durations,
+ * signatures, discovery rules, the options hash, the worker pool, and the
+ * band loop (tp_job_process) driven by a fake engine, including an
+ * out-of-memory loop over a whole job.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "src/core.h"
+#include "src/discover.h"
+
+static char dir[] = "/tmp/tp-core.XXXXXX";
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void path(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", dir, name);
+}
+
+/* An RGB image whose samples are a function of (x, y, c), and a mask. */
+static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint32_t bits)
+{
+	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0 };
+	struct io_writer *wr = NULL;
+	size_t rb = (size_t)w * ch * (bits / 8);
+	uint8_t *row = malloc(rb);
+	assert_int_equal(io_writer_open(p, &info, NULL, NULL, &wr), TP_OK);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t i = 0; i < w * ch; i++) {
+			uint32_t v = (i * 7 + y * 13) % 251;
+			if (bits == 8)
+				row[i] = (uint8_t)v;
+			else
+				((uint16_t *)row)[i] = (uint16_t)(v * 257 + 3);
+		}
+		assert_int_equal(io_writer_write_rows(wr, row, rb, 1), TP_OK);
+	}
+	assert_int_equal(io_writer_finish(wr), TP_OK);
+	io_writer_close(wr);
+	free(row);
+}
+
+static void write_mask(const char *p, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_writer *wr = NULL;
+	uint8_t *row = malloc(w);
+	assert_int_equal(io_writer_open(p, &info, NULL, NULL, &wr), TP_OK);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++)
+			row[x] = (x >= x0 && x < x1 && y >= y0 && y < y1) ? 255 : 0;
+		assert_int_equal(io_writer_write_rows(wr, row, w, 1), TP_OK);
+	}
+	assert_int_equal(io_writer_finish(wr), TP_OK);
+	io_writer_close(wr);
+	free(row);
+}
+
+/* ---- a fake engine: masked pixels = 0.25 + tile origin parity, counts calls ---- */
+static int fake_calls;
+static tp_status fake_open(const struct engine_options *o, void **st) { (void)o; *st = NULL; return TP_OK; }
+static tp_status fake_inpaint(void *st, void *w, struct engine_tile *t)
+{
+	(void)st; (void)w;
+	__atomic_add_fetch(&fake_calls, 1, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < t->w * t->h; i++)
+		if (t->mask[i])
+			for (uint32_t c = 0; c < t->channels; c++)
+				t->pix[i * t->channels + c] = 0.25f + 0.5f * (float)((t->x / 16 + t->y / 16) & 1);
+	return TP_OK;
+}
+static const struct engine_ops fake_engine = {
+	.name = "fake", .summary = "test", .multiple = 1, .context = 4, .default_tile = 64,
+	.open = fake_open, .inpaint = fake_inpaint,
+};
+
+static void test_core_blob_roundtrip(void **state)
+{
+	float pix[4 * 3] = { 0.0f, 0.5f, 1.0f, 2.0f, -1.0f, 0.123456f, 0.7f, 0.8f, 0.9f, 0.3f, 0.2f, 0.1f };
+	float back[4 * 3];
+	uint8_t mask[4] = { 1, 0, 1, 1 };
+	void *blob = NULL;
+	size_t len = 0;
+	(void)state;
+	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 3, &blob, &len), TP_OK);
+	/* packing quantises in place to exactly what unpacking gives back */
+	memset(back, 0, sizeof back);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_OK);
+	for (int i = 0; i < 4; i++)
+		for (int c = 0; c < 3; c++)
+			if (mask[i])
+				assert_true(back[i * 3 + c] == pix[i * 3 + c]);
+	assert_true(pix[2] == 1.0f && pix[0] == 0.0f);
+	assert_true(pix[6 + 1] == (float)(uint16_t)(0.8f * 65535.0f + 0.5f) / 65535.0f);
+	/* unmasked pixels are left alone; a mask that does not match is an error */
+	assert_true(pix[3] == 2.0f);
+	mask[1] = 1;
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_EFORMAT);
+	tp_free(blob);
+}
+
+static void test_core_duration(void **state)
+{
+	(void)state;
+	assert_true(tp_parse_duration("90") == 90);
+	assert_true(tp_parse_duration("90s") == 90);
+	assert_true(tp_parse_duration("9m") == 540);
+	assert_true(tp_parse_duration("1h30m") == 5400);
+	assert_true(tp_parse_duration("2d") == 172800);
+	assert_true(tp_parse_duration("0.5s") == 0.5);
+	assert_true(tp_parse_duration("") < 0);
+	assert_true(tp_parse_duration("soon") < 0);
+	assert_true(tp_parse_duration("5x") < 0);
+	assert_true(tp_parse_duration("-5") < 0);
+}
+
+static void test_core_file_sig(void **state)
+{
+	char p[512], s1[160], s2[160];
+	uint64_t h1, h2;
+	FILE *f;
+	(void)state;
+	path(p, sizeof p, "sig.bin");
+	f = fopen(p, "wb");
+	for (int i = 0; i < 200000; i++)
+		fputc(i & 0xff, f);
+	fclose(f);
+	assert_int_equal(tp_file_sig(p, s1, sizeof s1, &h1), TP_OK);
+	sleep(0);
+	{	/* touching changes the signature, not the content hash (engine seeds) */
+		struct timespec ts[2] = { { 1000, 0 }, { 1000, 0 } };
+		utimensat(AT_FDCWD, p, ts, 0);
+	}
+	assert_int_equal(tp_file_sig(p, s2, sizeof s2, &h2), TP_OK);
+	assert_string_not_equal(s1, s2);
+	assert_true(h1 == h2);
+	/* a changed byte in the tail changes the hash */
+	f = fopen(p, "r+b");
+	fseek(f, -10, SEEK_END);
+	fputc(0x5a, f);
+	fclose(f);
+	assert_int_equal(tp_file_sig(p, s2, sizeof s2, &h2), TP_OK);
+	assert_true(h1 != h2);
+	path(p, sizeof p, "missing");
+	assert_int_equal(tp_file_sig(p, s2, sizeof s2, &h2), TP_ENOENT);
+	assert_non_null(strstr(tp_errmsg(), "missing"));
+}
+
+static void test_core_discover_masks(void **state)
+{
+	char in[512], masks[512], p[600];
+	struct tp_opts o;
+	struct tp_items it;
+	char *args[1];
+	(void)state;
+	path(in, sizeof in, "disc");
+	path(masks, sizeof masks, "discmasks");
+	mkdir(in, 0777);
+	mkdir(masks, 0777);
+	snprintf(p, sizeof p, "%s/sub", in);
+	mkdir(p, 0777);
+	snprintf(p, sizeof p, "%s/sub", masks);
+	mkdir(p, 0777);
+	snprintf(p, sizeof p, "%s/b.png", in); write_image(p, 8, 8, 3, 8);
+	snprintf(p, sizeof p, "%s/a.tif", in); write_image(p, 8, 8, 3, 8);
+	snprintf(p, sizeof p, "%s/a_mask.png", in); write_mask(p, 8, 8, 0, 0, 2, 2);
+	snprintf(p, sizeof p, "%s/.hidden.png", in); write_image(p, 8, 8, 3, 8);
+	snprintf(p, sizeof p, "%s/notes.txt", in); fclose(fopen(p, "w"));
+	snprintf(p, sizeof p, "%s/sub/c.jpg", in); write_image(p, 8, 8, 3, 8);
+	snprintf(p, sizeof p, "%s/sub/c_mask.tif", masks); write_mask(p, 8, 8, 0, 0, 2, 2);
+	snprintf(p, sizeof p, "%s/b.png", masks); write_mask(p, 8, 8, 0, 0, 2, 2);
+
+	/* default: <stem>_mask beside the image; masks are not inputs; no recursion */
+	memset(&o, 0, sizeof o);
+	o.out_dir = "OUT";
+	args[0] = in;
+	assert_int_equal(discover(&o, args, 1, &it), TP_OK);
+	assert_int_equal(it.n, 2);
+	assert_string_equal(it.v[0].rel, "a.tif");
+	assert_string_equal(it.v[0].output, "OUT/a.tif");
+	assert_non_null(it.v[0].mask);
+	assert_null(it.v[0].problem);
+	assert_string_equal(it.v[1].rel, "b.png");
+	assert_null(it.v[1].mask);
+	assert_non_null(strstr(it.v[1].problem, "no mask found"));
+	discover_free(&it);
+
+	/* --masks tree, recursive: MDIR/<rel>/<stem>.<ext> or <stem>_mask.<ext> */
+	o.masks_dir = masks;
+	o.recurse = 1;
+	assert_int_equal(discover(&o, args, 1, &it), TP_OK);
+	assert_int_equal(it.n, 4);   /* a.tif, a_mask.png (an image now), b.png, sub/c.jpg */
+	assert_string_equal(it.v[3].rel, "sub/c.jpg");
+	assert_string_equal(it.v[3].output, "OUT/sub/c.jpg");
+	assert_non_null(strstr(it.v[3].mask, "sub/c_mask.tif"));
+	assert_non_null(strstr(it.v[2].mask, "discmasks/b.png"));
+	assert_non_null(it.v[0].problem);   /* no mask for a.tif in the tree */
+	discover_free(&it);
+
+	/* a missing INPUT names it */
+	args[0] = "/nonexistent/input";
+	assert_int_equal(discover(&o, args, 1, &it), TP_ENOENT);
+	assert_non_null(strstr(tp_errmsg(), "/nonexistent/input"));
+	discover_free(&it);
+}
+
+static void test_core_options_hash(void **state)
+{
+	struct tp_engine_ctx e = { .ops = &fake_engine };
+	struct tp_opts a, b;
+	(void)state;
+	memset(&a, 0, sizeof a);
+	a.overlap = UINT32_MAX;
+	a.png_level = -1;
+	a.threads = 1;
+	b = a;
+	b.threads = 8;
+	b.quiet = 1;
+	b.max_time_s = 5;
+	/* what does not change the bytes does not change the hash */
+	assert_true(tp_options_hash(&e, &a, "") == tp_options_hash(&e, &b, ""));
+	b.dilate = 2;
+	assert_true(tp_options_hash(&e, &a, "") != tp_options_hash(&e, &b, ""));
+	b = a;
+	b.tile = 128;
+	assert_true(tp_options_hash(&e, &a, "") != tp_options_hash(&e, &b, ""));
+	assert_true(tp_options_hash(&e, &a, "m1") != tp_options_hash(&e, &a, "m2"));
+}
+
+static void run_job(const char *img, const char *mask, const char *out, uint32_t threads,
+		    struct tp_job_result *res, tp_status want)
+{
+	struct tp_engine_ctx e;
+	struct tp_opts o;
+	struct tp_job_io io = { .input = img, .mask = mask, .output = out, .content_hash = 1 };
+	memset(&e, 0, sizeof e);
+	memset(&o, 0, sizeof o);
+	e.ops = &fake_engine;
+	e.threads = threads;
+	e.eopt.threads = 1;
+	o.overlap = 8;
+	o.tile = 32;
+	o.png_level = -1;
+	assert_int_equal(tp_job_process(&e, &o, &io, 0, res), want);
+	tp_engine_close(&e);
+}
+
+static void test_core_job_skips_and_composites(void **state)
+{
+	char img[512], mask[512], out[512];
+	struct tp_job_result res;
+	struct io_reader *a = NULL, *b = NULL;
+	uint8_t ra[100 * 4], rb[100 * 4];
+	(void)state;
+	path(img, sizeof img, "job.png");
+	path(mask, sizeof mask, "job_mask.png");
+	path(out, sizeof out, "job_out.png");
+	write_image(img, 100, 70, 4, 8);
+	write_mask(mask, 100, 70, 40, 30, 50, 36);
+	fake_calls = 0;
+	run_job(img, mask, out, 2, &res, TP_OK);
+	/* stride 24, tiles 32: columns at 0, 24, 48, 68; rows at 0, 24, 38 */
+	assert_int_equal(res.tiles, 12);
+	assert_int_equal(res.active, (uint64_t)fake_calls);
+	assert_int_equal(res.computed, res.active);
+	assert_true(res.active < res.tiles);
+	assert_int_equal(io_reader_open(img, &a), TP_OK);
+	assert_int_equal(io_reader_open(out, &b), TP_OK);
+	for (uint32_t y = 0; y < 70; y++) {
+		assert_int_equal(io_reader_read_rows(a, ra, sizeof ra, 1), TP_OK);
+		assert_int_equal(io_reader_read_rows(b, rb, sizeof rb, 1), TP_OK);
+		for (uint32_t x = 0; x < 100; x++) {
+			int m = x >= 40 && x < 50 && y >= 30 && y < 36;
+			if (!m) {
+				assert_memory_equal(ra + x * 4, rb + x * 4, 4);
+			} else {
+				assert_int_equal(rb[x * 4 + 3], ra[x * 4 + 3]);   /* alpha untouched */
+				assert_true(rb[x * 4] == 64 || rb[x * 4] == 191 || (rb[x * 4] > 64 && rb[x * 4] < 191));
+			}
+		}
+	}
+	io_reader_close(a);
+	io_reader_close(b);
+}
+
+static void test_core_job_threads_identical(void **state)
+{
+	char img[512], mask[512], o1[512], o2[512], cmd[2048];
+	struct tp_job_result res;
+	(void)state;
+	path(img, sizeof img, "thr.tif");
+	path(mask, sizeof mask, "thr_mask.png");
+	path(o1, sizeof o1, "thr1.tif");
+	path(o2, sizeof o2, "thr2.tif");
+	write_image(img, 90, 90, 3, 16);
+	write_mask(mask, 90, 90, 10, 10, 80, 80);
+	run_job(img, mask, o1, 1, &res, TP_OK);
+	run_job(img, mask, o2, 3, &res, TP_OK);
+	snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", o1, o2);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_core_job_errors(void **state)
+{
+	char img[512], mask[512], out[512];
+	struct tp_job_result res;
+	struct stat st;
+	(void)state;
+	path(img, sizeof img, "err.png");
+	path(mask, sizeof mask, "err_mask.png");
+	path(out, sizeof out, "err_out.png");
+	write_image(img, 40, 30, 3, 8);
+	write_mask(mask, 30, 40, 0, 0, 5, 5);
+	run_job(img, mask, out, 1, &res, TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "err.png: the mask"));
+	assert_int_not_equal(stat(out, &st), 0);   /* nothing at the output path */
+}
+
+static void test_core_job_oom_loop(void **state)
+{
+	char img[512], mask[512], out[512];
+	struct tp_job_result res;
+	int ok = 0;
+	(void)state;
+	path(img, sizeof img, "oom.png");
+	path(mask, sizeof mask, "oom_mask.png");
+	path(out, sizeof out, "oom_out.png");
+	write_image(img, 50, 40, 3, 8);
+	write_mask(mask, 50, 40, 5, 5, 30, 20);
+	for (long n = 0; n < 5000 && !ok; n++) {
+		struct tp_engine_ctx e;
+		struct tp_opts o;
+		struct tp_job_io io = { .input = img, .mask = mask, .output = out, .content_hash = 1 };
+		tp_status rc;
+		memset(&e, 0, sizeof e);
+		memset(&o, 0, sizeof o);
+		e.ops = &fake_engine;
+		e.threads = 2;
+		o.overlap = 8;
+		o.tile = 32;
+		o.png_level = -1;
+		tp_alloc_fail_at(n);
+		rc = tp_job_process(&e, &o, &io, 0, &res);
+		tp_alloc_fail_at(-1);
+		tp_engine_close(&e);
+		if (rc == TP_OK)
+			ok = 1;
+		else
+			assert_int_equal(rc, TP_ENOMEM);
+	}
+	assert_true(ok);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_core_blob_roundtrip),
+		cmocka_unit_test(test_core_duration),
+		cmocka_unit_test(test_core_file_sig),
+		cmocka_unit_test(test_core_discover_masks),
+		cmocka_unit_test(test_core_options_hash),
+		cmocka_unit_test(test_core_job_skips_and_composites),
+		cmocka_unit_test(test_core_job_threads_identical),
+		cmocka_unit_test(test_core_job_errors),
+		cmocka_unit_test(test_core_job_oom_loop),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
