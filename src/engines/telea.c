@@ -175,7 +175,7 @@ static inline float telea_grad_t(const uint8_t *flag, const float *t, size_t i, 
  * 4-neighbour's value, so a constant region is reproduced exactly.
  * C is a compile-time channel count (1 or 3) after inlining.
  */
-static inline void telea_fill(const struct telea_worker *wk, float *pix, size_t w,
+static inline __attribute__((always_inline)) void telea_fill(const struct telea_worker *wk, float *pix, size_t w,
 			      size_t pw, size_t g, size_t pi, const size_t C)
 {
 	/* 1 / (number of sides) of a difference: any / one-sided / central. */
@@ -188,7 +188,7 @@ static inline void telea_fill(const struct telea_worker *wk, float *pix, size_t 
 	float nx = telea_grad_t(flag, t, g, 1), ny = telea_grad_t(flag, t, g, pw);
 	float len = sqrtf(nx * nx + ny * ny);
 	const float *ref;
-	float acc[3] = { 0.0f, 0.0f, 0.0f }, wsum = 0.0f;
+	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, wsum = 0.0f, acc[3];
 
 	if (len > 0.0f) {
 		nx /= len;
@@ -219,12 +219,17 @@ static inline void telea_fill(const struct telea_worker *wk, float *pix, size_t 
 		const float *ir = iq + (kr ? C : 0), *il = iq - (kl ? C : 0);
 		const float *id = iq + (kd ? wc : 0), *iu = iq - (ku ? wc : 0);
 		float sx = side_scale[kr + kl] * o->rx, sy = side_scale[kd + ku] * o->ry;
-		for (size_t c = 0; c < C; c++) {
-			float est = (iq[c] - ref[c]) + (ir[c] - il[c]) * sx + (id[c] - iu[c]) * sy;
-			acc[c] += wt * est;
+		/* Spelled out per channel so the sums stay in registers. */
+		a0 += wt * ((iq[0] - ref[0]) + (ir[0] - il[0]) * sx + (id[0] - iu[0]) * sy);
+		if (C == 3) {
+			a1 += wt * ((iq[1] - ref[1]) + (ir[1] - il[1]) * sx + (id[1] - iu[1]) * sy);
+			a2 += wt * ((iq[2] - ref[2]) + (ir[2] - il[2]) * sx + (id[2] - iu[2]) * sy);
 		}
 		wsum += wt;
 	}
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
 	for (size_t c = 0; c < C; c++) {
 		float v = ref[c] + acc[c] / wsum;
 		ip[c] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
