@@ -1,12 +1,9 @@
 /*
- * telea.c - fast-marching inpainting after A. Telea, "An Image Inpainting
- * Technique Based on the Fast Marching Method", J. Graphics Tools 9(1), 2004.
- *
- * The distance T to the hole boundary is marched into the hole with a binary
- * min-heap keyed by (T, image row, image column); each masked pixel is filled
- * when it leaves the band, from the known pixels within radius eps. Invariant:
- * a hole at least eps + 2 pixels inside the tile gets the same float values
- * whatever tile, thread or other far-away holes it comes with.
+ * telea.c - fast-marching inpainting (A. Telea, J. Graphics Tools 9(1), 2004):
+ * T is marched into the hole with a min-heap keyed by (T, image row, column);
+ * each pixel is filled as it leaves the band, from known pixels within eps.
+ * Invariant: a hole at least eps + 2 pixels inside its tile gets the same
+ * floats whatever tile, thread or far-away holes it comes with.
  */
 #include "engine.h"
 
@@ -314,6 +311,7 @@ static tp_status telea_sizes(const struct telea_worker *wk, uint32_t w, uint32_t
 
 /* ------------------------------------------------------------- engine */
 
+/* *state: a struct telea_state owned by the caller, freed by telea_close(). */
 static tp_status telea_open(const struct engine_options *opt, void **state)
 {
 	uint32_t radius = opt && opt->radius ? opt->radius : TELEA_RADIUS_DEFAULT;
@@ -349,6 +347,8 @@ static void telea_worker_free(void *worker)
 	tp_free(wk);
 }
 
+/* *worker: scratch owned by the caller's thread, freed by telea_worker_free().
+ * `state` is only read here (for the radius), never kept. */
 static tp_status telea_worker_new(void *state, void **worker)
 {
 	const struct telea_state *st = state;
@@ -393,6 +393,8 @@ static void telea_layout(struct telea_worker *wk, uint32_t w, uint32_t c, size_t
 	wk->layout_c = c;
 }
 
+/* Fills the masked pixels of tile->pix in place; tile->mask is only read.
+ * The worker's grids are reused (and grown if the tile is larger). */
 static tp_status telea_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct telea_worker *wk = worker;
