@@ -186,13 +186,14 @@ static inline float telea_slope(float fwd, float bwd, int both)
 /*
  * Fill pixel p (grid index g, pixel index pi) from the KNOWN pixels q of its
  * disk: the weighted mean of I(q) + grad I(q) . (p - q) (gradient as in
- * telea_slope), weights
- * dir * dst * lev as in the paper. The sum is taken relative to a known
- * 4-neighbour's value, so a constant region is reproduced exactly.
+ * telea_slope), with the paper's weights dir * dst * lev. The sum is taken
+ * relative to a known 4-neighbour's value, so a constant region is
+ * reproduced exactly.
  * C is a compile-time channel count (1 or 3) after inlining.
  */
-static inline __attribute__((always_inline)) void telea_fill(const struct telea_worker *wk, float *pix, size_t w,
-			      size_t pw, size_t g, size_t pi, const size_t C)
+static inline __attribute__((always_inline))
+void telea_fill(const struct telea_worker *wk, float *pix, size_t w, size_t pw, size_t g,
+		size_t pi, const size_t C)
 {
 	const uint8_t *flag = wk->flag;
 	const float *t = wk->t;
