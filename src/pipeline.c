@@ -58,9 +58,13 @@ struct job {
 	char tmp_path[4096];
 };
 
-static uint32_t default_overlap(const struct engine_ops *e)
+/* At least the engine's context, telea's radius + 2 when one is given, and 32. */
+static uint32_t default_overlap(const struct engine_ops *e, const struct tp_opts *o)
 {
-	return e->context > 32 ? e->context : 32;
+	uint32_t v = e->context > 32 ? e->context : 32;
+	if (o->radius + 2 > v)
+		v = o->radius + 2;
+	return v;
 }
 
 /* Next dilated mask row, reading more of the mask file as needed. */
@@ -135,7 +139,7 @@ static tp_status make_plan(struct job *j)
 	struct tiler_plan_params pp = {
 		.width = ii->width, .height = ii->height,
 		.tile = j->o->tile ? j->o->tile : e->default_tile,
-		.overlap = j->o->overlap == UINT32_MAX ? default_overlap(e) : j->o->overlap,
+		.overlap = j->o->overlap == UINT32_MAX ? default_overlap(e, j->o) : j->o->overlap,
 		.multiple = e->multiple ? e->multiple : 1,
 	};
 	return tiler_plan_new(&pp, &j->plan);
@@ -557,7 +561,7 @@ uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *
 	h = tp_hash_str(h, model_sig ? model_sig : "");
 	h = tp_hash_str(h, o->engine_params ? o->engine_params : "");
 	h = tp_hash_u64(h, o->tile ? o->tile : e->default_tile);
-	h = tp_hash_u64(h, o->overlap == UINT32_MAX ? default_overlap(e) : o->overlap);
+	h = tp_hash_u64(h, o->overlap == UINT32_MAX ? default_overlap(e, o) : o->overlap);
 	h = tp_hash_u64(h, o->dilate);
 	h = tp_hash_u64(h, o->radius);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->jpeg_quality);
