@@ -14,6 +14,7 @@
  *   tptool maskcheck MASK < "x y w h state" lines   exit 0 when state is skipped iff no masked pixel
  *   tptool info IMAGE                               "W H CHANNELS BITS FORMAT"
  *   tptool corrupt IN OUT KEEP_BYTES                copy the first KEEP_BYTES bytes (a truncated file)
+ *   tptool mutate IN OUT SEED N                     copy with N bytes set to random values (fuzz seeds)
  */
 #include "src/io/raster.h"
 
@@ -355,6 +356,37 @@ static int corrupt(int argc, char **argv)
 	return fclose(out) ? 2 : 0;
 }
 
+static int mutate(int argc, char **argv)
+{
+	FILE *in, *out;
+	unsigned char *buf;
+	long n = 0, cap = 1 << 20;
+	uint64_t st;
+	int c;
+	if (argc < 6)
+		return 2;
+	in = fopen(argv[2], "rb");
+	if (!in)
+		return 2;
+	buf = malloc((size_t)cap);
+	while ((c = fgetc(in)) != EOF) {
+		if (n == cap)
+			buf = realloc(buf, (size_t)(cap *= 2));
+		buf[n++] = (unsigned char)c;
+	}
+	fclose(in);
+	st = strtoull(argv[4], NULL, 10);
+	for (long k = atol(argv[5]); k > 0 && n > 0; k--) {
+		st = mix(st);
+		buf[st % (uint64_t)n] = (unsigned char)(st >> 32);
+	}
+	out = fopen(argv[3], "wb");
+	if (!out || fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+		return 2;
+	free(buf);
+	return fclose(out) ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -367,6 +399,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "maskcheck")) return maskcheck(argc, argv);
 	if (!strcmp(argv[1], "info")) return info(argc, argv);
 	if (!strcmp(argv[1], "corrupt")) return corrupt(argc, argv);
+	if (!strcmp(argv[1], "mutate")) return mutate(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;
