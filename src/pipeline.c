@@ -59,6 +59,8 @@ struct job {
 };
 
 /* At least the engine's context, telea's radius + 2 when one is given, and 32. */
+static tp_status keep_lease(struct job *j);
+
 static uint32_t default_overlap(const struct engine_ops *e, const struct tp_opts *o)
 {
 	uint32_t v = e->context > 32 ? e->context : 32;
@@ -128,6 +130,8 @@ static tp_status mask_pass(struct job *j)
 		if ((rc = next_mask_row(j, mi)) != TP_OK)
 			return rc;
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
+		if ((y & 1023) == 1023 && (rc = keep_lease(j)) != TP_OK)
+			return rc;
 	}
 	return TP_OK;
 }
@@ -266,6 +270,19 @@ static void free_job(struct job *j)
 	tp_free(j->done);
 }
 
+/* Keep our lease on the job alive (every minute; it lasts ten). */
+static tp_status keep_lease(struct job *j)
+{
+	tp_status rc = TP_OK;
+	if (j->io->store && tp_now_ms() - j->last_renew > 60e3) {
+		double t0 = tp_now_ms();
+		rc = store_job_renew(j->io->store, j->io->job_id, j->io->owner, tp_wall_s(), 600);
+		j->last_renew = tp_now_ms();
+		tp_timing_add(&j->res->t, TP_STAGE_STORE, j->last_renew - t0);
+	}
+	return rc;
+}
+
 /* Read input and mask rows until the band holds rows [.., y_end). */
 static tp_status fill_band(struct job *j, uint32_t y_end)
 {
@@ -284,7 +301,7 @@ static tp_status fill_band(struct job *j, uint32_t y_end)
 		if ((rc = tiler_band_push(j->band, j->row_buf, j->mask_eff)) != TP_OK)
 			return rc;
 	}
-	return TP_OK;
+	return keep_lease(j);
 }
 
 static tp_status emit_rows(struct job *j, uint32_t y_end)
@@ -329,12 +346,9 @@ static tp_status commit_result(struct job *j, struct slot *s)
 	if (j->io->store) {
 		t0 = tp_now_ms();
 		rc = store_tile_put(j->io->store, j->io->job_id, (uint32_t)s->tile, blob, len, s->task.ms);
-		if (rc == TP_OK && tp_now_ms() - j->last_renew > 60e3) {
-			rc = store_job_renew(j->io->store, j->io->job_id, j->io->owner,
-					     tp_wall_s(), 600);
-			j->last_renew = tp_now_ms();
-		}
 		tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
+		if (rc == TP_OK)
+			rc = keep_lease(j);
 	}
 	tp_free(blob);
 	return rc;
