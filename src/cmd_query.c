@@ -137,9 +137,15 @@ static int print_failed(void *ctx, const struct store_job_row *r)
 		json_str(stdout, r->error);
 		fputs("}", stdout);
 	} else {
+		size_t n = strlen(r->input);
+		const char *e = r->error ? r->error : "";
 		if (!fc->n)
 			printf("\nfailed:\n");
-		printf("  %s: %s\n", r->input, r->error ? r->error : "");
+		/* errors name their file already; say which input when one does not */
+		if (strncmp(e, r->input, n) == 0)
+			printf("  %s\n", e);
+		else
+			printf("  %s: %s\n", r->input, e);
 	}
 	fc->n++;
 	return 0;
@@ -258,6 +264,8 @@ static int report_job(void *ctx, const struct store_job_row *r)
 		printf("\n%s  [%s, %lld tiles, %lld skipped, %.1f ms]\n", r->input,
 		       store_job_state_name(r->state), (long long)r->tiles_total,
 		       (long long)r->tiles_skipped, a.total);
+		if (a.n)
+			printf("  %-12s %8s %12s %10s %8s\n", "stage", "calls", "total ms", "mean ms", "share");
 		print_stages(&a, FMT_TABLE, "  ");
 	}
 	rc->n++;

@@ -285,10 +285,14 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		if (rc != TP_OK || it->problem) {
+			/* the stored error is the line as printed: it names the file */
 			char msg[1200];
-			snprintf(msg, sizeof msg, "%s", it->problem ? it->problem : tp_errmsg());
+			if (it->problem)
+				snprintf(msg, sizeof msg, "%s: %s", it->input, it->problem);
+			else
+				snprintf(msg, sizeof msg, "%s", tp_errmsg());
 			tp_progress_clear(prog);
-			tp_error("%s: %s", it->input, msg);
+			tp_error("%s", msg);
 			store_job_fail(st, job.id, NULL, msg);
 			n.failed++;
 			ex = worse(ex, it->problem ? TP_EXIT_DATAERR : job_exit(rc));
