@@ -247,12 +247,14 @@ static void test_core_options_hash(void **state)
 	assert_true(tp_options_hash(&e, &a, "m1") != tp_options_hash(&e, &a, "m2"));
 }
 
-static void run_job(const char *img, const char *mask, const char *out, uint32_t threads,
-		    struct tp_job_result *res, tp_status want)
+/* One job through the band loop with the fake engine (tile 32, overlap 8). */
+static tp_status job_once(const char *img, const char *mask, const char *out, uint32_t threads,
+			  struct tp_job_result *res)
 {
 	struct tp_engine_ctx e;
 	struct tp_opts o;
 	struct tp_job_io io = { .input = img, .mask = mask, .output = out, .content_hash = 1 };
+	tp_status rc;
 	memset(&e, 0, sizeof e);
 	memset(&o, 0, sizeof o);
 	e.ops = &fake_engine;
@@ -261,8 +263,15 @@ static void run_job(const char *img, const char *mask, const char *out, uint32_t
 	o.overlap = 8;
 	o.tile = 32;
 	o.png_level = -1;
-	assert_int_equal(tp_job_process(&e, &o, &io, 0, res), want);
+	rc = tp_job_process(&e, &o, &io, 0, res);
 	tp_engine_close(&e);
+	return rc;
+}
+
+static void run_job(const char *img, const char *mask, const char *out, uint32_t threads,
+		    struct tp_job_result *res, tp_status want)
+{
+	assert_int_equal(job_once(img, mask, out, threads, res), want);
 }
 
 static void test_core_job_skips_and_composites(void **state)
@@ -348,21 +357,10 @@ static void test_core_job_oom_loop(void **state)
 	write_image(img, 50, 40, 3, 8);
 	write_mask(mask, 50, 40, 5, 5, 30, 20);
 	for (long n = 0; n < 5000 && !ok; n++) {
-		struct tp_engine_ctx e;
-		struct tp_opts o;
-		struct tp_job_io io = { .input = img, .mask = mask, .output = out, .content_hash = 1 };
 		tp_status rc;
-		memset(&e, 0, sizeof e);
-		memset(&o, 0, sizeof o);
-		e.ops = &fake_engine;
-		e.threads = 2;
-		o.overlap = 8;
-		o.tile = 32;
-		o.png_level = -1;
 		tp_alloc_fail_at(n);
-		rc = tp_job_process(&e, &o, &io, 0, &res);
+		rc = job_once(img, mask, out, 2, &res);
 		tp_alloc_fail_at(-1);
-		tp_engine_close(&e);
 		if (rc == TP_OK)
 			ok = 1;
 		else
