@@ -5,7 +5,8 @@
  * MDIR/<rel dir>/<stem>.{png,tif,tiff,jpg,jpeg} and MDIR/<rel dir>/<stem>_mask.{...};
  * with --mask FILE, FILE; with --mask-suffix SUF (default "_mask"),
  * <stem>SUF.{png,tif,tiff,jpg,jpeg} beside the image. An image with no mask is
- * reported as such, never guessed.
+ * reported as such, never guessed. Files named <stem>SUF.<ext> are masks and
+ * never inputs, in every mode.
  */
 #include "discover.h"
 
@@ -220,8 +221,8 @@ static tp_status walk_dir(struct walk *w, const char *root, const char *sub)
 			if (w->o->recurse)
 				rc = walk_dir(w, root, rel);
 		} else if (S_ISREG(st.st_mode) && discover_is_image_name(names[i]) &&
-			   !(!w->o->masks_dir && !w->o->mask_file &&
-			     ends_with_mask_suffix(names[i], suffix))) {
+			   !ends_with_mask_suffix(names[i], suffix)) {
+			/* a file named like a mask is one, whichever way masks are found */
 			rc = add_item(w->items, w->o, path, rel);
 		}
 		tp_free(pc);
