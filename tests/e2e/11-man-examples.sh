@@ -19,7 +19,7 @@ while read -r line; do
 done < cmds
 [ -s timings.csv ] && grep -q '^input,stage' timings.csv || fail "report --format csv > timings.csv"
 cron=$(sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$MAN" | grep '^\*/10' | sed 's/\\-/-/g')
-set -- $cron
+set -f; set -- $cron; set +f
 [ "$6" = tilepaint ] || fail "crontab line has no command in field 6: $cron"
 shift 6
 expect_exit 64 "$TP" "$@" --frobnicate   # parses up to our bogus option
