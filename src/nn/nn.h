@@ -1,0 +1,199 @@
+/*
+ * nn.h - the small float32 tensor runtime behind the LaMa engine: CHW tensors
+ * (batch 1), convolution via im2col + OpenBLAS sgemm, transposed convolution
+ * via sgemm + col2im, padding modes, elementwise ops and the FFTW-based
+ * Fourier unit with a process-wide plan cache.
+ *
+ * Invariants: no function here allocates except the plan cache (at open) and
+ * the weight loader; kernels write only into buffers the caller sized with
+ * the *_scratch helpers. Results do not depend on the thread count: chunk
+ * sizes are fixed constants and OpenBLAS splits sgemm over M/N, never K.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include "../util/tp.h"
+
+/* ---- tensors ------------------------------------------------------------ */
+
+/* A dense float32 tensor of shape (c, h, w), row-major and contiguous:
+ * element (k, y, x) is data[(k * h + y) * w + x]. Batch size is always 1. */
+struct nn_tensor {
+	float *data;      /* c * h * w floats; borrowed (arena or caller) */
+	uint32_t c, h, w; /* channels, rows, columns */
+};
+
+/* Number of elements c * h * w. */
+static inline size_t nn_tensor_len(const struct nn_tensor *t)
+{
+	return (size_t)t->c * t->h * t->w;
+}
+
+/* Floats are handed out in multiples of this (64 bytes, FFTW/SIMD aligned). */
+#define NN_ALIGN_FLOATS 16
+
+/* A bump allocator over one block: one per worker, sized at worker creation.
+ * nn_arena_take never fails (TP_ASSERT on overflow: sizes are computed up
+ * front by the network's scratch planner, so overflow is a bug). */
+struct nn_arena {
+	float *base;   /* 64-byte aligned start of the block */
+	void *raw;     /* what tp_malloc returned (freed by nn_arena_free) */
+	size_t cap;    /* capacity, floats */
+	size_t used;   /* floats handed out since the last reset */
+};
+/* Allocate an arena of `floats` floats. TP_ENOMEM on failure. */
+tp_status nn_arena_init(struct nn_arena *a, size_t floats);
+/* Free the block (accepts a zeroed arena). */
+void nn_arena_free(struct nn_arena *a);
+/* Round n up to NN_ALIGN_FLOATS (for sizing arenas). */
+static inline size_t nn_align(size_t n)
+{
+	return (n + NN_ALIGN_FLOATS - 1) / NN_ALIGN_FLOATS * NN_ALIGN_FLOATS;
+}
+/* Hand out n floats (uninitialised, 64-byte aligned). */
+float *nn_arena_take(struct nn_arena *a, size_t n);
+
+/* ---- padding ------------------------------------------------------------ */
+
+enum nn_pad {
+	NN_PAD_ZERO,      /* out-of-range samples are 0 */
+	NN_PAD_REFLECT,   /* PyTorch/numpy 'reflect': index -k -> k, n-1+k -> n-1-k (edge not repeated) */
+	NN_PAD_SYMMETRIC  /* numpy 'symmetric': index n+k -> n-1-k (edge repeated), periodic beyond */
+};
+
+/* Map a possibly out-of-range index i into [0, n) by `mode`; -1 for zero
+ * padding out of range. Reflect needs n >= 2 when i is out of range. */
+static inline long nn_pad_index(long i, long n, enum nn_pad mode)
+{
+	if (i >= 0 && i < n)
+		return i;
+	if (mode == NN_PAD_ZERO)
+		return -1;
+	if (mode == NN_PAD_REFLECT) {
+		long p = 2 * (n - 1);
+		i %= p;
+		if (i < 0)
+			i += p;
+		return i < n ? i : p - i;
+	}
+	{
+		long p = 2 * n;
+		i %= p;
+		if (i < 0)
+			i += p;
+		return i < n ? i : p - 1 - i;
+	}
+}
+
+/* Pad `in` into `out` (out->c == in->c, out->h == in->h + top + bottom,
+ * out->w == in->w + left + right; out->data preallocated). */
+void nn_pad2d(const struct nn_tensor *in, struct nn_tensor *out, uint32_t top, uint32_t left,
+	      enum nn_pad mode);
+
+/* ---- GEMM and convolution ----------------------------------------------- */
+
+/* C (m x n, ldc) = A (m x k, lda) * B (k x n, ldb) + beta * C; row-major. */
+void nn_gemm(uint32_t m, uint32_t n, uint32_t k, const float *a, uint32_t lda, const float *b,
+	     uint32_t ldb, float beta, float *c, uint32_t ldc);
+
+/* A 2-D convolution (square kernel) with its folded batch-norm and activation:
+ * out[co] = act(sum_{ci,ky,kx} w[co][ci][ky][kx] * in_pad[ci][oy*s+ky][ox*s+kx] + shift[co]). */
+struct nn_conv {
+	uint32_t cout, cin;  /* output / input channels */
+	uint32_t k;          /* kernel side */
+	uint32_t stride;     /* >= 1 */
+	uint32_t pad;        /* padding on every side, pixels */
+	enum nn_pad mode;    /* how the padding is filled */
+	const float *w;      /* (cout, cin * k * k) row-major, BN scale already folded in; borrowed */
+	const float *shift;  /* (cout) bias + folded BN shift, or NULL for none; borrowed */
+	int relu;            /* 1: ReLU after the shift */
+};
+
+/* Output size of cv on an input of h x w. */
+static inline uint32_t nn_conv_out(uint32_t n, uint32_t k, uint32_t stride, uint32_t pad)
+{
+	return (n + 2 * pad - k) / stride + 1;
+}
+
+/* im2col column buffer size (floats) for cv on an h x w input: fixed-size
+ * chunks of output rows, at least one whole output row. */
+size_t nn_conv_scratch(const struct nn_conv *cv, uint32_t h, uint32_t w);
+
+/* Number of output rows per im2col chunk for a K-row column matrix of
+ * output width ow (the constant chunk rule behind nn_conv_scratch). */
+uint32_t nn_conv_chunk_rows(size_t k, uint32_t ow, uint32_t oh);
+
+/*
+ * Fill col ((cin*k*k) x ((oy1 - oy0) * ow), row-major, row index
+ * (ci * k + ky) * k + kx) with the padded input samples of output rows
+ * [oy0, oy1). ow = output width.
+ */
+void nn_im2col(const struct nn_tensor *in, uint32_t k, uint32_t stride, uint32_t pad,
+	       enum nn_pad mode, uint32_t oy0, uint32_t oy1, uint32_t ow, float *col);
+
+/* Run cv: in (cin, h, w) -> out (cout, oh, ow), out->data preallocated and
+ * not aliasing in; col has nn_conv_scratch(cv, h, w) floats. */
+void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_tensor *out,
+	       float *col);
+
+/* Transposed convolution (PyTorch ConvTranspose2d, groups 1, dilation 1):
+ * out[co][i*s + ky - p][j*s + kx - p] += in[ci][i][j] * w[ci][co][ky][kx],
+ * then act(out + shift[co]). Output is (cout, (h-1)*s - 2p + k + op, ...). */
+struct nn_convt {
+	uint32_t cout, cin, k, stride, pad, out_pad;
+	const float *w;      /* (cin, cout * k * k) row-major (PyTorch layout), BN scale folded; borrowed */
+	const float *shift;  /* (cout) or NULL; borrowed */
+	int relu;
+};
+size_t nn_convt_scratch(const struct nn_convt *ct, uint32_t h, uint32_t w);
+void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn_tensor *out,
+		float *col);
+
+/* ---- elementwise -------------------------------------------------------- */
+
+/* y[c][i] = act(y[c][i] + shift[c]) over n elements per channel at stride ld. */
+void nn_shift_act(float *y, uint32_t c, size_t n, size_t ld, const float *shift, int relu);
+/* y[i] += x[i] for n elements. */
+void nn_add(float *y, const float *x, size_t n);
+/* y[i] = 1 / (1 + exp(-y[i])). */
+void nn_sigmoid(float *y, size_t n);
+
+/* ---- Fourier unit (FFTW single precision) ------------------------------- */
+
+/* FFTW plans for `c` channels of h x w: r2c over (h, w) and c2r back, made
+ * once and shared by every worker (execution is thread-safe). */
+struct nn_fft_plan;
+
+/* Find or make the plans for (c, h, w) in the process-wide cache (planning
+ * under one mutex, FFTW_ESTIMATE so plans are deterministic and fast).
+ * The cache owns the plan; it lives until nn_fft_cleanup. TP_ENOMEM. */
+tp_status nn_fft_plan_get(uint32_t c, uint32_t h, uint32_t w, const struct nn_fft_plan **out);
+/* Free every cached plan (call when no worker runs). */
+void nn_fft_cleanup(void);
+
+/* The FourierUnit's 1x1 spectral conv + folded BN + ReLU, in the frequency domain. */
+struct nn_fu {
+	uint32_t c;          /* real channels (spectral channels = 2c) */
+	const float *w;      /* (2c, 2c) row-major, BN scale folded; channels interleaved re/im */
+	const float *shift;  /* (2c) */
+};
+/* Scratch floats for nn_fourier_unit on c x h x w. */
+size_t nn_fu_scratch(uint32_t c, uint32_t h, uint32_t w);
+/*
+ * f = irfft2(relu(W * stack(rfft2(a)) + shift)) with 'ortho' scaling, where
+ * the spectrum of channel k is stacked as spectral channels 2k (re), 2k+1 (im).
+ * a, f: (c, h, w); a is not modified. plan from nn_fft_plan_get(c, h, w).
+ * scratch has nn_fu_scratch() floats and is 64-byte aligned.
+ */
+void nn_fourier_unit(const struct nn_fft_plan *plan, const struct nn_fu *fu, const float *a,
+		     float *f, uint32_t h, uint32_t w, float *scratch);
+
+/* ---- BLAS threads ------------------------------------------------------- */
+
+/* Set OpenBLAS's thread count (process-wide). */
+void nn_blas_set_threads(uint32_t n);
+/* OpenBLAS core name (e.g. "Haswell", "SkylakeX") and config string; static. */
+const char *nn_blas_corename(void);
+const char *nn_blas_config(void);
+
+#endif
