@@ -26,6 +26,7 @@ struct lama_state {
 };
 
 struct lama_worker {
+	struct nn_pool *pool;  /* state->threads threads (the caller + helpers) */
 	struct nn_arena arena; /* forward scratch + input + output tensors */
 	uint32_t cap_h, cap_w; /* padded size the arena was sized for */
 };
@@ -51,7 +52,10 @@ static tp_status lama_open(const struct engine_options *opt, void **state)
 	/* FFT plans for the default tile, made once here (other sizes on first use). */
 	if ((st = lama_net_prepare(s->net, engine_lama.default_tile, engine_lama.default_tile)))
 		goto fail;
-	nn_blas_set_threads(s->threads);
+	/* Threads inside one inpaint() are ours (nn_pool, fixed work split), so
+	 * OpenBLAS runs single-threaded: its own threading would change low bits
+	 * with the thread count. */
+	nn_blas_set_threads(1);
 	{
 		const struct lama_config *c = lama_net_config(s->net);
 		tp_debug("lama: %s: ngf %u, %u blocks, %u/%u local/global, %.1f MB folded weights, "
@@ -81,16 +85,16 @@ static uint32_t padded_side(uint32_t n)
 	return n < LAMA_MIN_SIDE ? LAMA_MIN_SIDE : n;
 }
 
-static size_t worker_floats(const struct lama_net *net, uint32_t h, uint32_t w)
+static size_t worker_floats(const struct lama_net *net, uint32_t h, uint32_t w, uint32_t threads)
 {
 	size_t p = (size_t)h * w;
-	return lama_net_scratch(net, h, w) + nn_align(4 * p) + nn_align(3 * p);
+	return lama_net_scratch(net, h, w, threads) + nn_align(4 * p) + nn_align(3 * p);
 }
 
 /* Make sure the arena fits a padded h x w pass; grows only for larger tiles. */
 static tp_status worker_fit(struct lama_state *s, struct lama_worker *wk, uint32_t h, uint32_t w)
 {
-	size_t need = worker_floats(s->net, h, w);
+	size_t need = worker_floats(s->net, h, w, s->threads);
 	if (need <= wk->arena.cap)
 		return TP_OK;
 	nn_arena_free(&wk->arena);
@@ -112,7 +116,8 @@ static tp_status lama_worker_new(void *state, void **worker)
 	*worker = NULL;
 	if (!wk)
 		return tp_err(TP_ENOMEM, "out of memory for a LaMa worker");
-	if ((st = worker_fit(s, wk, t, t))) {
+	if ((st = nn_pool_new(s->threads, &wk->pool)) || (st = worker_fit(s, wk, t, t))) {
+		nn_pool_free(wk->pool);
 		tp_free(wk);
 		return st;
 	}
@@ -125,6 +130,7 @@ static void lama_worker_free(void *worker)
 	struct lama_worker *wk = worker;
 	if (!wk)
 		return;
+	nn_pool_free(wk->pool);
 	nn_arena_free(&wk->arena);
 	tp_free(wk);
 }
@@ -145,7 +151,7 @@ static tp_status lama_inpaint(void *state, void *worker, struct engine_tile *til
 	if ((st = lama_net_prepare(s->net, H, W)) || (st = worker_fit(s, wk, H, W)))
 		return st;
 	/* Input and output live at the arena's end; the forward pass uses its start. */
-	in = (struct nn_tensor){ wk->arena.base + lama_net_scratch(s->net, H, W), 4, H, W };
+	in = (struct nn_tensor){ wk->arena.base + lama_net_scratch(s->net, H, W, s->threads), 4, H, W };
 	out = (struct nn_tensor){ in.data + nn_align(4 * P), 3, H, W };
 	for (uint32_t y = 0; y < H; y++) {
 		uint32_t sy = (uint32_t)nn_pad_index(y, h, NN_PAD_SYMMETRIC);
@@ -165,8 +171,8 @@ static tp_status lama_inpaint(void *state, void *worker, struct engine_tile *til
 		/* lama_net_forward resets the arena and carves its buffers from the start;
 		 * in/out sit beyond lama_net_scratch(H, W), so they are not touched. */
 		struct nn_arena fw = wk->arena;
-		fw.cap = lama_net_scratch(s->net, H, W);
-		if ((st = lama_net_forward(s->net, &in, &out, &fw)))
+		fw.cap = lama_net_scratch(s->net, H, W, s->threads);
+		if ((st = lama_net_forward(s->net, &in, &out, &fw, wk->pool, NULL)))
 			return st;
 	}
 	for (uint32_t y = 0; y < h; y++)

@@ -1,16 +1,19 @@
 /*
- * conv.c - convolution as im2col + sgemm, in fixed-size chunks of output rows
- * so the column buffer stays small (cache-resident) whatever the tile size,
- * and transposed convolution as sgemm + col2im over chunks of input rows.
- * Chunk sizes depend only on the layer shape, never on the thread count.
+ * conv.c - convolution as im2col + sgemm in fixed-size chunks of output rows
+ * (so the column buffer stays cache-sized whatever the tile), transposed
+ * convolution as sgemm + col2im over chunks of input rows, and a column-split
+ * parallel sgemm. Chunk sizes depend only on the layer shape, never on the
+ * thread count; each chunk is one task of the pool.
  */
 #include "nn.h"
 
 #include <cblas.h>
 #include <string.h>
 
-/* Column-buffer budget per chunk, floats (8 MB). */
-#define NN_COL_BUDGET ((size_t)1 << 21)
+/* Column-buffer budget per chunk, floats (4 MB). */
+#define NN_COL_BUDGET ((size_t)1 << 20)
+/* Columns per task of nn_gemm_par. */
+#define NN_GEMM_NB 512u
 
 uint32_t nn_conv_chunk_rows(size_t k, uint32_t ow, uint32_t oh)
 {
@@ -80,32 +83,77 @@ void nn_im2col(const struct nn_tensor *in, uint32_t k, uint32_t stride, uint32_t
 	}
 }
 
-void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_tensor *out,
-	       float *col)
+/* ---- parallel sgemm ---- */
+
+struct gemm_job {
+	uint32_t m, n, k, lda, ldb, ldc;
+	const float *a, *b;
+	float *c;
+	float beta;
+	const float *shift;
+	int relu;
+};
+
+static void gemm_task(void *ctx, uint32_t task, uint32_t tid)
 {
-	uint32_t oh = nn_conv_out(in->h, cv->k, cv->stride, cv->pad);
-	uint32_t ow = nn_conv_out(in->w, cv->k, cv->stride, cv->pad);
-	size_t kk = (size_t)cv->cin * cv->k * cv->k;
-	size_t plane = (size_t)oh * ow;
-	uint32_t rows = nn_conv_chunk_rows(kk, ow, oh);
-	TP_ASSERT(in->c == cv->cin && out->c == cv->cout && out->h == oh && out->w == ow);
-	for (uint32_t oy0 = 0; oy0 < oh; oy0 += rows) {
-		uint32_t oy1 = oy0 + rows < oh ? oy0 + rows : oh;
-		size_t n = (size_t)(oy1 - oy0) * ow;
-		float *dst = out->data + (size_t)oy0 * ow;
-		if (cv->k == 1 && cv->stride == 1 && cv->pad == 0) {
-			/* A 1x1 conv reads the input directly. */
-			nn_gemm(cv->cout, (uint32_t)n, cv->cin, cv->w, cv->cin,
-				in->data + (size_t)oy0 * ow, (uint32_t)plane, 0.0f, dst,
-				(uint32_t)plane);
-		} else {
-			nn_im2col(in, cv->k, cv->stride, cv->pad, cv->mode, oy0, oy1, ow, col);
-			nn_gemm(cv->cout, (uint32_t)n, (uint32_t)kk, cv->w, (uint32_t)kk, col,
-				(uint32_t)n, 0.0f, dst, (uint32_t)plane);
-		}
-		nn_shift_act(dst, cv->cout, n, plane, cv->shift, cv->relu);
-	}
+	const struct gemm_job *j = ctx;
+	uint32_t n0 = task * NN_GEMM_NB, n = j->n - n0 < NN_GEMM_NB ? j->n - n0 : NN_GEMM_NB;
+	(void)tid;
+	nn_gemm(j->m, n, j->k, j->a, j->lda, j->b + n0, j->ldb, j->beta, j->c + n0, j->ldc);
+	nn_shift_act(j->c + n0, j->m, n, j->ldc, j->shift, j->relu);
 }
+
+void nn_gemm_par(const struct nn_exec *ex, uint32_t m, uint32_t n, uint32_t k, const float *a,
+		 uint32_t lda, const float *b, uint32_t ldb, float beta, float *c, uint32_t ldc,
+		 const float *shift, int relu)
+{
+	struct gemm_job j = { m, n, k, lda, ldb, ldc, a, b, c, beta, shift, relu };
+	nn_pool_run(ex->pool, (n + NN_GEMM_NB - 1) / NN_GEMM_NB, gemm_task, &j);
+}
+
+/* ---- convolution ---- */
+
+struct conv_job {
+	const struct nn_conv *cv;
+	const struct nn_tensor *in;
+	struct nn_tensor *out;
+	const struct nn_exec *ex;
+	uint32_t rows, oh, ow;
+};
+
+static void conv_task(void *ctx, uint32_t task, uint32_t tid)
+{
+	const struct conv_job *j = ctx;
+	const struct nn_conv *cv = j->cv;
+	size_t kk = (size_t)cv->cin * cv->k * cv->k, plane = (size_t)j->oh * j->ow;
+	uint32_t oy0 = task * j->rows, oy1 = oy0 + j->rows < j->oh ? oy0 + j->rows : j->oh;
+	uint32_t n = (oy1 - oy0) * j->ow;
+	float *dst = j->out->data + (size_t)oy0 * j->ow;
+	if (cv->k == 1 && cv->stride == 1 && cv->pad == 0) {
+		/* A 1x1 conv reads the input directly. */
+		nn_gemm(cv->cout, n, cv->cin, cv->w, cv->cin, j->in->data + (size_t)oy0 * j->ow,
+			(uint32_t)plane, 0.0f, dst, (uint32_t)plane);
+	} else {
+		float *col = nn_exec_slice(j->ex, tid);
+		nn_im2col(j->in, cv->k, cv->stride, cv->pad, cv->mode, oy0, oy1, j->ow, col);
+		nn_gemm(cv->cout, n, (uint32_t)kk, cv->w, (uint32_t)kk, col, n, 0.0f, dst,
+			(uint32_t)plane);
+	}
+	nn_shift_act(dst, cv->cout, n, plane, cv->shift, cv->relu);
+}
+
+void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_tensor *out,
+	       const struct nn_exec *ex)
+{
+	struct conv_job j = { cv, in, out, ex, 0, nn_conv_out(in->h, cv->k, cv->stride, cv->pad),
+			      nn_conv_out(in->w, cv->k, cv->stride, cv->pad) };
+	TP_ASSERT(in->c == cv->cin && out->c == cv->cout && out->h == j.oh && out->w == j.ow);
+	TP_ASSERT(ex->slice >= nn_conv_scratch(cv, in->h, in->w));
+	j.rows = nn_conv_chunk_rows((size_t)cv->cin * cv->k * cv->k, j.ow, j.oh);
+	nn_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_task, &j);
+}
+
+/* ---- transposed convolution ---- */
 
 static uint32_t convt_out(uint32_t n, const struct nn_convt *ct)
 {
@@ -118,43 +166,92 @@ size_t nn_convt_scratch(const struct nn_convt *ct, uint32_t h, uint32_t w)
 	return nn_align(kk * w * nn_conv_chunk_rows(kk, w, h));
 }
 
-void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn_tensor *out,
-		float *col)
+struct convt_job {
+	const struct nn_convt *ct;
+	const struct nn_tensor *in;
+	struct nn_tensor *out;
+	const struct nn_exec *ex;
+	uint32_t rows, parity;
+};
+
+static void convt_task(void *ctx, uint32_t task, uint32_t tid)
 {
-	uint32_t oh = convt_out(in->h, ct), ow = convt_out(in->w, ct);
-	size_t kk = (size_t)ct->cout * ct->k * ct->k;
-	size_t iplane = (size_t)in->h * in->w, oplane = (size_t)oh * ow;
-	uint32_t rows = nn_conv_chunk_rows(kk, in->w, in->h);
-	TP_ASSERT(in->c == ct->cin && out->c == ct->cout && out->h == oh && out->w == ow);
-	memset(out->data, 0, oplane * ct->cout * sizeof(float));
-	for (uint32_t iy0 = 0; iy0 < in->h; iy0 += rows) {
-		uint32_t iy1 = iy0 + rows < in->h ? iy0 + rows : in->h;
-		size_t n = (size_t)(iy1 - iy0) * in->w;
-		/* col (cout*k*k x n) = W^T (cout*k*k x cin) * in[:, rows] (cin x n) */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)n,
-			    (int)ct->cin, 1.0f, ct->w, (int)kk, in->data + (size_t)iy0 * in->w,
-			    (int)iplane, 0.0f, col, (int)n);
-		/* col2im: scatter-add every tap into its output pixel. */
-		for (uint32_t co = 0; co < ct->cout; co++) {
-			float *oplane_p = out->data + co * oplane;
-			for (uint32_t ky = 0; ky < ct->k; ky++) {
-				for (uint32_t kx = 0; kx < ct->k; kx++) {
-					const float *src = col + ((size_t)(co * ct->k + ky) * ct->k + kx) * n;
-					for (uint32_t iy = iy0; iy < iy1; iy++) {
-						long oy = (long)iy * ct->stride + ky - (long)ct->pad;
-						const float *s = src + (size_t)(iy - iy0) * in->w;
-						if (oy < 0 || oy >= (long)oh)
-							continue;
-						float *d = oplane_p + (size_t)oy * ow;
-						for (uint32_t ix = 0; ix < in->w; ix++) {
-							long ox = (long)ix * ct->stride + kx - (long)ct->pad;
-							if (ox >= 0 && ox < (long)ow)
-								d[ox] += s[ix];
-						}
+	const struct convt_job *j = ctx;
+	const struct nn_convt *ct = j->ct;
+	const struct nn_tensor *in = j->in;
+	uint32_t chunk = 2 * task + j->parity;
+	uint32_t iy0 = chunk * j->rows, iy1 = iy0 + j->rows < in->h ? iy0 + j->rows : in->h;
+	uint32_t oh = j->out->h, ow = j->out->w;
+	size_t kk = (size_t)ct->cout * ct->k * ct->k, n = (size_t)(iy1 - iy0) * in->w;
+	size_t oplane = (size_t)oh * ow;
+	float *col = nn_exec_slice(j->ex, tid);
+	/* col (cout*k*k x n) = W^T (cout*k*k x cin) * in[:, rows] (cin x n) */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)n, (int)ct->cin, 1.0f,
+		    ct->w, (int)kk, in->data + (size_t)iy0 * in->w, (int)((size_t)in->h * in->w),
+		    0.0f, col, (int)n);
+	/* col2im: scatter-add every tap into its output pixel. */
+	for (uint32_t co = 0; co < ct->cout; co++) {
+		float *op = j->out->data + co * oplane;
+		for (uint32_t ky = 0; ky < ct->k; ky++) {
+			for (uint32_t kx = 0; kx < ct->k; kx++) {
+				const float *src = col + ((size_t)(co * ct->k + ky) * ct->k + kx) * n;
+				long off = (long)kx - (long)ct->pad;
+				for (uint32_t iy = iy0; iy < iy1; iy++) {
+					long oy = (long)iy * ct->stride + ky - (long)ct->pad;
+					const float *s = src + (size_t)(iy - iy0) * in->w;
+					if (oy < 0 || oy >= (long)oh)
+						continue;
+					float *d = op + (size_t)oy * ow;
+					if (ct->stride == 2 && off >= 0 && (long)(in->w - 1) * 2 + off < (long)ow) {
+						for (uint32_t ix = 0; ix < in->w; ix++)
+							d[2 * ix + off] += s[ix];
+						continue;
+					}
+					for (uint32_t ix = 0; ix < in->w; ix++) {
+						long ox = (long)ix * ct->stride + off;
+						if (ox >= 0 && ox < (long)ow)
+							d[ox] += s[ix];
 					}
 				}
 			}
 		}
 	}
-	nn_shift_act(out->data, ct->cout, oplane, oplane, ct->shift, ct->relu);
+}
+
+struct act_job {
+	float *y;
+	size_t n;
+	const float *shift;
+	int relu;
+};
+
+static void act_task(void *ctx, uint32_t task, uint32_t tid)
+{
+	const struct act_job *j = ctx;
+	(void)tid;
+	nn_shift_act(j->y + task * j->n, 1, j->n, j->n, j->shift ? j->shift + task : NULL, j->relu);
+}
+
+void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn_tensor *out,
+		const struct nn_exec *ex)
+{
+	uint32_t oh = convt_out(in->h, ct), ow = convt_out(in->w, ct);
+	struct convt_job j = { ct, in, out, ex, 0, 0 };
+	uint32_t chunks;
+	TP_ASSERT(in->c == ct->cin && out->c == ct->cout && out->h == oh && out->w == ow);
+	TP_ASSERT(ct->k <= 2 * ct->stride);
+	TP_ASSERT(ex->slice >= nn_convt_scratch(ct, in->h, in->w));
+	j.rows = nn_conv_chunk_rows((size_t)ct->cout * ct->k * ct->k, in->w, in->h);
+	/* Neighbouring chunks share output rows, so run even chunks, then odd ones:
+	 * the order of additions into a shared row is fixed by the chunk parity. */
+	chunks = (in->h + j.rows - 1) / j.rows;
+	memset(out->data, 0, (size_t)oh * ow * ct->cout * sizeof(float));
+	j.parity = 0;
+	nn_pool_run(ex->pool, (chunks + 1) / 2, convt_task, &j);
+	j.parity = 1;
+	nn_pool_run(ex->pool, chunks / 2, convt_task, &j);
+	{
+		struct act_job a = { out->data, (size_t)oh * ow, ct->shift, ct->relu };
+		nn_pool_run(ex->pool, ct->cout, act_task, &a);
+	}
 }

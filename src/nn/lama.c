@@ -456,11 +456,11 @@ size_t lama_net_bytes(const struct lama_net *net)
 /* ---- scratch plan and forward ------------------------------------------- */
 
 struct bufs {
-	float *a, *b;     /* ping-pong activations, act floats each */
-	float *col;       /* im2col / col2im chunks */
+	float *a, *b;       /* ping-pong activations, act floats each */
 	float *x, *y1, *y2; /* bottleneck (nl + ng, h/8, w/8) */
-	float *sa, *sf;   /* spectral (cs, h/8, w/8) */
-	float *fus;       /* FourierUnit scratch */
+	float *sa, *sf;     /* spectral (cs, h/8, w/8) */
+	float *fus;         /* FourierUnit shared scratch */
+	struct nn_exec ex;  /* pool + per-thread slices */
 };
 
 static size_t max_sz(size_t a, size_t b)
@@ -469,11 +469,11 @@ static size_t max_sz(size_t a, size_t b)
 }
 
 /* Count (arena NULL) or carve the buffers for an h x w pass; returns floats. */
-static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, struct nn_arena *arena,
-			struct bufs *bf)
+static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint32_t threads,
+			struct nn_arena *arena, struct bufs *bf)
 {
 	const struct lama_config *c = &net->cfg;
-	size_t p = (size_t)h * w, hw = p / 64, act = 0, col = 0, total = 0;
+	size_t p = (size_t)h * w, hw = p / 64, act = 0, slice = 0, total = 0;
 	uint32_t bh = h / 8, bw = w / 8;
 	act = max_sz(act, (size_t)c->ngf * p);
 	act = max_sz(act, (size_t)2 * c->ngf * p / 4);
@@ -481,121 +481,149 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, stru
 	act = max_sz(act, (size_t)c->up[0] * p / 16);
 	act = max_sz(act, (size_t)c->up[1] * p / 4);
 	act = max_sz(act, (size_t)c->up[2] * p);
-	col = max_sz(col, nn_conv_scratch(&net->init, h, w));
-	col = max_sz(col, nn_conv_scratch(&net->down[0], h, w));
-	col = max_sz(col, nn_conv_scratch(&net->down[1], h / 2, w / 2));
-	col = max_sz(col, nn_conv_scratch(&net->down[2], h / 4, w / 4));
+	slice = max_sz(slice, nn_conv_scratch(&net->init, h, w));
+	slice = max_sz(slice, nn_conv_scratch(&net->down[0], h, w));
+	slice = max_sz(slice, nn_conv_scratch(&net->down[1], h / 2, w / 2));
+	slice = max_sz(slice, nn_conv_scratch(&net->down[2], h / 4, w / 4));
 	{
 		size_t kk = (size_t)9 * (c->nl + c->ng);
-		col = max_sz(col, kk * bw * nn_conv_chunk_rows(kk, bw, bh));
+		slice = max_sz(slice, nn_align(kk * bw * nn_conv_chunk_rows(kk, bw, bh)));
 	}
-	col = max_sz(col, nn_convt_scratch(&net->up[0], bh, bw));
-	col = max_sz(col, nn_convt_scratch(&net->up[1], h / 4, w / 4));
-	col = max_sz(col, nn_convt_scratch(&net->up[2], h / 2, w / 2));
-	col = max_sz(col, nn_conv_scratch(&net->final, h, w));
+	slice = max_sz(slice, nn_convt_scratch(&net->up[0], bh, bw));
+	slice = max_sz(slice, nn_convt_scratch(&net->up[1], h / 4, w / 4));
+	slice = max_sz(slice, nn_convt_scratch(&net->up[2], h / 2, w / 2));
+	slice = max_sz(slice, nn_conv_scratch(&net->final, h, w));
+	slice = nn_align(max_sz(slice, nn_fu_slice(bh, bw)));
 	{
-		size_t sizes[9] = { act, act, col, (c->nl + c->ng) * hw, (c->nl + c->ng) * hw,
+		size_t sizes[9] = { act, act, (c->nl + c->ng) * hw, (c->nl + c->ng) * hw,
 				    (c->nl + c->ng) * hw, c->cs * hw, c->cs * hw,
-				    nn_fu_scratch(c->cs, bh, bw) };
-		float **dst[9] = { &bf->a, &bf->b, &bf->col, &bf->x, &bf->y1, &bf->y2, &bf->sa,
-				   &bf->sf, &bf->fus };
+				    nn_fu_scratch(c->cs, bh, bw), slice * threads };
+		float **dst[9] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
+				   &bf->fus, &bf->ex.scratch };
 		for (int i = 0; i < 9; i++) {
 			total += nn_align(sizes[i]);
 			if (arena)
 				*dst[i] = nn_arena_take(arena, sizes[i]);
 		}
 	}
+	bf->ex.slice = slice;
 	return total;
 }
 
-size_t lama_net_scratch(const struct lama_net *net, uint32_t h, uint32_t w)
+size_t lama_net_scratch(const struct lama_net *net, uint32_t h, uint32_t w, uint32_t threads)
 {
 	struct bufs bf;
-	return plan_bufs(net, h, w, NULL, &bf);
+	return plan_bufs(net, h, w, threads ? threads : 1, NULL, &bf);
 }
 
 tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w)
 {
 	const struct nn_fft_plan *p;
+	(void)net;
 	if (h % 8 || w % 8 || h < LAMA_MIN_SIDE || w < LAMA_MIN_SIDE)
 		return tp_err(TP_EUSAGE, "LaMa input %ux%u must be a multiple of 8 and at least %u",
 			      w, h, LAMA_MIN_SIDE);
-	return nn_fft_plan_get(net->cfg.cs, h / 8, w / 8, &p);
+	return nn_fft_plan_get(h / 8, w / 8, &p);
+}
+
+struct ffc_job {
+	const struct lama_ffc *f;
+	const struct nn_tensor *x;
+	float *y;
+	const struct nn_exec *ex;
+	uint32_t nl, ng, rows;
+};
+
+/* One chunk of output rows: im2col of [xl; xg], the fused local conv (+ bn_l,
+ * ReLU) and the l2g conv (its first 9 nl rows of the same columns). */
+static void ffc_chunk(void *ctx, uint32_t task, uint32_t tid)
+{
+	const struct ffc_job *j = ctx;
+	uint32_t h = j->x->h, w = j->x->w, nl = j->nl, ng = j->ng;
+	uint32_t oy0 = task * j->rows, oy1 = oy0 + j->rows < h ? oy0 + j->rows : h;
+	uint32_t n = (oy1 - oy0) * w, kk = 9 * (nl + ng);
+	size_t hw = (size_t)h * w;
+	float *col = nn_exec_slice(j->ex, tid), *y = j->y + (size_t)oy0 * w;
+	nn_im2col(j->x, 3, 1, 1, NN_PAD_REFLECT, oy0, oy1, w, col);
+	nn_gemm(nl, n, kk, j->f->wloc, kk, col, n, 0.0f, y, (uint32_t)hw);
+	nn_shift_act(y, nl, n, hw, j->f->shift_l, 1);
+	nn_gemm(ng, n, 9 * nl, j->f->wl2g, 9 * nl, col, n, 0.0f, y + nl * hw, (uint32_t)hw);
 }
 
 /* One FFC_BN_ACT of a residual block: x (nl + ng, h, w) -> y. */
 static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
-			const struct nn_fft_plan *plan, const float *x, float *y, uint32_t h,
+			const struct nn_fft_plan *plan, float *x, float *y, uint32_t h,
 			uint32_t w, struct bufs *bf)
 {
 	const struct lama_config *c = &net->cfg;
 	uint32_t nl = c->nl, ng = c->ng, cs = c->cs;
-	size_t hw = (size_t)h * w, kk = (size_t)9 * (nl + ng);
-	uint32_t rows = nn_conv_chunk_rows(kk, w, h);
-	struct nn_tensor xt = { (float *)x, nl + ng, h, w };
+	size_t hw = (size_t)h * w;
+	struct nn_tensor xt = { x, nl + ng, h, w };
+	struct ffc_job j = { f, &xt, y, &bf->ex, nl, ng,
+			     nn_conv_chunk_rows((size_t)9 * (nl + ng), w, h) };
 	float *yg = y + nl * hw;
-	for (uint32_t oy0 = 0; oy0 < h; oy0 += rows) {
-		uint32_t oy1 = oy0 + rows < h ? oy0 + rows : h;
-		uint32_t n = (oy1 - oy0) * w;
-		nn_im2col(&xt, 3, 1, 1, NN_PAD_REFLECT, oy0, oy1, w, bf->col);
-		nn_gemm(nl, n, (uint32_t)kk, f->wloc, (uint32_t)kk, bf->col, n, 0.0f,
-			y + (size_t)oy0 * w, (uint32_t)hw);
-		nn_shift_act(y + (size_t)oy0 * w, nl, n, hw, f->shift_l, 1);
-		nn_gemm(ng, n, 9 * nl, f->wl2g, 9 * nl, bf->col, n, 0.0f, yg + (size_t)oy0 * w,
-			(uint32_t)hw);
-	}
-	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)). */
-	nn_gemm(cs, (uint32_t)hw, ng, f->w1, ng, x + nl * hw, (uint32_t)hw, 0.0f, bf->sa,
-		(uint32_t)hw);
-	nn_shift_act(bf->sa, cs, hw, hw, f->shift1, 1);
-	nn_fourier_unit(plan, &f->fu, bf->sa, bf->sf, h, w, bf->fus);
-	nn_add(bf->sf, bf->sa, cs * hw);
-	nn_gemm(ng, (uint32_t)hw, cs, f->w2, cs, bf->sf, (uint32_t)hw, 1.0f, yg, (uint32_t)hw);
-	nn_shift_act(yg, ng, hw, hw, f->shift_g, 1);
+	nn_pool_run(bf->ex.pool, (h + j.rows - 1) / j.rows, ffc_chunk, &j);
+	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)),
+	 * added to the l2g result before the folded bn_g and ReLU. */
+	nn_gemm_par(&bf->ex, cs, (uint32_t)hw, ng, f->w1, ng, x + nl * hw, (uint32_t)hw, 0.0f,
+		    bf->sa, (uint32_t)hw, f->shift1, 1);
+	nn_fourier_unit(plan, &f->fu, bf->sa, bf->sf, h, w, bf->fus, &bf->ex);
+	nn_gemm_par(&bf->ex, ng, (uint32_t)hw, cs, f->w2, cs, bf->sf, (uint32_t)hw, 1.0f, yg,
+		    (uint32_t)hw, f->shift_g, 1);
 }
 
 tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
-			   struct nn_tensor *out, struct nn_arena *arena)
+			   struct nn_tensor *out, struct nn_arena *arena, struct nn_pool *pool,
+			   double *stage_ms)
 {
 	const struct lama_config *c = &net->cfg;
 	uint32_t h = in->h, w = in->w, bh = h / 8, bw = w / 8;
+	uint32_t threads = nn_pool_threads(pool);
 	const struct nn_fft_plan *plan;
 	struct bufs bf;
+	double t0 = stage_ms ? tp_now_ms() : 0, t1;
 	tp_status st;
 	if (in->c != c->in_ch || out->c != 3 || out->h != h || out->w != w)
 		return tp_err(TP_EUSAGE, "LaMa forward: bad tensor shapes");
 	if ((st = lama_net_prepare(net, h, w)))
 		return st;
-	/* Cached: after prepare this is a lookup under the mutex, no planning. */
-	if ((st = nn_fft_plan_get(c->cs, bh, bw, &plan)))
+	/* Cached by prepare: this is a lookup under the mutex, no planning. */
+	if ((st = nn_fft_plan_get(bh, bw, &plan)))
 		return st;
-	if (lama_net_scratch(net, h, w) > arena->cap)
+	if (lama_net_scratch(net, h, w, threads) > arena->cap)
 		return tp_err(TP_EINTERNAL, "LaMa forward: arena too small for %ux%u", w, h);
 	arena->used = 0;
-	plan_bufs(net, h, w, arena, &bf);
+	plan_bufs(net, h, w, threads, arena, &bf);
+	bf.ex.pool = pool;
+#define LAP(stage) do { if (stage_ms) { t1 = tp_now_ms(); stage_ms[stage] += t1 - t0; t0 = t1; } } while (0)
 	{
 		struct nn_tensor a = { bf.a, c->ngf, h, w };
 		struct nn_tensor b = { bf.b, 2 * c->ngf, h / 2, w / 2 };
 		struct nn_tensor x = { bf.x, c->nl + c->ng, bh, bw };
 		size_t xn = nn_tensor_len(&x);
-		nn_conv2d(&net->init, in, &a, bf.col);
-		nn_conv2d(&net->down[0], &a, &b, bf.col);
+		nn_conv2d(&net->init, in, &a, &bf.ex);
+		nn_conv2d(&net->down[0], &a, &b, &bf.ex);
 		a = (struct nn_tensor){ bf.a, 4 * c->ngf, h / 4, w / 4 };
-		nn_conv2d(&net->down[1], &b, &a, bf.col);
-		nn_conv2d(&net->down[2], &a, &x, bf.col);
+		nn_conv2d(&net->down[1], &b, &a, &bf.ex);
+		nn_conv2d(&net->down[2], &a, &x, &bf.ex);
+		LAP(LAMA_ST_ENCODE);
 		for (uint32_t i = 0; i < c->n_blocks; i++) {
 			ffc_forward(net, &net->ffc[2 * i], plan, bf.x, bf.y1, bh, bw, &bf);
 			ffc_forward(net, &net->ffc[2 * i + 1], plan, bf.y1, bf.y2, bh, bw, &bf);
 			nn_add(bf.x, bf.y2, xn);
 		}
+		LAP(LAMA_ST_BLOCKS);
 		a = (struct nn_tensor){ bf.a, c->up[0], h / 4, w / 4 };
-		nn_convt2d(&net->up[0], &x, &a, bf.col);
+		nn_convt2d(&net->up[0], &x, &a, &bf.ex);
 		b = (struct nn_tensor){ bf.b, c->up[1], h / 2, w / 2 };
-		nn_convt2d(&net->up[1], &a, &b, bf.col);
+		nn_convt2d(&net->up[1], &a, &b, &bf.ex);
 		a = (struct nn_tensor){ bf.a, c->up[2], h, w };
-		nn_convt2d(&net->up[2], &b, &a, bf.col);
-		nn_conv2d(&net->final, &a, out, bf.col);
+		nn_convt2d(&net->up[2], &b, &a, &bf.ex);
+		LAP(LAMA_ST_DECODE);
+		nn_conv2d(&net->final, &a, out, &bf.ex);
 		nn_sigmoid(out->data, nn_tensor_len(out));
+		LAP(LAMA_ST_FINAL);
 	}
+#undef LAP
 	return TP_OK;
 }

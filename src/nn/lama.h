@@ -42,16 +42,25 @@ size_t lama_net_bytes(const struct lama_net *net);
 /* Smallest padded side the net accepts (the bottleneck needs >= 2 for reflect). */
 #define LAMA_MIN_SIDE 16
 
-/* Arena floats one forward pass on an h x w input needs (h, w multiples of 8, >= 16). */
-size_t lama_net_scratch(const struct lama_net *net, uint32_t h, uint32_t w);
+/* Arena floats one forward pass on an h x w input needs with `threads`
+ * threads (h, w multiples of 8, >= 16). */
+size_t lama_net_scratch(const struct lama_net *net, uint32_t h, uint32_t w, uint32_t threads);
 /* Make the FFT plans for h x w (under the plan mutex). Call before forward on a new shape. */
 tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w);
+
+/* Stages timed by lama_net_forward when asked (milliseconds, accumulated). */
+enum { LAMA_ST_ENCODE, LAMA_ST_BLOCKS, LAMA_ST_DECODE, LAMA_ST_FINAL, LAMA_ST_COUNT };
+
 /*
  * One forward pass: in (in_ch, h, w) -> out (3, h, w), the sigmoid output.
- * out->data preallocated (not in the arena). Uses arena from its start
- * (arena->used is reset). TP_EUSAGE on a bad size; prepare must have run.
+ * out->data preallocated (not in the arena). Uses the arena from its start
+ * (arena->used is reset; it needs lama_net_scratch(net, h, w, threads of
+ * pool) floats). pool may be NULL. stage_ms, if not NULL, gets
+ * LAMA_ST_COUNT timings added. TP_EUSAGE on a bad size; TP_ENOMEM if a new
+ * FFT plan cannot be made. Same bytes for any pool size.
  */
 tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
-			   struct nn_tensor *out, struct nn_arena *arena);
+			   struct nn_tensor *out, struct nn_arena *arena, struct nn_pool *pool,
+			   double *stage_ms);
 
 #endif

@@ -6,8 +6,10 @@
  *
  * Invariants: no function here allocates except the plan cache (at open) and
  * the weight loader; kernels write only into buffers the caller sized with
- * the *_scratch helpers. Results do not depend on the thread count: chunk
- * sizes are fixed constants and OpenBLAS splits sgemm over M/N, never K.
+ * the *_scratch helpers. Results do not depend on the thread count: work is
+ * cut into pieces fixed by the shapes alone, each piece is computed by one
+ * single-threaded OpenBLAS call (OpenBLAS must run with 1 thread: its own
+ * threading changes low bits with the thread count), whatever thread runs it.
  */
 #ifndef NN_H
 #define NN_H
@@ -90,11 +92,44 @@ static inline long nn_pad_index(long i, long n, enum nn_pad mode)
 void nn_pad2d(const struct nn_tensor *in, struct nn_tensor *out, uint32_t top, uint32_t left,
 	      enum nn_pad mode);
 
+/* ---- threads ------------------------------------------------------------ */
+
+/* A fork-join pool: the caller plus threads - 1 helpers. */
+struct nn_pool;
+typedef void (*nn_task_fn)(void *ctx, uint32_t task, uint32_t tid);
+/* Start threads - 1 helper threads (none for 1). Free with nn_pool_free. TP_ENOMEM. */
+tp_status nn_pool_new(uint32_t threads, struct nn_pool **out);
+/* Stop and join the helpers (accepts NULL). */
+void nn_pool_free(struct nn_pool *p);
+/* Threads including the caller (1 for NULL). */
+uint32_t nn_pool_threads(const struct nn_pool *p);
+/* Run fn(ctx, task, tid) for every task in [0, ntasks), tid < nn_pool_threads(p),
+ * and return when all are done. p may be NULL (run inline). Not reentrant. */
+void nn_pool_run(struct nn_pool *p, uint32_t ntasks, nn_task_fn fn, void *ctx);
+
+/* What every parallel kernel gets: the pool and per-thread scratch. */
+struct nn_exec {
+	struct nn_pool *pool;  /* may be NULL: single-threaded */
+	float *scratch;        /* nn_pool_threads(pool) slices of `slice` floats, 64-byte aligned */
+	size_t slice;          /* floats per thread (a multiple of NN_ALIGN_FLOATS) */
+};
+/* Thread tid's scratch slice. */
+static inline float *nn_exec_slice(const struct nn_exec *ex, uint32_t tid)
+{
+	return ex->scratch + (size_t)tid * ex->slice;
+}
+
 /* ---- GEMM and convolution ----------------------------------------------- */
 
-/* C (m x n, ldc) = A (m x k, lda) * B (k x n, ldb) + beta * C; row-major. */
+/* C (m x n, ldc) = A (m x k, lda) * B (k x n, ldb) + beta * C; row-major,
+ * one OpenBLAS call on the calling thread. */
 void nn_gemm(uint32_t m, uint32_t n, uint32_t k, const float *a, uint32_t lda, const float *b,
 	     uint32_t ldb, float beta, float *c, uint32_t ldc);
+/* The same split into fixed blocks of columns run on ex's pool, each block
+ * followed by C = act(C + shift[row]) (shift may be NULL; relu 0/1). */
+void nn_gemm_par(const struct nn_exec *ex, uint32_t m, uint32_t n, uint32_t k, const float *a,
+		 uint32_t lda, const float *b, uint32_t ldb, float beta, float *c, uint32_t ldc,
+		 const float *shift, int relu);
 
 /* A 2-D convolution (square kernel) with its folded batch-norm and activation:
  * out[co] = act(sum_{ci,ky,kx} w[co][ci][ky][kx] * in_pad[ci][oy*s+ky][ox*s+kx] + shift[co]). */
@@ -109,19 +144,18 @@ struct nn_conv {
 	int relu;            /* 1: ReLU after the shift */
 };
 
-/* Output size of cv on an input of h x w. */
+/* Output size of a conv on an input side n. */
 static inline uint32_t nn_conv_out(uint32_t n, uint32_t k, uint32_t stride, uint32_t pad)
 {
 	return (n + 2 * pad - k) / stride + 1;
 }
 
-/* im2col column buffer size (floats) for cv on an h x w input: fixed-size
- * chunks of output rows, at least one whole output row. */
-size_t nn_conv_scratch(const struct nn_conv *cv, uint32_t h, uint32_t w);
-
 /* Number of output rows per im2col chunk for a K-row column matrix of
- * output width ow (the constant chunk rule behind nn_conv_scratch). */
+ * output width ow: a fixed rule of the shape only (never of the threads). */
 uint32_t nn_conv_chunk_rows(size_t k, uint32_t ow, uint32_t oh);
+
+/* Per-thread scratch floats (ex->slice) nn_conv2d needs on an h x w input. */
+size_t nn_conv_scratch(const struct nn_conv *cv, uint32_t h, uint32_t w);
 
 /*
  * Fill col ((cin*k*k) x ((oy1 - oy0) * ow), row-major, row index
@@ -132,9 +166,9 @@ void nn_im2col(const struct nn_tensor *in, uint32_t k, uint32_t stride, uint32_t
 	       enum nn_pad mode, uint32_t oy0, uint32_t oy1, uint32_t ow, float *col);
 
 /* Run cv: in (cin, h, w) -> out (cout, oh, ow), out->data preallocated and
- * not aliasing in; col has nn_conv_scratch(cv, h, w) floats. */
+ * not aliasing in. Chunks of output rows run in parallel on ex. */
 void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_tensor *out,
-	       float *col);
+	       const struct nn_exec *ex);
 
 /* Transposed convolution (PyTorch ConvTranspose2d, groups 1, dilation 1):
  * out[co][i*s + ky - p][j*s + kx - p] += in[ci][i][j] * w[ci][co][ky][kx],
@@ -145,9 +179,12 @@ struct nn_convt {
 	const float *shift;  /* (cout) or NULL; borrowed */
 	int relu;
 };
+/* Per-thread scratch floats nn_convt2d needs on an h x w input. */
 size_t nn_convt_scratch(const struct nn_convt *ct, uint32_t h, uint32_t w);
+/* Needs k <= 2 * stride (then chunks c and c + 2 never touch the same output
+ * row, so even and odd chunks run in two parallel passes). */
 void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn_tensor *out,
-		float *col);
+		const struct nn_exec *ex);
 
 /* ---- elementwise -------------------------------------------------------- */
 
@@ -160,14 +197,14 @@ void nn_sigmoid(float *y, size_t n);
 
 /* ---- Fourier unit (FFTW single precision) ------------------------------- */
 
-/* FFTW plans for `c` channels of h x w: r2c over (h, w) and c2r back, made
- * once and shared by every worker (execution is thread-safe). */
+/* FFTW plans for one h x w channel: r2c over (h, w) and c2r back, made
+ * once and shared by every thread (execution is thread-safe). */
 struct nn_fft_plan;
 
-/* Find or make the plans for (c, h, w) in the process-wide cache (planning
+/* Find or make the plans for h x w in the process-wide cache (planning
  * under one mutex, FFTW_ESTIMATE so plans are deterministic and fast).
  * The cache owns the plan; it lives until nn_fft_cleanup. TP_ENOMEM. */
-tp_status nn_fft_plan_get(uint32_t c, uint32_t h, uint32_t w, const struct nn_fft_plan **out);
+tp_status nn_fft_plan_get(uint32_t h, uint32_t w, const struct nn_fft_plan **out);
 /* Free every cached plan (call when no worker runs). */
 void nn_fft_cleanup(void);
 
@@ -177,16 +214,19 @@ struct nn_fu {
 	const float *w;      /* (2c, 2c) row-major, BN scale folded; channels interleaved re/im */
 	const float *shift;  /* (2c) */
 };
-/* Scratch floats for nn_fourier_unit on c x h x w. */
+/* Shared scratch floats (spectrum in and out) for c x h x w. */
 size_t nn_fu_scratch(uint32_t c, uint32_t h, uint32_t w);
+/* Per-thread scratch floats (one channel's real and complex buffers). */
+size_t nn_fu_slice(uint32_t h, uint32_t w);
 /*
- * f = irfft2(relu(W * stack(rfft2(a)) + shift)) with 'ortho' scaling, where
- * the spectrum of channel k is stacked as spectral channels 2k (re), 2k+1 (im).
- * a, f: (c, h, w); a is not modified. plan from nn_fft_plan_get(c, h, w).
- * scratch has nn_fu_scratch() floats and is 64-byte aligned.
+ * f = a + irfft2(relu(W * stack(rfft2(a)) + shift)) with 'ortho' scaling,
+ * where the spectrum of channel k is stacked as spectral channels 2k (re),
+ * 2k+1 (im) (SPEC §5; the "+ a" is the SpectralTransform's skip, fused).
+ * a, f: (c, h, w); a is not modified. plan from nn_fft_plan_get(h, w).
+ * shared has nn_fu_scratch() floats; ex slices >= nn_fu_slice().
  */
 void nn_fourier_unit(const struct nn_fft_plan *plan, const struct nn_fu *fu, const float *a,
-		     float *f, uint32_t h, uint32_t w, float *scratch);
+		     float *f, uint32_t h, uint32_t w, float *shared, const struct nn_exec *ex);
 
 /* ---- BLAS threads ------------------------------------------------------- */
 

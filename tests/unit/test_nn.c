@@ -139,7 +139,8 @@ static void check_conv(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride,
 	struct nn_conv cv = { cout, cin, k, stride, pad, mode, wt, shift, relu };
 	float *col = malloc(nn_conv_scratch(&cv, h, w) * sizeof *col);
 	struct nn_tensor ti = { in, cin, h, w }, to = { out, cout, oh, ow };
-	nn_conv2d(&cv, &ti, &to, col);
+	struct nn_exec ex = { NULL, col, nn_conv_scratch(&cv, h, w) };
+	nn_conv2d(&cv, &ti, &to, &ex);
 	naive_conv(&cv, in, h, w, ref);
 	for (size_t i = 0; i < (size_t)cout * oh * ow; i++)
 		if (fabs(out[i] - ref[i]) > 1e-4) {
@@ -158,18 +159,19 @@ static void check_conv(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride,
 static void test_nn_conv_known(void **state)
 {
 	/* all-ones 3x3 kernel, zero padding, on a 3x3 ramp: neighbourhood sums */
-	float in[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, wt[9], out[9], col[81];
+	float in[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, wt[9], out[9], col[96];
 	const float want[9] = { 12, 21, 16, 27, 45, 33, 24, 39, 28 };
 	struct nn_conv cv = { 1, 1, 3, 1, 1, NN_PAD_ZERO, wt, NULL, 0 };
 	struct nn_tensor ti = { in, 1, 3, 3 }, to = { out, 1, 3, 3 };
+	struct nn_exec ex = { NULL, col, 96 };
 	(void)state;
 	for (int i = 0; i < 9; i++)
 		wt[i] = 1;
-	nn_conv2d(&cv, &ti, &to, col);
+	nn_conv2d(&cv, &ti, &to, &ex);
 	assert_memory_equal(out, want, sizeof want);
 	/* reflect padding: the corner sees rows/cols -1 -> 1 */
 	cv.mode = NN_PAD_REFLECT;
-	nn_conv2d(&cv, &ti, &to, col);
+	nn_conv2d(&cv, &ti, &to, &ex);
 	assert_true(out[0] == 5 + 4 + 5 + 2 + 1 + 2 + 5 + 4 + 5);
 }
 
@@ -194,6 +196,7 @@ static void test_nn_convt(void **state)
 	struct nn_convt ct = { cout, cin, 3, 2, 1, 1, wt, shift, 0 };
 	float *col = malloc(nn_convt_scratch(&ct, h, w) * sizeof *col);
 	struct nn_tensor ti = { in, cin, h, w }, to = { out, cout, oh, ow };
+	struct nn_exec ex = { NULL, col, nn_convt_scratch(&ct, h, w) };
 	(void)state;
 	for (uint32_t co = 0; co < cout; co++)
 		for (uint32_t i = 0; i < oh * ow; i++)
@@ -212,7 +215,7 @@ static void test_nn_convt(void **state)
 								(double)in[(ci * h + i) * w + j] *
 								wt[((ci * cout + co) * 3 + (uint32_t)ki) * 3 + (uint32_t)kj];
 						}
-	nn_convt2d(&ct, &ti, &to, col);
+	nn_convt2d(&ct, &ti, &to, &ex);
 	for (uint32_t i = 0; i < cout * oh * ow; i++)
 		assert_true(fabs(out[i] - ref[i]) < 1e-5);
 	free(wt);
@@ -282,7 +285,8 @@ static void naive_fu(const struct nn_fu *fu, const float *a, uint32_t h, uint32_
 					else
 						s += 2 * term;
 				}
-				f[(k * h + y) * w + x] = s * sc;
+				/* the SpectralTransform skip (a + fu(a)) is fused into nn_fourier_unit */
+				f[(k * h + y) * w + x] = a[(k * h + y) * w + x] + s * sc;
 			}
 	free(re);
 	free(t);
@@ -296,9 +300,14 @@ static void check_fu(uint32_t c, uint32_t h, uint32_t w)
 	float *f = malloc((size_t)c * h * w * sizeof *f);
 	double *ref = malloc((size_t)c * h * w * sizeof *ref);
 	struct nn_fu fu = { c, wt, shift };
-	assert_int_equal(nn_fft_plan_get(c, h, w, &plan), TP_OK);
-	assert_int_equal(nn_arena_init(&ar, nn_fu_scratch(c, h, w)), TP_OK);
-	nn_fourier_unit(plan, &fu, a, f, h, w, nn_arena_take(&ar, nn_fu_scratch(c, h, w)));
+	struct nn_exec ex;
+	struct nn_pool *pool = NULL;
+	assert_int_equal(nn_fft_plan_get(h, w, &plan), TP_OK);
+	assert_int_equal(nn_pool_new(2, &pool), TP_OK);
+	assert_int_equal(nn_arena_init(&ar, nn_fu_scratch(c, h, w) + 2 * nn_fu_slice(h, w)), TP_OK);
+	ex = (struct nn_exec){ pool, nn_arena_take(&ar, 2 * nn_fu_slice(h, w)), nn_fu_slice(h, w) };
+	nn_fourier_unit(plan, &fu, a, f, h, w, nn_arena_take(&ar, nn_fu_scratch(c, h, w)), &ex);
+	nn_pool_free(pool);
 	naive_fu(&fu, a, h, w, ref);
 	for (size_t i = 0; i < (size_t)c * h * w; i++)
 		if (fabs(f[i] - ref[i]) > 1e-4) {
@@ -504,9 +513,9 @@ static void test_nn_lama_golden(void **state)
 		struct nn_tensor in = { ind, 4, H, W }, out = { outd, 3, H, W };
 		double maxerr = 0;
 		make_input(&g, &in);
-		assert_int_equal(nn_arena_init(&ar, lama_net_scratch(net, H, W)), TP_OK);
+		assert_int_equal(nn_arena_init(&ar, lama_net_scratch(net, H, W, 3)), TP_OK);
 		nn_blas_set_threads(1);
-		assert_int_equal(lama_net_forward(net, &in, &out, &ar), TP_OK);
+		assert_int_equal(lama_net_forward(net, &in, &out, &ar, NULL, NULL), TP_OK);
 		for (uint32_t c = 0; c < 3; c++)
 			for (uint32_t y = 0; y < g.h; y++)
 				for (uint32_t x = 0; x < g.w; x++) {
@@ -517,12 +526,16 @@ static void test_nn_lama_golden(void **state)
 				}
 		print_message("%s %ux%u: max abs error %.3g\n", g.name, g.w, g.h, maxerr);
 		assert_true(maxerr <= 1e-4);
-		/* same bytes with 2 BLAS threads */
+		/* the same bytes with 2 and 3 threads */
 		out.data = out2;
-		nn_blas_set_threads(2);
-		assert_int_equal(lama_net_forward(net, &in, &out, &ar), TP_OK);
-		assert_memory_equal(outd, out2, (size_t)3 * H * W * sizeof(float));
-		nn_blas_set_threads(1);
+		for (uint32_t th = 2; th <= 3; th++) {
+			struct nn_pool *pool = NULL;
+			assert_int_equal(nn_pool_new(th, &pool), TP_OK);
+			memset(out2, 0, (size_t)3 * H * W * sizeof(float));
+			assert_int_equal(lama_net_forward(net, &in, &out, &ar, pool, NULL), TP_OK);
+			assert_memory_equal(outd, out2, (size_t)3 * H * W * sizeof(float));
+			nn_pool_free(pool);
+		}
 		nn_arena_free(&ar);
 		free(ind);
 		free(outd);
