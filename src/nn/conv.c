@@ -10,8 +10,8 @@
 #include <cblas.h>
 #include <string.h>
 
-/* Column-buffer budget per chunk, floats (4 MB). */
-#define NN_COL_BUDGET ((size_t)1 << 20)
+/* Column-buffer budget per chunk, floats (8 MB). */
+#define NN_COL_BUDGET ((size_t)1 << 21)
 /* Columns per task of nn_gemm_par. */
 #define NN_GEMM_NB 512u
 
@@ -26,12 +26,30 @@ uint32_t nn_conv_chunk_rows(size_t k, uint32_t ow, uint32_t oh)
 	return (uint32_t)rows;
 }
 
+/* Tap-GEMM chunk: output rows per chunk (the input rows add 2 * pad). */
+static uint32_t tap_rows(const struct nn_conv *cv, uint32_t w, uint32_t oh)
+{
+	return nn_conv_chunk_rows((size_t)cv->cout * cv->k * cv->k, w, oh);
+}
+
 size_t nn_conv_scratch(const struct nn_conv *cv, uint32_t h, uint32_t w)
 {
 	uint32_t oh = nn_conv_out(h, cv->k, cv->stride, cv->pad);
 	uint32_t ow = nn_conv_out(w, cv->k, cv->stride, cv->pad);
 	size_t kk = (size_t)cv->cin * cv->k * cv->k;
+	if (cv->wtap) {
+		size_t m = (size_t)cv->cout * cv->k * cv->k;
+		return nn_align(m * w * (tap_rows(cv, w, oh) + 2 * cv->pad));
+	}
 	return nn_align(kk * ow * nn_conv_chunk_rows(kk, ow, oh));
+}
+
+void nn_conv_make_wtap(const float *w, uint32_t cout, uint32_t cin, uint32_t k, float *wtap)
+{
+	for (uint32_t co = 0; co < cout; co++)
+		for (uint32_t ci = 0; ci < cin; ci++)
+			for (uint32_t t = 0; t < k * k; t++)
+				wtap[((size_t)co * k * k + t) * cin + ci] = w[((size_t)co * cin + ci) * k * k + t];
 }
 
 void nn_im2col(const struct nn_tensor *in, uint32_t k, uint32_t stride, uint32_t pad,
@@ -142,6 +160,68 @@ static void conv_task(void *ctx, uint32_t task, uint32_t tid)
 	nn_shift_act(dst, cv->cout, n, plane, cv->shift, cv->relu);
 }
 
+/*
+ * The tap-GEMM path, for convs with few output channels (the final 7x7 conv,
+ * 64 -> 3, where an im2col GEMM would have M = 3): Y = Wtap (cout*k*k x cin)
+ * * in (cin x pixels) for the input rows a chunk of output rows reads, then
+ * out[co][y][x] = shift + sum over taps of Y[co, tap][pad(y + ky)][pad(x + kx)].
+ */
+static void conv_tap_task(void *ctx, uint32_t task, uint32_t tid)
+{
+	const struct conv_job *j = ctx;
+	const struct nn_conv *cv = j->cv;
+	const struct nn_tensor *in = j->in;
+	uint32_t k = cv->k, kk = k * k, w = in->w, h = in->h, m = cv->cout * kk;
+	uint32_t oy0 = task * j->rows, oy1 = oy0 + j->rows < j->oh ? oy0 + j->rows : j->oh;
+	long ylo = (long)oy0 - cv->pad, yhi = (long)oy1 + cv->pad;
+	size_t n;
+	float *y = nn_exec_slice(j->ex, tid);
+	if (ylo < 0)
+		ylo = 0;
+	if (yhi > (long)h)
+		yhi = h;
+	n = (size_t)(yhi - ylo) * w;
+	nn_gemm(m, (uint32_t)n, cv->cin, cv->wtap, cv->cin, in->data + (size_t)ylo * w,
+		(uint32_t)((size_t)h * w), 0.0f, y, (uint32_t)n);
+	for (uint32_t co = 0; co < cv->cout; co++) {
+		for (uint32_t oy = oy0; oy < oy1; oy++) {
+			float *d = j->out->data + ((size_t)co * j->oh + oy) * j->ow;
+			float s = cv->shift ? cv->shift[co] : 0.0f;
+			for (uint32_t ox = 0; ox < j->ow; ox++)
+				d[ox] = s;
+			for (uint32_t ky = 0; ky < k; ky++) {
+				long sy = nn_pad_index((long)oy + ky - (long)cv->pad, h, cv->mode);
+				if (sy < 0)
+					continue;
+				TP_ASSERT(sy >= ylo && sy < yhi);
+				for (uint32_t kx = 0; kx < k; kx++) {
+					const float *src = y + (size_t)(co * kk + ky * k + kx) * n +
+							   (size_t)(sy - ylo) * w;
+					long off = (long)kx - (long)cv->pad;
+					long lo = off < 0 ? -off : 0, hi = (long)j->ow;
+					if (hi + off > (long)w)
+						hi = (long)w - off;
+					for (long ox = 0; ox < lo && ox < (long)j->ow; ox++) {
+						long sx = nn_pad_index(ox + off, w, cv->mode);
+						if (sx >= 0)
+							d[ox] += src[sx];
+					}
+					for (long ox = lo; ox < hi; ox++)
+						d[ox] += src[ox + off];
+					for (long ox = hi > lo ? hi : lo; ox < (long)j->ow; ox++) {
+						long sx = nn_pad_index(ox + off, w, cv->mode);
+						if (sx >= 0)
+							d[ox] += src[sx];
+					}
+				}
+			}
+			if (cv->relu)
+				for (uint32_t ox = 0; ox < j->ow; ox++)
+					d[ox] = d[ox] > 0.0f ? d[ox] : 0.0f;
+		}
+	}
+}
+
 void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_tensor *out,
 	       const struct nn_exec *ex)
 {
@@ -149,6 +229,13 @@ void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_t
 			      nn_conv_out(in->w, cv->k, cv->stride, cv->pad) };
 	TP_ASSERT(in->c == cv->cin && out->c == cv->cout && out->h == j.oh && out->w == j.ow);
 	TP_ASSERT(ex->slice >= nn_conv_scratch(cv, in->h, in->w));
+	if (cv->wtap) {
+		/* stride 1 and pad <= k - 1 keep every read inside the chunk's input rows */
+		TP_ASSERT(cv->stride == 1 && 2 * cv->pad + 1 == cv->k && in->h > cv->pad);
+		j.rows = tap_rows(cv, in->w, j.oh);
+		nn_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_tap_task, &j);
+		return;
+	}
 	j.rows = nn_conv_chunk_rows((size_t)cv->cin * cv->k * cv->k, j.ow, j.oh);
 	nn_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_task, &j);
 }

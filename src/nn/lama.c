@@ -307,8 +307,9 @@ static tp_status load_final(struct loader *l, uint32_t idx, uint32_t cin, struct
 	const struct nn_wtensor *w, *b;
 	uint64_t dw[4] = { 3, cin, 7, 7 }, db[1] = { 3 };
 	float *fw = net_alloc(l->net, (size_t)3 * cin * 49), *shift = net_alloc(l->net, 3);
+	float *wtap = net_alloc(l->net, (size_t)3 * cin * 49);
 	tp_status st;
-	if (!fw || !shift)
+	if (!fw || !shift || !wtap)
 		return oom(l);
 	if ((st = get(l, &w, 4, dw, "%u.weight", idx)) || (st = get(l, &b, 1, db, "%u.bias", idx)))
 		return st;
@@ -316,8 +317,10 @@ static tp_status load_final(struct loader *l, uint32_t idx, uint32_t cin, struct
 		fw[i] = fval(w, i);
 	for (uint32_t i = 0; i < 3; i++)
 		shift[i] = fval(b, i);
+	nn_conv_make_wtap(fw, 3, cin, 7, wtap);
 	*cv = (struct nn_conv){ .cout = 3, .cin = cin, .k = 7, .stride = 1, .pad = 3,
-				.mode = NN_PAD_REFLECT, .w = fw, .shift = shift, .relu = 0 };
+				.mode = NN_PAD_REFLECT, .w = fw, .shift = shift, .relu = 0,
+				.wtap = wtap };
 	return TP_OK;
 }
 

@@ -142,7 +142,12 @@ struct nn_conv {
 	const float *w;      /* (cout, cin * k * k) row-major, BN scale already folded in; borrowed */
 	const float *shift;  /* (cout) bias + folded BN shift, or NULL for none; borrowed */
 	int relu;            /* 1: ReLU after the shift */
+	const float *wtap;   /* NULL, or (cout * k * k, cin) row-major: the same weights
+			      * tap-major, selecting the "tap GEMM" path for stride 1 and
+			      * few output channels (GEMM to all taps, then shift-add) */
 };
+/* Rearrange w (cout, cin, k, k) into the wtap layout (cout, k, k, cin). */
+void nn_conv_make_wtap(const float *w, uint32_t cout, uint32_t cin, uint32_t k, float *wtap);
 
 /* Output size of a conv on an input side n. */
 static inline uint32_t nn_conv_out(uint32_t n, uint32_t k, uint32_t stride, uint32_t pad)

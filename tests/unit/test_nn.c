@@ -128,16 +128,19 @@ static void naive_conv(const struct nn_conv *cv, const float *in, uint32_t h, ui
 			}
 }
 
-static void check_conv(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride, uint32_t pad,
-		       enum nn_pad mode, uint32_t h, uint32_t w, int relu)
+static void check_conv_tap(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride, uint32_t pad,
+			   enum nn_pad mode, uint32_t h, uint32_t w, int relu, int tap)
 {
 	uint32_t oh = nn_conv_out(h, k, stride, pad), ow = nn_conv_out(w, k, stride, pad);
 	float *wt = rand_buf((size_t)cout * cin * k * k), *shift = rand_buf(cout);
 	float *in = rand_buf((size_t)cin * h * w);
 	float *out = malloc((size_t)cout * oh * ow * sizeof *out);
 	double *ref = malloc((size_t)cout * oh * ow * sizeof *ref);
-	struct nn_conv cv = { cout, cin, k, stride, pad, mode, wt, shift, relu };
-	float *col = malloc(nn_conv_scratch(&cv, h, w) * sizeof *col);
+	float *wtap = malloc((size_t)cout * cin * k * k * sizeof *wtap);
+	struct nn_conv cv = { cout, cin, k, stride, pad, mode, wt, shift, relu, tap ? wtap : NULL };
+	float *col;
+	nn_conv_make_wtap(wt, cout, cin, k, wtap);
+	col = malloc(nn_conv_scratch(&cv, h, w) * sizeof *col);
 	struct nn_tensor ti = { in, cin, h, w }, to = { out, cout, oh, ow };
 	struct nn_exec ex = { NULL, col, nn_conv_scratch(&cv, h, w) };
 	nn_conv2d(&cv, &ti, &to, &ex);
@@ -154,6 +157,13 @@ static void check_conv(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride,
 	free(out);
 	free(ref);
 	free(col);
+	free(wtap);
+}
+
+static void check_conv(uint32_t cin, uint32_t cout, uint32_t k, uint32_t stride, uint32_t pad,
+		       enum nn_pad mode, uint32_t h, uint32_t w, int relu)
+{
+	check_conv_tap(cin, cout, k, stride, pad, mode, h, w, relu, 0);
 }
 
 static void test_nn_conv_known(void **state)
@@ -161,7 +171,7 @@ static void test_nn_conv_known(void **state)
 	/* all-ones 3x3 kernel, zero padding, on a 3x3 ramp: neighbourhood sums */
 	float in[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, wt[9], out[9], col[96];
 	const float want[9] = { 12, 21, 16, 27, 45, 33, 24, 39, 28 };
-	struct nn_conv cv = { 1, 1, 3, 1, 1, NN_PAD_ZERO, wt, NULL, 0 };
+	struct nn_conv cv = { 1, 1, 3, 1, 1, NN_PAD_ZERO, wt, NULL, 0, NULL };
 	struct nn_tensor ti = { in, 1, 3, 3 }, to = { out, 1, 3, 3 };
 	struct nn_exec ex = { NULL, col, 96 };
 	(void)state;
@@ -185,6 +195,10 @@ static void test_nn_conv_random(void **state)
 	check_conv(6, 5, 1, 1, 0, NN_PAD_ZERO, 4, 5, 1);
 	/* big enough that im2col runs in several row chunks */
 	check_conv(64, 2, 3, 1, 1, NN_PAD_REFLECT, 150, 180, 1);
+	/* the tap-GEMM path (few output channels), one and several chunks */
+	check_conv_tap(5, 3, 7, 1, 3, NN_PAD_REFLECT, 9, 8, 0, 1);
+	check_conv_tap(4, 2, 3, 1, 1, NN_PAD_ZERO, 6, 5, 1, 1);
+	check_conv_tap(8, 3, 7, 1, 3, NN_PAD_REFLECT, 300, 260, 0, 1);
 }
 
 static void test_nn_convt(void **state)
