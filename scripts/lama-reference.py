@@ -259,6 +259,16 @@ def cmd_golden(a):
     g.eval()
     os.makedirs(a.outdir, exist_ok=True)
     save_safetensors(os.path.join(a.outdir, "tiny.safetensors"), g.state_dict())
+    # The same weights as a Lightning-style checkpoint (what bin/make_checkpoint.py
+    # leaves: state_dict with generator.* and other keys, plus plain metadata),
+    # for the C .ckpt reader; and one whose pickle names a forbidden global.
+    sd = {"generator." + k: v for k, v in g.state_dict().items()}
+    sd["discriminator.model.0.weight"] = torch.zeros(2, 2)
+    torch.save({"epoch": 3, "global_step": 1234, "pytorch-lightning_version": "1.2.9",
+                "state_dict": sd, "hyper_parameters": {"lr": 0.001, "kind": "ffc_resnet", "ids": [1, 2]},
+                "lr_schedulers": []}, os.path.join(a.outdir, "tiny.ckpt"))
+    torch.save({"state_dict": {"generator.model.1.bn_l.bias": torch.zeros(2)}, "hook": print},
+               os.path.join(a.outdir, "evil.ckpt"))
     g2 = make_model(load_safetensors(os.path.join(a.outdir, "tiny.safetensors")))
     rng = np.random.default_rng(7)
     cases = [(64, 64), (53, 71), (40, 96), (16, 24)]

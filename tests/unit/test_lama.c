@@ -382,7 +382,7 @@ static void test_lama_bad_models(void **state)
 		fwrite("PK\003\004garbage-garbage", 1, 20, f);
 		fclose(f);
 	}
-	expect_open_fails(path, ".ckpt");
+	expect_open_fails(path, "zip");
 
 	/* no model at all is a usage error */
 	{

@@ -582,6 +582,69 @@ static void test_nn_lama_load_oom(void **state)
 	lama_net_free(net);
 }
 
+/* The official .ckpt route: a Lightning-style torch.save zip of the same weights. */
+static void test_nn_ckpt(void **state)
+{
+	char p1[512], p2[512], p3[512];
+	struct nn_weights *st = NULL, *ck = NULL;
+	struct lama_net *net = NULL;
+	size_t len;
+	uint8_t *bytes;
+	(void)state;
+	snprintf(p1, sizeof p1, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	snprintf(p2, sizeof p2, "%s/tests/data/lama/tiny.ckpt", top_dir());
+	assert_int_equal(nn_weights_open(p1, &st), TP_OK);
+	assert_int_equal(nn_weights_open(p2, &ck), TP_OK);
+	/* every generator tensor, and nothing else (discriminator.* is dropped) */
+	assert_int_equal(ck->n, st->n);
+	for (size_t i = 0; i < st->n; i++) {
+		const struct nn_wtensor *a = &st->t[i], *b = nn_weights_find(ck, a->name);
+		assert_non_null(b);
+		assert_int_equal(a->dtype, b->dtype);
+		assert_int_equal(a->ndim, b->ndim);
+		assert_memory_equal(a->shape, b->shape, a->ndim * sizeof a->shape[0]);
+		assert_int_equal(a->nbytes, b->nbytes);
+		assert_memory_equal(a->data, b->data, a->nbytes);
+	}
+	nn_weights_close(st);
+	nn_weights_close(ck);
+	assert_int_equal(lama_net_open(p2, &net), TP_OK);
+	assert_int_equal(lama_net_config(net)->n_blocks, 2);
+	lama_net_free(net);
+
+	/* a pickle naming any other global is refused, by name */
+	snprintf(p3, sizeof p3, "%s/tests/data/lama/evil.ckpt", top_dir());
+	assert_int_equal(nn_weights_open(p3, &ck), TP_EMODEL);
+	assert_non_null(strstr(tp_errmsg(), "builtin__.print'"));
+	assert_non_null(strstr(tp_errmsg(), "evil.ckpt"));
+
+	/* truncated: the zip directory is gone */
+	bytes = read_file(p2, &len);
+	assert_non_null(bytes);
+	{
+		char cut[128];
+		FILE *f;
+		snprintf(cut, sizeof cut, "%s/cut.ckpt", tmpdir);
+		f = fopen(cut, "wb");
+		fwrite(bytes, 1, len / 2, f);
+		fclose(f);
+		assert_int_equal(nn_weights_open(cut, &ck), TP_EMODEL);
+		assert_non_null(strstr(tp_errmsg(), "truncated"));
+		/* another global than the allow-list, in an otherwise good file */
+		{
+			uint8_t *g = memmem(bytes, len, "OrderedDict", 11);
+			assert_non_null(g);
+			g[10] = 'X';
+		}
+		f = fopen(cut, "wb");
+		fwrite(bytes, 1, len, f);
+		fclose(f);
+		assert_int_equal(nn_weights_open(cut, &ck), TP_EMODEL);
+		assert_non_null(strstr(tp_errmsg(), "'collections.OrderedDicX'"));
+	}
+	free(bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +658,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nn_safetensors_errors, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_nn_lama_golden),
 		cmocka_unit_test(test_nn_lama_load_oom),
+		cmocka_unit_test_setup_teardown(test_nn_ckpt, setup_tmp, teardown_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
