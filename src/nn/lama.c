@@ -17,9 +17,9 @@
 #define BN_EPS 1e-5
 
 struct lama_ffc {            /* one FFC_BN_ACT inside a residual block */
-	float *wloc;         /* (nl, 9 (nl + ng)): [l2l | g2l] * bn_l scale */
+	float *uloc;         /* (16, nl, nl + ng): Winograd [l2l | g2l] * bn_l scale */
 	float *shift_l;      /* (nl) */
-	float *wl2g;         /* (ng, 9 nl) * bn_g scale */
+	float *ul2g;         /* (16, ng, nl): Winograd l2g * bn_g scale */
 	float *w1;           /* (cs, ng) * conv1.1 scale (SpectralTransform conv1) */
 	float *shift1;       /* (cs) */
 	struct nn_fu fu;     /* (2cs, 2cs) FourierUnit conv * fu.bn scale, shift */
@@ -177,9 +177,9 @@ static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, str
 	sg = tp_malloc(ng * sizeof *sg);
 	s1 = tp_malloc(cs * sizeof *s1);
 	sfu = tp_malloc(2 * cs * sizeof *sfu);
-	f->wloc = net_alloc(l->net, (size_t)nl * 9 * (nl + ng));
+	f->uloc = net_alloc(l->net, (size_t)16 * nl * (nl + ng));
 	f->shift_l = net_alloc(l->net, nl);
-	f->wl2g = net_alloc(l->net, (size_t)ng * 9 * nl);
+	f->ul2g = net_alloc(l->net, (size_t)16 * ng * nl);
 	f->w1 = net_alloc(l->net, (size_t)cs * ng);
 	f->shift1 = net_alloc(l->net, cs);
 	f->fu.w = net_alloc(l->net, (size_t)4 * cs * cs);
@@ -187,7 +187,7 @@ static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, str
 	f->w2 = net_alloc(l->net, (size_t)ng * cs);
 	f->shift_g = net_alloc(l->net, ng);
 	f->fu.c = cs;
-	if (!sl || !sg || !s1 || !sfu || !f->wloc || !f->shift_l || !f->wl2g || !f->w1 ||
+	if (!sl || !sg || !s1 || !sfu || !f->uloc || !f->shift_l || !f->ul2g || !f->w1 ||
 	    !f->shift1 || !f->fu.w || !f->fu.shift || !f->w2 || !f->shift_g) {
 		st = oom(l);
 		goto out;
@@ -215,9 +215,26 @@ static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, str
 		if ((st = load_bn(l, bn, 2 * cs, NULL, sfu, (float *)f->fu.shift)))
 			goto out;
 	}
-	copy_rows(f->wloc, 9 * (nl + ng), 0, 0, l2l, nl, 9 * nl, sl);
-	copy_rows(f->wloc, 9 * (nl + ng), 0, 9 * nl, g2l, nl, 9 * ng, sl);
-	copy_rows(f->wl2g, 9 * nl, 0, 0, l2g, ng, 9 * nl, sg);
+	{
+		/* Winograd-transformed 3x3 kernels, BN scale folded: point k of
+		 * (co, ci) at k * rows * cols + co * cols + ci. */
+		size_t cl = (size_t)nl + ng, ploc = (size_t)nl * cl, pg = (size_t)ng * nl;
+		float g[9];
+		for (size_t co = 0; co < nl; co++)
+			for (size_t ci = 0; ci < cl; ci++) {
+				const struct nn_wtensor *src = ci < nl ? l2l : g2l;
+				size_t cin = ci < nl ? nl : ng, cc = ci < nl ? ci : ci - nl;
+				for (int q = 0; q < 9; q++)
+					g[q] = fval(src, (co * cin + cc) * 9 + (size_t)q);
+				nn_wino_kernel(g, sl[co], f->uloc + co * cl + ci, ploc);
+			}
+		for (size_t co = 0; co < ng; co++)
+			for (size_t ci = 0; ci < nl; ci++) {
+				for (int q = 0; q < 9; q++)
+					g[q] = fval(l2g, (co * nl + ci) * 9 + (size_t)q);
+				nn_wino_kernel(g, sg[co], f->ul2g + co * nl + ci, pg);
+			}
+	}
 	copy_rows(f->w1, ng, 0, 0, w1, cs, ng, s1);
 	copy_rows((float *)f->fu.w, 2 * cs, 0, 0, wfu, 2 * cs, 2 * cs, sfu);
 	copy_rows(f->w2, cs, 0, 0, w2, ng, cs, sg);
@@ -462,6 +479,7 @@ struct bufs {
 	float *a, *b;       /* ping-pong activations, act floats each */
 	float *x, *y1, *y2; /* bottleneck (nl + ng, h/8, w/8) */
 	float *sa, *sf;     /* spectral (cs, h/8, w/8) */
+	float *xp;          /* Winograd-padded bottleneck (nl + ng, 2 th + 2, 2 tw + 2) */
 	float *fus;         /* FourierUnit shared scratch */
 	struct nn_exec ex;  /* pool + per-thread slices */
 };
@@ -488,22 +506,21 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 	slice = max_sz(slice, nn_conv_scratch(&net->down[0], h, w));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[1], h / 2, w / 2));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[2], h / 4, w / 4));
-	{
-		size_t kk = (size_t)9 * (c->nl + c->ng);
-		slice = max_sz(slice, nn_align(kk * bw * nn_conv_chunk_rows(kk, bw, bh)));
-	}
+	uint32_t th = (bh + 1) / 2, tw = (bw + 1) / 2, cl = c->nl + c->ng;
+	/* Winograd chunk: V and M, 16 points x (nl + ng) x tiles each */
+	slice = max_sz(slice, 2 * nn_align((size_t)16 * cl * tw * nn_wino_chunk_rows(cl, tw, th)));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[0], bh, bw));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[1], h / 4, w / 4));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[2], h / 2, w / 2));
 	slice = max_sz(slice, nn_conv_scratch(&net->final, h, w));
 	slice = nn_align(max_sz(slice, nn_fu_slice(bh, bw)));
 	{
-		size_t sizes[9] = { act, act, (c->nl + c->ng) * hw, (c->nl + c->ng) * hw,
-				    (c->nl + c->ng) * hw, c->cs * hw, c->cs * hw,
-				    nn_fu_scratch(c->cs, bh, bw), slice * threads };
-		float **dst[9] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
-				   &bf->fus, &bf->ex.scratch };
-		for (int i = 0; i < 9; i++) {
+		size_t sizes[10] = { act, act, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
+				     c->cs * hw, c->cs * hw, nn_fu_scratch(c->cs, bh, bw),
+				     (size_t)cl * (2 * th + 2) * (2 * tw + 2), slice * threads };
+		float **dst[10] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
+				    &bf->fus, &bf->xp, &bf->ex.scratch };
+		for (int i = 0; i < 10; i++) {
 			total += nn_align(sizes[i]);
 			if (arena)
 				*dst[i] = nn_arena_take(arena, sizes[i]);
@@ -531,26 +548,48 @@ tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w)
 
 struct ffc_job {
 	const struct lama_ffc *f;
-	const struct nn_tensor *x;
+	const float *xp;
 	float *y;
 	const struct nn_exec *ex;
-	uint32_t nl, ng, rows;
+	uint32_t nl, ng, h, w, th, tw, rows;
 };
 
-/* One chunk of output rows: im2col of [xl; xg], the fused local conv (+ bn_l,
- * ReLU) and the l2g conv (its first 9 nl rows of the same columns). */
+/* One chunk of Winograd tile rows: input transform of [xl; xg], 16 GEMMs
+ * each for the fused local conv ([l2l | g2l]) and for l2g (which reads the
+ * first nl channels of the same transformed input), output transforms with
+ * bn_l + ReLU for the local half and none for the global half. */
 static void ffc_chunk(void *ctx, uint32_t task, uint32_t tid)
 {
 	const struct ffc_job *j = ctx;
-	uint32_t h = j->x->h, w = j->x->w, nl = j->nl, ng = j->ng;
-	uint32_t oy0 = task * j->rows, oy1 = oy0 + j->rows < h ? oy0 + j->rows : h;
-	uint32_t n = (oy1 - oy0) * w, kk = 9 * (nl + ng);
-	size_t hw = (size_t)h * w;
-	float *col = nn_exec_slice(j->ex, tid), *y = j->y + (size_t)oy0 * w;
-	nn_im2col(j->x, 3, 1, 1, NN_PAD_REFLECT, oy0, oy1, w, col);
-	nn_gemm(nl, n, kk, j->f->wloc, kk, col, n, 0.0f, y, (uint32_t)hw);
-	nn_shift_act(y, nl, n, hw, j->f->shift_l, 1);
-	nn_gemm(ng, n, 9 * nl, j->f->wl2g, 9 * nl, col, n, 0.0f, y + nl * hw, (uint32_t)hw);
+	uint32_t nl = j->nl, ng = j->ng, cl = nl + ng;
+	uint32_t ty0 = task * j->rows, ty1 = ty0 + j->rows < j->th ? ty0 + j->rows : j->th;
+	uint32_t nt = (ty1 - ty0) * j->tw;
+	size_t kv = (size_t)cl * nt, hw = (size_t)j->h * j->w;
+	float *v = nn_exec_slice(j->ex, tid), *m = v + nn_align(16 * kv);
+	nn_wino_input(j->xp, cl, j->th, j->tw, ty0, ty1, v);
+	for (int k = 0; k < 16; k++) {
+		nn_gemm(nl, nt, cl, j->f->uloc + (size_t)k * nl * cl, cl, v + k * kv, nt, 0.0f,
+			m + k * kv, nt);
+		nn_gemm(ng, nt, nl, j->f->ul2g + (size_t)k * ng * nl, nl, v + k * kv, nt, 0.0f,
+			m + k * kv + (size_t)nl * nt, nt);
+	}
+	nn_wino_output(m, nl, kv, nt, j->tw, ty0, ty1, j->y, j->h, j->w, j->f->shift_l, 1);
+	nn_wino_output(m + (size_t)nl * nt, ng, kv, nt, j->tw, ty0, ty1, j->y + nl * hw, j->h,
+		       j->w, NULL, 0);
+}
+
+struct pad_job {
+	const struct nn_tensor *x;
+	float *xp;
+	uint32_t th, tw;
+};
+
+static void pad_task(void *ctx, uint32_t c, uint32_t tid)
+{
+	const struct pad_job *j = ctx;
+	struct nn_tensor one = { j->x->data + (size_t)c * j->x->h * j->x->w, 1, j->x->h, j->x->w };
+	(void)tid;
+	nn_wino_pad(&one, j->xp + (size_t)c * (2 * j->th + 2) * (2 * j->tw + 2), j->th, j->tw);
 }
 
 /* One FFC_BN_ACT of a residual block: x (nl + ng, h, w) -> y. */
@@ -559,13 +598,15 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 			uint32_t w, struct bufs *bf)
 {
 	const struct lama_config *c = &net->cfg;
-	uint32_t nl = c->nl, ng = c->ng, cs = c->cs;
+	uint32_t nl = c->nl, ng = c->ng, cs = c->cs, th = (h + 1) / 2, tw = (w + 1) / 2;
 	size_t hw = (size_t)h * w;
 	struct nn_tensor xt = { x, nl + ng, h, w };
-	struct ffc_job j = { f, &xt, y, &bf->ex, nl, ng,
-			     nn_conv_chunk_rows((size_t)9 * (nl + ng), w, h) };
+	struct pad_job pj = { &xt, bf->xp, th, tw };
+	struct ffc_job j = { f, bf->xp, y, &bf->ex, nl, ng, h, w, th, tw,
+			     nn_wino_chunk_rows(nl + ng, tw, th) };
 	float *yg = y + nl * hw;
-	nn_pool_run(bf->ex.pool, (h + j.rows - 1) / j.rows, ffc_chunk, &j);
+	nn_pool_run(bf->ex.pool, nl + ng, pad_task, &pj);
+	nn_pool_run(bf->ex.pool, (th + j.rows - 1) / j.rows, ffc_chunk, &j);
 	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)),
 	 * added to the l2g result before the folded bn_g and ReLU. */
 	nn_gemm_par(&bf->ex, cs, (uint32_t)hw, ng, f->w1, ng, x + nl * hw, (uint32_t)hw, 0.0f,
