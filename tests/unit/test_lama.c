@@ -437,6 +437,8 @@ static void test_lama_big_shapes(void **state)
 	write_model(path, e, n);
 	opt.model = path;
 	assert_int_equal(engine_lama.open(&opt, &st), TP_OK);
+	print_message("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s)\n", nn_blas_corename(),
+		      getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
 	{
 		/* the sizes the architecture derived from the shapes */
 		struct lama_net *net = NULL;
