@@ -645,6 +645,66 @@ static void test_nn_ckpt(void **state)
 	free(bytes);
 }
 
+/* Corrupted model files never crash the readers: every byte of the safetensors
+ * header and of the checkpoint's pickle, overwritten in turn with a few
+ * values, gives TP_OK or TP_EMODEL (run under ASan in `make check SAN=1`). */
+static void corrupt_sweep(const char *src, size_t from, size_t to, size_t step)
+{
+	size_t len;
+	uint8_t *bytes = read_file(src, &len);
+	char path[128];
+	const uint8_t vals[2] = { 0x00, 0xff };
+	int bad = 0, good = 0;
+	assert_non_null(bytes);
+	snprintf(path, sizeof path, "%s/corrupt", tmpdir);
+	if (to > len)
+		to = len;
+	for (size_t pos = from; pos < to; pos += step)
+		for (int v = 0; v < 2; v++) {
+			uint8_t keep = bytes[pos];
+			struct nn_weights *w = NULL;
+			tp_status st;
+			FILE *f = fopen(path, "wb");
+			bytes[pos] = vals[v];
+			fwrite(bytes, 1, len, f);
+			fclose(f);
+			bytes[pos] = keep;
+			st = nn_weights_open(path, &w);
+			if (st == TP_OK) {
+				struct lama_net *net = NULL;
+				good++;
+				st = lama_net_load(w, &net);
+				assert_true(st == TP_OK || st == TP_EMODEL);
+				lama_net_free(net);
+				nn_weights_close(w);
+			} else {
+				assert_int_equal(st, TP_EMODEL);
+				assert_null(w);
+				bad++;
+			}
+		}
+	print_message("%s: %d corruptions rejected, %d still well-formed\n", src, bad, good);
+	free(bytes);
+}
+
+static void test_nn_corrupt_models(void **state)
+{
+	char p[512];
+	(void)state;
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	corrupt_sweep(p, 0, 8 + 3000, 23);
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", top_dir());
+	/* data.pkl is the first entry: local header (30 + 13 bytes) then the pickle */
+	corrupt_sweep(p, 0, 64 + 19158, 61);
+	/* the zip directory at the end */
+	{
+		size_t len;
+		uint8_t *b = read_file(p, &len);
+		free(b);
+		corrupt_sweep(p, len - 8000, len, 37);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_nn_lama_golden),
 		cmocka_unit_test(test_nn_lama_load_oom),
 		cmocka_unit_test_setup_teardown(test_nn_ckpt, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_nn_corrupt_models, setup_tmp, teardown_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
