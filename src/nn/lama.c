@@ -480,6 +480,7 @@ struct bufs {
 	float *x, *y1, *y2; /* bottleneck (nl + ng, h/8, w/8) */
 	float *sa, *sf;     /* spectral (cs, h/8, w/8) */
 	float *xp;          /* Winograd-padded bottleneck (nl + ng, 2 th + 2, 2 tw + 2) */
+	float *wv, *wm;     /* Winograd transformed input / products (16, nl + ng, chunk tiles) */
 	float *fus;         /* FourierUnit shared scratch */
 	struct nn_exec ex;  /* pool + per-thread slices */
 };
@@ -507,20 +508,21 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 	slice = max_sz(slice, nn_conv_scratch(&net->down[1], h / 2, w / 2));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[2], h / 4, w / 4));
 	uint32_t th = (bh + 1) / 2, tw = (bw + 1) / 2, cl = c->nl + c->ng;
-	/* Winograd chunk: V and M, 16 points x (nl + ng) x tiles each */
-	slice = max_sz(slice, 2 * nn_align((size_t)16 * cl * tw * nn_wino_chunk_rows(cl, tw, th)));
+
 	slice = max_sz(slice, nn_convt_scratch(&net->up[0], bh, bw));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[1], h / 4, w / 4));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[2], h / 2, w / 2));
 	slice = max_sz(slice, nn_conv_scratch(&net->final, h, w));
 	slice = nn_align(max_sz(slice, nn_fu_slice(bh, bw)));
 	{
-		size_t sizes[10] = { act, act, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
+		size_t wino = (size_t)16 * cl * tw * nn_wino_chunk_rows(cl, tw, th);
+		size_t sizes[12] = { act, act, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
 				     c->cs * hw, c->cs * hw, nn_fu_scratch(c->cs, bh, bw),
-				     (size_t)cl * (2 * th + 2) * (2 * tw + 2), slice * threads };
-		float **dst[10] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
-				    &bf->fus, &bf->xp, &bf->ex.scratch };
-		for (int i = 0; i < 10; i++) {
+				     (size_t)cl * (2 * th + 2) * (2 * tw + 2), wino, wino,
+				     slice * threads };
+		float **dst[12] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
+				    &bf->fus, &bf->xp, &bf->wv, &bf->wm, &bf->ex.scratch };
+		for (int i = 0; i < 12; i++) {
 			total += nn_align(sizes[i]);
 			if (arena)
 				*dst[i] = nn_arena_take(arena, sizes[i]);
@@ -549,33 +551,48 @@ tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w)
 struct ffc_job {
 	const struct lama_ffc *f;
 	const float *xp;
-	float *y;
-	const struct nn_exec *ex;
-	uint32_t nl, ng, h, w, th, tw, rows;
+	float *v, *m, *y;
+	uint32_t nl, ng, h, w, th, tw, ty0, ty1;
 };
 
-/* One chunk of Winograd tile rows: input transform of [xl; xg], 16 GEMMs
- * each for the fused local conv ([l2l | g2l]) and for l2g (which reads the
- * first nl channels of the same transformed input), output transforms with
- * bn_l + ReLU for the local half and none for the global half. */
-static void ffc_chunk(void *ctx, uint32_t task, uint32_t tid)
+/* Winograd phase 1, one task per channel: input transform. */
+static void wino_in_task(void *ctx, uint32_t c, uint32_t tid)
 {
 	const struct ffc_job *j = ctx;
-	uint32_t nl = j->nl, ng = j->ng, cl = nl + ng;
-	uint32_t ty0 = task * j->rows, ty1 = ty0 + j->rows < j->th ? ty0 + j->rows : j->th;
-	uint32_t nt = (ty1 - ty0) * j->tw;
-	size_t kv = (size_t)cl * nt, hw = (size_t)j->h * j->w;
-	float *v = nn_exec_slice(j->ex, tid), *m = v + nn_align(16 * kv);
-	nn_wino_input(j->xp, cl, j->th, j->tw, ty0, ty1, v);
-	for (int k = 0; k < 16; k++) {
-		nn_gemm(nl, nt, cl, j->f->uloc + (size_t)k * nl * cl, cl, v + k * kv, nt, 0.0f,
-			m + k * kv, nt);
-		nn_gemm(ng, nt, nl, j->f->ul2g + (size_t)k * ng * nl, nl, v + k * kv, nt, 0.0f,
-			m + k * kv + (size_t)nl * nt, nt);
-	}
-	nn_wino_output(m, nl, kv, nt, j->tw, ty0, ty1, j->y, j->h, j->w, j->f->shift_l, 1);
-	nn_wino_output(m + (size_t)nl * nt, ng, kv, nt, j->tw, ty0, ty1, j->y + nl * hw, j->h,
-		       j->w, NULL, 0);
+	(void)tid;
+	nn_wino_input(j->xp, j->nl + j->ng, c, c + 1, j->th, j->tw, j->ty0, j->ty1, j->v);
+}
+
+/* Phase 2, 32 tasks of equal work: point k's GEMM for the fused local conv
+ * ([l2l | g2l], nl x (nl + ng)) or for l2g (ng x nl, reading the first nl
+ * channels of the same transformed input). */
+static void wino_gemm_task(void *ctx, uint32_t task, uint32_t tid)
+{
+	const struct ffc_job *j = ctx;
+	uint32_t nl = j->nl, ng = j->ng, cl = nl + ng, k = task / 2;
+	uint32_t nt = (j->ty1 - j->ty0) * j->tw;
+	size_t kv = (size_t)cl * nt;
+	(void)tid;
+	if (task % 2 == 0)
+		nn_gemm(nl, nt, cl, j->f->uloc + (size_t)k * nl * cl, cl, j->v + k * kv, nt, 0.0f,
+			j->m + k * kv, nt);
+	else
+		nn_gemm(ng, nt, nl, j->f->ul2g + (size_t)k * ng * nl, nl, j->v + k * kv, nt, 0.0f,
+			j->m + k * kv + (size_t)nl * nt, nt);
+}
+
+/* Phase 3, one task per output channel: output transform, with bn_l + ReLU
+ * for local channels and nothing for global ones (the spectral branch adds). */
+static void wino_out_task(void *ctx, uint32_t co, uint32_t tid)
+{
+	const struct ffc_job *j = ctx;
+	uint32_t nt = (j->ty1 - j->ty0) * j->tw;
+	size_t kv = (size_t)(j->nl + j->ng) * nt;
+	int local = co < j->nl;
+	(void)tid;
+	nn_wino_output(j->m + (size_t)co * nt, 1, kv, nt, j->tw, j->ty0, j->ty1,
+		       j->y + (size_t)co * j->h * j->w, j->h, j->w,
+		       local ? j->f->shift_l + co : NULL, local);
 }
 
 struct pad_job {
@@ -602,11 +619,16 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 	size_t hw = (size_t)h * w;
 	struct nn_tensor xt = { x, nl + ng, h, w };
 	struct pad_job pj = { &xt, bf->xp, th, tw };
-	struct ffc_job j = { f, bf->xp, y, &bf->ex, nl, ng, h, w, th, tw,
-			     nn_wino_chunk_rows(nl + ng, tw, th) };
+	struct ffc_job j = { f, bf->xp, bf->wv, bf->wm, y, nl, ng, h, w, th, tw, 0, 0 };
+	uint32_t rows = nn_wino_chunk_rows(nl + ng, tw, th);
 	float *yg = y + nl * hw;
 	nn_pool_run(bf->ex.pool, nl + ng, pad_task, &pj);
-	nn_pool_run(bf->ex.pool, (th + j.rows - 1) / j.rows, ffc_chunk, &j);
+	for (j.ty0 = 0; j.ty0 < th; j.ty0 = j.ty1) {
+		j.ty1 = j.ty0 + rows < th ? j.ty0 + rows : th;
+		nn_pool_run(bf->ex.pool, nl + ng, wino_in_task, &j);
+		nn_pool_run(bf->ex.pool, 32, wino_gemm_task, &j);
+		nn_pool_run(bf->ex.pool, nl + ng, wino_out_task, &j);
+	}
 	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)),
 	 * added to the l2g result before the folded bn_g and ReLU. */
 	nn_gemm_par(&bf->ex, cs, (uint32_t)hw, ng, f->w1, ng, x + nl * hw, (uint32_t)hw, 0.0f,

@@ -200,9 +200,10 @@ void nn_wino_kernel(const float *g, double scale, float *u, size_t stride);
 /* Reflect-pad in (c, h, w) by 1 into xp (c, 2 th + 2, 2 tw + 2); rows and
  * columns beyond h + 2 / w + 2 (odd sizes) are zero. */
 void nn_wino_pad(const struct nn_tensor *in, float *xp, uint32_t th, uint32_t tw);
-/* Input transform of tile rows [ty0, ty1): v (16, c, nt) with nt = (ty1 - ty0) * tw. */
-void nn_wino_input(const float *xp, uint32_t c, uint32_t th, uint32_t tw, uint32_t ty0,
-		   uint32_t ty1, float *v);
+/* Input transform of channels [c0, c1) and tile rows [ty0, ty1) into v
+ * (16, c, nt) with nt = (ty1 - ty0) * tw. */
+void nn_wino_input(const float *xp, uint32_t c, uint32_t c0, uint32_t c1, uint32_t th,
+		   uint32_t tw, uint32_t ty0, uint32_t ty1, float *v);
 /* Output transform: m (16 points kstride apart, each rows x nt) -> y (rows, h, w)
  * for tile rows [ty0, ty1), then act(y + shift[row]) (shift may be NULL). */
 void nn_wino_output(const float *m, uint32_t rows, size_t kstride, size_t nt, uint32_t tw,

@@ -20,7 +20,7 @@
 
 uint32_t nn_wino_chunk_rows(uint32_t c, uint32_t tw, uint32_t th)
 {
-	size_t per = (size_t)16 * c * tw, r = per ? ((size_t)1 << 21) / per : th;
+	size_t per = (size_t)16 * c * tw, r = per ? ((size_t)1 << 24) / per : th;
 	if (r < 1)
 		r = 1;
 	return (uint32_t)(r < th ? r : th);
@@ -70,15 +70,15 @@ void nn_wino_pad(const struct nn_tensor *in, float *xp, uint32_t th, uint32_t tw
 	}
 }
 
-void nn_wino_input(const float *xp, uint32_t c, uint32_t th, uint32_t tw, uint32_t ty0,
-		   uint32_t ty1, float *v)
+void nn_wino_input(const float *xp, uint32_t c, uint32_t c0, uint32_t c1, uint32_t th,
+		   uint32_t tw, uint32_t ty0, uint32_t ty1, float *v)
 {
 	uint32_t ph = 2 * th + 2, pw = 2 * tw + 2;
 	size_t nt = (size_t)(ty1 - ty0) * tw, kstride = (size_t)c * nt;
 	float u[4][2 * 1024 + 2];
 	TP_ASSERT(pw <= 2 * 1024 + 2);
 	(void)ph;
-	for (uint32_t ci = 0; ci < c; ci++) {
+	for (uint32_t ci = c0; ci < c1; ci++) {
 		const float *plane = xp + (size_t)ci * ph * pw;
 		for (uint32_t ty = ty0; ty < ty1; ty++) {
 			const float *r0 = plane + (size_t)(2 * ty) * pw, *r1 = r0 + pw, *r2 = r1 + pw,
