@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,105 @@ static void test_lama_gray(void **state)
 	assert_memory_equal(copy, pix, sizeof pix);
 	engine_lama.worker_free(wk);
 	engine_lama.close(st);
+}
+
+/* ---- workers in parallel, threads inside a call, allocation failures ---- */
+
+struct par_arg {
+	void *state;
+	float *pix;
+	const uint8_t *mask;
+	uint32_t w, h;
+	tp_status st;
+};
+
+static void *par_run(void *p)
+{
+	struct par_arg *a = p;
+	void *wk = NULL;
+	struct engine_tile t = { .w = a->w, .h = a->h, .channels = 3, .bits = 16, .pix = a->pix,
+				 .mask = a->mask };
+	a->st = engine_lama.worker_new(a->state, &wk);
+	if (!a->st)
+		for (int i = 0; i < 3 && !a->st; i++)
+			a->st = engine_lama.inpaint(a->state, wk, &t);
+	engine_lama.worker_free(wk);
+	return NULL;
+}
+
+static void fill_tile(float *pix, uint8_t *mask, uint32_t w, uint32_t h)
+{
+	for (uint32_t i = 0; i < w * h; i++) {
+		for (int c = 0; c < 3; c++)
+			pix[i * 3 + (uint32_t)c] = (float)((i * (3 + (uint32_t)c)) % 97) / 96.0f;
+		mask[i] = (i % w) > w / 3 && (i % w) < w / 2 && i / w > h / 4;
+	}
+}
+
+/* Two workers on two threads, each with 2 compute threads, give the bytes one
+ * worker with 1 thread gives (masked pixels are rewritten from the same input
+ * each call, so repeating a call is idempotent). */
+static void test_lama_parallel_workers(void **state)
+{
+	enum { W = 72, H = 40 };
+	struct engine_options o1 = { .model = tiny_path(), .threads = 1 };
+	struct engine_options o2 = { .model = tiny_path(), .threads = 2 };
+	void *s1 = NULL, *s2 = NULL;
+	static float ref[W * H * 3], p0[W * H * 3], p1[W * H * 3];
+	static uint8_t mask[W * H];
+	struct par_arg a[2];
+	pthread_t th[2];
+	(void)state;
+	fill_tile(ref, mask, W, H);
+	memcpy(p0, ref, sizeof ref);
+	memcpy(p1, ref, sizeof ref);
+	assert_int_equal(engine_lama.open(&o1, &s1), TP_OK);
+	a[0] = (struct par_arg){ s1, ref, mask, W, H, TP_OK };
+	par_run(&a[0]);
+	assert_int_equal(a[0].st, TP_OK);
+	assert_int_equal(engine_lama.open(&o2, &s2), TP_OK);
+	a[0] = (struct par_arg){ s2, p0, mask, W, H, TP_OK };
+	a[1] = (struct par_arg){ s2, p1, mask, W, H, TP_OK };
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, par_run, &a[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(a[0].st, TP_OK);
+	assert_int_equal(a[1].st, TP_OK);
+	assert_memory_equal(ref, p0, sizeof ref);
+	assert_memory_equal(ref, p1, sizeof ref);
+	engine_lama.close(s1);
+	engine_lama.close(s2);
+}
+
+/* Every allocation failure in open / worker_new / a first larger tile gives
+ * TP_ENOMEM and leaks nothing (ASan). */
+static void test_lama_oom(void **state)
+{
+	struct engine_options opt = { .model = tiny_path(), .threads = 2 };
+	static float pix[600 * 24 * 3];
+	static uint8_t mask[600 * 24];
+	struct engine_tile t = { .w = 600, .h = 24, .channels = 3, .bits = 8, .pix = pix, .mask = mask };
+	long n;
+	(void)state;
+	fill_tile(pix, mask, 600, 24);
+	for (n = 0;; n++) {
+		void *st = NULL, *wk = NULL;
+		tp_status s;
+		tp_alloc_fail_at(n);
+		s = engine_lama.open(&opt, &st);
+		if (!s)
+			s = engine_lama.worker_new(st, &wk);
+		if (!s)
+			s = engine_lama.inpaint(st, wk, &t);  /* 600 wide: the arena grows */
+		tp_alloc_fail_at(-1);
+		engine_lama.worker_free(wk);
+		engine_lama.close(st);
+		if (s == TP_OK)
+			break;
+		assert_int_equal(s, TP_ENOMEM);
+	}
+	assert_true(n > 10);
 }
 
 /* ---- writing safetensors files (bad variants, and big-lama at test time) ---- */
@@ -474,6 +574,8 @@ int main(void)
 		cmocka_unit_test(test_lama_golden_8bit),
 		cmocka_unit_test(test_lama_golden_raw),
 		cmocka_unit_test(test_lama_gray),
+		cmocka_unit_test(test_lama_parallel_workers),
+		cmocka_unit_test(test_lama_oom),
 		cmocka_unit_test_setup_teardown(test_lama_bad_models, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_lama_big_shapes, setup_tmp, teardown_tmp),
 	};
