@@ -91,6 +91,8 @@ static tp_status lama_open(const struct engine_options *opt, void **state)
 	if (!s)
 		return tp_err(TP_ENOMEM, "out of memory opening engine 'lama'");
 	s->threads = opt->threads ? opt->threads : 1;
+	if (s->threads > 64)
+		s->threads = 64;
 	s->trunc8 = v != 0;
 	if ((st = lama_net_open(opt->model, &s->net)))
 		goto fail;

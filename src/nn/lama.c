@@ -429,7 +429,9 @@ tp_status lama_net_load(const struct nn_weights *w, struct lama_net **out)
 				    "generator with %u blocks)", w->path, w->t[i].name, c->n_blocks);
 			goto out;
 		}
-	c->params = net->bytes / sizeof(float);
+	for (size_t i = 0; i < w->n; i++)
+		if (w->t[i].dtype == NN_DTYPE_F32)
+			c->params += w->t[i].nbytes / 4;
 out:
 	tp_free(l.used);
 	if (st) {

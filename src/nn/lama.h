@@ -19,7 +19,7 @@ struct lama_config {
 	uint32_t nl, ng;    /* bottleneck local / global channels */
 	uint32_t cs;        /* SpectralTransform hidden channels (FourierUnit real channels) */
 	uint32_t up[3];     /* output channels of the three transposed convs */
-	uint64_t params;    /* float parameters read from the file */
+	uint64_t params;    /* float32 elements in the file (weights and BN statistics) */
 };
 
 struct lama_net;

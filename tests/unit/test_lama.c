@@ -548,6 +548,9 @@ static void test_lama_big_shapes(void **state)
 		assert_int_equal(lama_net_config(net)->nl, 128);
 		assert_int_equal(lama_net_config(net)->ng, 384);
 		assert_int_equal(lama_net_config(net)->cs, 192);
+		/* SPEC §1: 50,975,875 parameters + 81,304 buffer elements, of which
+		 * 152 int64 counters are not float32 */
+		assert_int_equal(lama_net_config(net)->params, 50975875 + 81304 - 152);
 		lama_net_free(net);
 	}
 	for (int i = 0; i < 64 * 64 * 3; i++)
