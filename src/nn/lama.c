@@ -4,9 +4,11 @@
  * tensor, local channels first, which is also the order of the concat before
  * the decoder, so the concat costs nothing.
  *
- * Per FFC (SPEC §5): one im2col of [xl; xg] feeds both the fused local conv
- * ([l2l | g2l], K = 9 (nl + ng)) and the l2g conv (its first 9 nl rows); the
- * spectral branch adds into the global output before the folded bn_g + ReLU.
+ * Per FFC (SPEC §5): one Winograd F(2x2,3x3) input transform of [xl; xg]
+ * feeds both the fused local conv ([l2l | g2l] over nl + ng channels) and the
+ * l2g conv (its first nl channels); the spectral branch adds into the global
+ * output before the folded bn_g + ReLU. Encoder, decoder and the final conv
+ * use im2col / col2im / tap GEMMs (conv.c).
  */
 #include "lama.h"
 
