@@ -210,6 +210,42 @@ static void test_lama_gray(void **state)
 	engine_lama.close(st);
 }
 
+/* Odd and tiny tiles (padded to at least 16, symmetric) fill every hole with
+ * a value in [0, 1] and leave known pixels alone. */
+static void test_lama_odd_sizes(void **state)
+{
+	static const uint32_t sz[][2] = { { 1, 1 }, { 1, 37 }, { 9, 9 }, { 17, 3 }, { 15, 16 }, { 33, 8 } };
+	struct engine_options opt = { .model = tiny_path(), .threads = 2 };
+	void *st = NULL, *wk = NULL;
+	(void)state;
+	assert_int_equal(engine_lama.open(&opt, &st), TP_OK);
+	assert_int_equal(engine_lama.worker_new(st, &wk), TP_OK);
+	for (size_t k = 0; k < sizeof sz / sizeof sz[0]; k++) {
+		uint32_t w = sz[k][0], h = sz[k][1];
+		float *pix = malloc((size_t)w * h * 3 * sizeof *pix);
+		uint8_t *mask = malloc((size_t)w * h);
+		struct engine_tile t = { .w = w, .h = h, .channels = 3, .bits = 8, .pix = pix, .mask = mask };
+		for (uint32_t i = 0; i < w * h; i++) {
+			mask[i] = i % 3 == 0;
+			for (int c = 0; c < 3; c++)
+				pix[i * 3 + (uint32_t)c] = mask[i] ? NAN : 0.25f * (float)c;
+		}
+		assert_int_equal(engine_lama.inpaint(st, wk, &t), TP_OK);
+		for (uint32_t i = 0; i < w * h; i++)
+			for (int c = 0; c < 3; c++) {
+				float v = pix[i * 3 + (uint32_t)c];
+				if (mask[i])
+					assert_true(v >= 0.0f && v <= 1.0f);
+				else
+					assert_true(v == 0.25f * (float)c);
+			}
+		free(pix);
+		free(mask);
+	}
+	engine_lama.worker_free(wk);
+	engine_lama.close(st);
+}
+
 /* ---- workers in parallel, threads inside a call, allocation failures ---- */
 
 struct par_arg {
@@ -577,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_lama_golden_8bit),
 		cmocka_unit_test(test_lama_golden_raw),
 		cmocka_unit_test(test_lama_gray),
+		cmocka_unit_test(test_lama_odd_sizes),
 		cmocka_unit_test(test_lama_parallel_workers),
 		cmocka_unit_test(test_lama_oom),
 		cmocka_unit_test_setup_teardown(test_lama_bad_models, setup_tmp, teardown_tmp),
