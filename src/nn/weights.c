@@ -405,6 +405,10 @@ tp_status nn_weights_open(const char *path, struct nn_weights **out)
 	}
 	if (memcmp(w->map, "PK\003\004", 4) == 0)
 		st = nn_ckpt_parse(w);
+	else if (((const uint8_t *)w->map)[0] == 0x80 && ((const uint8_t *)w->map)[1] <= 5)
+		st = tp_err(TP_EMODEL, "%s: a bare pickle (the PyTorch < 1.6 checkpoint format) is not "
+			    "supported: re-save it with a newer torch.save, or convert it to safetensors",
+			    path);
 	else
 		st = parse_safetensors(w);
 out:
