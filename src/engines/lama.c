@@ -83,8 +83,8 @@ static tp_status lama_open(const struct engine_options *opt, void **state)
 	tp_status st;
 	*state = NULL;
 	if (!opt->model)
-		return tp_err(TP_EUSAGE, "engine 'lama' needs --model FILE (a LaMa generator in "
-			      "safetensors format, see scripts/lama-convert.py)");
+		return tp_err(TP_EUSAGE, "engine 'lama' needs --model FILE (a LaMa generator: "
+			      "big-lama's best.ckpt, or safetensors from scripts/lama-convert.py)");
 	if (engine_param_double(opt->params, "trunc8", 0, 1, &v) < 0)
 		return TP_EUSAGE;
 	s = tp_calloc(1, sizeof *s);
