@@ -18,6 +18,8 @@
 
 /* Column-buffer budget per chunk, floats (8 MB). */
 #define NN_COL_BUDGET ((size_t)1 << 21)
+/* Chunks a tall layer is cut into at least. */
+#define NN_MIN_CHUNKS 8
 /* Columns per task of nn_gemm_par. */
 #define NN_GEMM_NB 512u
 
@@ -25,6 +27,10 @@ uint32_t nn_conv_chunk_rows(size_t k, uint32_t ow, uint32_t oh)
 {
 	size_t per_row = k * ow;
 	size_t rows = per_row ? NN_COL_BUDGET / per_row : oh;
+	/* At least NN_MIN_CHUNKS chunks when the layer is tall enough, so a few
+	 * threads stay balanced (still a rule of the shape alone). */
+	if (rows > (oh + NN_MIN_CHUNKS - 1) / NN_MIN_CHUNKS)
+		rows = (oh + NN_MIN_CHUNKS - 1) / NN_MIN_CHUNKS;
 	if (rows < 1)
 		rows = 1;
 	if (rows > oh)
