@@ -195,6 +195,9 @@ static tp_status lama_inpaint(void *state, void *worker, struct engine_tile *til
 		return tp_err(TP_EUSAGE, "engine 'lama' takes gray or RGB tiles, not %u channels", ch);
 	if (!w || !h)
 		return TP_OK;
+	if (H > LAMA_MAX_SIDE || W > LAMA_MAX_SIDE)
+		return tp_err(TP_EUSAGE, "engine 'lama' takes tiles up to %ux%u, not %ux%u (use a "
+			      "smaller --tile)", LAMA_MAX_SIDE, LAMA_MAX_SIDE, w, h);
 	if ((st = lama_net_prepare(s->net, H, W)) || (st = worker_fit(s, wk, H, W)))
 		return st;
 	/* Input and output live at the arena's end; the forward pass uses its start. */

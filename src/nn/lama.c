@@ -546,9 +546,10 @@ tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w)
 {
 	const struct nn_fft_plan *p;
 	(void)net;
-	if (h % 8 || w % 8 || h < LAMA_MIN_SIDE || w < LAMA_MIN_SIDE)
-		return tp_err(TP_EUSAGE, "LaMa input %ux%u must be a multiple of 8 and at least %u",
-			      w, h, LAMA_MIN_SIDE);
+	if (h % 8 || w % 8 || h < LAMA_MIN_SIDE || w < LAMA_MIN_SIDE || h > LAMA_MAX_SIDE ||
+	    w > LAMA_MAX_SIDE)
+		return tp_err(TP_EUSAGE, "LaMa input %ux%u must be a multiple of 8 from %u to %u",
+			      w, h, LAMA_MIN_SIDE, LAMA_MAX_SIDE);
 	return nn_fft_plan_get(h / 8, w / 8, &p);
 }
 

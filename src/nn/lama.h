@@ -41,6 +41,8 @@ size_t lama_net_bytes(const struct lama_net *net);
 
 /* Smallest padded side the net accepts (the bottleneck needs >= 2 for reflect). */
 #define LAMA_MIN_SIDE 16
+/* Largest side accepted (activations grow with area: about 1 KB per pixel). */
+#define LAMA_MAX_SIDE 8192
 
 /* Arena floats one forward pass on an h x w input needs with `threads`
  * threads (h, w multiples of 8, >= 16). */

@@ -242,6 +242,14 @@ static void test_lama_odd_sizes(void **state)
 		free(pix);
 		free(mask);
 	}
+	{
+		/* too large a tile is a usage error, not an abort */
+		float px[3] = { 0 };
+		uint8_t m[1] = { 1 };
+		struct engine_tile t = { .w = 9000, .h = 1, .channels = 3, .bits = 8, .pix = px, .mask = m };
+		assert_int_equal(engine_lama.inpaint(st, wk, &t), TP_EUSAGE);
+		assert_non_null(strstr(tp_errmsg(), "--tile"));
+	}
 	engine_lama.worker_free(wk);
 	engine_lama.close(st);
 }
