@@ -4,7 +4,7 @@
  * tensor, local channels first, which is also the order of the concat before
  * the decoder, so the concat costs nothing.
  *
- * Per FFC (SPEC §5): one Winograd F(2x2,3x3) input transform of [xl; xg]
+ * Per FFC (SPEC §5): one Winograd F(4x4,3x3) input transform of [xl; xg]
  * feeds both the fused local conv ([l2l | g2l] over nl + ng channels) and the
  * l2g conv (its first nl channels); the spectral branch adds into the global
  * output before the folded bn_g + ReLU. Encoder, decoder and the final conv
@@ -19,9 +19,9 @@
 #define BN_EPS 1e-5
 
 struct lama_ffc {            /* one FFC_BN_ACT inside a residual block */
-	float *uloc;         /* (16, nl, nl + ng): Winograd [l2l | g2l] * bn_l scale */
+	float *uloc;         /* (NN_WINO_P, nl, nl + ng): Winograd [l2l | g2l] * bn_l scale */
 	float *shift_l;      /* (nl) */
-	float *ul2g;         /* (16, ng, nl): Winograd l2g * bn_g scale */
+	float *ul2g;         /* (NN_WINO_P, ng, nl): Winograd l2g * bn_g scale */
 	float *w1;           /* (cs, ng) * conv1.1 scale (SpectralTransform conv1) */
 	float *shift1;       /* (cs) */
 	struct nn_fu fu;     /* (2cs, 2cs) FourierUnit conv * fu.bn scale, shift */
@@ -179,9 +179,9 @@ static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, str
 	sg = tp_malloc(ng * sizeof *sg);
 	s1 = tp_malloc(cs * sizeof *s1);
 	sfu = tp_malloc(2 * cs * sizeof *sfu);
-	f->uloc = net_alloc(l->net, (size_t)16 * nl * (nl + ng));
+	f->uloc = net_alloc(l->net, (size_t)NN_WINO_P * nl * (nl + ng));
 	f->shift_l = net_alloc(l->net, nl);
-	f->ul2g = net_alloc(l->net, (size_t)16 * ng * nl);
+	f->ul2g = net_alloc(l->net, (size_t)NN_WINO_P * ng * nl);
 	f->w1 = net_alloc(l->net, (size_t)cs * ng);
 	f->shift1 = net_alloc(l->net, cs);
 	f->fu.w = net_alloc(l->net, (size_t)4 * cs * cs);
@@ -483,8 +483,8 @@ struct bufs {
 	float *a, *b;       /* ping-pong activations, act floats each */
 	float *x, *y1, *y2; /* bottleneck (nl + ng, h/8, w/8) */
 	float *sa, *sf;     /* spectral (cs, h/8, w/8) */
-	float *xp;          /* Winograd-padded bottleneck (nl + ng, 2 th + 2, 2 tw + 2) */
-	float *wv, *wm;     /* Winograd transformed input / products (16, nl + ng, chunk tiles) */
+	float *xp;          /* Winograd-padded bottleneck (nl + ng, 4 th + 2, 4 tw + 2) */
+	float *wv, *wm;     /* Winograd transformed input / products (NN_WINO_P, nl + ng, chunk tiles) */
 	float *fus;         /* FourierUnit shared scratch */
 	struct nn_exec ex;  /* pool + per-thread slices */
 };
@@ -511,7 +511,8 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 	slice = max_sz(slice, nn_conv_scratch(&net->down[0], h, w));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[1], h / 2, w / 2));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[2], h / 4, w / 4));
-	uint32_t th = (bh + 1) / 2, tw = (bw + 1) / 2, cl = c->nl + c->ng;
+	uint32_t th = (bh + NN_WINO_M - 1) / NN_WINO_M, tw = (bw + NN_WINO_M - 1) / NN_WINO_M;
+	uint32_t cl = c->nl + c->ng;
 
 	slice = max_sz(slice, nn_convt_scratch(&net->up[0], bh, bw));
 	slice = max_sz(slice, nn_convt_scratch(&net->up[1], h / 4, w / 4));
@@ -519,10 +520,10 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 	slice = max_sz(slice, nn_conv_scratch(&net->final, h, w));
 	slice = nn_align(max_sz(slice, nn_fu_slice(bh, bw)));
 	{
-		size_t wino = (size_t)16 * cl * tw * nn_wino_chunk_rows(cl, tw, th);
+		size_t wino = (size_t)NN_WINO_P * cl * tw * nn_wino_chunk_rows(cl, tw, th);
 		size_t sizes[12] = { act, act, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
 				     c->cs * hw, c->cs * hw, nn_fu_scratch(c->cs, bh, bw),
-				     (size_t)cl * (2 * th + 2) * (2 * tw + 2), wino, wino,
+				     (size_t)cl * nn_wino_padded(th) * nn_wino_padded(tw), wino, wino,
 				     slice * threads };
 		float **dst[12] = { &bf->a, &bf->b, &bf->x, &bf->y1, &bf->y2, &bf->sa, &bf->sf,
 				    &bf->fus, &bf->xp, &bf->wv, &bf->wm, &bf->ex.scratch };
@@ -568,7 +569,7 @@ static void wino_in_task(void *ctx, uint32_t c, uint32_t tid)
 	nn_wino_input(j->xp, j->nl + j->ng, c, c + 1, j->th, j->tw, j->ty0, j->ty1, j->v);
 }
 
-/* Phase 2, 32 tasks of equal work: point k's GEMM for the fused local conv
+/* Phase 2, 2 x NN_WINO_P tasks of equal work: point k's GEMM for the fused local conv
  * ([l2l | g2l], nl x (nl + ng)) or for l2g (ng x nl, reading the first nl
  * channels of the same transformed input). */
 static void wino_gemm_task(void *ctx, uint32_t task, uint32_t tid)
@@ -611,7 +612,8 @@ static void pad_task(void *ctx, uint32_t c, uint32_t tid)
 	const struct pad_job *j = ctx;
 	struct nn_tensor one = { j->x->data + (size_t)c * j->x->h * j->x->w, 1, j->x->h, j->x->w };
 	(void)tid;
-	nn_wino_pad(&one, j->xp + (size_t)c * (2 * j->th + 2) * (2 * j->tw + 2), j->th, j->tw);
+	nn_wino_pad(&one, j->xp + (size_t)c * nn_wino_padded(j->th) * nn_wino_padded(j->tw), j->th,
+		    j->tw);
 }
 
 /* One FFC_BN_ACT of a residual block: x (nl + ng, h, w) -> y. */
@@ -620,7 +622,8 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 			uint32_t w, struct bufs *bf)
 {
 	const struct lama_config *c = &net->cfg;
-	uint32_t nl = c->nl, ng = c->ng, cs = c->cs, th = (h + 1) / 2, tw = (w + 1) / 2;
+	uint32_t nl = c->nl, ng = c->ng, cs = c->cs;
+	uint32_t th = (h + NN_WINO_M - 1) / NN_WINO_M, tw = (w + NN_WINO_M - 1) / NN_WINO_M;
 	size_t hw = (size_t)h * w;
 	struct nn_tensor xt = { x, nl + ng, h, w };
 	struct pad_job pj = { &xt, bf->xp, th, tw };
@@ -631,7 +634,7 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 	for (j.ty0 = 0; j.ty0 < th; j.ty0 = j.ty1) {
 		j.ty1 = j.ty0 + rows < th ? j.ty0 + rows : th;
 		nn_pool_run(bf->ex.pool, nl + ng, wino_in_task, &j);
-		nn_pool_run(bf->ex.pool, 32, wino_gemm_task, &j);
+		nn_pool_run(bf->ex.pool, 2 * NN_WINO_P, wino_gemm_task, &j);
 		nn_pool_run(bf->ex.pool, nl + ng, wino_out_task, &j);
 	}
 	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)),

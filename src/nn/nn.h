@@ -191,21 +191,29 @@ size_t nn_convt_scratch(const struct nn_convt *ct, uint32_t h, uint32_t w);
 void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn_tensor *out,
 		const struct nn_exec *ex);
 
-/* ---- Winograd F(2x2, 3x3) for stride-1 3x3 convs with reflect padding 1 ----
- * Output tiles of 2x2: th = ceil(h / 2) by tw = ceil(w / 2) tiles; 16
- * transform points k = 4 i + j. */
+/* ---- Winograd F(4x4, 3x3) for stride-1 3x3 convs with reflect padding 1 ----
+ * Output tiles of NN_WINO_M x NN_WINO_M: th = ceil(h / 4) by tw = ceil(w / 4)
+ * tiles, each reading a 6 x 6 input patch; NN_WINO_P = 36 transform points
+ * k = 6 i + j. */
+#define NN_WINO_M 4
+#define NN_WINO_P 36
+/* Padded rows/columns for t tiles: 4 t + 2. */
+static inline uint32_t nn_wino_padded(uint32_t t)
+{
+	return NN_WINO_M * t + 2;
+}
 
 /* u[k * stride] = (G g G^T)[k] * scale for one 3x3 kernel g (row-major). */
 void nn_wino_kernel(const float *g, double scale, float *u, size_t stride);
-/* Reflect-pad in (c, h, w) by 1 into xp (c, 2 th + 2, 2 tw + 2); rows and
- * columns beyond h + 2 / w + 2 (odd sizes) are zero. */
+/* Reflect-pad in (c, h, w) by 1 into xp (c, 4 th + 2, 4 tw + 2); rows and
+ * columns beyond h + 2 / w + 2 are zero. */
 void nn_wino_pad(const struct nn_tensor *in, float *xp, uint32_t th, uint32_t tw);
 /* Input transform of channels [c0, c1) and tile rows [ty0, ty1) into v
- * (16, c, nt) with nt = (ty1 - ty0) * tw. */
+ * (NN_WINO_P, c, nt) with nt = (ty1 - ty0) * tw. */
 void nn_wino_input(const float *xp, uint32_t c, uint32_t c0, uint32_t c1, uint32_t th,
 		   uint32_t tw, uint32_t ty0, uint32_t ty1, float *v);
-/* Output transform: m (16 points kstride apart, each rows x nt) -> y (rows, h, w)
- * for tile rows [ty0, ty1), then act(y + shift[row]) (shift may be NULL). */
+/* Output transform: m (NN_WINO_P points kstride apart, each rows x nt) -> y
+ * (rows, h, w) for tile rows [ty0, ty1), then act(y + shift[row]) (shift may be NULL). */
 void nn_wino_output(const float *m, uint32_t rows, size_t kstride, size_t nt, uint32_t tw,
 		    uint32_t ty0, uint32_t ty1, float *y, uint32_t h, uint32_t w,
 		    const float *shift, int relu);
