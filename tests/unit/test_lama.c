@@ -614,6 +614,23 @@ static void test_lama_big_shapes(void **state)
 				assert_true(pix[i * 3 + c] >= 0.0f && pix[i * 3 + c] <= 1.0f);
 	engine_lama.worker_free(wk);
 	engine_lama.close(st);
+	{
+		/* full widths: the same bytes with 1 thread as with 2 */
+		float *pix1 = malloc(64 * 64 * 3 * sizeof *pix1);
+		struct engine_tile t1 = t;
+		for (int i = 0; i < 64 * 64 * 3; i++)
+			pix1[i] = (float)((i * 7) % 251) / 250.0f;
+		t1.pix = pix1;
+		opt.threads = 1;
+		st = wk = NULL;
+		assert_int_equal(engine_lama.open(&opt, &st), TP_OK);
+		assert_int_equal(engine_lama.worker_new(st, &wk), TP_OK);
+		assert_int_equal(engine_lama.inpaint(st, wk, &t1), TP_OK);
+		assert_memory_equal(pix, pix1, 64 * 64 * 3 * sizeof *pix1);
+		engine_lama.worker_free(wk);
+		engine_lama.close(st);
+		free(pix1);
+	}
 	unlink(path);
 	free(e);
 	free(pix);
