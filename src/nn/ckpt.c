@@ -190,7 +190,7 @@ struct pk {
 };
 
 #define PK_MAX_OBJS ((size_t)1 << 20)  /* big-lama needs about 20 000 */
-#define PK_MAX_MEMO ((size_t)1 << 24)
+#define PK_MAX_MEMO ((size_t)1 << 20)
 
 static tp_status pk_bad(struct pk *k, const char *why)
 {
