@@ -252,6 +252,33 @@ def test_image(rng, H, W):
     return img, mask
 
 
+def save_foreign_ckpt(path):
+    """A checkpoint whose metadata pickles foreign classes the way a Lightning
+    checkpoint does (an OmegaConf-like hyper-parameter object, a callback state
+    keyed by its class), with two generator tensors."""
+    import sys
+    import types
+
+    def fake(module, name):
+        parts = module.split(".")
+        for i in range(1, len(parts) + 1):
+            sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+        mod = sys.modules[module]
+        cls = type(name, (), {"__module__": module})
+        setattr(mod, name, cls)
+        return cls
+
+    DictConfig = fake("omegaconf", "DictConfig")
+    ModelCheckpoint = fake("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint")
+    hp = DictConfig()
+    hp.content = {"generator": {"kind": "ffc_resnet", "n_blocks": 18}}
+    torch.save({"epoch": 40, "state_dict": {
+        "generator.model.1.bn_l.bias": torch.arange(4, dtype=torch.float32),
+        "generator.model.1.bn_l.num_batches_tracked": torch.tensor(7),
+        "discriminator.x": torch.zeros(1)},
+        "hyper_parameters": hp, "callbacks": {ModelCheckpoint: {"best_model_score": 1.5}}}, path)
+
+
 def cmd_golden(a):
     torch.manual_seed(0)
     g = Generator(ngf=8, n_blocks=2)
@@ -269,6 +296,7 @@ def cmd_golden(a):
                 "lr_schedulers": []}, os.path.join(a.outdir, "tiny.ckpt"))
     torch.save({"state_dict": {"generator.model.1.bn_l.bias": torch.zeros(2)}, "hook": print},
                os.path.join(a.outdir, "evil.ckpt"))
+    save_foreign_ckpt(os.path.join(a.outdir, "foreign.ckpt"))
     g2 = make_model(load_safetensors(os.path.join(a.outdir, "tiny.safetensors")))
     rng = np.random.default_rng(7)
     cases = [(64, 64), (53, 71), (40, 96), (16, 24)]

@@ -11,6 +11,10 @@
  * quantised the official way, trunc(clip(v * 255, 0, 255)), and handed back as
  * that level / 255, so the pipeline's round(v * 255) reproduces the official
  * script's bytes exactly; trunc8=0 hands back the raw network output.
+ *
+ * --model takes safetensors or the official .ckpt. A .ckpt whose pickle names
+ * classes beyond the few that rebuild tensors is refused unless params has
+ * ckpt_lenient=1, which lets them stand as inert placeholders (never run).
  */
 #include "engine.h"
 
@@ -85,7 +89,9 @@ static tp_status lama_open(const struct engine_options *opt, void **state)
 	if (!opt->model)
 		return tp_err(TP_EUSAGE, "engine 'lama' needs --model FILE (a LaMa generator: "
 			      "big-lama's best.ckpt, or safetensors from scripts/lama-convert.py)");
-	if (engine_param_double(opt->params, "trunc8", 0, 1, &v) < 0)
+	double lenient = 0;
+	if (engine_param_double(opt->params, "trunc8", 0, 1, &v) < 0 ||
+	    engine_param_double(opt->params, "ckpt_lenient", 0, 1, &lenient) < 0)
 		return TP_EUSAGE;
 	s = tp_calloc(1, sizeof *s);
 	if (!s)
@@ -94,7 +100,8 @@ static tp_status lama_open(const struct engine_options *opt, void **state)
 	if (s->threads > 64)
 		s->threads = 64;
 	s->trunc8 = v != 0;
-	if ((st = lama_net_open(opt->model, &s->net)))
+	if ((st = lama_net_open_flags(opt->model, lenient != 0 ? NN_WEIGHTS_PICKLE_LENIENT : 0,
+				      &s->net)))
 		goto fail;
 	/* FFT plans for the default tile, made once here (other sizes on first use). */
 	if ((st = lama_net_prepare(s->net, engine_lama.default_tile, engine_lama.default_tile)))

@@ -148,11 +148,12 @@ static const struct zent *zip_find(const struct zip *z, const char *prefix, size
 
 enum pk_kind {
 	PK_NONE, PK_BOOL, PK_INT, PK_FLOAT, PK_STR, PK_BYTES, PK_TUPLE, PK_LIST, PK_DICT,
-	PK_GLOBAL, PK_STORAGE, PK_TENSOR, PK_MARK
+	PK_GLOBAL, PK_STORAGE, PK_TENSOR, PK_MARK, PK_OPAQUE
 };
 
 enum pk_global {
-	G_ORDERED_DICT, G_REBUILD_TENSOR_V2, G_STORAGE_F32, G_STORAGE_I64, G_STORAGE_OTHER
+	G_ORDERED_DICT, G_REBUILD_TENSOR_V2, G_STORAGE_F32, G_STORAGE_I64, G_STORAGE_OTHER,
+	G_OPAQUE       /* lenient mode only: any other global, never called */
 };
 
 struct pk_obj {
@@ -187,6 +188,7 @@ struct pk {
 	size_t memo_count;       /* distinct memo slots set (MEMOIZE's next index) */
 	struct pk_obj *allocs;
 	size_t n_allocs;
+	int lenient;             /* NN_WEIGHTS_PICKLE_LENIENT */
 };
 
 #define PK_MAX_OBJS ((size_t)1 << 20)  /* big-lama needs about 20 000 */
@@ -322,10 +324,13 @@ static tp_status pk_global(struct pk *k, const char *mod, size_t ml, const char 
 	} else if (ml == 5 && memcmp(mod, "torch", 5) == 0 && nl > 7 &&
 		   memcmp(name + nl - 7, "Storage", 7) == 0) {
 		g->i = G_STORAGE_OTHER;
+	} else if (k->lenient) {
+		g->i = G_OPAQUE;
 	} else {
 		return tp_err(TP_EMODEL, "%s: the checkpoint's pickle names the global '%s', which "
 			      "is not needed to rebuild tensors; refusing to load it (convert with "
-			      "scripts/lama-convert.py if you trust the file)", k->w->path, full);
+			      "scripts/lama-convert.py, or allow inert placeholders with the lama "
+			      "engine parameter ckpt_lenient=1)", k->w->path, full);
 	}
 	g->s = name;
 	g->len = nl;
@@ -395,6 +400,8 @@ static tp_status pk_reduce(struct pk *k)
 	struct pk_obj *args = pk_pop(k), *fn = pk_pop(k);
 	if (!args || !fn || fn->kind != PK_GLOBAL || args->kind != PK_TUPLE)
 		return pk_bad(k, "REDUCE on something that is not an allowed global");
+	if (fn->i == G_OPAQUE)
+		return pk_push(k, pk_new(k, PK_OPAQUE)); /* never called */
 	if (fn->i == G_ORDERED_DICT) {
 		if (args->len != 0)
 			return pk_bad(k, "OrderedDict with arguments");
@@ -605,12 +612,21 @@ static tp_status pk_run(struct pk *k)
 			break;
 		}
 		case 'R': st = pk_reduce(k); break;
-		case 'b': { /* BUILD: only OrderedDict's attribute state, which is ignored */
+		case 'b': { /* BUILD: OrderedDict's attribute state (or a placeholder's), ignored */
 			struct pk_obj *state = pk_pop(k);
-			if (!state || !k->sp || k->stack[k->sp - 1]->kind != PK_DICT)
+			if (!state || !k->sp || (k->stack[k->sp - 1]->kind != PK_DICT &&
+						 k->stack[k->sp - 1]->kind != PK_OPAQUE))
 				return pk_bad(k, "BUILD on an object that is not a dict");
 			break;
 		}
+		case 0x81: { /* NEWOBJ cls args: only for placeholder classes */
+			struct pk_obj *args = pk_pop(k), *cls = pk_pop(k);
+			if (!args || !cls || cls->kind != PK_GLOBAL || cls->i != G_OPAQUE)
+				return pk_bad(k, "NEWOBJ on something that is not a placeholder class");
+			st = pk_push(k, pk_new(k, PK_OPAQUE));
+			break;
+		}
+
 		case '0': /* POP */
 			if (!pk_pop(k))
 				return pk_bad(k, "stack underflow");
@@ -683,7 +699,7 @@ static tp_status add_tensor(struct pk *k, struct nn_weights *w, const struct pk_
 	return TP_OK;
 }
 
-tp_status nn_ckpt_parse(struct nn_weights *w)
+tp_status nn_ckpt_parse(struct nn_weights *w, unsigned flags)
 {
 	struct zip z = { 0 };
 	struct pk k = { 0 };
@@ -711,6 +727,7 @@ tp_status nn_ckpt_parse(struct nn_weights *w)
 	}
 	k.w = w;
 	k.z = &z;
+	k.lenient = (flags & NN_WEIGHTS_PICKLE_LENIENT) != 0;
 	k.start = k.p = pkl->data;
 	k.end = pkl->data + pkl->size;
 	if ((st = pk_run(&k)))

@@ -446,10 +446,15 @@ out:
 
 tp_status lama_net_open(const char *path, struct lama_net **out)
 {
+	return lama_net_open_flags(path, 0, out);
+}
+
+tp_status lama_net_open_flags(const char *path, unsigned flags, struct lama_net **out)
+{
 	struct nn_weights *w = NULL;
 	tp_status st;
 	*out = NULL;
-	if ((st = nn_weights_open(path, &w)))
+	if ((st = nn_weights_open_flags(path, flags, &w)))
 		return st;
 	st = lama_net_load(w, out);
 	nn_weights_close(w);

@@ -34,6 +34,8 @@ struct lama_net;
 tp_status lama_net_load(const struct nn_weights *w, struct lama_net **out);
 /* nn_weights_open + lama_net_load + close (the file is unmapped on return). */
 tp_status lama_net_open(const char *path, struct lama_net **out);
+/* The same with nn_weights_open_flags flags. */
+tp_status lama_net_open_flags(const char *path, unsigned flags, struct lama_net **out);
 void lama_net_free(struct lama_net *net);
 const struct lama_config *lama_net_config(const struct lama_net *net);
 /* Bytes held by the folded weights. */

@@ -372,6 +372,11 @@ tp_status nn_weights_finish(struct nn_weights *w)
 
 tp_status nn_weights_open(const char *path, struct nn_weights **out)
 {
+	return nn_weights_open_flags(path, 0, out);
+}
+
+tp_status nn_weights_open_flags(const char *path, unsigned flags, struct nn_weights **out)
+{
 	struct nn_weights *w = NULL;
 	struct stat sb;
 	tp_status st = TP_OK;
@@ -404,7 +409,7 @@ tp_status nn_weights_open(const char *path, struct nn_weights **out)
 		goto out;
 	}
 	if (memcmp(w->map, "PK\003\004", 4) == 0)
-		st = nn_ckpt_parse(w);
+		st = nn_ckpt_parse(w, flags);
 	else if (((const uint8_t *)w->map)[0] == 0x80 && ((const uint8_t *)w->map)[1] <= 5)
 		st = tp_err(TP_EMODEL, "%s: a bare pickle (the PyTorch < 1.6 checkpoint format) is not "
 			    "supported: re-save it with a newer torch.save, or convert it to safetensors",

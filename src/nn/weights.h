@@ -42,6 +42,18 @@ struct nn_weights {
  * (nn_weights_close). TP_EMODEL / TP_ENOENT / TP_ENOMEM on failure.
  */
 tp_status nn_weights_open(const char *path, struct nn_weights **out);
+
+/* Flags for nn_weights_open_flags. */
+enum {
+	/* In a .ckpt pickle, let globals outside the allow-list stand as inert
+	 * placeholders instead of refusing the file. Nothing is imported or run
+	 * either way; tensors can still only come from the allow-listed rebuild
+	 * function. For checkpoints whose metadata pickles other classes
+	 * (Lightning callbacks, OmegaConf hyper-parameters). */
+	NN_WEIGHTS_PICKLE_LENIENT = 1
+};
+/* nn_weights_open with flags (0 = the strict default). */
+tp_status nn_weights_open_flags(const char *path, unsigned flags, struct nn_weights **out);
 /* The tensor called name, or NULL. */
 const struct nn_wtensor *nn_weights_find(const struct nn_weights *w, const char *name);
 /* Unmap and free (accepts NULL). Tensor data pointers die with it. */
@@ -51,6 +63,6 @@ void nn_weights_close(struct nn_weights *w);
  * that no two byte ranges overlap. */
 tp_status nn_weights_finish(struct nn_weights *w);
 /* Internal: the .ckpt reader (ckpt.c), on an already mapped file. */
-tp_status nn_ckpt_parse(struct nn_weights *w);
+tp_status nn_ckpt_parse(struct nn_weights *w, unsigned flags);
 
 #endif

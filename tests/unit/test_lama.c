@@ -532,6 +532,20 @@ static void test_lama_bad_models(void **state)
 	}
 	expect_open_fails(path, "zip");
 
+	/* a .ckpt with foreign classes: refused, or read with ckpt_lenient=1 (this
+	 * one then fails on its missing generator tensors) */
+	{
+		char fp[512];
+		struct engine_options o = { .model = fp, .threads = 1, .params = "ckpt_lenient=1" };
+		void *st = NULL;
+		snprintf(fp, sizeof fp, "%s/tests/data/lama/foreign.ckpt", top_dir());
+		expect_open_fails(fp, "omegaconf.DictConfig");
+		assert_int_equal(engine_lama.open(&o, &st), TP_EMODEL);
+		assert_non_null(strstr(tp_errmsg(), "missing tensor"));
+		o.params = "ckpt_lenient=2";
+		assert_int_equal(engine_lama.open(&o, &st), TP_EUSAGE);
+	}
+
 	/* no model at all is a usage error */
 	{
 		struct engine_options opt = { .model = NULL, .threads = 1 };

@@ -618,6 +618,28 @@ static void test_nn_ckpt(void **state)
 	assert_non_null(strstr(tp_errmsg(), "builtin__.print'"));
 	assert_non_null(strstr(tp_errmsg(), "evil.ckpt"));
 
+	/* foreign classes in the metadata (Lightning callbacks keyed by class,
+	 * OmegaConf hyper-parameters): refused by default, inert placeholders on
+	 * request, and the tensors are the same */
+	snprintf(p3, sizeof p3, "%s/tests/data/lama/foreign.ckpt", top_dir());
+	assert_int_equal(nn_weights_open(p3, &ck), TP_EMODEL);
+	assert_non_null(strstr(tp_errmsg(), "'omegaconf.DictConfig'"));
+	assert_non_null(strstr(tp_errmsg(), "ckpt_lenient=1"));
+	assert_int_equal(nn_weights_open_flags(p3, NN_WEIGHTS_PICKLE_LENIENT, &ck), TP_OK);
+	assert_int_equal(ck->n, 2);
+	{
+		const struct nn_wtensor *b = nn_weights_find(ck, "generator.model.1.bn_l.bias");
+		const float want[4] = { 0, 1, 2, 3 };
+		assert_non_null(b);
+		assert_int_equal(b->nbytes, 16);
+		assert_memory_equal(b->data, want, 16);
+		b = nn_weights_find(ck, "generator.model.1.bn_l.num_batches_tracked");
+		assert_non_null(b);
+		assert_int_equal(b->dtype, NN_DTYPE_I64);
+		assert_int_equal(b->ndim, 0);
+	}
+	nn_weights_close(ck);
+
 	/* truncated: the zip directory is gone */
 	bytes = read_file(p2, &len);
 	assert_non_null(bytes);
@@ -648,7 +670,8 @@ static void test_nn_ckpt(void **state)
 /* Corrupted model files never crash the readers: every byte of the safetensors
  * header and of the checkpoint's pickle, overwritten in turn with a few
  * values, gives TP_OK or TP_EMODEL (run under ASan in `make check SAN=1`). */
-static void corrupt_sweep(const char *src, size_t from, size_t to, size_t step)
+static void corrupt_sweep_flags(const char *src, size_t from, size_t to, size_t step,
+				unsigned flags)
 {
 	size_t len;
 	uint8_t *bytes = read_file(src, &len);
@@ -669,7 +692,7 @@ static void corrupt_sweep(const char *src, size_t from, size_t to, size_t step)
 			fwrite(bytes, 1, len, f);
 			fclose(f);
 			bytes[pos] = keep;
-			st = nn_weights_open(path, &w);
+			st = nn_weights_open_flags(path, flags, &w);
 			if (st == TP_OK) {
 				struct lama_net *net = NULL;
 				good++;
@@ -687,6 +710,11 @@ static void corrupt_sweep(const char *src, size_t from, size_t to, size_t step)
 	free(bytes);
 }
 
+static void corrupt_sweep(const char *src, size_t from, size_t to, size_t step)
+{
+	corrupt_sweep_flags(src, from, to, step, 0);
+}
+
 static void test_nn_corrupt_models(void **state)
 {
 	char p[512];
@@ -696,6 +724,9 @@ static void test_nn_corrupt_models(void **state)
 	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", top_dir());
 	/* data.pkl is the first entry: local header (30 + 13 bytes) then the pickle */
 	corrupt_sweep(p, 0, 64 + 19158, 61);
+	snprintf(p, sizeof p, "%s/tests/data/lama/foreign.ckpt", top_dir());
+	corrupt_sweep_flags(p, 0, 1635, 3, NN_WEIGHTS_PICKLE_LENIENT);
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", top_dir());
 	/* the zip directory at the end */
 	{
 		size_t len;
