@@ -7,10 +7,10 @@ a PyTorch Lightning checkpoint) to the safetensors file `tilepaint --engine lama
 Keeps the state_dict keys that start with "generator." (names unchanged), as
 little-endian float32 (int64 for the BatchNorm counters). Needs only Python 3
 and NumPy (Debian python3-numpy), once, at conversion time; tilepaint itself
-never needs Python. tilepaint can also read best.ckpt directly; this script is
-the fallback for checkpoints whose pickle names classes (e.g. OmegaConf
-hyper-parameters) that tilepaint's restricted reader refuses: here every class
-other than the few that rebuild tensors is replaced by an inert placeholder,
+never needs Python. tilepaint can also read best.ckpt directly (with the lama
+engine parameter ckpt_lenient=1 if the checkpoint's metadata pickles classes
+such as OmegaConf hyper-parameters); this script is the alternative. Here too
+every class other than the few that rebuild tensors is an inert placeholder,
 never imported and never run.
 """
 import collections
