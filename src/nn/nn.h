@@ -1,12 +1,13 @@
 /*
  * nn.h - the small float32 tensor runtime behind the LaMa engine: CHW tensors
- * (batch 1), convolution via im2col + OpenBLAS sgemm, transposed convolution
- * via sgemm + col2im, padding modes, elementwise ops and the FFTW-based
- * Fourier unit with a process-wide plan cache.
+ * (batch 1), convolution via im2col + OpenBLAS sgemm (and a tap-GEMM path for
+ * few output channels), Winograd F(4x4,3x3), transposed convolution via
+ * sgemm + col2im, padding modes, elementwise ops, the FFTW-based Fourier unit
+ * with a process-wide plan cache, and a fork-join thread pool.
  *
- * Invariants: no function here allocates except the plan cache (at open) and
- * the weight loader; kernels write only into buffers the caller sized with
- * the *_scratch helpers. Results do not depend on the thread count: work is
+ * Invariants: only the set-up functions allocate (nn_arena_init,
+ * nn_pool_new, nn_fft_plan_get for a new shape, the weight readers); kernels
+ * write only into buffers the caller sized with the *_scratch helpers. Results do not depend on the thread count: work is
  * cut into pieces fixed by the shapes alone, each piece is computed by one
  * single-threaded OpenBLAS call (OpenBLAS must run with 1 thread: its own
  * threading changes low bits with the thread count), whatever thread runs it.
@@ -73,6 +74,8 @@ static inline long nn_pad_index(long i, long n, enum nn_pad mode)
 		return -1;
 	if (mode == NN_PAD_REFLECT) {
 		long p = 2 * (n - 1);
+		if (n == 1)
+			return 0;  /* undefined in PyTorch; the only sample */
 		i %= p;
 		if (i < 0)
 			i += p;
