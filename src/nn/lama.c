@@ -485,7 +485,7 @@ size_t lama_net_bytes(const struct lama_net *net)
 /* ---- scratch plan and forward ------------------------------------------- */
 
 struct bufs {
-	float *a, *b;       /* ping-pong activations, act floats each */
+	float *a, *b;       /* ping-pong activations (b: the half-resolution ones) */
 	float *x, *y1, *y2; /* bottleneck (nl + ng, h/8, w/8) */
 	float *sa, *sf;     /* spectral (cs, h/8, w/8) */
 	float *xp;          /* Winograd-padded bottleneck (nl + ng, 4 th + 2, 4 tw + 2) */
@@ -504,14 +504,15 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 			struct nn_arena *arena, struct bufs *bf)
 {
 	const struct lama_config *c = &net->cfg;
-	size_t p = (size_t)h * w, hw = p / 64, act = 0, slice = 0, total = 0;
+	size_t p = (size_t)h * w, hw = p / 64, act = 0, act_b = 0, slice = 0, total = 0;
 	uint32_t bh = h / 8, bw = w / 8;
+	/* a holds init, down2, up1 and up3 outputs; b only down1 and up2 (half size) */
 	act = max_sz(act, (size_t)c->ngf * p);
-	act = max_sz(act, (size_t)2 * c->ngf * p / 4);
 	act = max_sz(act, (size_t)4 * c->ngf * p / 16);
 	act = max_sz(act, (size_t)c->up[0] * p / 16);
-	act = max_sz(act, (size_t)c->up[1] * p / 4);
 	act = max_sz(act, (size_t)c->up[2] * p);
+	act_b = max_sz(act_b, (size_t)2 * c->ngf * p / 4);
+	act_b = max_sz(act_b, (size_t)c->up[1] * p / 4);
 	slice = max_sz(slice, nn_conv_scratch(&net->init, h, w));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[0], h, w));
 	slice = max_sz(slice, nn_conv_scratch(&net->down[1], h / 2, w / 2));
@@ -526,7 +527,7 @@ static size_t plan_bufs(const struct lama_net *net, uint32_t h, uint32_t w, uint
 	slice = nn_align(max_sz(slice, nn_fu_slice(bh, bw)));
 	{
 		size_t wino = (size_t)NN_WINO_P * cl * tw * nn_wino_chunk_rows(cl, tw, th);
-		size_t sizes[12] = { act, act, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
+		size_t sizes[12] = { act, act_b, (size_t)cl * hw, (size_t)cl * hw, (size_t)cl * hw,
 				     c->cs * hw, c->cs * hw, nn_fu_scratch(c->cs, bh, bw),
 				     (size_t)cl * nn_wino_padded(th) * nn_wino_padded(tw), wino, wino,
 				     slice * threads };
