@@ -164,8 +164,12 @@ tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e)
 	e->eopt.model = o->model;
 	e->eopt.radius = o->radius;
 	e->eopt.params = o->engine_params;
-	/* tiles run in parallel across workers; an engine gets one thread per call
-	 * unless there is a single worker */
+	/* tiles run in parallel across workers with one thread each, unless the
+	 * engine parallelises inside a tile itself (same bytes either way) */
 	e->eopt.threads = 1;
+	if (e->ops->inner_threads) {
+		e->eopt.threads = o->threads;
+		e->threads = 1;
+	}
 	return TP_OK;
 }

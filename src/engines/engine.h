@@ -47,6 +47,9 @@ struct engine_ops {
 	uint32_t context;     /* pixels of known context the engine wants around a hole;
 			       * the default overlap is at least this */
 	uint32_t default_tile;/* preferred tile side */
+	int inner_threads;    /* 1: inpaint() runs its own threads deterministically (lama); the
+			       * pipeline then runs one worker and gives it -j threads, which
+			       * costs one activation arena instead of -j of them */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
 	tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */

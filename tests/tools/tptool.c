@@ -15,6 +15,9 @@
  *   tptool info IMAGE                               "W H CHANNELS BITS FORMAT"
  *   tptool corrupt IN OUT KEEP_BYTES                copy the first KEEP_BYTES bytes (a truncated file)
  *   tptool mutate IN OUT SEED N                     copy with N bytes set to random values (fuzz seeds)
+ *   tptool fromraw RAW W H CHANNELS OUT             8-bit interleaved samples to an image
+ *   tptool near A B MAXDIFF MAXFRAC                 exit 0 when no sample differs by more than MAXDIFF
+ *                                                   and at most MAXFRAC of the samples differ at all
  */
 #include "src/io/raster.h"
 
@@ -356,6 +359,77 @@ static int corrupt(int argc, char **argv)
 	return fclose(out) ? 2 : 0;
 }
 
+static int fromraw(int argc, char **argv)
+{
+	struct io_info info;
+	struct io_writer *w = NULL;
+	FILE *in;
+	uint32_t W, H, C;
+	uint8_t *row;
+	if (argc < 7)
+		return 2;
+	W = (uint32_t)atoi(argv[3]); H = (uint32_t)atoi(argv[4]); C = (uint32_t)atoi(argv[5]);
+	info = (struct io_info){ W, H, C, 8, C == 2 || C == 4, io_format_from_name(argv[6]), 0 };
+	in = fopen(argv[2], "rb");
+	if (!in || io_writer_open(argv[6], &info, NULL, NULL, &w) != TP_OK)
+		return fail(argv[6]);
+	row = malloc((size_t)W * C);
+	for (uint32_t y = 0; y < H; y++) {
+		if (fread(row, 1, (size_t)W * C, in) != (size_t)W * C) {
+			fprintf(stderr, "tptool: %s is short\n", argv[2]);
+			return 2;
+		}
+		if (io_writer_write_rows(w, row, (size_t)W * C, 1) != TP_OK)
+			return fail(argv[6]);
+	}
+	fclose(in);
+	free(row);
+	if (io_writer_finish(w) != TP_OK)
+		return fail(argv[6]);
+	io_writer_close(w);
+	return 0;
+}
+
+static int near(int argc, char **argv)
+{
+	struct io_reader *r[2] = { 0 };
+	const struct io_info *a;
+	uint8_t *ra, *rb;
+	uint64_t n = 0, differ = 0;
+	long maxd, worst = 0;
+	double maxfrac;
+	int e;
+	if (argc < 6)
+		return 2;
+	maxd = atol(argv[4]);
+	maxfrac = atof(argv[5]);
+	if ((e = open3(argv + 2, 2, r)) != 0)
+		return e;
+	a = io_reader_info(r[0]);
+	if (a->bits != 8 || io_reader_info(r[1])->bits != 8 || a->channels != io_reader_info(r[1])->channels)
+		return 1;
+	ra = malloc(row_bytes(a));
+	rb = malloc(row_bytes(a));
+	for (uint32_t y = 0; y < a->height; y++) {
+		if (io_reader_read_rows(r[0], ra, row_bytes(a), 1) != TP_OK ||
+		    io_reader_read_rows(r[1], rb, row_bytes(a), 1) != TP_OK)
+			return fail("read");
+		for (size_t i = 0; i < row_bytes(a); i++, n++) {
+			long d = labs((long)ra[i] - (long)rb[i]);
+			differ += d != 0;
+			if (d > worst)
+				worst = d;
+		}
+	}
+	printf("%llu of %llu samples differ, by at most %ld\n", (unsigned long long)differ,
+	       (unsigned long long)n, worst);
+	free(ra);
+	free(rb);
+	io_reader_close(r[0]);
+	io_reader_close(r[1]);
+	return worst > maxd || (double)differ > maxfrac * (double)n ? 1 : 0;
+}
+
 static int mutate(int argc, char **argv)
 {
 	FILE *in, *out;
@@ -400,6 +474,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "info")) return info(argc, argv);
 	if (!strcmp(argv[1], "corrupt")) return corrupt(argc, argv);
 	if (!strcmp(argv[1], "mutate")) return mutate(argc, argv);
+	if (!strcmp(argv[1], "fromraw")) return fromraw(argc, argv);
+	if (!strcmp(argv[1], "near")) return near(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;
