@@ -18,6 +18,7 @@ RUNS=${LAMA_RUNS:-5}
 SIZE=${LAMA_SIZE:-512}
 PY=/usr/bin/python3
 cd "$TOP"
+"$TOP/scripts/install-deps.sh" python3-torch python3-numpy || true
 if ! $PY -c 'import torch, numpy' 2>/dev/null; then
 	echo "lama: skipped (needs python3-torch and python3-numpy: apt-get install python3-torch)"
 	exit 0
