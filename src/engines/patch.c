@@ -150,44 +150,24 @@ static void patch_worker_free(void *worker)
 	tp_free(wk);
 }
 
-/* Bytes for one (w, h) level with C channels, rounded to keep alignment. */
-static size_t patch_level_bytes(size_t n, uint32_t C)
+/* Lay the arrays for a w x h tile (all PATCH_MAX_LEVELS, ceil halving) out
+ * in `base` (NULL: only measure); returns the bytes used. */
+static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
+				  uint32_t w, uint32_t h, uint32_t C)
 {
-	size_t b = n * C * sizeof(float) + n * sizeof(int32_t) + n * sizeof(float) + 2 * n;
-	return (b + 15) & ~(size_t)15;
-}
-
-/* Carve the arena for a w x h tile (all PATCH_MAX_LEVELS, ceil halving). */
-static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C)
-{
-	size_t n0 = (size_t)w * h, need = 0, off = 0;
+	size_t n0 = (size_t)w * h, off = 0;
 	uint32_t lw = w, lh = h;
-	if (n0 > ((size_t)1 << 31) / 8)
-		return tp_err(TP_EUSAGE, "engine 'patch': tile of %ux%u pixels is too large", w, h);
-	for (int l = 0; l < PATCH_MAX_LEVELS; l++) {
-		need += patch_level_bytes((size_t)lw * lh, 3);
-		lw = (lw + 1) / 2;
-		lh = (lh + 1) / 2;
-	}
-	/* acc, wacc, tlist, slist, queue, dist, tmp */
-	need += n0 * 3 * sizeof(float) + n0 * sizeof(float) + 3 * n0 * sizeof(int32_t) +
-		n0 * sizeof(uint16_t) + n0 + 16 * 8;
-	if (need > wk->cap) {
-		tp_free(wk->arena);
-		wk->cap = 0;
-		wk->arena = tp_malloc(need);
-		if (!wk->arena)
-			return tp_err(TP_ENOMEM, "engine 'patch': out of memory for a %ux%u tile", w, h);
-		wk->cap = need;
-	}
-#define PATCH_CARVE(ptr, bytes) do { (ptr) = (void *)(wk->arena + off); off += ((bytes) + 15) & ~(size_t)15; } while (0)
-	lw = w;
-	lh = h;
+#define PATCH_CARVE(ptr, bytes) do { \
+		if (base) (ptr) = (void *)(base + off); \
+		off += ((bytes) + 15) & ~(size_t)15; \
+	} while (0)
 	for (int l = 0; l < PATCH_MAX_LEVELS; l++) {
 		size_t n = (size_t)lw * lh;
 		struct patch_level *lv = &wk->lv[l];
-		lv->w = lw;
-		lv->h = lh;
+		if (base) {
+			lv->w = lw;
+			lv->h = lh;
+		}
 		PATCH_CARVE(lv->img, n * C * sizeof(float));
 		PATCH_CARVE(lv->nnf, n * sizeof(int32_t));
 		PATCH_CARVE(lv->nnd, n * sizeof(float));
@@ -204,7 +184,25 @@ static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint3
 	PATCH_CARVE(wk->dist, n0 * sizeof(uint16_t));
 	PATCH_CARVE(wk->tmp, n0);
 #undef PATCH_CARVE
-	TP_ASSERT(off <= wk->cap);
+	return off;
+}
+
+/* Make the arena fit a w x h x C tile: grown only when a larger one arrives. */
+static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C)
+{
+	size_t need;
+	if ((size_t)w * h > ((size_t)1 << 28))
+		return tp_err(TP_EUSAGE, "engine 'patch': tile of %ux%u pixels is too large", w, h);
+	need = patch_worker_layout(wk, NULL, w, h, C);
+	if (need > wk->cap) {
+		tp_free(wk->arena);
+		wk->cap = 0;
+		wk->arena = tp_malloc(need);
+		if (!wk->arena)
+			return tp_err(TP_ENOMEM, "engine 'patch': out of memory for a %ux%u tile", w, h);
+		wk->cap = need;
+	}
+	patch_worker_layout(wk, wk->arena, w, h, C);
 	return TP_OK;
 }
 
