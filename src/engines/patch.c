@@ -31,6 +31,10 @@
 struct patch_state {
 	int radius;                 /* patch half size, pixels (patch = 2r+1 square) */
 	int em_fine;                /* EM iterations at full resolution */
+	int em_coarse;              /* EM iterations at each coarser level */
+	int min_side;               /* coarsest level's smaller side is at least this, pixels */
+	int coarse_thick;           /* stop halving once the hole is this thin, pixels */
+	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -109,11 +113,16 @@ static void patch_dilate(const uint8_t *in, uint8_t *out, uint8_t *tmp, uint32_t
 static tp_status patch_open(const struct engine_options *opt, void **state)
 {
 	struct patch_state *s;
-	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE;
+	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
+	double minside = 0, thick = PATCH_COARSE_THICK, init = 0;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
-		    engine_param_double(opt->params, "em", 1, 20, &em) < 0)
+		    engine_param_double(opt->params, "em", 1, 20, &em) < 0 ||
+		    engine_param_double(opt->params, "emc", 1, 50, &emc) < 0 ||
+		    engine_param_double(opt->params, "minside", 0, 4096, &minside) < 0 ||
+		    engine_param_double(opt->params, "thick", 1, 4096, &thick) < 0 ||
+		    engine_param_double(opt->params, "init", 0, 1, &init) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
@@ -123,6 +132,10 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		return tp_err(TP_ENOMEM, "engine 'patch': out of memory for its state");
 	s->radius = (int)size / 2;
 	s->em_fine = (int)em;
+	s->em_coarse = (int)emc;
+	s->min_side = minside > 0 ? (int)minside : 4 * s->radius + 2;
+	s->coarse_thick = (int)thick;
+	s->patch_init = init >= 0.5;
 	*state = s;
 	return TP_OK;
 }
@@ -270,6 +283,98 @@ static void patch_onion(struct patch_worker *wk, float *img, const uint8_t *mask
 		if (state[i])
 			for (uint32_t c = 0; c < C; c++)
 				img[i * C + c] = 0.5f;
+}
+
+/*
+ * Coarsest-level initialisation by patch-based onion peel: hole pixels are
+ * taken layer by layer from the known edge, and each copies the centre of
+ * the source patch that best matches its already-known neighbourhood (only
+ * known or already-filled pixels are compared). This carries structure into
+ * the hole where a diffusion start would leave a blur of the surrounding
+ * colours for the EM iterations to lock onto. The search is exhaustive over
+ * every k-th source, k chosen to keep the work under PATCH_INIT_BUDGET sample
+ * comparisons (k = 1 at the small coarsest levels met in practice).
+ */
+#define PATCH_INIT_BUDGET 60000000.0
+static void patch_onion_patches(struct patch_worker *wk, struct patch_level *lv, uint32_t C, int r,
+				size_t ns)
+{
+	int w = (int)lv->w, h = (int)lv->h;
+	size_t n = (size_t)w * h, head = 0, tail = 0, nh = 0, stride;
+	uint16_t *state = wk->dist;   /* 0 known/filled, 1 hole, 2 queued */
+	double work;
+	for (size_t i = 0; i < n; i++) {
+		state[i] = lv->mask[i] ? 1 : 0;
+		nh += lv->mask[i];
+	}
+	work = (double)nh * (double)ns * (double)((2 * r + 1) * (2 * r + 1) * (int)C);
+	stride = work > PATCH_INIT_BUDGET ? (size_t)ceil(work / PATCH_INIT_BUDGET) : 1;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			size_t k = (size_t)y * w + x;
+			if (state[k] != 1)
+				continue;
+			if ((x > 0 && !state[k - 1]) || (x + 1 < w && !state[k + 1]) ||
+			    (y > 0 && !state[k - w]) || (y + 1 < h && !state[k + w])) {
+				state[k] = 2;
+				wk->queue[tail++] = (int32_t)k;
+			}
+		}
+	while (head < tail) {
+		size_t k = (size_t)wk->queue[head++];
+		int x = (int)(k % (size_t)w), y = (int)(k / (size_t)w);
+		float best = INFINITY;
+		int32_t bs = -1;
+		size_t start = stride > 1 ? patch_rand_below(wk, (uint32_t)stride) : 0;
+		for (size_t j = start; j < ns; j += stride) {
+			int32_t sidx = wk->slist[j];
+			int sx = sidx % w, sy = sidx / w;
+			float sum = 0;
+			int cnt = 0;
+			for (int dy = -r; dy <= r && sum < best * (float)((2 * r + 1) * (2 * r + 1)); dy++) {
+				int yy = y + dy;
+				if (yy < 0 || yy >= h)
+					continue;
+				for (int dx = -r; dx <= r; dx++) {
+					int xx = x + dx;
+					size_t q, o;
+					if (xx < 0 || xx >= w)
+						continue;
+					q = (size_t)yy * w + xx;
+					if (state[q] != 0)
+						continue;
+					o = (size_t)(sy + dy) * w + (sx + dx);
+					for (uint32_t c = 0; c < C; c++) {
+						float d = lv->img[q * C + c] - lv->img[o * C + c];
+						sum += d * d;
+					}
+					cnt++;
+				}
+			}
+			if (cnt > 0 && sum / (float)cnt < best) {
+				best = sum / (float)cnt;
+				bs = sidx;
+			}
+		}
+		for (uint32_t c = 0; c < C; c++)
+			lv->img[k * C + c] = bs >= 0 ? lv->img[(size_t)bs * C + c] : 0.5f;
+		state[k] = 0;
+		for (int d = 0; d < 4; d++) {
+			int xx = x + (d == 0) - (d == 1), yy = y + (d == 2) - (d == 3);
+			size_t q;
+			if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+				continue;
+			q = (size_t)yy * w + xx;
+			if (state[q] == 1) {
+				state[q] = 2;
+				wk->queue[tail++] = (int32_t)q;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (state[i])
+			for (uint32_t c = 0; c < C; c++)
+				lv->img[i * C + c] = 0.5f;
 }
 
 /* Largest city-block distance from a hole pixel to a known one (capped). */
@@ -594,9 +699,9 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 	L = 1;
 	while (L < PATCH_MAX_LEVELS) {
 		struct patch_level *a = &wk->lv[L - 1], *b = &wk->lv[L];
-		if (patch_hole_thickness(wk->dist, a->mask, a->w, a->h) <= PATCH_COARSE_THICK)
+		if (patch_hole_thickness(wk->dist, a->mask, a->w, a->h) <= (uint32_t)s->coarse_thick)
 			break;
-		if (b->w < (uint32_t)(4 * r + 2) || b->h < (uint32_t)(4 * r + 2))
+		if (b->w < (uint32_t)s->min_side || b->h < (uint32_t)s->min_side)
 			break;
 		patch_downsample(a, b, C);
 		if (patch_count_sources(wk, b, r) < 4 * PATCH_MIN_SOURCES)
@@ -607,10 +712,13 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 
 	for (int l = L - 1; l >= 0; l--) {
 		struct patch_level *lv = &wk->lv[l];
-		int iters = l == 0 ? s->em_fine : PATCH_EM_COARSE;
+		int iters = l == 0 ? s->em_fine : s->em_coarse;
 		patch_level_sets(wk, lv, r, &nt, &ns);
 		if (l == L - 1) {
-			patch_onion(wk, lv->img, lv->mask, lv->w, lv->h, C);
+			if (s->patch_init)
+				patch_onion_patches(wk, lv, C, r, ns);
+			else
+				patch_onion(wk, lv->img, lv->mask, lv->w, lv->h, C);
 			patch_nnf_random(wk, lv, nt, ns);
 		} else {
 			patch_upsample(wk, &wk->lv[l + 1], lv, C, nt, ns);
