@@ -45,7 +45,10 @@ struct harmonic_worker {
 	size_t cap;                 /* pixels the arrays below hold */
 	double *u, *r, *z, *p, *q, *t; /* (bh, bw) grids over the working box */
 	float *f;                   /* (h, w) FFT buffer */
-	uint32_t *idx;              /* masked pixel indices in the box, row-major order */
+	uint32_t *idx;              /* box pixels of the masked set, then its halo (harmonic_graph) */
+	int32_t *cidx;              /* (bh, bw): place of a box pixel in idx, or -1 */
+	int32_t *nb;                /* (ns, 4): neighbours' places in idx, or -1 */
+	uint8_t *deg;               /* (ns): in-box neighbour count */
 	uint16_t *dist;             /* (h, w) city-block distance to a known pixel (capped) */
 	long last_iters;            /* iterations of the last solve (tests, tuning) */
 	int last_dct;               /* 1 when the last tile used the DCT preconditioner */
@@ -53,13 +56,13 @@ struct harmonic_worker {
 
 /* Holes no thicker than this (city-block radius) use Jacobi; beyond it the DCT. */
 #define HARMONIC_JACOBI_MAX_D1 10
-#define HARMONIC_JACOBI_MAX_D2 3
+#define HARMONIC_JACOBI_MAX_D2 10
 /* Iteration caps per channel. Laplace converges long before its cap; the
  * biharmonic system on thick holes converges slowly with either
  * preconditioner, so it starts from the Laplace fill and stops at its cap
  * (a smooth, slightly less curved fill: see the file header). */
 #define HARMONIC_MAX_ITERS_1 4000
-#define HARMONIC_MAX_ITERS_2 200
+#define HARMONIC_MAX_ITERS_2 3000
 
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                              */
@@ -115,6 +118,12 @@ static void harmonic_worker_drop(struct harmonic_worker *wk)
 	tp_free(wk->u); tp_free(wk->r); tp_free(wk->z); tp_free(wk->p);
 	tp_free(wk->q); tp_free(wk->t); tp_free(wk->f); tp_free(wk->idx);
 	tp_free(wk->dist);
+	tp_free(wk->cidx);
+	tp_free(wk->nb);
+	tp_free(wk->deg);
+	wk->cidx = NULL;
+	wk->nb = NULL;
+	wk->deg = NULL;
 	wk->u = wk->r = wk->z = wk->p = wk->q = wk->t = NULL;
 	wk->f = NULL;
 	wk->idx = NULL;
@@ -144,7 +153,11 @@ static tp_status harmonic_worker_reserve(struct harmonic_worker *wk, size_t n)
 	wk->f = tp_malloc(n * sizeof(float));
 	wk->idx = tp_malloc(n * sizeof(uint32_t));
 	wk->dist = tp_malloc(n * sizeof(uint16_t));
-	if (!wk->u || !wk->r || !wk->z || !wk->p || !wk->q || !wk->t || !wk->f || !wk->idx || !wk->dist) {
+	wk->cidx = tp_malloc(n * sizeof(int32_t));
+	wk->nb = tp_malloc(n * 4 * sizeof(int32_t));
+	wk->deg = tp_malloc(n);
+	if (!wk->u || !wk->r || !wk->z || !wk->p || !wk->q || !wk->t || !wk->f || !wk->idx || !wk->dist ||
+	    !wk->cidx || !wk->nb || !wk->deg) {
 		harmonic_worker_drop(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %zu-pixel tile", n);
 	}
@@ -256,98 +269,159 @@ static void harmonic_apply(int order, const double *in, double *out, double *tmp
 }
 
 /* Neighbours of (x, y) inside the box: the diagonal of L at that pixel. */
-static double harmonic_degree(uint32_t x, uint32_t y, uint32_t bw, uint32_t bh)
+/*
+ * The masked pixels M come first in wk->idx (box raster order), then, for
+ * order 2, the halo H of box pixels next to M. cidx maps a box pixel to its
+ * place in that list (or -1); nb holds each listed pixel's 4 neighbours'
+ * places (-1: outside the box or not listed) and deg its in-box neighbour
+ * count. The iteration then touches only M and H, so a thin scratch across
+ * a tile costs what its pixels cost, not what the tile costs.
+ */
+static size_t harmonic_graph(struct harmonic_worker *wk, size_t nm, int order, uint32_t bw, uint32_t bh)
 {
-	return (double)((x > 0) + (x + 1 < bw) + (y > 0) + (y + 1 < bh));
+	size_t n = (size_t)bw * bh, ns = nm;
+	for (size_t k = 0; k < n; k++)
+		wk->cidx[k] = -1;
+	for (size_t i = 0; i < nm; i++)
+		wk->cidx[wk->idx[i]] = (int32_t)i;
+	for (size_t i = 0; i < ns; i++) {
+		uint32_t k = wk->idx[i], x = k % bw, y = k / bw;
+		uint32_t nbk[4];
+		int have[4] = { x > 0, x + 1 < bw, y > 0, y + 1 < bh };
+		nbk[0] = k - 1; nbk[1] = k + 1; nbk[2] = k - bw; nbk[3] = k + bw;
+		wk->deg[i] = (uint8_t)(have[0] + have[1] + have[2] + have[3]);
+		for (int d = 0; d < 4; d++) {
+			if (have[d] && i < nm && order == 2 && wk->cidx[nbk[d]] < 0) {
+				wk->cidx[nbk[d]] = (int32_t)ns;
+				wk->idx[ns++] = nbk[d];
+			}
+			wk->nb[i * 4 + d] = have[d] ? wk->cidx[nbk[d]] : -1;
+		}
+	}
+	/* Halo pixels listed after their own row was built: refresh them all. */
+	for (size_t i = 0; i < ns; i++) {
+		uint32_t k = wk->idx[i], x = k % bw, y = k / bw;
+		wk->nb[i * 4 + 0] = x > 0 ? wk->cidx[k - 1] : -1;
+		wk->nb[i * 4 + 1] = x + 1 < bw ? wk->cidx[k + 1] : -1;
+		wk->nb[i * 4 + 2] = y > 0 ? wk->cidx[k - bw] : -1;
+		wk->nb[i * 4 + 3] = y + 1 < bh ? wk->cidx[k + bw] : -1;
+	}
+	return ns;
 }
 
-/* z = M^-1 r on the masked pixels (z is zero elsewhere). */
-static void harmonic_precond(int order, struct harmonic_worker *wk,
-			     const struct harmonic_plan *pl, const uint32_t *idx, size_t nm,
-			     uint32_t bw, uint32_t bh)
+/* q = R L^order E p on the compact list (p, q: nm entries; t: ns scratch). */
+static void harmonic_apply_sparse(const struct harmonic_worker *wk, int order, size_t nm, size_t ns,
+				  const double *p, double *q, double *t)
 {
-	if (!pl) {
+	const int32_t *nb = wk->nb;
+	if (order == 1) {
 		for (size_t i = 0; i < nm; i++) {
-			uint32_t k = idx[i];
-			double d = harmonic_degree(k % bw, k / bw, bw, bh);
-			wk->z[k] = wk->r[k] / (order == 1 ? d : d * d + d);
+			double v = wk->deg[i] * p[i];
+			for (int d = 0; d < 4; d++) {
+				int32_t j = nb[i * 4 + d];
+				if (j >= 0 && (size_t)j < nm)
+					v -= p[j];
+			}
+			q[i] = v;
 		}
 		return;
 	}
-	size_t n = (size_t)bw * bh;
+	for (size_t i = 0; i < ns; i++) {
+		double v = i < nm ? wk->deg[i] * p[i] : 0.0;
+		for (int d = 0; d < 4; d++) {
+			int32_t j = nb[i * 4 + d];
+			if (j >= 0 && (size_t)j < nm)
+				v -= p[j];
+		}
+		t[i] = v;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		double v = wk->deg[i] * t[i];
+		for (int d = 0; d < 4; d++) {
+			int32_t j = nb[i * 4 + d];
+			if (j >= 0)
+				v -= t[j];
+		}
+		q[i] = v;
+	}
+}
+
+/* z = M^-1 r on the compact list: Jacobi (pl NULL) or the whole-box DCT solve. */
+static void harmonic_precond(int order, struct harmonic_worker *wk, const struct harmonic_plan *pl,
+			     size_t nm, size_t n)
+{
+	if (!pl) {
+		for (size_t i = 0; i < nm; i++) {
+			double d = wk->deg[i];
+			wk->z[i] = wk->r[i] / (order == 1 ? d : d * d + d);
+		}
+		return;
+	}
 	memset(wk->f, 0, n * sizeof(float));
 	for (size_t i = 0; i < nm; i++)
-		wk->f[idx[i]] = (float)wk->r[idx[i]];
+		wk->f[wk->idx[i]] = (float)wk->r[i];
 	fftwf_execute_r2r(pl->fwd, wk->f, wk->f);
 	for (size_t i = 0; i < n; i++)
 		wk->f[i] *= pl->inv_eig[order - 1][i];
 	fftwf_execute_r2r(pl->inv, wk->f, wk->f);
 	for (size_t i = 0; i < nm; i++)
-		wk->z[idx[i]] = wk->f[idx[i]];
+		wk->z[i] = wk->f[wk->idx[i]];
 }
 
 /* ------------------------------------------------------------------ */
 /* the solve                                                             */
 
 /*
- * Solve one channel on the box: wk->u holds the known values (and an initial
- * guess on the masked pixels) and receives the solution. Flexible CG
- * (Polak-Ribiere beta), so the float DCT preconditioner may be slightly
- * inexact without stalling the iteration.
+ * Solve one channel: wk->u, a (bh, bw) box grid, holds the known values and
+ * an initial guess on the masked pixels, and receives the solution. Flexible
+ * CG (Polak-Ribiere beta), so the float DCT preconditioner may be slightly
+ * inexact without stalling the iteration. r, z, p, q are compact (nm).
  */
 static long harmonic_solve(const struct harmonic_state *s, int order, struct harmonic_worker *wk,
-			   const struct harmonic_plan *pl, const uint32_t *idx, size_t nm,
-			   uint32_t bw, uint32_t bh)
+			   const struct harmonic_plan *pl, size_t nm, size_t ns, uint32_t bw, uint32_t bh)
 {
 	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : HARMONIC_MAX_ITERS_2;
 	size_t n = (size_t)bw * bh;
-	double rz, rz0, rr;
+	double rz, rz0, rr = 0;
 	long it;
 
-	/* r = -R L^o u */
+	/* r = -R L^o u, once on the full box (u's known part is the data). */
 	harmonic_apply(order, wk->u, wk->q, wk->t, bw, bh);
-	memset(wk->r, 0, n * sizeof(double));
-	memset(wk->z, 0, n * sizeof(double));
-	memset(wk->p, 0, n * sizeof(double));
-	rr = 0;
 	for (size_t i = 0; i < nm; i++) {
-		wk->r[idx[i]] = -wk->q[idx[i]];
-		rr = fmax(rr, fabs(wk->r[idx[i]]));
+		wk->r[i] = -wk->q[wk->idx[i]];
+		rr = fmax(rr, fabs(wk->r[i]));
 	}
 	if (rr < 1e-12)
 		return 0;
-	harmonic_precond(order, wk, pl, idx, nm, bw, bh);
+	harmonic_precond(order, wk, pl, nm, n);
 	rz = 0;
 	for (size_t i = 0; i < nm; i++) {
-		wk->p[idx[i]] = wk->z[idx[i]];
-		rz += wk->r[idx[i]] * wk->z[idx[i]];
+		wk->p[i] = wk->z[i];
+		rz += wk->r[i] * wk->z[i];
 	}
 	rz0 = rz;
 	for (it = 1; it <= max_it; it++) {
 		double pq = 0, alpha, rz_new = 0, rzo = 0, beta, upd = 0;
-		harmonic_apply(order, wk->p, wk->q, wk->t, bw, bh);
+		harmonic_apply_sparse(wk, order, nm, ns, wk->p, wk->q, wk->t);
 		for (size_t i = 0; i < nm; i++)
-			pq += wk->p[idx[i]] * wk->q[idx[i]];
+			pq += wk->p[i] * wk->q[i];
 		if (!(pq > 0))
 			break;
 		alpha = rz / pq;
 		rr = 0;
 		for (size_t i = 0; i < nm; i++) {
-			uint32_t k = idx[i];
-			double d = alpha * wk->p[k];
-			wk->u[k] += d;
+			double d = alpha * wk->p[i];
+			wk->u[wk->idx[i]] += d;
 			upd = fmax(upd, fabs(d));
-			wk->r[k] -= alpha * wk->q[k];
-			rr = fmax(rr, fabs(wk->r[k]));
+			wk->r[i] -= alpha * wk->q[i];
+			rr = fmax(rr, fabs(wk->r[i]));
 		}
 		/* Keep the old z for the flexible beta: q is free now. */
-		for (size_t i = 0; i < nm; i++)
-			wk->q[idx[i]] = wk->z[idx[i]];
-		harmonic_precond(order, wk, pl, idx, nm, bw, bh);
+		memcpy(wk->q, wk->z, nm * sizeof(double));
+		harmonic_precond(order, wk, pl, nm, n);
 		for (size_t i = 0; i < nm; i++) {
-			uint32_t k = idx[i];
-			rz_new += wk->r[k] * wk->z[k];
-			rzo += wk->r[k] * wk->q[k];
+			rz_new += wk->r[i] * wk->z[i];
+			rzo += wk->r[i] * wk->q[i];
 		}
 		/* Converged when the preconditioned residual fell by 1/tol and
 		 * the last step moved no value by a tenth of a 16-bit level. */
@@ -357,10 +431,8 @@ static long harmonic_solve(const struct harmonic_state *s, int order, struct har
 		if (beta < 0)
 			beta = 0;
 		rz = rz_new;
-		for (size_t i = 0; i < nm; i++) {
-			uint32_t k = idx[i];
-			wk->p[k] = wk->z[k] + beta * wk->p[k];
-		}
+		for (size_t i = 0; i < nm; i++)
+			wk->p[i] = wk->z[i] + beta * wk->p[i];
 	}
 	return it;
 }
@@ -401,7 +473,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	const struct harmonic_plan *pl = NULL;
 	uint32_t w = tile->w, h = tile->h, C = tile->channels;
 	uint32_t x0 = w, y0 = h, x1 = 0, y1 = 0, bw, bh;
-	size_t n = (size_t)w * h, nm = 0, nk = 0;
+	size_t n = (size_t)w * h, nm = 0, nk = 0, ns;
 	uint16_t maxd;
 	tp_status st;
 
@@ -456,6 +528,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		for (uint32_t x = 0; x < bw; x++)
 			if (tile->mask[(size_t)(y + y0) * w + x + x0])
 				wk->idx[nm++] = y * bw + x;
+	ns = harmonic_graph(wk, nm, s->order, bw, bh);
 
 	for (uint32_t c = 0; c < C; c++) {
 		double sum = 0, cnt = 0, guess;
@@ -478,8 +551,8 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 				wk->u[(size_t)y * bw + x] = tile->mask[tk] ? guess : tile->pix[tk * C + c];
 			}
 		if (s->order == 2 && pl)
-			wk->last_iters += harmonic_solve(s, 1, wk, pl, wk->idx, nm, bw, bh);
-		wk->last_iters += harmonic_solve(s, s->order, wk, pl, wk->idx, nm, bw, bh);
+			wk->last_iters += harmonic_solve(s, 1, wk, pl, nm, ns, bw, bh);
+		wk->last_iters += harmonic_solve(s, s->order, wk, pl, nm, ns, bw, bh);
 		for (size_t i = 0; i < nm; i++) {
 			uint32_t k = wk->idx[i];
 			size_t tk = (size_t)(k / bw + y0) * w + k % bw + x0;
