@@ -11,7 +11,7 @@
  * preconditioner.  The iteration runs until the residual no longer moves a
  * 16-bit level.  Known limit: order=2 on thick holes converges slowly with
  * this preconditioner, so it starts from the Laplace fill and stops after
- * HARMONIC_MAX_ITERS_2 steps (smooth, but not the exact biharmonic answer).
+ * HARMONIC_MAX_ITERS_2DCT steps (smooth, but not the exact biharmonic answer).
  * Deterministic: no threads inside a tile, fixed-order sums.
  */
 #include "engine.h"
@@ -62,7 +62,8 @@ struct harmonic_worker {
  * preconditioner, so it starts from the Laplace fill and stops at its cap
  * (a smooth, slightly less curved fill: see the file header). */
 #define HARMONIC_MAX_ITERS_1 4000
-#define HARMONIC_MAX_ITERS_2 3000
+#define HARMONIC_MAX_ITERS_2 3000   /* Jacobi: cheap steps on the masked pixels */
+#define HARMONIC_MAX_ITERS_2DCT 300 /* DCT: each step costs two whole-tile transforms */
 
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                              */
@@ -380,7 +381,7 @@ static void harmonic_precond(int order, struct harmonic_worker *wk, const struct
 static long harmonic_solve(const struct harmonic_state *s, int order, struct harmonic_worker *wk,
 			   const struct harmonic_plan *pl, size_t nm, size_t ns, uint32_t bw, uint32_t bh)
 {
-	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : HARMONIC_MAX_ITERS_2;
+	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : pl ? HARMONIC_MAX_ITERS_2DCT : HARMONIC_MAX_ITERS_2;
 	size_t n = (size_t)bw * bh;
 	double rz, rz0, rr = 0;
 	long it;
