@@ -5,7 +5,7 @@
 # Debian packages. Prints a table of medians; writes BUILD/bench/quality/.
 #
 # Photos come from python3-skimage (installed) and the wallpaper packages
-# ukui-wallpapers and mate-backgrounds: when those are not installed they are
+# lomiri-wallpapers-16.04 and mate-backgrounds: when those are not installed they are
 # fetched with `apt-get download` and unpacked under BUILD/bench/pkgs (the
 # photos are never committed). Until `tilepaint inpaint` exists, the engines
 # run through the stand-in driver scripts/bench/quality_run.c.
@@ -36,7 +36,7 @@ cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -ffp-contract=off -I. \
 # Wallpaper packages: installed, or downloaded and unpacked once.
 ROOT=/
 need=""
-for p in ukui-wallpapers mate-backgrounds; do
+for p in lomiri-wallpapers-16.04 mate-backgrounds; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then

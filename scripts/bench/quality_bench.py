@@ -39,9 +39,12 @@ PHOTOS = [
     ("coins", "python3-skimage", SKIMAGE_DATA + "/coins.png", "no known copyright restrictions"),
     ("brick", "python3-skimage", SKIMAGE_DATA + "/brick.png", "CC0 (CC0Textures)"),
     ("gravel", "python3-skimage", SKIMAGE_DATA + "/gravel.png", "CC0 (CC0Textures)"),
-    ("aitzgorri", "ukui-wallpapers", "/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg", "CC-BY-SA-3.0"),
-    ("life", "ukui-wallpapers", "/usr/share/backgrounds/life_by_Aitzol_Berasategi.jpg", "CC-BY-SA-3.0"),
-    ("fig", "ukui-wallpapers", "/usr/share/backgrounds/Picture_0B_by_freespace.jpg", "CC-BY-SA-3.0"),
+    ("aitzgorri", "lomiri-wallpapers-16.04", "/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg",
+     "CC-BY-4.0 (Aitzol Berasategi)"),
+    ("life", "lomiri-wallpapers-16.04", "/usr/share/backgrounds/life_by_Aitzol_Berasategi.jpg",
+     "CC-BY-4.0 (Aitzol Berasategi)"),
+    ("fig", "lomiri-wallpapers-16.04", "/usr/share/backgrounds/Picture_0B_by_freespace.jpg",
+     "CC-BY-4.0 (Trevor \"Freespace\")"),
     ("garden", "mate-backgrounds", "/usr/share/backgrounds/mate/nature/Garden.jpg", "GPL-2+ (Charles Barbin)"),
 ]
 QUICK = ["astronaut", "camera", "chelsea"]

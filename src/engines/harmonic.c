@@ -54,8 +54,16 @@ struct harmonic_worker {
 	int last_dct;               /* 1 when the last tile used the DCT preconditioner */
 };
 
-/* Holes no thicker than this (city-block radius) use Jacobi; beyond it the DCT. */
-#define HARMONIC_JACOBI_MAX_D1 10
+/*
+ * Jacobi or DCT: Jacobi-CG needs about as many steps as the hole is thick
+ * (D, the largest distance to a known pixel) and each step costs the masked
+ * pixels (nm); DCT-CG needs a few dozen steps of two whole-tile transforms.
+ * So Laplace uses Jacobi while D * nm < HARMONIC_DCT_RATIO * tile pixels
+ * (measured on 512 tiles: thick strokes stay Jacobi, big rectangles go
+ * DCT), and the biharmonic, whose DCT preconditioner is weak, while D is at
+ * most HARMONIC_JACOBI_MAX_D2.
+ */
+#define HARMONIC_DCT_RATIO 20
 #define HARMONIC_JACOBI_MAX_D2 10
 /* Iteration caps per channel. Laplace converges long before its cap; the
  * biharmonic system on thick holes converges slowly with either
@@ -506,7 +514,8 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	}
 
 	maxd = harmonic_max_dist(wk->dist, tile->mask, w, h);
-	if (maxd > (s->order == 1 ? HARMONIC_JACOBI_MAX_D1 : HARMONIC_JACOBI_MAX_D2)) {
+	if (s->order == 1 ? (double)maxd * (double)nm > HARMONIC_DCT_RATIO * (double)n
+			  : maxd > HARMONIC_JACOBI_MAX_D2) {
 		/* Thick hole: whole tile, DCT preconditioner. */
 		x0 = 0; y0 = 0; x1 = w - 1; y1 = h - 1;
 		if ((st = harmonic_plan_get(s, w, h, &pl)) != TP_OK)

@@ -122,6 +122,13 @@ static double fill_err(const char *params, uint32_t w, uint32_t h, uint32_t C, f
 static void mk_scratch(struct tt *a) { mask_scratch(a->mask, a->t.w, a->t.h); }
 static void mk_disc(struct tt *a) { mask_disc(a->mask, a->t.w, 40, 32, 20); }
 static void mk_both(struct tt *a) { mk_scratch(a); mk_disc(a); }
+/* Most of the tile: thick enough (D x masked > 20 x tile) for the DCT path. */
+static void mk_big(struct tt *a)
+{
+	for (uint32_t y = 2; y + 2 < a->t.h; y++)
+		for (uint32_t x = 2; x + 2 < a->t.w; x++)
+			a->mask[(size_t)y * a->t.w + x] = 1;
+}
 
 #define LEVEL16 (1.0 / 65535.0)
 
@@ -140,8 +147,13 @@ static void test_harmonic_linear_thick(void **state)
 	long it; int dct;
 	(void)state;
 	double e = fill_err(NULL, 80, 64, 3, f_lin, mk_both, &it, &dct);
+	assert_int_equal(dct, 0);
+	assert_true(e < 0.5 * LEVEL16);
+	e = fill_err(NULL, 80, 64, 3, f_lin, mk_big, &it, &dct);
 	assert_int_equal(dct, 1);
 	assert_true(e < 0.5 * LEVEL16);
+	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_big, &it, &dct) < 0.5 * LEVEL16);
+	assert_int_equal(dct, 1);
 }
 
 static void test_harmonic_saddle(void **state)
