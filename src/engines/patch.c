@@ -3,14 +3,16 @@
  * search + propagation, Barnes et al. 2009) inside a coarse-to-fine EM /
  * voting scheme (Wexler et al. 2007), the method behind content-aware fill.
  *
- * Choices (tuned on photos at tile 512): 7x7 patches (params patch=5..15,
- * odd); a pyramid halved until the hole is at most PATCH_COARSE_THICK pixels
- * thick or a level would be too small or too poor in sources (at most 7
- * levels); PATCH_EM_COARSE EM iterations per coarse level and PATCH_EM_FINE
- * (params em=) at full size, each a PatchMatch pass pair and a vote weighted
- * by patch similarity.  Sources are only patches whose every pixel is known
- * at that level, so nothing is copied from the hole.  A tile with fewer than
- * PATCH_MIN_SOURCES source patches falls back to a smooth (onion-peel) fill.
+ * Defaults (chosen on the benchmark photos at tile 512; params in brackets):
+ * 7x7 patches [patch=3..15, odd]; a pyramid halved while the hole is thicker
+ * than 3 px [thick=], the next level keeps a side of at least 4r+2 px
+ * [minside=] and 64 source patches (at most 7 levels); the coarsest hole
+ * starts from a diffusion (onion-peel) fill [init=1: patch onion peel, which
+ * scored lower]; 6 EM iterations per coarse level [emc=] and 3 at full size
+ * [em=], each two PatchMatch passes and a vote weighted exp(-d / 2 sigma^2),
+ * sigma^2 the mean patch distance [sigma= scales it]. Sources are only
+ * patches whose every pixel is known at that level, so nothing is copied
+ * from the hole. Under PATCH_MIN_SOURCES source patches: smooth fallback.
  * Deterministic: one thread per tile, a splitmix64 stream seeded from
  * tile->seed, fixed scan orders.
  */
@@ -35,6 +37,7 @@ struct patch_state {
 	int min_side;               /* coarsest level's smaller side is at least this, pixels */
 	int coarse_thick;           /* stop halving once the hole is this thin, pixels */
 	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
+	double sigma_scale;         /* vote weight width, relative to the mean patch distance */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -114,7 +117,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 {
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
-	double minside = 0, thick = PATCH_COARSE_THICK, init = 0;
+	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
@@ -122,7 +125,8 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "emc", 1, 50, &emc) < 0 ||
 		    engine_param_double(opt->params, "minside", 0, 4096, &minside) < 0 ||
 		    engine_param_double(opt->params, "thick", 1, 4096, &thick) < 0 ||
-		    engine_param_double(opt->params, "init", 0, 1, &init) < 0)
+		    engine_param_double(opt->params, "init", 0, 1, &init) < 0 ||
+		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
@@ -136,6 +140,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	s->min_side = minside > 0 ? (int)minside : 4 * s->radius + 2;
 	s->coarse_thick = (int)thick;
 	s->patch_init = init >= 0.5;
+	s->sigma_scale = sig;
 	*state = s;
 	return TP_OK;
 }
@@ -512,7 +517,8 @@ static void patch_nnd_refresh(struct patch_worker *wk, const struct patch_level 
  * patch's mean squared difference, sigma^2 the mean d over targets, so the
  * best-matching patches dominate without a fixed threshold.
  */
-static void patch_vote(struct patch_worker *wk, struct patch_level *lv, uint32_t C, int r, size_t nt)
+static void patch_vote(struct patch_worker *wk, struct patch_level *lv, uint32_t C, int r, size_t nt,
+		       double sigma_scale)
 {
 	int w = (int)lv->w, h = (int)lv->h;
 	size_t n = (size_t)w * h;
@@ -523,6 +529,7 @@ static void patch_vote(struct patch_worker *wk, struct patch_level *lv, uint32_t
 		mean += lv->nnd[t] / patch_count(lv, C, r, t);
 	}
 	mean = nt ? mean / (double)nt : 0;
+	mean *= sigma_scale;
 	inv2s = (float)(1.0 / (2.0 * (mean > 1e-8 ? mean : 1e-8)));
 	memset(wk->acc, 0, n * C * sizeof(float));
 	memset(wk->wacc, 0, n * sizeof(float));
@@ -727,7 +734,7 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 		for (int e = 0; e < iters; e++) {
 			for (int p = 0; p < PATCH_PM_PASSES; p++)
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
-			patch_vote(wk, lv, C, r, nt);
+			patch_vote(wk, lv, C, r, nt, s->sigma_scale);
 			patch_nnd_refresh(wk, lv, C, r, nt);
 		}
 	}
