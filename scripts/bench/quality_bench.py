@@ -164,7 +164,7 @@ class Runner:
             return False
 
     def methods(self):
-        ms = ["tp_patch", "tp_harmonic", "tp_telea", "cv2_telea", "cv2_ns",
+        ms = ["tp_patch", "tp_harmonic", "tp_harmonic_o2", "tp_telea", "cv2_telea", "cv2_ns",
               "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"]
         if self.args.methods:
             ms = [m for m in ms if m in self.args.methods.split(",")]
@@ -176,6 +176,8 @@ class Runner:
             return "image > %d px" % self.args.slow_side
         if method.startswith("gmic") and side > self.args.slow_side and not self.args.gmic_all:
             return "image > %d px" % self.args.slow_side
+        if method == "tp_harmonic_o2" and self.pipeline and not self.args.params_flag:
+            return "the pipeline's engine-parameter option is not known (--params-flag)"
         return None
 
     def run(self, method, img, mask, tag):
@@ -188,7 +190,9 @@ class Runner:
             save_pnm(inp, img)
             save_pnm(msk, mask * 255)
         if method.startswith("tp_"):
-            engine = method[3:]
+            engine, params = method[3:], None
+            if engine == "harmonic_o2":
+                engine, params = "harmonic", "order=2"
             if self.pipeline:
                 inp_png, msk_png = inp + ".png", msk + ".png"
                 if not os.path.exists(inp_png):
@@ -196,8 +200,10 @@ class Runner:
                     Image.fromarray(mask * 255).save(msk_png)
                 out = out + ".png"
                 cmd = [self.tilepaint, "inpaint", inp_png, msk_png, out, "--engine", engine]
+                if params:
+                    cmd += [self.args.params_flag, params]
             else:
-                cmd = [self.quality_run, engine, "-", inp, msk, out]
+                cmd = [self.quality_run, engine, params or "-", inp, msk, out]
             res, dt, stdout = self._proc(cmd, out, img)
             for tok in stdout.split():
                 if tok.startswith("engine_ms="):
@@ -343,6 +349,8 @@ def main():
                     help="skimage biharmonic and G'MIC only on photos up to this side")
     ap.add_argument("--gmic-all", action="store_true", help="run G'MIC on every photo")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--params-flag", default="",
+                    help="the pipeline's option for engine parameters (for tp_harmonic_o2)")
     args = ap.parse_args()
     out_dir = args.out or os.path.join(args.build, "bench", "quality")
     work = os.path.join(out_dir, "work")
@@ -355,6 +363,7 @@ def main():
         photos = [p for p in PHOTOS if p[0] in args.photos.split(",")]
     kinds = [k for k in KINDS if not args.kinds or k in args.kinds.split(",")]
     runner = Runner(args, work)
+    runner.load0 = open("/proc/loadavg").read().split()[:3]
     methods = runner.methods()
     print("quality: %s; %d photos x %d mask kinds x %d methods; load %s" % (
         "tilepaint pipeline" if runner.pipeline else "stand-in driver quality_run (no pipeline yet)",
@@ -417,20 +426,33 @@ def main():
         lines.append("patch vs gmic_matchpatch, %s (%d photos): PSNR %.2f vs %.2f dB, SSIM %.4f vs %.4f, "
                      "%.2f vs %.2f s/MP (%.1fx)" % (kind, v[6], v[0], v[1], v[2], v[3], v[4], v[5],
                                                    v[5] / v[4] if v[4] else float("nan")))
-    for kind in ("thin", "text"):
-        best = None
-        for m in ("cv2_telea", "cv2_ns", "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"):
-            v = paired(rows, "tp_harmonic", m, [kind]).get(kind)
-            if v and (best is None or v[1] > best[1][1]):
-                best = (m, v)
-        if best:
-            m, v = best
-            lines.append("harmonic vs best peer on %s (%s, %d photos): PSNR %.2f vs %.2f dB (%+.2f)" % (
-                kind, m, v[6], v[0], v[1], v[0] - v[1]))
-        v = paired(rows, "tp_harmonic", "skimage_biharmonic", [kind]).get(kind)
-        if v:
-            lines.append("harmonic vs skimage_biharmonic on %s (%d photos): %.3f vs %.3f s/MP (%.0fx faster)" % (
-                kind, v[6], v[4], v[5], v[5] / v[4] if v[4] else float("nan")))
+    for hm in ("tp_harmonic", "tp_harmonic_o2"):
+        for kind in ("thin", "text"):
+            best = None
+            for m in ("cv2_telea", "cv2_ns", "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"):
+                v = paired(rows, hm, m, [kind]).get(kind)
+                if v and (best is None or v[1] > best[1][1]):
+                    best = (m, v)
+            if best:
+                m, v = best
+                lines.append("%s vs best peer on %s (%s, %d photos): PSNR %.2f vs %.2f dB (%+.2f)" % (
+                    hm, kind, m, v[6], v[0], v[1], v[0] - v[1]))
+        for kind in KINDS:
+            v = paired(rows, hm, "skimage_biharmonic", [kind]).get(kind)
+            if v:
+                lines.append("%s vs skimage_biharmonic on %s (%d photos): %.3f vs %.3f s/MP (%.1fx faster)" % (
+                    hm, kind, v[6], v[4], v[5], v[5] / v[4] if v[4] else float("nan")))
+    load0 = runner.load0
+    load1 = open("/proc/loadavg").read().split()[:3]
+    lines += ["", "Run: %s; %s; %d cores; load average %s at start, %s at end; %s." % (
+        time.strftime("%Y-%m-%d %H:%M"), "tilepaint pipeline" if runner.pipeline else
+        "engines through scripts/bench/quality_run.c (no pipeline yet)", os.cpu_count(),
+        "/".join(load0), "/".join(load1),
+        "G'MIC and skimage on photos up to %d px" % args.slow_side),
+        "", "| photo | size | package | path | licence |", "| --- | --- | --- | --- | --- |"]
+    for name, pkg, path, lic in photos:
+        sz = next(("%dx%d" % (r["w"], r["h"]) for r in rows if r["photo"] == name), "-")
+        lines.append("| %s | %s | %s | %s | %s |" % (name, sz, pkg, path, lic))
     report = "\n".join(lines)
     print()
     print(report)
