@@ -164,7 +164,7 @@ class Runner:
             return False
 
     def methods(self):
-        ms = ["tp_patch", "tp_harmonic", "tp_harmonic_o2", "tp_telea", "cv2_telea", "cv2_ns",
+        ms = ["tp_patch", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o2", "tp_telea", "cv2_telea", "cv2_ns",
               "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"]
         if self.args.methods:
             ms = [m for m in ms if m in self.args.methods.split(",")]
@@ -176,6 +176,8 @@ class Runner:
             return "image > %d px" % self.args.slow_side
         if method.startswith("gmic") and side > self.args.slow_side and not self.args.gmic_all:
             return "image > %d px" % self.args.slow_side
+        if method == "tp_patch_t2048" and (side <= self.args.slow_side or self.pipeline):
+            return "only on large photos, stand-in driver"
         if method == "tp_harmonic_o2" and self.pipeline and not self.args.params_flag:
             return "the pipeline's engine-parameter option is not known (--params-flag)"
         return None
@@ -190,9 +192,12 @@ class Runner:
             save_pnm(inp, img)
             save_pnm(msk, mask * 255)
         if method.startswith("tp_"):
-            engine, params = method[3:], None
+            engine, params, tile = method[3:], None, []
             if engine == "harmonic_o2":
                 engine, params = "harmonic", "order=2"
+            if engine == "patch_t2048":
+                # Tiles of 2048: what planning tiles around large holes would give.
+                engine, tile = "patch", ["2048"]
             if self.pipeline:
                 inp_png, msk_png = inp + ".png", msk + ".png"
                 if not os.path.exists(inp_png):
@@ -203,7 +208,7 @@ class Runner:
                 if params:
                     cmd += [self.args.params_flag, params]
             else:
-                cmd = [self.quality_run, engine, params or "-", inp, msk, out]
+                cmd = [self.quality_run, engine, params or "-", inp, msk, out] + tile
             res, dt, stdout = self._proc(cmd, out, img)
             for tok in stdout.split():
                 if tok.startswith("engine_ms="):
@@ -461,8 +466,9 @@ def main():
 
     # Contact sheet: one case per mask kind, on photos where every method ran;
     # the rectangle on a large photo is shown cropped around the hole.
-    picks = [("astronaut-rect", None), ("chelsea-thick", None), ("coffee-text", None),
-             ("camera-thin", None), ("life-rect", "bbox"), ("aitzgorri-thick", "bbox")]
+    picks = [("astronaut-rect", None), ("rocket-rect", None), ("chelsea-thick", None),
+             ("coffee-text", None), ("camera-thin", None), ("life-rect", "bbox"),
+             ("aitzgorri-rect", "bbox"), ("garden-thick", "bbox")]
     sheet_cases = []
     for tag, how in picks:
         if tag not in cases:

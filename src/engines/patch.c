@@ -10,7 +10,8 @@
  * starts from a diffusion (onion-peel) fill [init=1: patch onion peel, which
  * scored lower]; 6 EM iterations per coarse level [emc=] and 3 at full size
  * [em=], each two PatchMatch passes and a vote weighted exp(-d / 2 sigma^2),
- * sigma^2 the mean patch distance [sigma= scales it]. Sources are only
+ * sigma^2 the mean patch distance [sigma= scales it; sharp=1 ends with
+ * each hole pixel copying its best match's centre]. Sources are only
  * patches whose every pixel is known at that level, so nothing is copied
  * from the hole. Under PATCH_MIN_SOURCES source patches: smooth fallback.
  * Deterministic: one thread per tile, a splitmix64 stream seeded from
@@ -38,6 +39,7 @@ struct patch_state {
 	int coarse_thick;           /* stop halving once the hole is this thin, pixels */
 	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
 	double sigma_scale;         /* vote weight width, relative to the mean patch distance */
+	int sharp;                  /* 1: final full-size pass copies each pixel's best match centre */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -117,7 +119,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 {
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
-	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1;
+	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1, sharp = 0;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
@@ -126,7 +128,8 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "minside", 0, 4096, &minside) < 0 ||
 		    engine_param_double(opt->params, "thick", 1, 4096, &thick) < 0 ||
 		    engine_param_double(opt->params, "init", 0, 1, &init) < 0 ||
-		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0)
+		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0 ||
+		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
@@ -141,6 +144,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	s->coarse_thick = (int)thick;
 	s->patch_init = init >= 0.5;
 	s->sigma_scale = sig;
+	s->sharp = sharp >= 0.5;
 	*state = s;
 	return TP_OK;
 }
@@ -736,6 +740,24 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
 			patch_vote(wk, lv, C, r, nt, s->sigma_scale);
 			patch_nnd_refresh(wk, lv, C, r, nt);
+		}
+		if (l == 0 && s->sharp) {
+			/* One more search, then each hole pixel takes the centre of
+			 * its own best match: no averaging across disagreeing votes. */
+			for (int p = 0; p < PATCH_PM_PASSES; p++)
+				patch_pm_pass(wk, lv, C, r, nt, p & 1);
+			for (size_t i = 0; i < nt; i++) {
+				int32_t t = wk->tlist[i], src = lv->nnf[t];
+				if (lv->mask[t])
+					for (uint32_t c = 0; c < C; c++)
+						wk->acc[(size_t)t * C + c] = lv->img[(size_t)src * C + c];
+			}
+			for (size_t i = 0; i < nt; i++) {
+				int32_t t = wk->tlist[i];
+				if (lv->mask[t])
+					for (uint32_t c = 0; c < C; c++)
+						lv->img[(size_t)t * C + c] = wk->acc[(size_t)t * C + c];
+			}
 		}
 	}
 out:
