@@ -154,6 +154,26 @@ static void test_patch_periodic(void **state)
 	}
 }
 
+/* The tuning options keep the fill exact on the periodic texture. */
+static void test_patch_options(void **state)
+{
+	static const char *const opts[] = {
+		"init=1", "sharp=1", "sigma=3", "patch=5,em=2,emc=3,minside=20,thick=2", "patch=11",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		struct tt a;
+		tt_init(&a, 96, 96, 3, 7);
+		tt_rect(&a, 36, 40, 60, 60);
+		tt_poison(&a);
+		assert_int_equal(run_eng(&engine_patch, opts[i], &a.t, NULL, NULL), TP_OK);
+		print_message("%s: MAE %.5f\n", opts[i], tt_mae(&a));
+		assert_true(tt_mae(&a) < 0.01);
+		tt_assert_in_known_range(&a);
+		tt_free(&a);
+	}
+}
+
 /* Holes on the left edge, the top-right corner and the bottom edge. */
 static void test_patch_border(void **state)
 {
@@ -346,6 +366,11 @@ static void test_patch_params(void **state)
 	assert_non_null(strstr(tp_errmsg(), "'patch'"));
 	o.params = "em=0";
 	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "sigma=0";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "sigma"));
+	o.params = "init=2";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
 	o.params = "patch=5,em=2";
 	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
 	engine_patch.close(st);
@@ -389,6 +414,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_patch_periodic),
+		cmocka_unit_test(test_patch_options),
 		cmocka_unit_test(test_patch_border),
 		cmocka_unit_test(test_patch_16bit),
 		cmocka_unit_test(test_patch_tiny_known),
