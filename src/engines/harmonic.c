@@ -44,7 +44,10 @@ struct harmonic_state {
 /* Per-thread scratch; grown only when a larger tile arrives. */
 struct harmonic_worker {
 	size_t cap;                 /* pixels the arrays below hold */
-	double *u, *r, *z, *p, *q, *t; /* (bh, bw) grids over the working box */
+	double *u;                  /* (bh, bw) values over the working box */
+	double *r, *z, *p;          /* (nm) CG vectors on the masked pixels (compact order) */
+	double *q, *t;              /* (bh, bw) scratch for the first residual, then (nm) and
+				     * (ns) CG scratch; all six arrays hold cap entries */
 	float *f;                   /* (h, w) FFT buffer */
 	uint32_t *idx;              /* box pixels of the masked set, then its halo (harmonic_graph) */
 	int32_t *cidx;              /* (bh, bw): place of a box pixel in idx, or -1 */
@@ -56,10 +59,10 @@ struct harmonic_worker {
 };
 
 /*
- * Jacobi or DCT: Jacobi-CG needs about as many steps as the hole is thick
- * (D, the largest distance to a known pixel) and each step costs the masked
- * pixels (nm); DCT-CG needs a few dozen steps of two whole-tile transforms.
- * So Laplace uses Jacobi while D * nm < HARMONIC_DCT_RATIO * tile pixels
+ * Local or DCT preconditioner: SSOR/Jacobi-CG needs more steps the thicker
+ * the hole (D, the largest distance to a known pixel) and each step costs
+ * the masked pixels (nm); DCT-CG needs a few dozen steps of two whole-tile
+ * transforms. So Laplace stays local while D * nm < HARMONIC_DCT_RATIO * tile pixels
  * (measured on 512 tiles: thick strokes stay Jacobi, big rectangles go
  * DCT), and the biharmonic, whose DCT preconditioner is weak, while D is at
  * most HARMONIC_JACOBI_MAX_D2.
