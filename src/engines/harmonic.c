@@ -11,8 +11,9 @@
  * whole-tile Neumann Laplacian, inverted by a DCT (FFTW REDFT10/01), as the
  * preconditioner.  The iteration runs until the residual no longer moves a
  * 16-bit level.  Known limit: order=2 on thick holes converges slowly with
- * this preconditioner, so it starts from the Laplace fill and stops after
- * HARMONIC_MAX_ITERS_2DCT steps (smooth, but not the exact biharmonic answer).
+ * this preconditioner, so it starts from the Laplace fill and stops after a
+ * work cap (HARMONIC_DCT2_WORK): smooth, but not the exact biharmonic answer
+ * on large tiles. Use order=2 for scratches and text.
  * Deterministic: no threads inside a tile, fixed-order sums.
  */
 #include "engine.h"
@@ -75,7 +76,10 @@ struct harmonic_worker {
  * (a smooth, slightly less curved fill: see the file header). */
 #define HARMONIC_MAX_ITERS_1 4000
 #define HARMONIC_MAX_ITERS_2 3000   /* Jacobi: cheap steps on the masked pixels */
-#define HARMONIC_MAX_ITERS_2DCT 300 /* DCT: each step costs two whole-tile transforms */
+/* DCT steps cost two whole-tile transforms: cap the biharmonic's steps by
+ * work, HARMONIC_DCT2_WORK tile pixels in all (76 steps on a 512 tile), but
+ * between 20 and 300. */
+#define HARMONIC_DCT2_WORK 2e7
 
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                              */
@@ -429,7 +433,11 @@ static long harmonic_solve(const struct harmonic_state *s, int order, struct har
 	double r2_stop = (1e-6 * lam) * (1e-6 * lam);
 	/* SSOR relaxation for a hole D thick: near-optimal 2 / (1 + pi / (D+1)). */
 	double omega = 2.0 / (1.0 + M_PI / ((double)maxd + 1));
-	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : pl ? HARMONIC_MAX_ITERS_2DCT : HARMONIC_MAX_ITERS_2;
+	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : HARMONIC_MAX_ITERS_2;
+	if (order == 2 && pl) {
+		double cap = HARMONIC_DCT2_WORK / (double)((size_t)bw * bh);
+		max_it = cap < 20 ? 20 : cap > 300 ? 300 : (long)cap;
+	}
 	size_t n = (size_t)bw * bh;
 	double rz, rz0, rr = 0;
 	long it;
