@@ -354,6 +354,8 @@ def main():
                     help="skimage biharmonic and G'MIC only on photos up to this side")
     ap.add_argument("--gmic-all", action="store_true", help="run G'MIC on every photo")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--from-csv", nargs="+", default=[],
+                    help="no runs: rebuild the report from these results.csv files and OUT/work")
     ap.add_argument("--params-flag", default="",
                     help="the pipeline's option for engine parameters (for tp_harmonic_o2)")
     args = ap.parse_args()
@@ -376,7 +378,9 @@ def main():
 
     rows, cases, unavailable = [], {}, {}
     for name, pkg, path, lic in photos:
-        src = os.path.join(args.root, path.lstrip("/"))
+        src = path if os.path.exists(path) else os.path.join(args.root, path.lstrip("/"))
+        if args.from_csv:
+            continue
         if not os.path.exists(src):
             print("quality: %s: %s missing (package %s); skipped" % (name, src, pkg), file=sys.stderr)
             continue
@@ -414,6 +418,24 @@ def main():
                     name, kind, m, psnr, ssim, mae, dt), flush=True)
             cases[tag] = (img, mask)
 
+    for path in args.from_csv:
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                for k in ("w", "h", "mask_px"):
+                    r[k] = int(r[k])
+                for k in ("psnr", "ssim", "mae", "seconds", "s_per_mp"):
+                    r[k] = float(r[k]) if r[k] not in ("", "None") else None
+                rows.append(r)
+    if args.from_csv:
+        for r in rows:
+            tag = "%s-%s" % (r["photo"], r["kind"])
+            ext = "ppm" if os.path.exists(os.path.join(work, tag + ".in.ppm")) else "pgm"
+            if tag not in cases and os.path.exists(os.path.join(work, "%s.in.%s" % (tag, ext))):
+                img = np.asarray(Image.open(os.path.join(work, "%s.in.%s" % (tag, ext))))
+                mask = (np.asarray(Image.open(os.path.join(work, tag + ".mask.pgm"))) > 0).astype(np.uint8)
+                cases[tag] = (img, mask)
+        unavailable.update({m: "not in the results" for m in methods
+                            if not any(r["method"] == m and r["psnr"] is not None for r in rows)})
     with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()) if rows else ["photo"])
         wr.writeheader()

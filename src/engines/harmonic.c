@@ -10,10 +10,9 @@
  * (biharmonic) and start from a layered average; large holes use the
  * whole-tile Neumann Laplacian, inverted by a DCT (FFTW REDFT10/01), as the
  * preconditioner.  The iteration runs until the residual no longer moves a
- * 16-bit level.  Known limit: order=2 on thick holes converges slowly with
- * this preconditioner, so it starts from the Laplace fill and stops after a
- * work cap (HARMONIC_DCT2_WORK): smooth, but not the exact biharmonic answer
- * on large tiles. Use order=2 for scratches and text.
+ * 16-bit level.  Known limit: order=2 is solved only for holes up to
+ * HARMONIC_JACOBI_MAX_D2 px from a known pixel (scratches, text); thicker
+ * holes get the Laplace fill, as the biharmonic converges too slowly there.
  * Deterministic: no threads inside a tile, fixed-order sums.
  */
 #include "engine.h"
@@ -70,16 +69,9 @@ struct harmonic_worker {
  */
 #define HARMONIC_DCT_RATIO 20
 #define HARMONIC_JACOBI_MAX_D2 10
-/* Iteration caps per channel. Laplace converges long before its cap; the
- * biharmonic system on thick holes converges slowly with either
- * preconditioner, so it starts from the Laplace fill and stops at its cap
- * (a smooth, slightly less curved fill: see the file header). */
+/* Iteration caps per channel (safety nets: both converge well before). */
 #define HARMONIC_MAX_ITERS_1 4000
 #define HARMONIC_MAX_ITERS_2 3000   /* Jacobi: cheap steps on the masked pixels */
-/* DCT steps cost two whole-tile transforms: cap the biharmonic's steps by
- * work, HARMONIC_DCT2_WORK tile pixels in all (76 steps on a 512 tile), but
- * between 20 and 300. */
-#define HARMONIC_DCT2_WORK 2e7
 
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                              */
@@ -434,10 +426,6 @@ static long harmonic_solve(const struct harmonic_state *s, int order, struct har
 	/* SSOR relaxation for a hole D thick: near-optimal 2 / (1 + pi / (D+1)). */
 	double omega = 2.0 / (1.0 + M_PI / ((double)maxd + 1));
 	long max_it = order == 1 ? HARMONIC_MAX_ITERS_1 : HARMONIC_MAX_ITERS_2;
-	if (order == 2 && pl) {
-		double cap = HARMONIC_DCT2_WORK / (double)((size_t)bw * bh);
-		max_it = cap < 20 ? 20 : cap > 300 ? 300 : (long)cap;
-	}
 	size_t n = (size_t)bw * bh;
 	double rz, rz0, rr = 0;
 	long it;
@@ -563,6 +551,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	uint32_t w = tile->w, h = tile->h, C = tile->channels;
 	uint32_t x0 = w, y0 = h, x1 = 0, y1 = 0, bw, bh;
 	size_t n = (size_t)w * h, nm = 0, nk = 0, ns;
+	int order;
 	uint16_t maxd;
 	tp_status st;
 
@@ -594,8 +583,11 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	}
 
 	maxd = harmonic_max_dist(wk->dist, tile->mask, w, h);
-	if (s->order == 1 ? (double)maxd * (double)nm > HARMONIC_DCT_RATIO * (double)n
-			  : maxd > HARMONIC_JACOBI_MAX_D2) {
+	/* The biharmonic only where it converges (thin holes); a thicker hole
+	 * gets exactly the Laplace fill: its unconverged biharmonic iterates
+	 * overshoot into false colours (seen on the benchmark). */
+	order = s->order == 2 && maxd <= HARMONIC_JACOBI_MAX_D2 ? 2 : 1;
+	if (order == 1 && (double)maxd * (double)nm > HARMONIC_DCT_RATIO * (double)n) {
 		/* Thick hole: whole tile, DCT preconditioner. */
 		x0 = 0; y0 = 0; x1 = w - 1; y1 = h - 1;
 		if ((st = harmonic_plan_get(s, w, h, &pl)) != TP_OK)
@@ -603,7 +595,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		wk->last_dct = 1;
 	} else {
 		/* Thin mask: the mask's bounding box plus `order` pixels. */
-		uint32_t m = (uint32_t)s->order;
+		uint32_t m = (uint32_t)order;
 		x0 = x0 >= m ? x0 - m : 0;
 		y0 = y0 >= m ? y0 - m : 0;
 		x1 = x1 + m < w ? x1 + m : w - 1;
@@ -618,7 +610,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		for (uint32_t x = 0; x < bw; x++)
 			if (tile->mask[(size_t)(y + y0) * w + x + x0])
 				wk->idx[nm++] = y * bw + x;
-	ns = harmonic_graph(wk, nm, s->order, bw, bh);
+	ns = harmonic_graph(wk, nm, order, bw, bh);
 
 	for (uint32_t c = 0; c < C; c++) {
 		double sum = 0, cnt = 0, guess;
@@ -642,9 +634,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 			}
 		if (maxd <= HARMONIC_PEEL_MAX_D)
 			harmonic_peel(wk, maxd, nm, w, x0, y0, bw, bh);
-		if (s->order == 2 && pl)
-			wk->last_iters += harmonic_solve(s, 1, wk, pl, nm, ns, bw, bh, maxd);
-		wk->last_iters += harmonic_solve(s, s->order, wk, pl, nm, ns, bw, bh, maxd);
+		wk->last_iters += harmonic_solve(s, order, wk, pl, nm, ns, bw, bh, maxd);
 		for (size_t i = 0; i < nm; i++) {
 			uint32_t k = wk->idx[i];
 			size_t tk = (size_t)(k / bw + y0) * w + k % bw + x0;
