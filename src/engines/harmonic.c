@@ -30,8 +30,8 @@ static pthread_mutex_t harmonic_fftw_lock = PTHREAD_MUTEX_INITIALIZER;
 struct harmonic_plan {
 	uint32_t w, h;
 	fftwf_plan fwd, inv;        /* REDFT10 (DCT-II) and REDFT01 (DCT-III), 2-D, h x w */
-	float *inv_eig[2];          /* (h, w): 1 / (lambda^order * 4wh) for order 1 and 2,
-				     * the scaled inverse of the whole-tile operator */
+	float *inv_eig;             /* (h, w): 1 / (lambda * 4wh), the scaled inverse of the
+				     * whole-tile Neumann Laplacian (Laplace fills only) */
 	struct harmonic_plan *next;
 };
 
@@ -105,8 +105,7 @@ static void harmonic_close(void *state)
 		s->plans = pl->next;
 		fftwf_destroy_plan(pl->fwd);
 		fftwf_destroy_plan(pl->inv);
-		tp_free(pl->inv_eig[0]);
-		tp_free(pl->inv_eig[1]);
+		tp_free(pl->inv_eig);
 		tp_free(pl);
 	}
 	pthread_mutex_unlock(&harmonic_fftw_lock);
@@ -189,8 +188,7 @@ static tp_status harmonic_plan_get(struct harmonic_state *s, uint32_t w, uint32_
 			goto out;
 	pl = tp_calloc(1, sizeof *pl);
 	tmp = tp_malloc(n * sizeof(float));
-	if (!pl || !tmp || !(pl->inv_eig[0] = tp_malloc(n * sizeof(float))) ||
-	    !(pl->inv_eig[1] = tp_malloc(n * sizeof(float)))) {
+	if (!pl || !tmp || !(pl->inv_eig = tp_malloc(n * sizeof(float)))) {
 		st = tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %ux%u DCT plan", w, h);
 		goto out;
 	}
@@ -218,8 +216,7 @@ static tp_status harmonic_plan_get(struct harmonic_state *s, uint32_t w, uint32_
 				double lam = (2 - 2 * cos(M_PI * k / w)) + (2 - 2 * cos(M_PI * l / h));
 				if (k == 0 && l == 0)
 					lam = lmin;
-				pl->inv_eig[0][(size_t)l * w + k] = (float)(1.0 / (lam * scale));
-				pl->inv_eig[1][(size_t)l * w + k] = (float)(1.0 / (lam * lam * scale));
+				pl->inv_eig[(size_t)l * w + k] = (float)(1.0 / (lam * scale));
 			}
 	}
 	pl->next = s->plans;
@@ -230,8 +227,7 @@ out:
 			fftwf_destroy_plan(pl->fwd);
 		if (pl->inv)
 			fftwf_destroy_plan(pl->inv);
-		tp_free(pl->inv_eig[0]);
-		tp_free(pl->inv_eig[1]);
+		tp_free(pl->inv_eig);
 		tp_free(pl);
 		pl = NULL;
 	}
@@ -398,7 +394,7 @@ static void harmonic_precond(int order, struct harmonic_worker *wk, const struct
 		wk->f[wk->idx[i]] = (float)wk->r[i];
 	fftwf_execute_r2r(pl->fwd, wk->f, wk->f);
 	for (size_t i = 0; i < n; i++)
-		wk->f[i] *= pl->inv_eig[order - 1][i];
+		wk->f[i] *= pl->inv_eig[i];
 	fftwf_execute_r2r(pl->inv, wk->f, wk->f);
 	for (size_t i = 0; i < nm; i++)
 		wk->z[i] = wk->f[wk->idx[i]];
