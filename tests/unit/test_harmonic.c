@@ -1,0 +1,412 @@
+/*
+ * test_harmonic.c - the harmonic engine on synthetic tiles with known
+ * answers: discrete harmonic (and biharmonic) functions are reproduced to
+ * well under one 16-bit level, on thin masks (Jacobi path) and thick holes
+ * (DCT path); masks on the tile border; determinism across workers and
+ * threads; degenerate tiles; bad parameters; allocation failures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "src/engines/engine.h"
+#include "src/engines/harmonic_int.h"
+
+/* A tile with its own pixel and mask storage. */
+struct tt {
+	struct engine_tile t;
+	float *pix;
+	uint8_t *mask;
+};
+
+static void tt_init(struct tt *a, uint32_t w, uint32_t h, uint32_t c)
+{
+	memset(a, 0, sizeof *a);
+	a->pix = calloc((size_t)w * h * c, sizeof(float));
+	a->mask = calloc((size_t)w * h, 1);
+	assert_non_null(a->pix);
+	assert_non_null(a->mask);
+	a->t.w = w; a->t.h = h; a->t.channels = c; a->t.bits = 16;
+	a->t.pix = a->pix; a->t.mask = a->mask; a->t.seed = 42;
+}
+
+static void tt_free(struct tt *a)
+{
+	free(a->pix);
+	free(a->mask);
+}
+
+/* Poison masked pixels so a fill that reads them shows. */
+static void tt_poison(struct tt *a)
+{
+	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
+		if (a->mask[i])
+			for (uint32_t c = 0; c < a->t.channels; c++)
+				a->pix[i * a->t.channels + c] = 7.0f;
+}
+
+/* Open, make a worker, fill, close. Returns the status of inpaint. */
+static tp_status run(const char *params, struct engine_tile *t, long *iters, int *dct)
+{
+	struct engine_options o = { .threads = 1, .params = params };
+	void *st = NULL, *wk = NULL;
+	tp_status s = engine_harmonic.open(&o, &st);
+	assert_int_equal(s, TP_OK);
+	assert_int_equal(engine_harmonic.worker_new(st, &wk), TP_OK);
+	s = engine_harmonic.inpaint(st, wk, t);
+	if (iters)
+		*iters = harmonic_worker_last_iters(wk, dct);
+	engine_harmonic.worker_free(wk);
+	engine_harmonic.close(st);
+	return s;
+}
+
+static void mask_disc(uint8_t *m, uint32_t w, int cx, int cy, int r)
+{
+	for (int y = cy - r; y <= cy + r; y++)
+		for (int x = cx - r; x <= cx + r; x++)
+			if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
+				m[(size_t)y * w + x] = 1;
+}
+
+/* A 1-3 px scratch along a diagonal-ish line plus a horizontal one. */
+static void mask_scratch(uint8_t *m, uint32_t w, uint32_t h)
+{
+	for (uint32_t x = 4; x + 4 < w; x++) {
+		uint32_t y = 5 + x * (h - 12) / w;
+		m[(size_t)y * w + x] = 1;
+		m[(size_t)(y + 1) * w + x] = 1;
+		m[(size_t)(h / 2) * w + x] = 1;
+	}
+}
+
+typedef double (*fn2)(double x, double y, int c);
+
+static double f_lin(double x, double y, int c) { return 0.1 + 0.004 * x + 0.003 * y + 0.1 * c; }
+/* x^2 - y^2 is discretely harmonic for the 5-point stencil. */
+static double f_saddle(double x, double y, int c) { (void)c; return 0.5 + ((x - 40) * (x - 40) - (y - 32) * (y - 32)) / 4000.0; }
+/* x^3 has a discrete Laplacian 6x, whose Laplacian is 0: biharmonic. */
+static double f_cubic(double x, double y, int c) { (void)c; double u = (x - 40) / 50.0; return 0.5 + 0.4 * u * u * u + 0.001 * y; }
+
+/* Fill `f` sampled on the tile, mask, run; return the max error on masked pixels. */
+static double fill_err(const char *params, uint32_t w, uint32_t h, uint32_t C, fn2 f,
+		       void (*mk)(struct tt *), long *iters, int *dct)
+{
+	struct tt a;
+	double err = 0;
+	tt_init(&a, w, h, C);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			for (uint32_t c = 0; c < C; c++)
+				a.pix[((size_t)y * w + x) * C + c] = (float)f(x, y, (int)c);
+	mk(&a);
+	tt_poison(&a);
+	assert_int_equal(run(params, &a.t, iters, dct), TP_OK);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			if (a.mask[(size_t)y * w + x])
+				for (uint32_t c = 0; c < C; c++) {
+					double e = fabs(a.pix[((size_t)y * w + x) * C + c] - f(x, y, (int)c));
+					if (e > err)
+						err = e;
+				}
+	tt_free(&a);
+	return err;
+}
+
+static void mk_scratch(struct tt *a) { mask_scratch(a->mask, a->t.w, a->t.h); }
+static void mk_disc(struct tt *a) { mask_disc(a->mask, a->t.w, 40, 32, 20); }
+static void mk_small_disc(struct tt *a) { mask_disc(a->mask, a->t.w, 40, 32, 8); }
+static void mk_both(struct tt *a) { mk_scratch(a); mk_disc(a); }
+/* Most of the tile: thick enough (D x masked > 20 x tile) for the DCT path. */
+static void mk_big(struct tt *a)
+{
+	for (uint32_t y = 2; y + 2 < a->t.h; y++)
+		for (uint32_t x = 2; x + 2 < a->t.w; x++)
+			a->mask[(size_t)y * a->t.w + x] = 1;
+}
+
+#define LEVEL16 (1.0 / 65535.0)
+
+static void test_harmonic_linear_thin(void **state)
+{
+	long it; int dct;
+	(void)state;
+	double e = fill_err(NULL, 80, 64, 3, f_lin, mk_scratch, &it, &dct);
+	assert_int_equal(dct, 0);
+	assert_true(e < 0.5 * LEVEL16);
+	assert_true(it > 0);
+}
+
+static void test_harmonic_linear_thick(void **state)
+{
+	long it; int dct;
+	(void)state;
+	double e = fill_err(NULL, 80, 64, 3, f_lin, mk_both, &it, &dct);
+	assert_int_equal(dct, 0);
+	assert_true(e < 0.5 * LEVEL16);
+	e = fill_err(NULL, 80, 64, 3, f_lin, mk_big, &it, &dct);
+	assert_int_equal(dct, 1);
+	assert_true(e < 0.5 * LEVEL16);
+	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_big, &it, &dct) < 0.5 * LEVEL16);
+	assert_int_equal(dct, 1);
+}
+
+static void test_harmonic_saddle(void **state)
+{
+	int dct;
+	(void)state;
+	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_disc, NULL, &dct) < 0.5 * LEVEL16);
+	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_scratch, NULL, &dct) < 0.5 * LEVEL16);
+}
+
+static void test_harmonic_biharmonic(void **state)
+{
+	long it; int dct;
+	(void)state;
+	double e = fill_err("order=2", 80, 64, 1, f_cubic, mk_small_disc, &it, &dct);
+	assert_int_equal(dct, 0);
+	assert_true(e < 0.5 * LEVEL16);
+	/* Thicker than HARMONIC_JACOBI_MAX_D2: the Laplace fill, same bytes. */
+	assert_true(fill_err("order=2", 80, 64, 1, f_cubic, mk_disc, NULL, &dct) ==
+		    fill_err(NULL, 80, 64, 1, f_cubic, mk_disc, NULL, NULL));
+	e = fill_err("order=2", 80, 64, 3, f_lin, mk_scratch, &it, &dct);
+	assert_int_equal(dct, 0);
+	assert_true(e < 0.5 * LEVEL16);
+	/* A Laplace fill of the cubic is visibly wrong: order=2 is really in use. */
+	assert_true(fill_err(NULL, 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL) > 10 * LEVEL16);
+}
+
+/* Masks on every tile edge and corner: a constant image is filled exactly
+ * with the constant, and the Laplace fill respects the maximum principle. */
+static void test_harmonic_border(void **state)
+{
+	(void)state;
+	for (int order = 1; order <= 2; order++) {
+		struct tt a;
+		uint32_t w = 50, h = 40;
+		tt_init(&a, w, h, 3);
+		for (size_t i = 0; i < (size_t)w * h; i++) {
+			a.pix[i * 3 + 0] = 0.25f; a.pix[i * 3 + 1] = 0.5f; a.pix[i * 3 + 2] = 1.0f;
+		}
+		for (uint32_t y = 0; y < h; y++)
+			for (uint32_t x = 0; x < w; x++)
+				if (x < 3 || y < 2 || x >= w - 15 || (y >= h - 20 && x < 20))
+					a.mask[(size_t)y * w + x] = 1;
+		tt_poison(&a);
+		assert_int_equal(run(order == 2 ? "order=2" : "order=1", &a.t, NULL, NULL), TP_OK);
+		for (size_t i = 0; i < (size_t)w * h; i++) {
+			assert_true(fabsf(a.pix[i * 3 + 0] - 0.25f) < 1e-6f);
+			assert_true(fabsf(a.pix[i * 3 + 1] - 0.5f) < 1e-6f);
+			assert_true(fabsf(a.pix[i * 3 + 2] - 1.0f) < 1e-6f);
+		}
+		tt_free(&a);
+	}
+	/* Maximum principle: a random-ish known field; fills stay inside [min, max]. */
+	struct tt a;
+	uint32_t w = 64, h = 64;
+	float lo = 1, hi = 0;
+	tt_init(&a, w, h, 1);
+	for (size_t i = 0; i < (size_t)w * h; i++) {
+		a.pix[i] = (float)(0.2 + 0.5 * ((i * 2654435761u) % 1000) / 1000.0);
+		a.mask[i] = (i % w) > 40 || (i / w) < 10;
+		if (!a.mask[i]) {
+			lo = fminf(lo, a.pix[i]);
+			hi = fmaxf(hi, a.pix[i]);
+		}
+	}
+	tt_poison(&a);
+	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		if (a.mask[i])
+			assert_true(a.pix[i] >= lo - 1e-6f && a.pix[i] <= hi + 1e-6f);
+	tt_free(&a);
+}
+
+/* Every pixel masked: mid grey. One known pixel: that pixel's value everywhere. */
+static void test_harmonic_degenerate(void **state)
+{
+	struct tt a;
+	(void)state;
+	tt_init(&a, 33, 17, 3);
+	memset(a.mask, 1, 33 * 17);
+	tt_poison(&a);
+	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+	for (size_t i = 0; i < 33 * 17 * 3; i++)
+		assert_true(a.pix[i] == 0.5f);
+	a.mask[5 * 33 + 7] = 0;
+	for (int c = 0; c < 3; c++)
+		a.pix[(5 * 33 + 7) * 3 + c] = 0.1f * (float)(c + 1);
+	for (int order = 1; order <= 2; order++) {
+		assert_int_equal(run(order == 2 ? "order=2" : NULL, &a.t, NULL, NULL), TP_OK);
+		for (size_t i = 0; i < 33 * 17; i++)
+			for (int c = 0; c < 3; c++)
+				assert_true(fabsf(a.pix[i * 3 + c] - 0.1f * (float)(c + 1)) < 2e-6f);
+	}
+	/* No masked pixel: nothing changes. 1x1 tiles work. */
+	memset(a.mask, 0, 33 * 17);
+	a.pix[0] = 0.75f;
+	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+	assert_true(a.pix[0] == 0.75f);
+	tt_free(&a);
+	tt_init(&a, 1, 1, 1);
+	a.mask[0] = 1;
+	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+	assert_true(a.pix[0] == 0.5f);
+	tt_free(&a);
+}
+
+/* ---- determinism: two workers, and two threads at once, give the same bytes ---- */
+
+struct job {
+	void *st;
+	struct tt a;
+	tp_status s;
+};
+
+static void job_fill(struct job *j)
+{
+	tt_init(&j->a, 96, 80, 3);
+	for (uint32_t y = 0; y < 80; y++)
+		for (uint32_t x = 0; x < 96; x++)
+			for (int c = 0; c < 3; c++)
+				j->a.pix[((size_t)y * 96 + x) * 3 + c] =
+					(float)(0.5 + 0.3 * sin(x * 0.3 + c) * cos(y * 0.21));
+	mask_scratch(j->a.mask, 96, 80);
+	mask_disc(j->a.mask, 96, 50, 40, 25);
+	tt_poison(&j->a);
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	void *wk = NULL;
+	j->s = engine_harmonic.worker_new(j->st, &wk);
+	if (j->s == TP_OK)
+		j->s = engine_harmonic.inpaint(j->st, wk, &j->a.t);
+	engine_harmonic.worker_free(wk);
+	return NULL;
+}
+
+static void test_harmonic_deterministic(void **state)
+{
+	struct engine_options o = { .threads = 1 };
+	struct job j[3];
+	pthread_t th[2];
+	void *st;
+	(void)state;
+	for (int order = 1; order <= 2; order++) {
+		o.params = order == 2 ? "order=2" : NULL;
+		assert_int_equal(engine_harmonic.open(&o, &st), TP_OK);
+		for (int i = 0; i < 3; i++) {
+			j[i].st = st;
+			job_fill(&j[i]);
+		}
+		job_run(&j[0]);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(j[i].s, TP_OK);
+		assert_memory_equal(j[0].a.pix, j[1].a.pix, 96 * 80 * 3 * sizeof(float));
+		assert_memory_equal(j[0].a.pix, j[2].a.pix, 96 * 80 * 3 * sizeof(float));
+		for (int i = 0; i < 3; i++)
+			tt_free(&j[i].a);
+		engine_harmonic.close(st);
+	}
+}
+
+/* A worker reused for a larger tile grows its scratch and stays correct. */
+static void test_harmonic_worker_grows(void **state)
+{
+	struct engine_options o = { .threads = 1 };
+	void *st, *wk;
+	(void)state;
+	assert_int_equal(engine_harmonic.open(&o, &st), TP_OK);
+	assert_int_equal(engine_harmonic.worker_new(st, &wk), TP_OK);
+	for (uint32_t s = 20; s <= 80; s += 30) {
+		struct tt a;
+		tt_init(&a, s, s, 1);
+		for (uint32_t y = 0; y < s; y++)
+			for (uint32_t x = 0; x < s; x++)
+				a.pix[(size_t)y * s + x] = (float)f_lin(x, y, 0);
+		mask_disc(a.mask, s, (int)s / 2, (int)s / 2, (int)s / 3);
+		tt_poison(&a);
+		assert_int_equal(engine_harmonic.inpaint(st, wk, &a.t), TP_OK);
+		for (uint32_t y = 0; y < s; y++)
+			for (uint32_t x = 0; x < s; x++)
+				assert_true(fabs(a.pix[(size_t)y * s + x] - f_lin(x, y, 0)) < 0.5 * LEVEL16);
+		tt_free(&a);
+	}
+	engine_harmonic.worker_free(wk);
+	engine_harmonic.close(st);
+}
+
+static void test_harmonic_bad_params(void **state)
+{
+	void *st = (void *)1;
+	struct engine_options o = { .threads = 1, .params = "order=3" };
+	(void)state;
+	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
+	assert_null(st);
+	assert_non_null(strstr(tp_errmsg(), "order"));
+	o.params = "order=1.5";
+	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "order must be 1"));
+	assert_non_null(engine_find("harmonic"));
+	assert_int_equal(engine_find("harmonic")->needs_model, 0);
+}
+
+/* Fail the n-th allocation for n = 0, 1, ... until a whole run succeeds:
+ * every failure is TP_ENOMEM with a message (leaks show under ASan). */
+static void test_harmonic_oom(void **state)
+{
+	(void)state;
+	for (long n = 0;; n++) {
+		struct engine_options o = { .threads = 1 };
+		void *st = NULL, *wk = NULL;
+		struct tt a;
+		tp_status s;
+		tt_init(&a, 40, 40, 3);
+		mask_disc(a.mask, 40, 20, 20, 15);
+		tp_alloc_fail_at(n);
+		s = engine_harmonic.open(&o, &st);
+		if (s == TP_OK)
+			s = engine_harmonic.worker_new(st, &wk);
+		if (s == TP_OK)
+			s = engine_harmonic.inpaint(st, wk, &a.t);
+		tp_alloc_fail_at(-1);
+		engine_harmonic.worker_free(wk);
+		engine_harmonic.close(st);
+		tt_free(&a);
+		if (s == TP_OK) {
+			assert_true(n > 3);
+			break;
+		}
+		assert_int_equal(s, TP_ENOMEM);
+		assert_non_null(strstr(tp_errmsg(), "harmonic"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_harmonic_linear_thin),
+		cmocka_unit_test(test_harmonic_linear_thick),
+		cmocka_unit_test(test_harmonic_saddle),
+		cmocka_unit_test(test_harmonic_biharmonic),
+		cmocka_unit_test(test_harmonic_border),
+		cmocka_unit_test(test_harmonic_degenerate),
+		cmocka_unit_test(test_harmonic_deterministic),
+		cmocka_unit_test(test_harmonic_worker_grows),
+		cmocka_unit_test(test_harmonic_bad_params),
+		cmocka_unit_test(test_harmonic_oom),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

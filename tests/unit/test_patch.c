@@ -1,0 +1,427 @@
+/*
+ * test_patch.c - the patch engine on synthetic tiles: a periodic texture with
+ * a hole is continued with its period (error far below a smooth fill's);
+ * the same tile and seed give the same bytes on any worker and thread;
+ * holes on tile edges and corners; 16-bit data; gray and colour; a tile with
+ * too little known surround falls back to a smooth fill; fills never read
+ * the stale hole pixels; bad parameters; allocation failures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "src/engines/engine.h"
+#include "src/engines/patch_int.h"
+
+struct tt {
+	struct engine_tile t;
+	float *pix;
+	float *ref;                 /* the full texture, for error measures */
+	uint8_t *mask;
+};
+
+/* A periodic texture: a pseudo-random 8 x 6 motif repeated, per channel. */
+static float motif(uint32_t x, uint32_t y, uint32_t c)
+{
+	uint32_t h = (x % 8) * 73856093u ^ (y % 6) * 19349663u ^ (c + 1) * 83492791u;
+	h ^= h >> 13;
+	h *= 0x5bd1e995u;
+	h ^= h >> 15;
+	return (float)(h % 1000) / 999.0f;
+}
+
+static void tt_init(struct tt *a, uint32_t w, uint32_t h, uint32_t C, uint64_t seed)
+{
+	memset(a, 0, sizeof *a);
+	a->pix = calloc((size_t)w * h * C, sizeof(float));
+	a->ref = calloc((size_t)w * h * C, sizeof(float));
+	a->mask = calloc((size_t)w * h, 1);
+	assert_non_null(a->pix);
+	assert_non_null(a->ref);
+	assert_non_null(a->mask);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			for (uint32_t c = 0; c < C; c++)
+				a->ref[((size_t)y * w + x) * C + c] = a->pix[((size_t)y * w + x) * C + c] = motif(x, y, c);
+	a->t.w = w; a->t.h = h; a->t.channels = C; a->t.bits = 8;
+	a->t.pix = a->pix; a->t.mask = a->mask; a->t.seed = seed;
+}
+
+static void tt_free(struct tt *a)
+{
+	free(a->pix);
+	free(a->ref);
+	free(a->mask);
+}
+
+static void tt_rect(struct tt *a, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+	for (uint32_t y = y0; y < y1 && y < a->t.h; y++)
+		for (uint32_t x = x0; x < x1 && x < a->t.w; x++)
+			a->mask[(size_t)y * a->t.w + x] = 1;
+}
+
+/* Stale hole pixels hold 7.0: a fill that copies from the hole shows. */
+static void tt_poison(struct tt *a)
+{
+	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
+		if (a->mask[i])
+			for (uint32_t c = 0; c < a->t.channels; c++)
+				a->pix[i * a->t.channels + c] = 7.0f;
+}
+
+/* Mean absolute error over hole pixels. */
+static double tt_mae(const struct tt *a)
+{
+	double s = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
+		if (a->mask[i])
+			for (uint32_t c = 0; c < a->t.channels; c++, n++)
+				s += fabs(a->pix[i * a->t.channels + c] - a->ref[i * a->t.channels + c]);
+	return n ? s / (double)n : 0;
+}
+
+/* Every filled value lies within the known values' range (per channel). */
+static void tt_assert_in_known_range(const struct tt *a)
+{
+	uint32_t C = a->t.channels;
+	for (uint32_t c = 0; c < C; c++) {
+		float lo = INFINITY, hi = -INFINITY;
+		for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
+			if (!a->mask[i]) {
+				lo = fminf(lo, a->pix[i * C + c]);
+				hi = fmaxf(hi, a->pix[i * C + c]);
+			}
+		for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
+			if (a->mask[i]) {
+				float v = a->pix[i * C + c];
+				assert_false(isnan(v));
+				assert_true(v >= lo - 1e-6f && v <= hi + 1e-6f);
+			}
+	}
+}
+
+static tp_status run_eng(const struct engine_ops *e, const char *params, struct engine_tile *t,
+			 int *levels, int *fallback)
+{
+	struct engine_options o = { .threads = 1, .params = params };
+	void *st = NULL, *wk = NULL;
+	tp_status s = e->open(&o, &st);
+	assert_int_equal(s, TP_OK);
+	assert_int_equal(e->worker_new(st, &wk), TP_OK);
+	s = e->inpaint(st, wk, t);
+	if (levels)
+		*levels = patch_worker_last_levels(wk, fallback);
+	e->worker_free(wk);
+	e->close(st);
+	return s;
+}
+
+/* ---- cases ---- */
+
+/* A 24 x 20 hole in a periodic texture: the patch fill continues the period
+ * almost exactly; a smooth fill (harmonic) cannot. */
+static void test_patch_periodic(void **state)
+{
+	(void)state;
+	for (uint32_t C = 1; C <= 3; C += 2) {
+		struct tt a, b;
+		int levels, fb;
+		tt_init(&a, 96, 96, C, 7);
+		tt_init(&b, 96, 96, C, 7);
+		tt_rect(&a, 36, 40, 60, 60);
+		tt_rect(&b, 36, 40, 60, 60);
+		tt_poison(&a);
+		tt_poison(&b);
+		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+		assert_int_equal(fb, 0);
+		assert_true(levels >= 2);
+		assert_int_equal(run_eng(&engine_harmonic, NULL, &b.t, NULL, NULL), TP_OK);
+		double ep = tt_mae(&a), eh = tt_mae(&b);
+		print_message("periodic C=%u: patch MAE %.5f, harmonic MAE %.5f, %d levels\n", C, ep, eh, levels);
+		assert_true(eh > 0.1);
+		assert_true(ep < 0.01);
+		assert_true(ep < eh / 20);
+		tt_assert_in_known_range(&a);
+		tt_free(&a);
+		tt_free(&b);
+	}
+}
+
+/* The tuning options keep the fill exact on the periodic texture. */
+static void test_patch_options(void **state)
+{
+	static const char *const opts[] = {
+		"init=1", "sharp=1", "sigma=3", "patch=5,em=2,emc=3,minside=20,thick=2", "patch=11",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		struct tt a;
+		tt_init(&a, 96, 96, 3, 7);
+		tt_rect(&a, 36, 40, 60, 60);
+		tt_poison(&a);
+		assert_int_equal(run_eng(&engine_patch, opts[i], &a.t, NULL, NULL), TP_OK);
+		print_message("%s: MAE %.5f\n", opts[i], tt_mae(&a));
+		assert_true(tt_mae(&a) < 0.01);
+		tt_assert_in_known_range(&a);
+		tt_free(&a);
+	}
+}
+
+/* Holes on the left edge, the top-right corner and the bottom edge. */
+static void test_patch_border(void **state)
+{
+	struct tt a;
+	int fb, levels;
+	(void)state;
+	tt_init(&a, 100, 80, 3, 11);
+	tt_rect(&a, 0, 20, 14, 44);
+	tt_rect(&a, 80, 0, 100, 18);
+	tt_rect(&a, 40, 70, 64, 80);
+	tt_poison(&a);
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+	assert_int_equal(fb, 0);
+	print_message("border: patch MAE %.5f\n", tt_mae(&a));
+	assert_true(tt_mae(&a) < 0.02);
+	tt_assert_in_known_range(&a);
+	tt_free(&a);
+}
+
+/* 16-bit data: a texture whose steps are a few 16-bit levels; the fill
+ * reproduces it to within a level on average. */
+static void test_patch_16bit(void **state)
+{
+	struct tt a;
+	double s = 0;
+	size_t n = 0;
+	(void)state;
+	tt_init(&a, 90, 90, 1, 3);
+	a.t.bits = 16;
+	for (size_t i = 0; i < 90 * 90; i++) {
+		uint32_t x = (uint32_t)(i % 90), y = (uint32_t)(i / 90);
+		a.ref[i] = a.pix[i] = (float)((30000.0 + floor(motif(x, y, 0) * 8.0)) / 65535.0);
+	}
+	tt_rect(&a, 30, 30, 56, 52);
+	tt_poison(&a);
+	assert_int_equal(run_eng(&engine_patch, "patch=9", &a.t, NULL, NULL), TP_OK);
+	for (size_t i = 0; i < 90 * 90; i++)
+		if (a.mask[i]) {
+			s += fabs(a.pix[i] - a.ref[i]) * 65535.0;
+			n++;
+		}
+	print_message("16-bit: mean error %.3f levels\n", s / (double)n);
+	assert_true(s / (double)n < 1.0);
+	tt_assert_in_known_range(&a);
+	tt_free(&a);
+}
+
+/* Only a 6 x 6 corner is known: smooth fallback, the known colour everywhere.
+ * Everything masked: mid grey. No masked pixel: untouched. */
+static void test_patch_tiny_known(void **state)
+{
+	struct tt a;
+	int levels, fb;
+	(void)state;
+	tt_init(&a, 40, 30, 3, 5);
+	tt_rect(&a, 0, 0, 40, 30);
+	for (uint32_t y = 0; y < 6; y++)
+		for (uint32_t x = 0; x < 6; x++) {
+			a.mask[y * 40 + x] = 0;
+			for (int c = 0; c < 3; c++)
+				a.pix[(y * 40 + x) * 3 + c] = 0.2f + 0.3f * (float)c;
+		}
+	tt_poison(&a);
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+	assert_int_equal(fb, 1);
+	assert_int_equal(levels, 1);
+	for (size_t i = 0; i < 40 * 30; i++)
+		for (int c = 0; c < 3; c++)
+			assert_true(fabsf(a.pix[i * 3 + c] - (0.2f + 0.3f * (float)c)) < 1e-6f);
+	memset(a.mask, 1, 40 * 30);
+	tt_poison(&a);
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+	assert_int_equal(fb, 1);
+	for (size_t i = 0; i < 40 * 30 * 3; i++)
+		assert_true(a.pix[i] == 0.5f);
+	memset(a.mask, 0, 40 * 30);
+	a.pix[0] = 0.25f;
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_OK);
+	assert_true(a.pix[0] == 0.25f);
+	tt_free(&a);
+	/* Tiles smaller than a patch. */
+	tt_init(&a, 3, 2, 1, 1);
+	a.mask[4] = 1;
+	tt_poison(&a);
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+	assert_int_equal(fb, 1);
+	tt_assert_in_known_range(&a);
+	tt_free(&a);
+}
+
+/* ---- determinism ---- */
+
+struct job {
+	void *st;
+	struct tt a;
+	tp_status s;
+};
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	void *wk = NULL;
+	j->s = engine_patch.worker_new(j->st, &wk);
+	if (j->s == TP_OK)
+		j->s = engine_patch.inpaint(j->st, wk, &j->a.t);
+	engine_patch.worker_free(wk);
+	return NULL;
+}
+
+static void job_init(struct job *j, void *st, uint64_t seed)
+{
+	j->st = st;
+	tt_init(&j->a, 120, 100, 3, seed);
+	/* Break the periodicity so matches are ambiguous and the PRNG matters. */
+	for (size_t i = 0; i < 120 * 100 * 3; i++)
+		j->a.ref[i] = j->a.pix[i] = 0.7f * j->a.pix[i] + 0.3f * (float)((i * 2654435761u) % 997) / 996.0f;
+	tt_rect(&j->a, 30, 30, 70, 64);
+	tt_rect(&j->a, 0, 80, 20, 100);
+	tt_poison(&j->a);
+}
+
+static void test_patch_deterministic(void **state)
+{
+	struct engine_options o = { .threads = 1 };
+	struct job j[4];
+	pthread_t th[2];
+	void *st;
+	(void)state;
+	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
+	for (int i = 0; i < 3; i++)
+		job_init(&j[i], st, 99);
+	job_init(&j[3], st, 100);
+	job_run(&j[0]);
+	job_run(&j[3]);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(j[i].s, TP_OK);
+	assert_memory_equal(j[0].a.pix, j[1].a.pix, 120 * 100 * 3 * sizeof(float));
+	assert_memory_equal(j[0].a.pix, j[2].a.pix, 120 * 100 * 3 * sizeof(float));
+	/* The seed is really used: another seed gives another (valid) fill. */
+	assert_true(memcmp(j[0].a.pix, j[3].a.pix, 120 * 100 * 3 * sizeof(float)) != 0);
+	for (int i = 0; i < 4; i++)
+		tt_free(&j[i].a);
+	engine_patch.close(st);
+}
+
+/* One worker reused for tiles of growing and shrinking size. */
+static void test_patch_worker_reuse(void **state)
+{
+	struct engine_options o = { .threads = 1 };
+	void *st, *wk;
+	static const uint32_t sz[][2] = { {40, 40}, {130, 70}, {50, 120}, {40, 40} };
+	float *first = NULL;
+	(void)state;
+	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
+	assert_int_equal(engine_patch.worker_new(st, &wk), TP_OK);
+	for (int i = 0; i < 4; i++) {
+		struct tt a;
+		tt_init(&a, sz[i][0], sz[i][1], 3, 1);
+		tt_rect(&a, 12, 14, 26, 28);
+		tt_poison(&a);
+		assert_int_equal(engine_patch.inpaint(st, wk, &a.t), TP_OK);
+		assert_true(tt_mae(&a) < 0.02);
+		if (i == 0) {
+			first = malloc(40 * 40 * 3 * sizeof(float));
+			memcpy(first, a.pix, 40 * 40 * 3 * sizeof(float));
+		} else if (i == 3) {
+			assert_memory_equal(first, a.pix, 40 * 40 * 3 * sizeof(float));
+		}
+		tt_free(&a);
+	}
+	free(first);
+	engine_patch.worker_free(wk);
+	engine_patch.close(st);
+}
+
+static void test_patch_params(void **state)
+{
+	struct engine_options o = { .threads = 1, .params = "patch=4" };
+	void *st = (void *)1;
+	(void)state;
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	assert_null(st);
+	assert_non_null(strstr(tp_errmsg(), "odd"));
+	o.params = "patch=21";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'patch'"));
+	o.params = "em=0";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "sigma=0";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "sigma"));
+	o.params = "init=2";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "patch=5,em=2";
+	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
+	engine_patch.close(st);
+	/* patch is the default: first in the registry, needs no model. */
+	assert_ptr_equal(engine_list[0], &engine_patch);
+	assert_ptr_equal(engine_find("patch"), &engine_patch);
+	assert_int_equal(engine_patch.needs_model, 0);
+	assert_true(engine_patch.context >= 32);
+}
+
+static void test_patch_oom(void **state)
+{
+	(void)state;
+	for (long n = 0;; n++) {
+		struct engine_options o = { .threads = 1 };
+		void *st = NULL, *wk = NULL;
+		struct tt a;
+		tp_status s;
+		tt_init(&a, 48, 48, 3, 1);
+		tt_rect(&a, 16, 16, 30, 30);
+		tp_alloc_fail_at(n);
+		s = engine_patch.open(&o, &st);
+		if (s == TP_OK)
+			s = engine_patch.worker_new(st, &wk);
+		if (s == TP_OK)
+			s = engine_patch.inpaint(st, wk, &a.t);
+		tp_alloc_fail_at(-1);
+		engine_patch.worker_free(wk);
+		engine_patch.close(st);
+		tt_free(&a);
+		if (s == TP_OK) {
+			assert_true(n >= 3);
+			break;
+		}
+		assert_int_equal(s, TP_ENOMEM);
+		assert_non_null(strstr(tp_errmsg(), "patch"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_patch_periodic),
+		cmocka_unit_test(test_patch_options),
+		cmocka_unit_test(test_patch_border),
+		cmocka_unit_test(test_patch_16bit),
+		cmocka_unit_test(test_patch_tiny_known),
+		cmocka_unit_test(test_patch_deterministic),
+		cmocka_unit_test(test_patch_worker_reuse),
+		cmocka_unit_test(test_patch_params),
+		cmocka_unit_test(test_patch_oom),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
