@@ -16,6 +16,7 @@ BUILD=${1:-build}
 cd "$TOP"
 PY=/usr/bin/python3
 
+"$TOP/scripts/install-deps.sh" python3-opencv python3-skimage python3-numpy python3-pil gmic || true
 for mod in cv2 skimage numpy PIL; do
 	$PY -c "import $mod" 2>/dev/null || { echo "quality: python3 module $mod missing (apt-get install python3-opencv python3-skimage python3-numpy python3-pil)" >&2; exit 1; }
 done
@@ -58,4 +59,4 @@ fi
 # OpenCV and OpenBLAS would otherwise use every core for the peers: one
 # thread each, like one tilepaint worker, so the timings compare like for like.
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 exec $PY scripts/bench/quality_bench.py \
-	--build "$BUILD" --root "$ROOT" "$@"
+	--build "$BUILD" --root "$ROOT" --params-flag --engine-opt "$@"
