@@ -78,4 +78,12 @@ extern const struct engine_ops engine_lama;
  */
 int engine_param_double(const char *params, const char *key, double min, double max, double *val);
 
+/*
+ * City-block distance of every pixel of a (h, w) 0/1 mask to the nearest
+ * known (0) pixel, in two passes, written to d (h * w); known pixels get 0,
+ * and distances are capped at 60000 (a tile with nothing known gets 60000
+ * everywhere). Returns the largest distance: how thick the holes are.
+ */
+uint32_t engine_hole_distance(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h);
+
 #endif

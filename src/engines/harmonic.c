@@ -513,30 +513,7 @@ static void harmonic_peel(struct harmonic_worker *wk, uint32_t maxd, size_t nm,
 /* City-block distance of each pixel to the nearest known one (two passes), capped. */
 static uint16_t harmonic_max_dist(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h)
 {
-	const uint16_t cap = 60000;
-	uint16_t mx = 0;
-	for (uint32_t y = 0; y < h; y++)
-		for (uint32_t x = 0; x < w; x++) {
-			size_t k = (size_t)y * w + x;
-			uint32_t v = cap;
-			if (!mask[k]) {
-				d[k] = 0;
-				continue;
-			}
-			if (x > 0 && d[k - 1] + 1u < v) v = d[k - 1] + 1u;
-			if (y > 0 && d[k - w] + 1u < v) v = d[k - w] + 1u;
-			d[k] = (uint16_t)v;
-		}
-	for (uint32_t y = h; y-- > 0;)
-		for (uint32_t x = w; x-- > 0;) {
-			size_t k = (size_t)y * w + x;
-			uint32_t v = d[k];
-			if (x + 1 < w && d[k + 1] + 1u < v) v = d[k + 1] + 1u;
-			if (y + 1 < h && d[k + w] + 1u < v) v = d[k + w] + 1u;
-			d[k] = (uint16_t)v;
-			if (v > mx) mx = (uint16_t)v;
-		}
-	return mx;
+	return (uint16_t)engine_hole_distance(d, mask, w, h);
 }
 
 static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)

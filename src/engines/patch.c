@@ -389,29 +389,7 @@ static void patch_onion_patches(struct patch_worker *wk, struct patch_level *lv,
 /* Largest city-block distance from a hole pixel to a known one (capped). */
 static uint32_t patch_hole_thickness(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h)
 {
-	uint32_t mx = 0;
-	for (uint32_t y = 0; y < h; y++)
-		for (uint32_t x = 0; x < w; x++) {
-			size_t k = (size_t)y * w + x;
-			uint32_t v = 60000;
-			if (!mask[k]) {
-				d[k] = 0;
-				continue;
-			}
-			if (x > 0 && d[k - 1] + 1u < v) v = d[k - 1] + 1u;
-			if (y > 0 && d[k - w] + 1u < v) v = d[k - w] + 1u;
-			d[k] = (uint16_t)v;
-		}
-	for (uint32_t y = h; y-- > 0;)
-		for (uint32_t x = w; x-- > 0;) {
-			size_t k = (size_t)y * w + x;
-			uint32_t v = d[k];
-			if (x + 1 < w && d[k + 1] + 1u < v) v = d[k + 1] + 1u;
-			if (y + 1 < h && d[k + w] + 1u < v) v = d[k + w] + 1u;
-			d[k] = (uint16_t)v;
-			if (v > mx) mx = v;
-		}
-	return mx;
+	return (uint32_t)engine_hole_distance(d, mask, w, h);
 }
 
 /* ------------------------------------------------------------------ */
