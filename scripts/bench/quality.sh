@@ -59,4 +59,4 @@ fi
 # OpenCV and OpenBLAS would otherwise use every core for the peers: one
 # thread each, like one tilepaint worker, so the timings compare like for like.
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 exec $PY scripts/bench/quality_bench.py \
-	--build "$BUILD" --root "$ROOT" --params-flag --engine-opt "$@"
+	--build "$BUILD" --root "$ROOT" --params-flag=--engine-opt "$@"

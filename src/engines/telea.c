@@ -204,6 +204,7 @@ void telea_fill(const struct telea_worker *wk, float *pix, size_t w, size_t pw, 
 	float len = sqrtf(nx * nx + ny * ny);
 	const float *ref;
 	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, wsum = 0.0f, acc[3];
+	float lo[3] = { 1.0f, 1.0f, 1.0f }, hi[3] = { 0.0f, 0.0f, 0.0f };
 
 	if (len > 0.0f) {
 		nx /= len;
@@ -235,6 +236,10 @@ void telea_fill(const struct telea_worker *wk, float *pix, size_t w, size_t pw, 
 		const float *ir = iq + (kr ? C : 0), *il = iq - (kl ? C : 0);
 		const float *id = iq + (kd ? wc : 0), *iu = iq - (ku ? wc : 0);
 		const float rx = o->rx, ry = o->ry;
+		for (size_t c = 0; c < C; c++) {
+			lo[c] = iq[c] < lo[c] ? iq[c] : lo[c];
+			hi[c] = iq[c] > hi[c] ? iq[c] : hi[c];
+		}
 		/* Spelled out per channel so the sums stay in registers. */
 		a0 += wt * ((iq[0] - ref[0]) +
 			    telea_slope(ir[0] - iq[0], iq[0] - il[0], bx) * rx +
@@ -252,9 +257,14 @@ void telea_fill(const struct telea_worker *wk, float *pix, size_t w, size_t pw, 
 	acc[0] = a0;
 	acc[1] = a1;
 	acc[2] = a2;
+	/* The estimate stays within the range of the known values around p.
+	 * Without this limit the gradient term, extrapolated layer after layer
+	 * from pixels filled earlier, grows across a large hole into saturated
+	 * streaks; with it a linear ramp across a scratch is still exact (its
+	 * value lies between the two sides), and nothing can leave [0, 1]. */
 	for (size_t c = 0; c < C; c++) {
 		float v = ref[c] + acc[c] / wsum;
-		ip[c] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+		ip[c] = v < lo[c] ? lo[c] : (v > hi[c] ? hi[c] : v);
 	}
 }
 

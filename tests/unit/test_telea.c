@@ -248,6 +248,36 @@ static void test_telea_border_holes(void **st)
 	}
 }
 
+/* A large hole in a noisy texture: the gradient term, extrapolated from pixels
+ * filled earlier, must not drift outside the range of the known values (it
+ * used to grow into saturated streaks across big holes). */
+static void test_telea_large_hole_bounded(void **st)
+{
+	(void)st;
+	for (uint32_t c = 1; c <= 3; c += 2) {
+		struct img im = img_new(160, 140, c);
+		float lo[3] = { 1, 1, 1 }, hi[3] = { 0, 0, 0 };
+		img_texture(&im, 11);
+		img_rect(&im, 20, 15, 140, 125);
+		for (size_t i = 0; i < (size_t)160 * 140; i++)
+			if (!im.mask[i])
+				for (uint32_t k = 0; k < c; k++) {
+					float v = im.pix[i * c + k];
+					lo[k] = v < lo[k] ? v : lo[k];
+					hi[k] = v > hi[k] ? v : hi[k];
+				}
+		img_poison(&im);
+		assert_int_equal(run(&im, 5), TP_OK);
+		for (size_t i = 0; i < (size_t)160 * 140; i++)
+			if (im.mask[i])
+				for (uint32_t k = 0; k < c; k++) {
+					float v = im.pix[i * c + k];
+					assert_true(v >= lo[k] && v <= hi[k]);
+				}
+		img_free(&im);
+	}
+}
+
 static void test_telea_all_masked(void **st)
 {
 	(void)st;
@@ -558,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_telea_ramp_scratch),
 		cmocka_unit_test(test_telea_written_untouched),
 		cmocka_unit_test(test_telea_border_holes),
+		cmocka_unit_test(test_telea_large_hole_bounded),
 		cmocka_unit_test(test_telea_all_masked),
 		cmocka_unit_test(test_telea_one_pixel),
 		cmocka_unit_test(test_telea_edge_no_overshoot),
