@@ -111,17 +111,6 @@ static int open_ro(const char *db, struct store **st)
 	return rc == TP_ENOENT ? TP_EXIT_NOINPUT : rc == TP_EBUSY ? TP_EXIT_TEMPFAIL : TP_EXIT_DATAERR;
 }
 
-static void fmt_duration(char *buf, size_t n, double ms)
-{
-	long s = (long)(ms / 1000 + 0.5);
-	if (s >= 3600)
-		snprintf(buf, n, "%ldh%02ldm", s / 3600, s / 60 % 60);
-	else if (s >= 60)
-		snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
-	else
-		snprintf(buf, n, "%lds", s);
-}
-
 struct failed_ctx { enum fmt fmt; int n; };
 
 static int print_failed(void *ctx, const struct store_job_row *r)
@@ -188,7 +177,7 @@ int cmd_status(int argc, char **argv)
 		printf("\ntiles: ");
 		for (int i = 0; i < STORE_TILE_NSTATES; i++)
 			printf("%s%lld %s", i ? ", " : "", (long long)ss.tiles[i], store_tile_state_name(i));
-		fmt_duration(eta, sizeof eta, eta_ms);
+		tp_format_duration(eta, sizeof eta, eta_ms);
 		if (ss.tiles_timed)
 			printf("\nETA:   %s for %lld pending tiles at %.1f ms each (one worker; divide by -j)\n",
 			       eta, (long long)ss.tiles[STORE_TILE_PENDING], ss.tile_ms_mean);

@@ -22,6 +22,17 @@ const char *tp_stage_name(enum tp_stage s)
 	return (unsigned)s < TP_STAGE_COUNT ? names[s] : "unknown";
 }
 
+void tp_format_duration(char *buf, size_t n, double ms)
+{
+	long s = (long)(ms / 1000 + 0.5);
+	if (s >= 3600)
+		snprintf(buf, n, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(buf, n, "%lds", s);
+}
+
 double tp_parse_duration(const char *s)
 {
 	double total = 0;

@@ -66,6 +66,8 @@ struct tp_opts {
 	int keep_going;            /* (always on: each bad file is reported, the batch goes on) */
 };
 
+/* "45s", "3m07s", "2h05m": a duration in ms, rounded to the second, for people. */
+void tp_format_duration(char *buf, size_t n, double ms);
 /* Parse a duration ("90", "90s", "9m", "1h30m", "2d"); -1 on error. */
 double tp_parse_duration(const char *s);
 

@@ -38,17 +38,13 @@ struct tp_progress *tp_progress_new(int quiet, uint64_t images, double tile_ms_e
 	return p;
 }
 
+/* The ETA, or "--" while there is nothing to base it on. */
 static void fmt_eta(char *buf, size_t n, double ms)
 {
-	long s = (long)(ms / 1000 + 0.5);
 	if (ms <= 0)
 		snprintf(buf, n, "--");
-	else if (s >= 3600)
-		snprintf(buf, n, "%ldh%02ldm", s / 3600, s / 60 % 60);
-	else if (s >= 60)
-		snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
 	else
-		snprintf(buf, n, "%lds", s);
+		tp_format_duration(buf, n, ms);
 }
 
 static void draw(struct tp_progress *p, int force)

@@ -232,6 +232,27 @@ static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint3
 /* smooth fill (coarsest initialisation and the fallback)               */
 
 /*
+ * Start an onion peel: queue, in scan order, every hole pixel (state 1) with a
+ * known 4-neighbour (state 0), marking it queued (2). Returns the queue length.
+ */
+static size_t patch_onion_seed(uint16_t *state, int32_t *queue, uint32_t w, uint32_t h)
+{
+	size_t tail = 0;
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			size_t k = (size_t)y * w + x;
+			if (state[k] != 1)
+				continue;
+			if ((x > 0 && !state[k - 1]) || (x + 1 < w && !state[k + 1]) ||
+			    (y > 0 && !state[k - w]) || (y + 1 < h && !state[k + w])) {
+				state[k] = 2;
+				queue[tail++] = (int32_t)k;
+			}
+		}
+	return tail;
+}
+
+/*
  * Onion peel: hole pixels are filled layer by layer from the known edge,
  * each with the mean of its already-known 8-neighbours. Deterministic FIFO
  * seeded in raster order. With no known pixel at all: mid grey.
@@ -243,17 +264,7 @@ static void patch_onion(struct patch_worker *wk, float *img, const uint8_t *mask
 	uint16_t *state = wk->dist;   /* 0 known/filled, 1 hole, 2 queued */
 	for (size_t i = 0; i < n; i++)
 		state[i] = mask[i] ? 1 : 0;
-	for (uint32_t y = 0; y < h; y++)
-		for (uint32_t x = 0; x < w; x++) {
-			size_t k = (size_t)y * w + x;
-			if (state[k] != 1)
-				continue;
-			if ((x > 0 && !state[k - 1]) || (x + 1 < w && !state[k + 1]) ||
-			    (y > 0 && !state[k - w]) || (y + 1 < h && !state[k + w])) {
-				state[k] = 2;
-				wk->queue[tail++] = (int32_t)k;
-			}
-		}
+	tail = patch_onion_seed(state, wk->queue, w, h);
 	while (head < tail) {
 		size_t k = (size_t)wk->queue[head++];
 		uint32_t x = (uint32_t)(k % w), y = (uint32_t)(k / w);
@@ -318,17 +329,7 @@ static void patch_onion_patches(struct patch_worker *wk, struct patch_level *lv,
 	}
 	work = (double)nh * (double)ns * (double)((2 * r + 1) * (2 * r + 1) * (int)C);
 	stride = work > PATCH_INIT_BUDGET ? (size_t)ceil(work / PATCH_INIT_BUDGET) : 1;
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < w; x++) {
-			size_t k = (size_t)y * w + x;
-			if (state[k] != 1)
-				continue;
-			if ((x > 0 && !state[k - 1]) || (x + 1 < w && !state[k + 1]) ||
-			    (y > 0 && !state[k - w]) || (y + 1 < h && !state[k + w])) {
-				state[k] = 2;
-				wk->queue[tail++] = (int32_t)k;
-			}
-		}
+	tail = patch_onion_seed(state, wk->queue, (uint32_t)w, (uint32_t)h);
 	while (head < tail) {
 		size_t k = (size_t)wk->queue[head++];
 		int x = (int)(k % (size_t)w), y = (int)(k / (size_t)w);
