@@ -412,6 +412,7 @@ int cmd_inpaint(int argc, char **argv)
 	struct tp_job_result res;
 	struct tp_job_io io;
 	uint64_t content = 0, computed = 0;
+	double load_ms;
 	char sig[160];
 	int first;
 	tp_status rc;
@@ -434,6 +435,7 @@ int cmd_inpaint(int argc, char **argv)
 				 .output = argv[first + 2], .content_hash = content,
 				 .computed_total = &computed };
 	rc = tp_job_process(&eng, &o, &io, 0, &res);
+	load_ms = eng.load_ms;
 	tp_engine_close(&eng);
 	if (rc != TP_OK) {
 		tp_error("%s", tp_errmsg());
@@ -441,5 +443,15 @@ int cmd_inpaint(int argc, char **argv)
 	}
 	tp_debug("%s: %llu tiles, %llu inpainted", io.output, (unsigned long long)res.tiles,
 		 (unsigned long long)res.computed);
+	{
+		/* What Python users timed by hand: every stage, in milliseconds. */
+		char line[512];
+		int n = snprintf(line, sizeof line, "%s: stages (ms): model_load %.1f", io.output, load_ms);
+		for (int s = 0; s < TP_STAGE_COUNT && n > 0 && (size_t)n < sizeof line; s++)
+			if (s != TP_STAGE_MODEL_LOAD)
+				n += snprintf(line + n, sizeof line - (size_t)n, ", %s %.1f",
+					      tp_stage_name((enum tp_stage)s), res.t.ms[s]);
+		tp_debug("%s", line);
+	}
 	return TP_EXIT_OK;
 }

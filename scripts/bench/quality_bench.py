@@ -204,7 +204,7 @@ class Runner:
                     Image.fromarray(img).save(inp_png)
                     Image.fromarray(mask * 255).save(msk_png)
                 out = out + ".png"
-                cmd = [self.tilepaint, "inpaint", inp_png, msk_png, out, "--engine", engine]
+                cmd = [self.tilepaint, "inpaint", "-v", inp_png, msk_png, out, "--engine", engine]
                 if params:
                     cmd += [self.args.params_flag, params]
             else:
@@ -213,6 +213,12 @@ class Runner:
             for tok in stdout.split():
                 if tok.startswith("engine_ms="):
                     dt = float(tok[10:]) / 1000.0  # the engines alone, like the in-process peers
+            stages = self._stages(stdout)
+            if stages:
+                # Like the in-process peers, whose files are already decoded:
+                # everything but decoding, encoding and writing the files.
+                self.last_wall = dt
+                dt = sum(v for k, v in stages.items() if k not in ("decode", "encode", "write")) / 1000.0
             return res, dt
         if method.startswith("gmic"):
             op = "inpaint[0] [1],7" if method == "gmic_patch" else "inpaint_matchpatch[0] [1]"
@@ -245,6 +251,18 @@ class Runner:
             return res, dt
         raise RuntimeError("unknown method " + method)
 
+    @staticmethod
+    def _stages(text):
+        """{stage: ms} from `tilepaint inpaint -v`'s 'stages (ms):' line."""
+        for line in text.splitlines():
+            if "stages (ms):" in line:
+                out = {}
+                for part in line.split("stages (ms):", 1)[1].split(","):
+                    k, v = part.split()
+                    out[k] = float(v)
+                return out
+        return None
+
     def _proc(self, cmd, out, like):
         t0 = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.timeout)
@@ -252,7 +270,7 @@ class Runner:
         if r.returncode != 0:
             raise RuntimeError("%s: exit %d: %s" % (os.path.basename(cmd[0]), r.returncode,
                                                      (r.stderr or r.stdout).strip()[-300:]))
-        return load_any(out, like), dt, r.stdout
+        return load_any(out, like), dt, r.stdout + r.stderr
 
 
 # ---------------------------------------------------------------- report
@@ -270,17 +288,18 @@ def fmt(v, spec):
 
 
 def table(rows, methods):
-    lines = ["| mask | method | n | PSNR dB | SSIM | MAE | s / MP of mask |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| mask | method | n | PSNR dB | SSIM | MAE | s / MP of mask | wall s / MP |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for kind in KINDS:
         for m in methods:
             rs = [r for r in rows if r["kind"] == kind and r["method"] == m and r["psnr"] is not None]
             if not rs:
                 continue
-            lines.append("| %s | %s | %d | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %d | %s | %s | %s | %s | %s |" % (
                 kind, m, len(rs), fmt(median([r["psnr"] for r in rs]), ".2f"),
                 fmt(median([r["ssim"] for r in rs]), ".4f"), fmt(median([r["mae"] for r in rs]), ".2f"),
-                fmt(median([r["s_per_mp"] for r in rs]), ".2f")))
+                fmt(median([r["s_per_mp"] for r in rs]), ".2f"),
+                fmt(median([r.get("wall_s_per_mp") for r in rs]), ".2f")))
     return "\n".join(lines)
 
 
@@ -395,6 +414,7 @@ def main():
                 why = runner.skip_reason(m, img)
                 if why:
                     continue
+                runner.last_wall = None
                 try:
                     res, dt = runner.run(m, img, mask, tag)
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -406,14 +426,15 @@ def main():
                         print("quality: %s %s failed: %s" % (tag, m, msg), file=sys.stderr)
                     rows.append(dict(photo=name, kind=kind, method=m, w=img.shape[1], h=img.shape[0],
                                      mask_px=npx, psnr=None, ssim=None, mae=None, seconds=None,
-                                     s_per_mp=None))
+                                     s_per_mp=None, wall_s_per_mp=None))
                     continue
                 comp = img.copy()
                 comp[mask.astype(bool)] = res[mask.astype(bool)]
                 psnr, ssim, mae = metrics(img, comp, mask)
                 rows.append(dict(photo=name, kind=kind, method=m, w=img.shape[1], h=img.shape[0],
                                  mask_px=npx, psnr=psnr, ssim=ssim, mae=mae, seconds=dt,
-                                 s_per_mp=dt / (npx / 1e6)))
+                                 s_per_mp=dt / (npx / 1e6),
+                                 wall_s_per_mp=(runner.last_wall or dt) / (npx / 1e6)))
                 print("  %-10s %-5s %-18s PSNR %6.2f  SSIM %.4f  MAE %6.2f  %8.2f s" % (
                     name, kind, m, psnr, ssim, mae, dt), flush=True)
             cases[tag] = (img, mask)
@@ -423,8 +444,8 @@ def main():
             for r in csv.DictReader(f):
                 for k in ("w", "h", "mask_px"):
                     r[k] = int(r[k])
-                for k in ("psnr", "ssim", "mae", "seconds", "s_per_mp"):
-                    r[k] = float(r[k]) if r[k] not in ("", "None") else None
+                for k in ("psnr", "ssim", "mae", "seconds", "s_per_mp", "wall_s_per_mp"):
+                    r[k] = float(r[k]) if r.get(k) not in (None, "", "None") else None
                 rows.append(r)
     if args.from_csv:
         for r in rows:
