@@ -25,6 +25,14 @@ tp_status tp_blob_pack(float *pix, const uint8_t *mask, uint32_t w, uint32_t h,
 	unsigned char *raw = NULL, *z = NULL;
 	uLongf zlen;
 	tp_status rc = TP_OK;
+	if (!blob) {
+		/* No store: quantise in place, nothing to pack. */
+		for (size_t i = 0; i < n; i++)
+			if (mask[i])
+				for (uint32_t c = 0; c < channels; c++)
+					pix[i * channels + c] = (float)quantise(pix[i * channels + c]) / 65535.0f;
+		return TP_OK;
+	}
 	for (size_t i = 0; i < n; i++)
 		npx += mask[i] != 0;
 	raw_len = npx * channels * 2;

@@ -88,7 +88,8 @@ tp_status tp_output_sig(const char *path, char *sig, size_t n);
  * order, `channels` values q = round(v * 65535) (v clamped to [0,1]) as
  * little-endian uint16, deflated. *blob is tp_malloc'd (caller frees).
  * The same function also writes q / 65535 back into pix, so that the blend of
- * a fresh run uses exactly the values a resumed run will load.
+ * a fresh run uses exactly the values a resumed run will load. With blob
+ * NULL it only quantises pix (a run without a store has nothing to keep).
  */
 tp_status tp_blob_pack(float *pix, const uint8_t *mask, uint32_t w, uint32_t h,
 		       uint32_t channels, void **blob, size_t *len);

@@ -339,7 +339,7 @@ static tp_status commit_result(struct job *j, struct slot *s)
 	size_t len = 0;
 	double t0 = tp_now_ms();
 	tp_status rc = tp_blob_pack(s->pix, s->mask, (uint32_t)t->r.w, (uint32_t)t->r.h,
-				    j->color, &blob, &len);
+				    j->color, j->io->store ? &blob : NULL, &len);
 	j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
 	if (rc != TP_OK)
 		return rc;

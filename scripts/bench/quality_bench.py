@@ -218,6 +218,7 @@ class Runner:
                 # Like the in-process peers, whose files are already decoded:
                 # everything but decoding, encoding and writing the files.
                 self.last_wall = dt
+                self.last_engine = (stages.get("inference", 0) + stages.get("model_load", 0)) / 1000.0
                 dt = sum(v for k, v in stages.items() if k not in ("decode", "encode", "write")) / 1000.0
             return res, dt
         if method.startswith("gmic"):
@@ -303,8 +304,9 @@ def table(rows, methods):
     return "\n".join(lines)
 
 
-def paired(rows, a, b, kinds):
-    """Median over the cases both a and b ran: (psnr a, psnr b, ssim a, ssim b, s/MP a, s/MP b, n)."""
+def paired(rows, a, b, kinds, key="s_per_mp"):
+    """Median over the cases both a and b ran: (psnr a, psnr b, ssim a, ssim b, time a, time b, n),
+    time being `key` (s/MP of compute by default)."""
     out = {}
     for kind in kinds:
         ka = {(r["photo"]): r for r in rows if r["kind"] == kind and r["method"] == a and r["psnr"] is not None}
@@ -312,7 +314,7 @@ def paired(rows, a, b, kinds):
         common = sorted(set(ka) & set(kb))
         if not common:
             continue
-        out[kind] = tuple(median([d[p][f] for p in common]) for f in ("psnr", "ssim", "s_per_mp")
+        out[kind] = tuple(median([d[p].get(f) for p in common]) for f in ("psnr", "ssim", key)
                           for d in (ka, kb)) + (len(common),)
     return out
 
@@ -415,6 +417,7 @@ def main():
                 if why:
                     continue
                 runner.last_wall = None
+                runner.last_engine = None
                 try:
                     res, dt = runner.run(m, img, mask, tag)
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -426,7 +429,7 @@ def main():
                         print("quality: %s %s failed: %s" % (tag, m, msg), file=sys.stderr)
                     rows.append(dict(photo=name, kind=kind, method=m, w=img.shape[1], h=img.shape[0],
                                      mask_px=npx, psnr=None, ssim=None, mae=None, seconds=None,
-                                     s_per_mp=None, wall_s_per_mp=None))
+                                     s_per_mp=None, wall_s_per_mp=None, engine_s_per_mp=None))
                     continue
                 comp = img.copy()
                 comp[mask.astype(bool)] = res[mask.astype(bool)]
@@ -434,7 +437,9 @@ def main():
                 rows.append(dict(photo=name, kind=kind, method=m, w=img.shape[1], h=img.shape[0],
                                  mask_px=npx, psnr=psnr, ssim=ssim, mae=mae, seconds=dt,
                                  s_per_mp=dt / (npx / 1e6),
-                                 wall_s_per_mp=(runner.last_wall or dt) / (npx / 1e6)))
+                                 wall_s_per_mp=(runner.last_wall or dt) / (npx / 1e6),
+                                 engine_s_per_mp=(runner.last_engine if runner.last_engine is not None
+                                                  else dt) / (npx / 1e6)))
                 print("  %-10s %-5s %-18s PSNR %6.2f  SSIM %.4f  MAE %6.2f  %8.2f s" % (
                     name, kind, m, psnr, ssim, mae, dt), flush=True)
             cases[tag] = (img, mask)
@@ -444,7 +449,7 @@ def main():
             for r in csv.DictReader(f):
                 for k in ("w", "h", "mask_px"):
                     r[k] = int(r[k])
-                for k in ("psnr", "ssim", "mae", "seconds", "s_per_mp", "wall_s_per_mp"):
+                for k in ("psnr", "ssim", "mae", "seconds", "s_per_mp", "wall_s_per_mp", "engine_s_per_mp"):
                     r[k] = float(r[k]) if r.get(k) not in (None, "", "None") else None
                 rows.append(r)
     if args.from_csv:
@@ -488,8 +493,11 @@ def main():
         for kind in KINDS:
             v = paired(rows, hm, "skimage_biharmonic", [kind]).get(kind)
             if v:
-                lines.append("%s vs skimage_biharmonic on %s (%d photos): %.3f vs %.3f s/MP (%.1fx faster)" % (
-                    hm, kind, v[6], v[4], v[5], v[5] / v[4] if v[4] else float("nan")))
+                e = paired(rows, hm, "skimage_biharmonic", [kind], key="engine_s_per_mp").get(kind)
+                lines.append("%s vs skimage_biharmonic on %s (%d photos): %.3f vs %.3f s/MP (%.1fx faster); "
+                             "solver alone (inference stage) %.3f s/MP (%.1fx)" % (
+                                 hm, kind, v[6], v[4], v[5], v[5] / v[4] if v[4] else float("nan"),
+                                 e[4], e[5] / e[4] if e[4] else float("nan")))
     load0 = runner.load0
     load1 = open("/proc/loadavg").read().split()[:3]
     lines += ["", "Run: %s; %s; %d cores; load average %s at start, %s at end; %s." % (

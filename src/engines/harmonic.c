@@ -1,18 +1,22 @@
 /*
- * harmonic.c - smooth fill: solve Laplace (order=1, default) or biharmonic
- * (order=2) on the masked pixels, the known pixels as Dirichlet data and the
- * tile edge as a mirror (Neumann) boundary.  For order 2 the fill minimises
- * the sum of squared discrete Laplacians, so the equations are R L L u = 0.
+ * harmonic.c - smooth fill: solve Laplace (order=1) or biharmonic (order=2,
+ * the default) on the masked pixels, the known pixels as Dirichlet data and
+ * the tile edge as a mirror (Neumann) boundary. For order 2 the fill
+ * minimises the sum of squared discrete Laplacians, so the equations are
+ * R L L u = 0; it is used for holes at most HARMONIC_BIHARMONIC_MAX_D px
+ * from a known pixel (scratches, dust, text), where it continues gradients
+ * across the gap; thicker holes get the Laplace fill, which stays within
+ * the range of its boundary instead of overshooting.
  *
- * Solver: conjugate gradients in double on the masked pixels only (a compact
- * neighbour graph).  Holes that are thin for their area are preconditioned
- * by SSOR (Laplace, relaxation from the hole's thickness) or Jacobi
- * (biharmonic) and start from a layered average; large holes use the
- * whole-tile Neumann Laplacian, inverted by a DCT (FFTW REDFT10/01), as the
- * preconditioner.  The iteration runs until the residual no longer moves a
- * 16-bit level.  Known limit: order=2 is solved only for holes up to
- * HARMONIC_JACOBI_MAX_D2 px from a known pixel (scratches, text); thicker
- * holes get the Laplace fill, as the biharmonic converges too slowly there.
+ * Solvers. The masked pixels split into groups the equations do not
+ * couple; each group is solved exactly by an envelope Cholesky factor
+ * (one factor for all channels) when that is cheap, which it is for
+ * scratches, letters and blobs up to a few thousand pixels. Bigger holes
+ * use conjugate gradients in double on the masked pixels only, SSOR- or
+ * Jacobi-preconditioned when the hole is thin for its area, or with the
+ * whole-tile Neumann Laplacian inverted by a DCT (FFTW REDFT10/01) as the
+ * preconditioner when it is thick; CG runs until the residual no longer
+ * moves a 16-bit level. `direct=0` forces CG everywhere (tests).
  * Deterministic: no threads inside a tile, fixed-order sums.
  */
 #include "engine.h"
@@ -36,7 +40,8 @@ struct harmonic_plan {
 };
 
 struct harmonic_state {
-	int order;                  /* 1 = Laplace, 2 = biharmonic */
+	int order;                  /* 1 = Laplace, 2 = biharmonic (thin holes) */
+	int direct;                 /* 1: direct solve for groups it suits (default) */
 	double tol;                 /* relative residual (preconditioned norm) to stop at */
 	struct harmonic_plan *plans;/* cache, guarded by harmonic_fftw_lock; owned */
 };
@@ -54,8 +59,20 @@ struct harmonic_worker {
 	int32_t *nb;                /* (ns, 4): neighbours' places in idx, or -1 */
 	uint8_t *deg;               /* (ns): in-box neighbour count */
 	uint16_t *dist;             /* (h, w) city-block distance to a known pixel (capped) */
+	/* Direct solver (harmonic_groups, harmonic_direct). */
+	int32_t *lab;               /* (h, w): group of a masked pixel, -1 for known ones */
+	uint32_t *gpix;             /* (nm) tile pixels, group by group, each in raster order */
+	uint32_t *rcm;              /* (nm) one group in reverse Cuthill-McKee order */
+	uint32_t *gstart;           /* (groups + 1) offsets into gpix */
+	uint32_t *first;            /* (nm) envelope: first column of each row of the factor */
+	size_t *estart;             /* (nm + 1) envelope: offset of each row in env */
+	uint8_t *imask;             /* (2, h, w): the order of pixels left to the iterative
+				     * solver (0: none), then the 0/1 mask of one order */
+	double *env;                /* the factor's envelope, env_cap entries; grown on demand */
+	size_t env_cap;
 	long last_iters;            /* iterations of the last solve (tests, tuning) */
 	int last_dct;               /* 1 when the last tile used the DCT preconditioner */
+	long last_direct;           /* groups of the last tile solved by the direct solver */
 };
 
 /*
@@ -64,11 +81,12 @@ struct harmonic_worker {
  * the masked pixels (nm); DCT-CG needs a few dozen steps of two whole-tile
  * transforms. So Laplace stays local while D * nm < HARMONIC_DCT_RATIO * tile pixels
  * (measured on 512 tiles: thick strokes stay Jacobi, big rectangles go
- * DCT), and the biharmonic, whose DCT preconditioner is weak, while D is at
- * most HARMONIC_JACOBI_MAX_D2.
+ * DCT). The biharmonic, whose DCT preconditioner is weak, is only used
+ * for holes with D at most HARMONIC_BIHARMONIC_MAX_D (Jacobi-CG when too
+ * big for the direct solver).
  */
 #define HARMONIC_DCT_RATIO 20
-#define HARMONIC_JACOBI_MAX_D2 10
+#define HARMONIC_BIHARMONIC_MAX_D 10
 /* Iteration caps per channel (safety nets: both converge well before). */
 #define HARMONIC_MAX_ITERS_1 4000
 #define HARMONIC_MAX_ITERS_2 3000   /* Jacobi: cheap steps on the masked pixels */
@@ -79,16 +97,20 @@ struct harmonic_worker {
 static tp_status harmonic_open(const struct engine_options *opt, void **state)
 {
 	struct harmonic_state *s;
-	double order = 1;
+	double order = 2, direct = 1;
 	*state = NULL;
-	if (opt && opt->params && engine_param_double(opt->params, "order", 1, 2, &order) < 0)
+	if (opt && opt->params && (engine_param_double(opt->params, "order", 1, 2, &order) < 0 ||
+				   engine_param_double(opt->params, "direct", 0, 1, &direct) < 0))
 		return TP_EUSAGE;
 	if (order != 1 && order != 2)
 		return tp_err(TP_EUSAGE, "engine 'harmonic': order must be 1 (Laplace) or 2 (biharmonic)");
+	if (direct != 0 && direct != 1)
+		return tp_err(TP_EUSAGE, "engine 'harmonic': direct must be 0 or 1");
 	s = tp_calloc(1, sizeof *s);
 	if (!s)
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for its state");
 	s->order = (int)order;
+	s->direct = (int)direct;
 	s->tol = 1e-6;
 	*state = s;
 	return TP_OK;
@@ -126,6 +148,10 @@ static void harmonic_worker_drop(struct harmonic_worker *wk)
 	tp_free(wk->u); tp_free(wk->r); tp_free(wk->z); tp_free(wk->p);
 	tp_free(wk->q); tp_free(wk->t); tp_free(wk->f); tp_free(wk->idx);
 	tp_free(wk->dist);
+	tp_free(wk->lab); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart); tp_free(wk->first);
+	tp_free(wk->estart); tp_free(wk->imask);
+	wk->lab = NULL; wk->gpix = NULL; wk->rcm = NULL; wk->gstart = NULL; wk->first = NULL;
+	wk->estart = NULL; wk->imask = NULL;
 	tp_free(wk->cidx);
 	tp_free(wk->nb);
 	tp_free(wk->deg);
@@ -144,6 +170,7 @@ static void harmonic_worker_free(void *worker)
 	if (!worker)
 		return;
 	harmonic_worker_drop(worker);
+	tp_free(((struct harmonic_worker *)worker)->env);
 	tp_free(worker);
 }
 
@@ -164,11 +191,26 @@ static tp_status harmonic_worker_reserve(struct harmonic_worker *wk, size_t n)
 	wk->cidx = tp_malloc(n * sizeof(int32_t));
 	wk->nb = tp_malloc(n * 4 * sizeof(int32_t));
 	wk->deg = tp_malloc(n);
+	wk->lab = tp_malloc(n * sizeof(int32_t));
+	wk->gpix = tp_malloc(n * sizeof(uint32_t));
+	wk->rcm = tp_malloc(n * sizeof(uint32_t));
+	wk->gstart = tp_malloc((n + 1) * sizeof(uint32_t));
+	wk->first = tp_malloc(n * sizeof(uint32_t));
+	wk->estart = tp_malloc((n + 1) * sizeof(size_t));
+	wk->imask = tp_malloc(2 * n);
 	if (!wk->u || !wk->r || !wk->z || !wk->p || !wk->q || !wk->t || !wk->f || !wk->idx || !wk->dist ||
-	    !wk->cidx || !wk->nb || !wk->deg) {
+	    !wk->cidx || !wk->nb || !wk->deg || !wk->lab || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first ||
+	    !wk->estart || !wk->imask) {
 		harmonic_worker_drop(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %zu-pixel tile", n);
 	}
+	/* Kept so between tiles: each tile resets what it touched. */
+	for (size_t k = 0; k < n; k++) {
+		wk->lab[k] = -1;
+		wk->cidx[k] = -1;
+	}
+	memset(wk->dist, 0, n * sizeof(uint16_t));
+	memset(wk->imask, 0, 2 * n);
 	wk->cap = n;
 	return TP_OK;
 }
@@ -510,56 +552,446 @@ static void harmonic_peel(struct harmonic_worker *wk, uint32_t maxd, size_t nm,
 		}
 }
 
-/* City-block distance of each pixel to the nearest known one (two passes), capped. */
-static uint16_t harmonic_max_dist(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h)
+
+/* ------------------------------------------------------------------ */
+/* direct solve, group by group                                          */
+
+/*
+ * The masked pixels fall into groups the equations do not couple: for
+ * Laplace, 4-connected components; for order 2, R L L couples pixels up to
+ * two steps apart (through the Laplacian of the pixel between them), so a
+ * group joins masked pixels at city-block distance <= 2. Each group is a
+ * small symmetric positive definite system, solved exactly by a Cholesky
+ * factor stored as an envelope (each row from its first non-zero column),
+ * with the pixels ordered row by row or column by column, whichever gives
+ * the smaller envelope. A scratch or a letter is a long thin group, so its
+ * envelope is a few rows of the group wide, and one factor serves all
+ * channels. Groups whose factor would cost more than HARMONIC_DIRECT_WORK
+ * (big holes) go to the iterative solver below.
+ */
+#define HARMONIC_DIRECT_WORK 2.0e8     /* sum over rows of (row width)^2 */
+#define HARMONIC_DIRECT_ENV (8u << 20) /* envelope entries (64 MiB) */
+
+static const int8_t harmonic_off[12][2] = {
+	{ -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 },
+	{ -2, 0 }, { 2, 0 }, { 0, -2 }, { 0, 2 },
+	{ -1, -1 }, { 1, -1 }, { -1, 1 }, { 1, 1 },
+};
+
+/* The squared 5-point Laplacian away from edges: (dx, dy, coefficient). */
+static const int8_t harmonic_bilap[13][3] = {
+	{ 0, 0, 20 }, { -1, 0, -8 }, { 1, 0, -8 }, { 0, -1, -8 }, { 0, 1, -8 },
+	{ -2, 0, 1 }, { 2, 0, 1 }, { 0, -2, 1 }, { 0, 2, 1 },
+	{ -1, -1, 2 }, { 1, -1, 2 }, { -1, 1, 2 }, { 1, 1, 2 },
+};
+
+/*
+ * Label the groups of the nm masked pixels listed (raster order) in `list`
+ * (order 1: 4 neighbours; order 2: 12). Lists them in gpix, each in raster
+ * order, from gstart; returns how many. lab is -1 on entry for every pixel
+ * (the worker keeps it so between tiles) and holds the groups on return.
+ */
+static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
+				size_t nm, uint32_t w, uint32_t h, int order)
 {
-	return (uint16_t)engine_hole_distance(d, mask, w, h);
+	int noff = order == 2 ? 12 : 4;
+	uint32_t ng = 0, *queue = wk->idx, *cur = wk->first;
+	ptrdiff_t step[12];
+
+	for (int o = 0; o < noff; o++)
+		step[o] = (ptrdiff_t)harmonic_off[o][1] * (ptrdiff_t)w + harmonic_off[o][0];
+	for (size_t i0 = 0; i0 < nm; i0++) {
+		size_t qh = 0, qt = 0;
+		if (wk->lab[list[i0]] >= 0)
+			continue;
+		wk->lab[list[i0]] = (int32_t)ng;
+		queue[qt++] = list[i0];
+		while (qh < qt) {
+			uint32_t k = queue[qh++], x = k % w, y = k / w;
+			if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
+				for (int o = 0; o < noff; o++) {
+					size_t q = (size_t)((ptrdiff_t)k + step[o]);
+					if (mask[q] && wk->lab[q] < 0) {
+						wk->lab[q] = (int32_t)ng;
+						queue[qt++] = (uint32_t)q;
+					}
+				}
+				continue;
+			}
+			for (int o = 0; o < noff; o++) {
+				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
+				size_t q;
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h)
+					continue;
+				q = (size_t)ny * w + (size_t)nx;
+				if (mask[q] && wk->lab[q] < 0) {
+					wk->lab[q] = (int32_t)ng;
+					queue[qt++] = (uint32_t)q;
+				}
+			}
+		}
+		ng++;
+	}
+	/* Counting sort by group, stable: raster order within each. */
+	memset(wk->gstart, 0, ((size_t)ng + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nm; i++)
+		wk->gstart[wk->lab[list[i]] + 1]++;
+	for (uint32_t g = 0; g < ng; g++) {
+		wk->gstart[g + 1] += wk->gstart[g];
+		cur[g] = wk->gstart[g];
+	}
+	for (size_t i = 0; i < nm; i++)
+		wk->gpix[cur[wk->lab[list[i]]]++] = list[i];
+	return ng;
 }
 
-static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)
+/*
+ * City-block distance of each listed masked pixel to the nearest known one,
+ * by a breadth-first sweep from the hole's rim through masked pixels (the
+ * shortest such path is as long as the city-block distance: a known pixel
+ * on a shorter straight path would be nearer). dist is 0 on entry for every
+ * pixel, as the worker keeps it. Returns the largest distance.
+ */
+static uint16_t harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
+				   size_t nm, uint32_t w, uint32_t h)
 {
-	struct harmonic_state *s = state;
-	struct harmonic_worker *wk = worker;
+	uint32_t *queue = wk->idx;
+	size_t qh = 0, qt = 0;
+	uint16_t mx = 0;
+	for (size_t i = 0; i < nm; i++) {
+		uint32_t k = list[i], x = k % w, y = k / w;
+		if ((x > 0 && !mask[k - 1]) || (x + 1 < w && !mask[k + 1]) ||
+		    (y > 0 && !mask[k - w]) || (y + 1 < h && !mask[k + w])) {
+			wk->dist[k] = 1;
+			queue[qt++] = k;
+		}
+	}
+	while (qh < qt) {
+		uint32_t k = queue[qh++], x = k % w, y = k / w;
+		uint16_t d = wk->dist[k], nd = d < 60000 ? (uint16_t)(d + 1) : d;
+		uint32_t nbr[4];
+		int nn = 0;
+		mx = d;
+		if (x > 0) nbr[nn++] = k - 1;
+		if (x + 1 < w) nbr[nn++] = k + 1;
+		if (y > 0) nbr[nn++] = k - w;
+		if (y + 1 < h) nbr[nn++] = k + w;
+		for (int a = 0; a < nn; a++)
+			if (mask[nbr[a]] && wk->dist[nbr[a]] == 0) {
+				wk->dist[nbr[a]] = nd;
+				queue[qt++] = nbr[a];
+			}
+	}
+	return mx;
+}
+
+/* Envelope of the factor for the pixels in `ord` (their places set in
+ * cidx): fills first[] and returns sum (width^2), *size the entries. */
+static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m,
+				uint32_t w, uint32_t h, int order, size_t *size)
+{
+	int noff = order == 2 ? 12 : 4;
+	double cost = 0;
+	size_t sz = 0;
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t k = ord[i], x = k % w, y = k / w, f = i;
+		for (int o = 0; o < noff; o++) {
+			int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
+			int32_t j;
+			if (nx < 0 || ny < 0 || nx >= w || ny >= h)
+				continue;
+			j = wk->cidx[(size_t)ny * w + (size_t)nx];
+			if (j >= 0 && (uint32_t)j < f)
+				f = (uint32_t)j;
+		}
+		wk->first[i] = f;
+		sz += (size_t)(i - f) + 1;
+		cost += (double)(i - f) * (double)(i - f);
+	}
+	*size = sz;
+	return cost;
+}
+
+/* Fixed-order dot product in four lanes (deterministic, vectorisable). */
+static inline double harmonic_dot(const double *a, const double *b, size_t n)
+{
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		s0 += a[i] * b[i];
+		s1 += a[i + 1] * b[i + 1];
+		s2 += a[i + 2] * b[i + 2];
+		s3 += a[i + 3] * b[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += a[i] * b[i];
+	return (s0 + s1) + (s2 + s3);
+}
+
+static inline uint32_t harmonic_deg(uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+{
+	return (uint32_t)(x > 0) + (x + 1 < w) + (y > 0) + (y + 1 < h);
+}
+
+/*
+ * Reverse Cuthill-McKee-like order of group P into out[]: breadth-first
+ * from a far end of the group (the last pixel reached by a sweep from its
+ * first), neighbours in stencil order, then reversed. Each BFS level is a
+ * cross-section of the stroke, so the envelope is a few cross-sections
+ * wide however the stroke bends (an "S", an "O", a diagonal scratch).
+ * Uses lab as visit marks (restored to g) and out as the queue.
+ */
+static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t m, uint32_t w,
+			 uint32_t h, int order, int32_t g, uint32_t *out)
+{
+	int noff = order == 2 ? 12 : 4;
+	uint32_t start = P[0];
+	for (int sweep = 0; sweep < 2; sweep++) {
+		uint32_t qh = 0, qt = 0;
+		int32_t mark = -2 - sweep;   /* visited in this sweep */
+		out[qt++] = start;
+		wk->lab[start] = mark;
+		while (qh < qt) {
+			uint32_t k = out[qh++], x = k % w, y = k / w;
+			for (int o = 0; o < noff; o++) {
+				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
+				size_t q;
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h)
+					continue;
+				q = (size_t)ny * w + (size_t)nx;
+				if (wk->lab[q] == (sweep == 0 ? g : -2)) {
+					wk->lab[q] = mark;
+					out[qt++] = (uint32_t)q;
+				}
+			}
+		}
+		start = out[qt - 1];
+	}
+	for (uint32_t i = 0; i < m; i++)
+		wk->lab[P[i]] = g;
+	for (uint32_t i = 0, j = m - 1; i < j; i++, j--) {
+		uint32_t t = out[i];
+		out[i] = out[j];
+		out[j] = t;
+	}
+}
+
+/*
+ * Solve group P (m pixels, raster order) exactly. Returns 1 when solved
+ * (tile->pix holds the fill), 0 when the group is too big for a direct
+ * solve (nothing changed), -1 on allocation failure (tp_err set).
+ */
+static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile, const uint32_t *P,
+			   uint32_t m, int order, int conn, int32_t g)
+{
+	uint32_t w = tile->w, h = tile->h, C = tile->channels;
+	const uint32_t *cand[2] = { P, wk->rcm }, *ord = P;
+	double cost = 0, best = 0;
+	size_t size = 0;
+	double *B, *inv = wk->q;
+	int ret = 1;
+
+	/* Candidate orders: rows (P as it is) and reverse Cuthill-McKee (best
+	 * for nearly every stroke and letter); the smaller envelope wins. */
+	harmonic_rcm(wk, P, m, w, h, conn, g, wk->rcm);
+	for (int c = 0; c < 2; c++) {
+		for (uint32_t i = 0; i < m; i++)
+			wk->cidx[cand[c][i]] = (int32_t)i;
+		cost = harmonic_envelope(wk, cand[c], m, w, h, order, &size);
+		if (c == 0 || cost < best) {
+			best = cost;
+			ord = cand[c];
+		}
+	}
+	if (ord != cand[1]) {   /* first[] and cidx hold the last candidate's */
+		for (uint32_t i = 0; i < m; i++)
+			wk->cidx[ord[i]] = (int32_t)i;
+		cost = harmonic_envelope(wk, ord, m, w, h, order, &size);
+	}
+	if (cost > HARMONIC_DIRECT_WORK || size > HARMONIC_DIRECT_ENV) {
+		ret = 0;
+		goto out;
+	}
+	if (size + (size_t)m * C > wk->env_cap) {
+		double *e = tp_realloc(wk->env, (size + (size_t)m * C) * sizeof(double));
+		if (!e) {
+			tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %u-pixel hole's factor", m);
+			ret = -1;
+			goto out;
+		}
+		wk->env = e;
+		wk->env_cap = size + (size_t)m * C;
+	}
+	wk->estart[0] = 0;
+	for (uint32_t i = 0; i < m; i++)
+		wk->estart[i + 1] = wk->estart[i] + (i - wk->first[i]) + 1;
+	memset(wk->env, 0, size * sizeof(double));
+	B = wk->env + size;   /* (m, C) right-hand sides, then the solution */
+
+	/* Rows of A = R L^order E (lower triangle) and the right-hand sides
+	 * b = -R L^order u0, u0 the known values with the group zeroed. */
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t k = ord[i], x = k % w, y = k / w;
+		double *row = wk->env + wk->estart[i] - wk->first[i];   /* row[j], j in [first, i] */
+		int32_t nbk[5];
+		uint32_t nx[5], ny[5], nn = 0;
+		nx[nn] = x; ny[nn++] = y;
+		if (x > 0) { nx[nn] = x - 1; ny[nn++] = y; }
+		if (x + 1 < w) { nx[nn] = x + 1; ny[nn++] = y; }
+		if (y > 0) { nx[nn] = x; ny[nn++] = y - 1; }
+		if (y + 1 < h) { nx[nn] = x; ny[nn++] = y + 1; }
+		for (uint32_t a = 0; a < nn; a++)
+			nbk[a] = wk->cidx[(size_t)ny[a] * w + nx[a]];
+		for (uint32_t c = 0; c < C; c++)
+			B[(size_t)i * C + c] = 0;
+		if (order == 1) {
+			row[i] = nn - 1;
+			for (uint32_t a = 1; a < nn; a++) {
+				if (nbk[a] >= 0) {
+					if ((uint32_t)nbk[a] < i)
+						row[nbk[a]] = -1;
+				} else {
+					const float *v = tile->pix + ((size_t)ny[a] * w + nx[a]) * C;
+					for (uint32_t c = 0; c < C; c++)
+						B[(size_t)i * C + c] += v[c];
+				}
+			}
+			continue;
+		}
+		if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
+			/* Away from the tile edge A is the 13-point stencil of
+			 * the squared Laplacian, and b_i = -sum over known q of A_iq u_q. */
+			double acc[3] = { 0, 0, 0 };
+			for (int o = 0; o < 13; o++) {
+				size_t q = (size_t)((ptrdiff_t)k + harmonic_bilap[o][1] * (ptrdiff_t)w +
+						    harmonic_bilap[o][0]);
+				double a = harmonic_bilap[o][2];
+				int32_t j = wk->cidx[q];
+				if (j >= 0) {
+					if ((uint32_t)j <= i)
+						row[j] += a;
+				} else {
+					const float *v = tile->pix + q * C;
+					for (uint32_t c = 0; c < C; c++)
+						acc[c] += a * v[c];
+				}
+			}
+			for (uint32_t c = 0; c < C; c++)
+				B[(size_t)i * C + c] = -acc[c];
+			continue;
+		}
+		/* order 2 at the tile edge: A_ij = sum_k L_ki L_kj over k in {p}
+		 * and its neighbours; b_i = -sum_k L_ki (L u0)_k. */
+		for (uint32_t a = 0; a < nn; a++) {
+			uint32_t kx = nx[a], ky = ny[a], dk = harmonic_deg(kx, ky, w, h);
+			double lki = a == 0 ? (double)(nn - 1) : -1.0;
+			double lu[3] = { 0, 0, 0 };
+			uint32_t qx[5], qy[5], nq = 0;
+			qx[nq] = kx; qy[nq++] = ky;
+			if (kx > 0) { qx[nq] = kx - 1; qy[nq++] = ky; }
+			if (kx + 1 < w) { qx[nq] = kx + 1; qy[nq++] = ky; }
+			if (ky > 0) { qx[nq] = kx; qy[nq++] = ky - 1; }
+			if (ky + 1 < h) { qx[nq] = kx; qy[nq++] = ky + 1; }
+			for (uint32_t b = 0; b < nq; b++) {
+				size_t q = (size_t)qy[b] * w + qx[b];
+				double lkq = b == 0 ? (double)dk : -1.0;
+				int32_t j = wk->cidx[q];
+				if (j >= 0) {
+					if ((uint32_t)j <= i)
+						row[j] += lki * lkq;
+				} else {
+					const float *v = tile->pix + q * C;
+					for (uint32_t c = 0; c < C; c++)
+						lu[c] += lkq * v[c];
+				}
+			}
+			for (uint32_t c = 0; c < C; c++)
+				B[(size_t)i * C + c] -= lki * lu[c];
+		}
+	}
+
+	/* Envelope Cholesky, A = G G^T, G in place of A's lower triangle. */
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t fi = wk->first[i];
+		double *ri = wk->env + wk->estart[i] - fi, d;
+		for (uint32_t j = fi; j < i; j++) {
+			uint32_t fj = wk->first[j], k0 = fi > fj ? fi : fj;
+			const double *rj = wk->env + wk->estart[j] - fj;
+			ri[j] = (ri[j] - harmonic_dot(ri + k0, rj + k0, j - k0)) * inv[j];
+		}
+		d = ri[i] - harmonic_dot(ri + fi, ri + fi, i - fi);
+		if (!(d > 0)) {   /* cannot happen for a group with a known pixel in reach */
+			ret = 0;
+			goto out;
+		}
+		ri[i] = sqrt(d);
+		inv[i] = 1.0 / ri[i];
+	}
+	/* G y = b, then G^T x = y, all channels in one sweep. */
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t fi = wk->first[i];
+		const double *ri = wk->env + wk->estart[i] - fi;
+		double *bi = B + (size_t)i * C;
+		for (uint32_t c = 0; c < C; c++) {
+			double v = bi[c];
+			for (uint32_t j = fi; j < i; j++)
+				v -= ri[j] * B[(size_t)j * C + c];
+			bi[c] = v * inv[i];
+		}
+	}
+	for (uint32_t i = m; i-- > 0;) {
+		uint32_t fi = wk->first[i];
+		const double *ri = wk->env + wk->estart[i] - fi;
+		double *bi = B + (size_t)i * C;
+		for (uint32_t c = 0; c < C; c++) {
+			double v = bi[c] * inv[i];
+			bi[c] = v;
+			tile->pix[(size_t)ord[i] * C + c] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+		}
+		if (C == 3) {
+			double v0 = bi[0], v1 = bi[1], v2 = bi[2];
+			for (uint32_t j = fi; j < i; j++) {
+				double l = ri[j];
+				double *bj = B + (size_t)j * 3;
+				bj[0] -= l * v0;
+				bj[1] -= l * v1;
+				bj[2] -= l * v2;
+			}
+		} else {
+			for (uint32_t j = fi; j < i; j++)
+				B[j] -= ri[j] * bi[0];
+		}
+	}
+out:
+	for (uint32_t i = 0; i < m; i++)
+		wk->cidx[P[i]] = -1;
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* iterative solve of what the direct solver left                        */
+
+/* Fill the pixels of `mask` (0/1, one order) by conjugate gradients. */
+static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_worker *wk,
+				    struct engine_tile *tile, const uint8_t *mask, int order, uint16_t maxd)
+{
 	const struct harmonic_plan *pl = NULL;
 	uint32_t w = tile->w, h = tile->h, C = tile->channels;
 	uint32_t x0 = w, y0 = h, x1 = 0, y1 = 0, bw, bh;
-	size_t n = (size_t)w * h, nm = 0, nk = 0, ns;
-	int order;
-	uint16_t maxd;
+	size_t n = (size_t)w * h, nm = 0, ns;
 	tp_status st;
-
-	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
-		return tp_err(TP_EINTERNAL, "engine 'harmonic': bad tile arguments");
-	if ((st = harmonic_worker_reserve(wk, n)) != TP_OK)
-		return st;
-	wk->last_iters = 0;
-	wk->last_dct = 0;
 
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++)
-			if (tile->mask[(size_t)y * w + x]) {
+			if (mask[(size_t)y * w + x]) {
 				nm++;
 				if (x < x0) x0 = x;
 				if (x > x1) x1 = x;
 				if (y < y0) y0 = y;
 				if (y > y1) y1 = y;
 			}
-	nk = n - nm;
 	if (nm == 0)
 		return TP_OK;
-	if (nk == 0) {
-		/* Nothing to anchor the fill: mid grey (the pipeline only sends
-		 * such a tile when the whole tile and its context are masked). */
-		for (size_t i = 0; i < n * C; i++)
-			tile->pix[i] = 0.5f;
-		return TP_OK;
-	}
-
-	maxd = harmonic_max_dist(wk->dist, tile->mask, w, h);
-	/* The biharmonic only where it converges (thin holes); a thicker hole
-	 * gets exactly the Laplace fill: its unconverged biharmonic iterates
-	 * overshoot into false colours (seen on the benchmark). */
-	order = s->order == 2 && maxd <= HARMONIC_JACOBI_MAX_D2 ? 2 : 1;
 	if (order == 1 && (double)maxd * (double)nm > HARMONIC_DCT_RATIO * (double)n) {
 		/* Thick hole: whole tile, DCT preconditioner. */
 		x0 = 0; y0 = 0; x1 = w - 1; y1 = h - 1;
@@ -581,7 +1013,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	nm = 0;
 	for (uint32_t y = 0; y < bh; y++)
 		for (uint32_t x = 0; x < bw; x++)
-			if (tile->mask[(size_t)(y + y0) * w + x + x0])
+			if (mask[(size_t)(y + y0) * w + x + x0])
 				wk->idx[nm++] = y * bw + x;
 	ns = harmonic_graph(wk, nm, order, bw, bh);
 
@@ -591,10 +1023,10 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		for (uint32_t y = 0; y < bh; y++)
 			for (uint32_t x = 0; x < bw; x++) {
 				size_t tk = (size_t)(y + y0) * w + x + x0;
-				if (tile->mask[tk])
+				if (mask[tk])
 					continue;
-				if ((x > 0 && tile->mask[tk - 1]) || (x + 1 < bw && tile->mask[tk + 1]) ||
-				    (y > 0 && tile->mask[tk - w]) || (y + 1 < bh && tile->mask[tk + w])) {
+				if ((x > 0 && mask[tk - 1]) || (x + 1 < bw && mask[tk + 1]) ||
+				    (y > 0 && mask[tk - w]) || (y + 1 < bh && mask[tk + w])) {
 					sum += tile->pix[tk * C + c];
 					cnt += 1;
 				}
@@ -603,7 +1035,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		for (uint32_t y = 0; y < bh; y++)
 			for (uint32_t x = 0; x < bw; x++) {
 				size_t tk = (size_t)(y + y0) * w + x + x0;
-				wk->u[(size_t)y * bw + x] = tile->mask[tk] ? guess : tile->pix[tk * C + c];
+				wk->u[(size_t)y * bw + x] = mask[tk] ? guess : tile->pix[tk * C + c];
 			}
 		if (maxd <= HARMONIC_PEEL_MAX_D)
 			harmonic_peel(wk, maxd, nm, w, x0, y0, bw, bh);
@@ -618,6 +1050,98 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	return TP_OK;
 }
 
+static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)
+{
+	struct harmonic_state *s = state;
+	struct harmonic_worker *wk = worker;
+	uint32_t w = tile->w, h = tile->h, C = tile->channels, ng;
+	size_t n = (size_t)w * h, nm = 0;
+	uint16_t imaxd[3] = { 0, 0, 0 };
+	int any[3] = { 0, 0, 0 };
+	tp_status st;
+
+	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
+		return tp_err(TP_EINTERNAL, "engine 'harmonic': bad tile arguments");
+	if ((st = harmonic_worker_reserve(wk, n)) != TP_OK)
+		return st;
+	st = TP_OK;
+	wk->last_iters = 0;
+	wk->last_dct = 0;
+	wk->last_direct = 0;
+
+	/* The masked pixels, in raster order (rcm is free until the groups exist). */
+	for (size_t k = 0; k < n; k++)
+		if (tile->mask[k])
+			wk->rcm[nm++] = (uint32_t)k;
+	if (nm == 0)
+		return TP_OK;
+	if (nm == n) {
+		/* Nothing to anchor the fill: mid grey (the pipeline only sends
+		 * such a tile when the whole tile and its context are masked). */
+		for (size_t i = 0; i < n * C; i++)
+			tile->pix[i] = 0.5f;
+		return TP_OK;
+	}
+
+	/* Only the masked pixels are visited from here on: lab, dist, cidx and
+	 * imask stay at their resting values elsewhere, and are restored below. */
+	harmonic_hole_dist(wk, tile->mask, wk->rcm, nm, w, h);
+	ng = harmonic_groups(wk, tile->mask, wk->rcm, nm, w, h, s->order);
+	for (uint32_t g = 0; g < ng && st == TP_OK; g++) {
+		const uint32_t *P = wk->gpix + wk->gstart[g];
+		uint32_t m = wk->gstart[g + 1] - wk->gstart[g];
+		uint16_t gmax = 0;
+		int order, done = 0;
+		for (uint32_t i = 0; i < m; i++)
+			if (wk->dist[P[i]] > gmax)
+				gmax = wk->dist[P[i]];
+		/* The biharmonic only where it is well posed in practice (thin
+		 * holes); a thicker hole gets the Laplace fill, which does not
+		 * overshoot into false colours across a wide gap. */
+		order = s->order == 2 && gmax <= HARMONIC_BIHARMONIC_MAX_D ? 2 : 1;
+		if (s->direct) {
+			done = harmonic_direct(wk, tile, P, m, order, s->order, (int32_t)g);
+			if (done < 0)
+				st = TP_ENOMEM;
+		}
+		if (done) {
+			wk->last_direct += done > 0;
+			continue;
+		}
+		for (uint32_t i = 0; i < m; i++)
+			wk->imask[P[i]] = (uint8_t)order;
+		any[order] = 1;
+		if (gmax > imaxd[order])
+			imaxd[order] = gmax;
+	}
+	for (int order = 1; order <= 2 && st == TP_OK; order++) {
+		uint8_t *sel = wk->imask + n;
+		if (!any[order])
+			continue;
+		for (size_t k = 0; k < n; k++)
+			sel[k] = wk->imask[k] == order;
+		st = harmonic_iterative(s, wk, tile, sel, order, imaxd[order]);
+	}
+	if (any[1] || any[2]) {
+		/* The iterative solver indexes cidx by its box, and sel is whole. */
+		for (size_t k = 0; k < n; k++)
+			wk->cidx[k] = -1;
+		memset(wk->imask + n, 0, n);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		uint32_t k = wk->gpix[i];
+		wk->lab[k] = -1;
+		wk->dist[k] = 0;
+		wk->imask[k] = 0;
+	}
+	return st;
+}
+
+long harmonic_worker_last_direct(const void *worker)
+{
+	return ((const struct harmonic_worker *)worker)->last_direct;
+}
+
 long harmonic_worker_last_iters(const void *worker, int *used_dct)
 {
 	const struct harmonic_worker *wk = worker;
@@ -628,7 +1152,7 @@ long harmonic_worker_last_iters(const void *worker, int *used_dct)
 
 const struct engine_ops engine_harmonic = {
 	.name = "harmonic",
-	.summary = "smooth fill (Laplace, or biharmonic with params order=2): scratches, dust, thin text",
+	.summary = "smooth fill (biharmonic on thin holes, Laplace on thick; order=1: Laplace only): scratches, dust, thin text",
 	.needs_model = 0,
 	.multiple = 1,
 	.context = 16,

@@ -12,5 +12,7 @@
  * engine_harmonic.worker_new. Not thread-safe against that worker's inpaint.
  */
 long harmonic_worker_last_iters(const void *worker, int *used_dct);
+/* Groups (independent holes) of the last tile solved by the direct solver. */
+long harmonic_worker_last_direct(const void *worker);
 
 #endif

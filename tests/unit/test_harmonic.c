@@ -1,9 +1,11 @@
 /*
  * test_harmonic.c - the harmonic engine on synthetic tiles with known
  * answers: discrete harmonic (and biharmonic) functions are reproduced to
- * well under one 16-bit level, on thin masks (Jacobi path) and thick holes
- * (DCT path); masks on the tile border; determinism across workers and
- * threads; degenerate tiles; bad parameters; allocation failures.
+ * well under one 16-bit level by the direct solver and by conjugate
+ * gradients (direct=0: SSOR/Jacobi on thin masks, DCT on thick holes), and
+ * the two agree on arbitrary data; a hole too big for the direct solver
+ * next to small ones; masks on the tile border; determinism across workers
+ * and threads; degenerate tiles; bad parameters; allocation failures.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +52,8 @@ static void tt_poison(struct tt *a)
 				a->pix[i * a->t.channels + c] = 7.0f;
 }
 
+static long g_direct;   /* groups the last run() solved directly */
+
 /* Open, make a worker, fill, close. Returns the status of inpaint. */
 static tp_status run(const char *params, struct engine_tile *t, long *iters, int *dct)
 {
@@ -61,6 +65,7 @@ static tp_status run(const char *params, struct engine_tile *t, long *iters, int
 	s = engine_harmonic.inpaint(st, wk, t);
 	if (iters)
 		*iters = harmonic_worker_last_iters(wk, dct);
+	g_direct = harmonic_worker_last_direct(wk);
 	engine_harmonic.worker_free(wk);
 	engine_harmonic.close(st);
 	return s;
@@ -135,34 +140,123 @@ static void mk_big(struct tt *a)
 
 static void test_harmonic_linear_thin(void **state)
 {
+	static const char *const params[] = { NULL, "order=1", "direct=0", "order=1,direct=0" };
 	long it; int dct;
 	(void)state;
-	double e = fill_err(NULL, 80, 64, 3, f_lin, mk_scratch, &it, &dct);
-	assert_int_equal(dct, 0);
-	assert_true(e < 0.5 * LEVEL16);
-	assert_true(it > 0);
+	for (int i = 0; i < 4; i++) {
+		double e = fill_err(params[i], 80, 64, 3, f_lin, mk_scratch, &it, &dct);
+		assert_int_equal(dct, 0);
+		assert_true(e < 0.5 * LEVEL16);
+		if (i < 2) {
+			/* The two crossing scratches are one group, solved directly. */
+			assert_int_equal(g_direct, 1);
+			assert_int_equal(it, 0);
+		} else {
+			assert_int_equal(g_direct, 0);
+			assert_true(it > 0);
+		}
+	}
 }
 
 static void test_harmonic_linear_thick(void **state)
 {
 	long it; int dct;
 	(void)state;
-	double e = fill_err(NULL, 80, 64, 3, f_lin, mk_both, &it, &dct);
+	double e = fill_err("order=1", 80, 64, 3, f_lin, mk_both, &it, &dct);
+	assert_int_equal(g_direct, 1);
+	assert_true(e < 0.5 * LEVEL16);
+	e = fill_err("order=1,direct=0", 80, 64, 3, f_lin, mk_both, &it, &dct);
 	assert_int_equal(dct, 0);
 	assert_true(e < 0.5 * LEVEL16);
-	e = fill_err(NULL, 80, 64, 3, f_lin, mk_big, &it, &dct);
+	e = fill_err("direct=0", 80, 64, 3, f_lin, mk_big, &it, &dct);
 	assert_int_equal(dct, 1);
 	assert_true(e < 0.5 * LEVEL16);
-	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_big, &it, &dct) < 0.5 * LEVEL16);
+	assert_true(fill_err("direct=0", 80, 64, 1, f_saddle, mk_big, &it, &dct) < 0.5 * LEVEL16);
 	assert_int_equal(dct, 1);
+	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_big, &it, &dct) < 0.5 * LEVEL16);
+	assert_int_equal(g_direct, 1);
+}
+
+/* A hole far too big for the direct solver (its factor would cost ~6e9)
+ * beside dust and a scratch: CG with the DCT for the big one, the direct
+ * solver for the rest, all exact on a linear field. */
+static void mk_huge(struct tt *a)
+{
+	uint32_t w = a->t.w, h = a->t.h;
+	for (uint32_t y = 10; y < h - 10; y++)
+		for (uint32_t x = 30; x < w - 4; x++)
+			a->mask[(size_t)y * w + x] = 1;
+	for (uint32_t y = 3; y < h - 3; y++)
+		a->mask[(size_t)y * w + 5] = 1;
+	a->mask[(size_t)5 * w + 20] = 1;
+	a->mask[(size_t)(h - 4) * w + 20] = 1;
+}
+
+/* A linear field that stays inside [0, 1] on a 330 x 300 tile. */
+static double f_lin_wide(double x, double y, int c) { return 0.05 + 0.001 * x + 0.0012 * y + 0.1 * c; }
+static double f_saddle_wide(double x, double y, int c) { (void)c; return 0.5 + ((x - 165) * (x - 165) - (y - 150) * (y - 150)) / 200000.0; }
+
+static void test_harmonic_mixed_solvers(void **state)
+{
+	long it; int dct;
+	(void)state;
+	double e = fill_err("order=1", 330, 300, 3, f_lin_wide, mk_huge, &it, &dct);
+	assert_true(e < 0.5 * LEVEL16);
+	assert_int_equal(dct, 1);
+	assert_true(it > 0);
+	assert_int_equal(g_direct, 3);
+	e = fill_err(NULL, 330, 300, 1, f_saddle_wide, mk_huge, &it, &dct);
+	assert_true(e < 0.5 * LEVEL16);
+	assert_int_equal(g_direct, 3);
 }
 
 static void test_harmonic_saddle(void **state)
 {
 	int dct;
 	(void)state;
-	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_disc, NULL, &dct) < 0.5 * LEVEL16);
-	assert_true(fill_err(NULL, 80, 64, 1, f_saddle, mk_scratch, NULL, &dct) < 0.5 * LEVEL16);
+	assert_true(fill_err("order=1", 80, 64, 1, f_saddle, mk_disc, NULL, &dct) < 0.5 * LEVEL16);
+	assert_true(fill_err("order=1", 80, 64, 1, f_saddle, mk_scratch, NULL, &dct) < 0.5 * LEVEL16);
+	assert_true(fill_err("order=1,direct=0", 80, 64, 1, f_saddle, mk_disc, NULL, &dct) < 0.5 * LEVEL16);
+}
+
+/* On arbitrary data (no closed-form answer) the direct solver and CG,
+ * written independently, give the same fill to a fraction of a 16-bit level. */
+static double f_wavy(double x, double y, int c)
+{
+	return 0.5 + 0.3 * sin(x * 0.37 + c) * cos(y * 0.23 - c) + 0.1 * sin(x * y * 0.01);
+}
+
+static void test_harmonic_direct_matches_cg(void **state)
+{
+	static const char *const pairs[][2] = { { "order=1", "order=1,direct=0" },
+						{ "order=2", "order=2,direct=0" } };
+	(void)state;
+	for (int o = 0; o < 2; o++) {
+		struct tt a, b;
+		double err = 0;
+		tt_init(&a, 96, 80, 3);
+		tt_init(&b, 96, 80, 3);
+		for (uint32_t y = 0; y < 80; y++)
+			for (uint32_t x = 0; x < 96; x++)
+				for (int c = 0; c < 3; c++)
+					a.pix[((size_t)y * 96 + x) * 3 + c] = b.pix[((size_t)y * 96 + x) * 3 + c] =
+						(float)f_wavy(x, y, c);
+		mask_scratch(a.mask, 96, 80);
+		mask_disc(a.mask, 96, 30, 50, 7);
+		mask_disc(a.mask, 96, 70, 30, 18);
+		memcpy(b.mask, a.mask, 96 * 80);
+		tt_poison(&a);
+		tt_poison(&b);
+		assert_int_equal(run(pairs[o][0], &a.t, NULL, NULL), TP_OK);
+		assert_true(g_direct > 0);
+		assert_int_equal(run(pairs[o][1], &b.t, NULL, NULL), TP_OK);
+		assert_int_equal(g_direct, 0);
+		for (size_t i = 0; i < (size_t)96 * 80 * 3; i++)
+			err = fmax(err, fabs(a.pix[i] - b.pix[i]));
+		assert_true(err < 0.5 * LEVEL16);
+		tt_free(&a);
+		tt_free(&b);
+	}
 }
 
 static void test_harmonic_biharmonic(void **state)
@@ -172,14 +266,18 @@ static void test_harmonic_biharmonic(void **state)
 	double e = fill_err("order=2", 80, 64, 1, f_cubic, mk_small_disc, &it, &dct);
 	assert_int_equal(dct, 0);
 	assert_true(e < 0.5 * LEVEL16);
-	/* Thicker than HARMONIC_JACOBI_MAX_D2: the Laplace fill, same bytes. */
+	/* Thicker than HARMONIC_BIHARMONIC_MAX_D: the Laplace fill, same bytes. */
 	assert_true(fill_err("order=2", 80, 64, 1, f_cubic, mk_disc, NULL, &dct) ==
-		    fill_err(NULL, 80, 64, 1, f_cubic, mk_disc, NULL, NULL));
+		    fill_err("order=1", 80, 64, 1, f_cubic, mk_disc, NULL, NULL));
+	/* order=2 is the default. */
+	assert_true(fill_err("order=2", 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL) ==
+		    fill_err(NULL, 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL));
+	assert_true(fill_err("order=2,direct=0", 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL) < 0.5 * LEVEL16);
 	e = fill_err("order=2", 80, 64, 3, f_lin, mk_scratch, &it, &dct);
 	assert_int_equal(dct, 0);
 	assert_true(e < 0.5 * LEVEL16);
 	/* A Laplace fill of the cubic is visibly wrong: order=2 is really in use. */
-	assert_true(fill_err(NULL, 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL) > 10 * LEVEL16);
+	assert_true(fill_err("order=1", 80, 64, 1, f_cubic, mk_small_disc, NULL, NULL) > 10 * LEVEL16);
 }
 
 /* Masks on every tile edge and corner: a constant image is filled exactly
@@ -221,7 +319,7 @@ static void test_harmonic_border(void **state)
 		}
 	}
 	tt_poison(&a);
-	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+	assert_int_equal(run("order=1", &a.t, NULL, NULL), TP_OK);
 	for (size_t i = 0; i < (size_t)w * h; i++)
 		if (a.mask[i])
 			assert_true(a.pix[i] >= lo - 1e-6f && a.pix[i] <= hi + 1e-6f);
@@ -300,8 +398,9 @@ static void test_harmonic_deterministic(void **state)
 	pthread_t th[2];
 	void *st;
 	(void)state;
-	for (int order = 1; order <= 2; order++) {
-		o.params = order == 2 ? "order=2" : NULL;
+	for (int order = 1; order <= 4; order++) {
+		static const char *const params[] = { "order=1", "order=2", "order=1,direct=0", "order=2,direct=0" };
+		o.params = params[order - 1];
 		assert_int_equal(engine_harmonic.open(&o, &st), TP_OK);
 		for (int i = 0; i < 3; i++) {
 			j[i].st = st;
@@ -359,6 +458,9 @@ static void test_harmonic_bad_params(void **state)
 	o.params = "order=1.5";
 	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
 	assert_non_null(strstr(tp_errmsg(), "order must be 1"));
+	o.params = "direct=0.5";
+	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "direct must be 0 or 1"));
 	assert_non_null(engine_find("harmonic"));
 	assert_int_equal(engine_find("harmonic")->needs_model, 0);
 }
@@ -399,7 +501,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_harmonic_linear_thin),
 		cmocka_unit_test(test_harmonic_linear_thick),
+		cmocka_unit_test(test_harmonic_mixed_solvers),
 		cmocka_unit_test(test_harmonic_saddle),
+		cmocka_unit_test(test_harmonic_direct_matches_cg),
 		cmocka_unit_test(test_harmonic_biharmonic),
 		cmocka_unit_test(test_harmonic_border),
 		cmocka_unit_test(test_harmonic_degenerate),
