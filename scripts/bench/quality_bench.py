@@ -164,7 +164,7 @@ class Runner:
             return False
 
     def methods(self):
-        ms = ["tp_patch", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o2", "tp_telea", "cv2_telea", "cv2_ns",
+        ms = ["tp_patch", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o1", "tp_telea", "cv2_telea", "cv2_ns",
               "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"]
         if self.args.methods:
             ms = [m for m in ms if m in self.args.methods.split(",")]
@@ -178,7 +178,7 @@ class Runner:
             return "image > %d px" % self.args.slow_side
         if method == "tp_patch_t2048" and (side <= self.args.slow_side or self.pipeline):
             return "only on large photos, stand-in driver"
-        if method == "tp_harmonic_o2" and self.pipeline and not self.args.params_flag:
+        if method == "tp_harmonic_o1" and self.pipeline and not self.args.params_flag:
             return "the pipeline's engine-parameter option is not known (--params-flag)"
         return None
 
@@ -193,8 +193,8 @@ class Runner:
             save_pnm(msk, mask * 255)
         if method.startswith("tp_"):
             engine, params, tile = method[3:], None, []
-            if engine == "harmonic_o2":
-                engine, params = "harmonic", "order=2"
+            if engine == "harmonic_o1":
+                engine, params = "harmonic", "order=1"
             if engine == "patch_t2048":
                 # Tiles of 2048: what planning tiles around large holes would give.
                 engine, tile = "patch", ["2048"]
@@ -378,7 +378,7 @@ def main():
     ap.add_argument("--from-csv", nargs="+", default=[],
                     help="no runs: rebuild the report from these results.csv files and OUT/work")
     ap.add_argument("--params-flag", default="",
-                    help="the pipeline's option for engine parameters (for tp_harmonic_o2)")
+                    help="the pipeline's option for engine parameters (for tp_harmonic_o1)")
     args = ap.parse_args()
     out_dir = args.out or os.path.join(args.build, "bench", "quality")
     work = os.path.join(out_dir, "work")
@@ -479,7 +479,7 @@ def main():
         lines.append("patch vs gmic_matchpatch, %s (%d photos): PSNR %.2f vs %.2f dB, SSIM %.4f vs %.4f, "
                      "%.2f vs %.2f s/MP (%.1fx)" % (kind, v[6], v[0], v[1], v[2], v[3], v[4], v[5],
                                                    v[5] / v[4] if v[4] else float("nan")))
-    for hm in ("tp_harmonic", "tp_harmonic_o2"):
+    for hm in ("tp_harmonic", "tp_harmonic_o1"):
         for kind in ("thin", "text"):
             best = None
             for m in ("cv2_telea", "cv2_ns", "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"):
