@@ -14,6 +14,18 @@
  * each hole pixel copying its best match's centre]. Sources are only
  * patches whose every pixel is known at that level, so nothing is copied
  * from the hole. Under PATCH_MIN_SOURCES source patches: smooth fallback.
+ *
+ * With a guide (tile->guide: the pipeline's coarse fill of the whole image,
+ * for tiles touching a hole too thick for one tile [guide=0 turns it off,
+ * guideside= caps the coarse image's side, 1024]): the guide is downsampled
+ * along the pyramid; it starts the coarsest level's hole instead of the
+ * onion peel, replaces the smooth fallback, and after every vote the hole
+ * moves a share pull= (0.5) of the way back to it on levels as coarse as the
+ * guide, less on finer ones (pull * level pixel / guide pixel), never after
+ * the last full-size vote. So the sources a tile can see supply the texture,
+ * and the guide, solved once for the whole image, holds the large scale that
+ * neighbouring tiles must agree on; a tile with no sources is the guide.
+ *
  * Deterministic: one thread per tile, a splitmix64 stream seeded from
  * tile->seed, fixed scan orders.
  */
@@ -30,6 +42,7 @@
 #define PATCH_EM_COARSE 6
 #define PATCH_EM_FINE 3
 #define PATCH_PM_PASSES 2        /* PatchMatch passes per EM iteration */
+#define PATCH_GUIDE_PULL 0.5     /* default pull= */
 
 struct patch_state {
 	int radius;                 /* patch half size, pixels (patch = 2r+1 square) */
@@ -40,6 +53,8 @@ struct patch_state {
 	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
 	double sigma_scale;         /* vote weight width, relative to the mean patch distance */
 	int sharp;                  /* 1: final full-size pass copies each pixel's best match centre */
+	double pull;                /* with a guide: share of it mixed back into the hole after
+				     * each vote, at levels as coarse as the guide (less below) */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -50,6 +65,10 @@ struct patch_level {
 	uint8_t *valid;             /* (h, w): 1 = a source patch may be centred here */
 	int32_t *nnf;               /* (h, w): source centre index for target centres, else -1 */
 	float *nnd;                 /* (h, w): mean squared patch distance per pixel sample */
+	const float *guide;         /* (h, w, C): the tile's guide at this level, or NULL
+				     * (level 0: borrowed from the tile; others: gbuf) */
+	float *gbuf;                /* (h, w, C): guide storage, levels >= 1, carved only for
+				     * guided tiles */
 };
 
 /* Per-thread scratch, grown only when a larger tile arrives. */
@@ -120,6 +139,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
 	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1, sharp = 0;
+	double pull = PATCH_GUIDE_PULL, unused;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
@@ -129,7 +149,11 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "thick", 1, 4096, &thick) < 0 ||
 		    engine_param_double(opt->params, "init", 0, 1, &init) < 0 ||
 		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0 ||
-		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0)
+		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0 ||
+		    engine_param_double(opt->params, "pull", 0, 1, &pull) < 0 ||
+		    /* read by the pipeline (it builds the guide); checked here too */
+		    engine_param_double(opt->params, "guide", 0, 1, &unused) < 0 ||
+		    engine_param_double(opt->params, "guideside", 64, 4096, &unused) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
@@ -145,6 +169,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	s->patch_init = init >= 0.5;
 	s->sigma_scale = sig;
 	s->sharp = sharp >= 0.5;
+	s->pull = pull;
 	*state = s;
 	return TP_OK;
 }
@@ -175,7 +200,7 @@ static void patch_worker_free(void *worker)
 /* Lay the arrays for a w x h tile (all PATCH_MAX_LEVELS, ceil halving) out
  * in `base` (NULL: only measure); returns the bytes used. */
 static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
-				  uint32_t w, uint32_t h, uint32_t C)
+				  uint32_t w, uint32_t h, uint32_t C, int guided)
 {
 	size_t n0 = (size_t)w * h, off = 0;
 	uint32_t lw = w, lh = h;
@@ -195,6 +220,10 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 		PATCH_CARVE(lv->nnd, n * sizeof(float));
 		PATCH_CARVE(lv->mask, n);
 		PATCH_CARVE(lv->valid, n);
+		if (base)
+			lv->gbuf = NULL;
+		if (guided && l > 0)
+			PATCH_CARVE(lv->gbuf, n * C * sizeof(float));
 		lw = (lw + 1) / 2;
 		lh = (lh + 1) / 2;
 	}
@@ -209,13 +238,15 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 	return off;
 }
 
-/* Make the arena fit a w x h x C tile: grown only when a larger one arrives. */
-static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C)
+/* Make the arena fit a w x h x C tile (with guide levels when `guided`):
+ * grown only when a larger one arrives. */
+static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C,
+				      int guided)
 {
 	size_t need;
 	if ((size_t)w * h > ((size_t)1 << 28))
 		return tp_err(TP_EUSAGE, "engine 'patch': tile of %ux%u pixels is too large", w, h);
-	need = patch_worker_layout(wk, NULL, w, h, C);
+	need = patch_worker_layout(wk, NULL, w, h, C, guided);
 	if (need > wk->cap) {
 		tp_free(wk->arena);
 		wk->cap = 0;
@@ -224,7 +255,7 @@ static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint3
 			return tp_err(TP_ENOMEM, "engine 'patch': out of memory for a %ux%u tile", w, h);
 		wk->cap = need;
 	}
-	patch_worker_layout(wk, wk->arena, w, h, C);
+	patch_worker_layout(wk, wk->arena, w, h, C, guided);
 	return TP_OK;
 }
 
@@ -391,6 +422,40 @@ static void patch_onion_patches(struct patch_worker *wk, struct patch_level *lv,
 static uint32_t patch_hole_thickness(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h)
 {
 	return (uint32_t)engine_hole_distance(d, mask, w, h);
+}
+
+/* ------------------------------------------------------------------ */
+/* the guide (a coarse fill of the whole image, from the pipeline)      */
+
+/* Hole pixels of img (n pixels, C channels) take the guide's values. */
+static void patch_guide_fill(float *img, const uint8_t *mask, const float *guide, size_t n, uint32_t C)
+{
+	for (size_t k = 0; k < n; k++)
+		if (mask[k])
+			for (uint32_t c = 0; c < C; c++)
+				img[k * C + c] = guide[k * C + c];
+}
+
+/* Hole pixels move the share a of the way to the guide. */
+static void patch_guide_pull(float *img, const uint8_t *mask, const float *guide, size_t n, uint32_t C,
+			     float a)
+{
+	for (size_t k = 0; k < n; k++)
+		if (mask[k])
+			for (uint32_t c = 0; c < C; c++)
+				img[k * C + c] += a * (guide[k * C + c] - img[k * C + c]);
+}
+
+/*
+ * How hard level l is pulled to the guide: the full pull= where a level pixel
+ * is at least as large as a guide pixel (there the guide is the globally
+ * solved answer), falling in proportion below (where the guide is only the
+ * blurred large scale, and the texture is the level's own).
+ */
+static float patch_guide_share(const struct patch_state *s, int l, uint32_t guide_scale)
+{
+	double level_px = (double)(1u << l), g = guide_scale > 1 ? (double)guide_scale : 1.0;
+	return (float)(s->pull * (level_px >= g ? 1.0 : level_px / g));
 }
 
 /* ------------------------------------------------------------------ */
@@ -573,6 +638,30 @@ static void patch_downsample(const struct patch_level *a, struct patch_level *b,
 			for (uint32_t c = 0; c < C; c++)
 				b->img[k * C + c] = hole ? 0.0f : sum[c] / (float)cnt;
 		}
+	b->guide = NULL;
+	if (!a->guide || !b->gbuf)
+		return;
+	/* the guide: plain 2 x 2 means (it has no holes) */
+	for (uint32_t y = 0; y < b->h; y++)
+		for (uint32_t x = 0; x < b->w; x++) {
+			size_t k = (size_t)y * b->w + x;
+			float sum[3] = {0, 0, 0};
+			int cnt = 0;
+			for (uint32_t dy = 0; dy < 2; dy++)
+				for (uint32_t dx = 0; dx < 2; dx++) {
+					uint32_t xx = 2 * x + dx, yy = 2 * y + dy;
+					size_t q;
+					if (xx >= a->w || yy >= a->h)
+						continue;
+					q = (size_t)yy * a->w + xx;
+					for (uint32_t c = 0; c < C; c++)
+						sum[c] += a->guide[q * C + c];
+					cnt++;
+				}
+			for (uint32_t c = 0; c < C; c++)
+				b->gbuf[k * C + c] = sum[c] / (float)cnt;
+		}
+	b->guide = b->gbuf;
 }
 
 /*
@@ -660,7 +749,7 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 
 	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
 		return tp_err(TP_EINTERNAL, "engine 'patch': bad tile arguments");
-	if ((st = patch_worker_reserve(wk, w, h, C)) != TP_OK)
+	if ((st = patch_worker_reserve(wk, w, h, C, tile->guide != NULL)) != TP_OK)
 		return st;
 	r = s->radius;
 	wk->rng = tile->seed ^ 0x5851f42d4c957f2dULL;
@@ -669,6 +758,7 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 
 	/* Level 0: the tile, hole pixels zeroed (their input values are stale). */
 	struct patch_level *l0 = &wk->lv[0];
+	l0->guide = tile->guide;
 	for (size_t k = 0; k < n; k++) {
 		l0->mask[k] = tile->mask[k] != 0;
 		nm += l0->mask[k];
@@ -678,8 +768,11 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 	if (nm == 0)
 		return TP_OK;
 	if (patch_count_sources(wk, l0, r) < PATCH_MIN_SOURCES) {
-		/* Too little known surround for exemplars: smooth fill. */
-		patch_onion(wk, l0->img, l0->mask, w, h, C);
+		/* Too little known surround for exemplars: the guide, else a smooth fill. */
+		if (l0->guide)
+			patch_guide_fill(l0->img, l0->mask, l0->guide, n, C);
+		else
+			patch_onion(wk, l0->img, l0->mask, w, h, C);
 		wk->fallback = 1;
 		wk->levels = 1;
 		goto out;
@@ -705,7 +798,9 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 		int iters = l == 0 ? s->em_fine : s->em_coarse;
 		patch_level_sets(wk, lv, r, &nt, &ns);
 		if (l == L - 1) {
-			if (s->patch_init)
+			if (lv->guide)
+				patch_guide_fill(lv->img, lv->mask, lv->guide, (size_t)lv->w * lv->h, C);
+			else if (s->patch_init)
 				patch_onion_patches(wk, lv, C, r, ns);
 			else
 				patch_onion(wk, lv->img, lv->mask, lv->w, lv->h, C);
@@ -718,6 +813,11 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 			for (int p = 0; p < PATCH_PM_PASSES; p++)
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
 			patch_vote(wk, lv, C, r, nt, s->sigma_scale);
+			/* Keep the large scale the guide solved globally; the last
+			 * full-size vote is left as it is, all texture. */
+			if (lv->guide && !(l == 0 && e == iters - 1))
+				patch_guide_pull(lv->img, lv->mask, lv->guide, (size_t)lv->w * lv->h, C,
+						 patch_guide_share(s, l, tile->guide_scale));
 			patch_nnd_refresh(wk, lv, C, r, nt);
 		}
 		if (l == 0 && s->sharp) {
@@ -764,6 +864,7 @@ const struct engine_ops engine_patch = {
 	.multiple = 1,
 	.context = 64,
 	.default_tile = 512,
+	.wants_guide = 1,
 	.open = patch_open,
 	.worker_new = patch_worker_new,
 	.inpaint = patch_inpaint,
