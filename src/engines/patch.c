@@ -42,7 +42,7 @@
 #define PATCH_EM_COARSE 6
 #define PATCH_EM_FINE 3
 #define PATCH_PM_PASSES 2        /* PatchMatch passes per EM iteration */
-#define PATCH_GUIDE_PULL 0.5     /* default pull= */
+#define PATCH_GUIDE_PULL 1.0     /* default pull= */
 
 struct patch_state {
 	int radius;                 /* patch half size, pixels (patch = 2r+1 square) */
@@ -53,8 +53,8 @@ struct patch_state {
 	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
 	double sigma_scale;         /* vote weight width, relative to the mean patch distance */
 	int sharp;                  /* 1: final full-size pass copies each pixel's best match centre */
-	double pull;                /* with a guide: share of it mixed back into the hole after
-				     * each vote, at levels as coarse as the guide (less below) */
+	double pull;                /* with a guide: share of the way the hole's low-pass moves
+				     * to the guide after each vote (patch_guide_lock) */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -82,6 +82,7 @@ struct patch_worker {
 	int32_t *slist;             /* valid source centres of a level */
 	int32_t *queue;             /* onion-peel queue */
 	uint16_t *dist;             /* (h0, w0) scratch: distance / state */
+	double *vsum;               /* (w0, C) guided tiles: running column sums */
 	uint8_t *tmp;               /* (h0, w0) scratch for separable window tests */
 	int levels;                 /* levels used by the last tile */
 	int fallback;               /* 1 when the last tile used the smooth fallback */
@@ -234,6 +235,10 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 	PATCH_CARVE(wk->queue, n0 * sizeof(int32_t));
 	PATCH_CARVE(wk->dist, n0 * sizeof(uint16_t));
 	PATCH_CARVE(wk->tmp, n0);
+	if (base)
+		wk->vsum = NULL;
+	if (guided)
+		PATCH_CARVE(wk->vsum, (size_t)w * C * sizeof(double));
 #undef PATCH_CARVE
 	return off;
 }
@@ -436,26 +441,75 @@ static void patch_guide_fill(float *img, const uint8_t *mask, const float *guide
 				img[k * C + c] = guide[k * C + c];
 }
 
-/* Hole pixels move the share a of the way to the guide. */
-static void patch_guide_pull(float *img, const uint8_t *mask, const float *guide, size_t n, uint32_t C,
+/*
+ * Lock the hole's large scale to the guide: every hole pixel moves the share
+ * a of the way from its low-pass to the guide, img += a * (guide - B(img)).
+ * B is a box blur about as wide as a guide pixel once the bilinear
+ * resampling has spread it (1.73 k level pixels, k = level pixels per guide
+ * pixel; the same standard deviation); for k <= 1 (the guide is as sharp as
+ * the level) B is the identity and this is a plain pull. Detail finer than
+ * the guide, the texture the vote copied, is kept; the large scale becomes
+ * the guide's, which every tile shares, so neighbouring tiles agree even
+ * where their sources differ. The blur reads known pixels too (the guide
+ * matches their blur), and uses wk->acc and wk->vsum as scratch.
+ */
+static void patch_guide_lock(struct patch_worker *wk, struct patch_level *lv, uint32_t C, double k,
 			     float a)
 {
-	for (size_t k = 0; k < n; k++)
-		if (mask[k])
+	int w = (int)lv->w, h = (int)lv->h, hw = k > 1 ? (int)((1.7320508 * k - 1) / 2 + 0.5) : 0;
+	const float *g = lv->guide;
+	float *img = lv->img, *hb = wk->acc;
+	double *vs = wk->vsum;
+	if (hw == 0) {
+		for (size_t p = 0; p < (size_t)w * h; p++)
+			if (lv->mask[p])
+				for (uint32_t c = 0; c < C; c++)
+					img[p * C + c] += a * (g[p * C + c] - img[p * C + c]);
+		return;
+	}
+	/* horizontal running means into hb (the window clipped at the edges) */
+	for (int y = 0; y < h; y++) {
+		const float *row = img + (size_t)y * w * C;
+		float *out = hb + (size_t)y * w * C;
+		double sum[3] = {0, 0, 0};
+		for (int x = 0; x < hw && x < w; x++)
 			for (uint32_t c = 0; c < C; c++)
-				img[k * C + c] += a * (guide[k * C + c] - img[k * C + c]);
-}
-
-/*
- * How hard level l is pulled to the guide: the full pull= where a level pixel
- * is at least as large as a guide pixel (there the guide is the globally
- * solved answer), falling in proportion below (where the guide is only the
- * blurred large scale, and the texture is the level's own).
- */
-static float patch_guide_share(const struct patch_state *s, int l, uint32_t guide_scale)
-{
-	double level_px = (double)(1u << l), g = guide_scale > 1 ? (double)guide_scale : 1.0;
-	return (float)(s->pull * (level_px >= g ? 1.0 : level_px / g));
+				sum[c] += row[(size_t)x * C + c];
+		for (int x = 0; x < w; x++) {
+			int add = x + hw, del = x - hw - 1;
+			int n = (add < w ? add : w - 1) - (x - hw > 0 ? x - hw : 0) + 1;
+			for (uint32_t c = 0; c < C; c++) {
+				if (add < w)
+					sum[c] += row[(size_t)add * C + c];
+				if (del >= 0)
+					sum[c] -= row[(size_t)del * C + c];
+				out[(size_t)x * C + c] = (float)(sum[c] / n);
+			}
+		}
+	}
+	/* vertical running sums of hb, one row vector; update the hole in place
+	 * (hb holds the blur of the image as it was) */
+	memset(vs, 0, (size_t)w * C * sizeof *vs);
+	for (int y = 0; y < hw && y < h; y++)
+		for (size_t i = 0; i < (size_t)w * C; i++)
+			vs[i] += hb[(size_t)y * w * C + i];
+	for (int y = 0; y < h; y++) {
+		int add = y + hw, del = y - hw - 1;
+		int n = (add < h ? add : h - 1) - (y - hw > 0 ? y - hw : 0) + 1;
+		if (add < h)
+			for (size_t i = 0; i < (size_t)w * C; i++)
+				vs[i] += hb[(size_t)add * w * C + i];
+		if (del >= 0)
+			for (size_t i = 0; i < (size_t)w * C; i++)
+				vs[i] -= hb[(size_t)del * w * C + i];
+		for (int x = 0; x < w; x++) {
+			size_t p = (size_t)y * w + x;
+			if (!lv->mask[p])
+				continue;
+			for (uint32_t c = 0; c < C; c++)
+				img[p * C + c] += a * (g[p * C + c] - (float)(vs[(size_t)x * C + c] / n));
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -813,11 +867,11 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 			for (int p = 0; p < PATCH_PM_PASSES; p++)
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
 			patch_vote(wk, lv, C, r, nt, s->sigma_scale);
-			/* Keep the large scale the guide solved globally; the last
-			 * full-size vote is left as it is, all texture. */
-			if (lv->guide && !(l == 0 && e == iters - 1))
-				patch_guide_pull(lv->img, lv->mask, lv->guide, (size_t)lv->w * lv->h, C,
-						 patch_guide_share(s, l, tile->guide_scale));
+			/* The large scale is the guide's (solved once for the whole image). */
+			if (lv->guide && s->pull > 0)
+				patch_guide_lock(wk, lv, C,
+						 (double)(tile->guide_scale > 1 ? tile->guide_scale : 1) /
+						 (double)(1u << l), (float)s->pull);
 			patch_nnd_refresh(wk, lv, C, r, nt);
 		}
 		if (l == 0 && s->sharp) {
