@@ -17,14 +17,14 @@
  *
  * With a guide (tile->guide: the pipeline's coarse fill of the whole image,
  * for tiles touching a hole too thick for one tile [guide=0 turns it off,
- * guideside= caps the coarse image's side, 1024]): the guide is downsampled
- * along the pyramid; it starts the coarsest level's hole instead of the
- * onion peel, replaces the smooth fallback, and after every vote the hole
- * moves a share pull= (0.5) of the way back to it on levels as coarse as the
- * guide, less on finer ones (pull * level pixel / guide pixel), never after
- * the last full-size vote. So the sources a tile can see supply the texture,
- * and the guide, solved once for the whole image, holds the large scale that
- * neighbouring tiles must agree on; a tile with no sources is the guide.
+ * guideside= caps the coarse image's longer side, 1024]): the guide is
+ * downsampled along the pyramid; it starts the coarsest level's hole instead
+ * of the onion peel and replaces the smooth fallback (a tile with nothing
+ * known is the guide); and after every vote the hole's low-pass is moved to
+ * the guide's [pull=, share of the way, 1], keeping the texture the vote
+ * copied (patch_guide_lock). So the sources a tile can see supply texture,
+ * the guide, solved once for the whole image, holds the large scale, and
+ * neighbouring tiles agree even where their sources differ.
  *
  * Deterministic: one thread per tile, a splitmix64 stream seeded from
  * tile->seed, fixed scan orders.
