@@ -395,7 +395,7 @@ static tp_status guide_setup(struct job *j)
 	if (!j->eng->ops->wants_guide || j->plan->ntiles < 2)
 		return TP_OK;
 	if (engine_param_double(j->o->engine_params, "guide", 0, 1, &on) < 0 ||
-	    engine_param_double(j->o->engine_params, "guideside", 64, 4096, &side) < 0)
+	    engine_param_double(j->o->engine_params, "guideside", 64, 2048, &side) < 0)
 		return TP_EUSAGE;
 	if (on < 0.5)
 		return TP_OK;
@@ -448,7 +448,9 @@ static tp_status guide_plan(struct job *j, int *needed)
 		}
 	}
 	tp_free(d);
-	j->res->guide_thick = widest;
+	/* (a hole with nothing known reads as the distance cap times f) */
+	j->res->guide_thick = widest < (uint64_t)c->width + c->height ? widest
+			      : (uint64_t)c->width + c->height;
 	return TP_OK;
 }
 

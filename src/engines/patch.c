@@ -154,7 +154,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "pull", 0, 1, &pull) < 0 ||
 		    /* read by the pipeline (it builds the guide); checked here too */
 		    engine_param_double(opt->params, "guide", 0, 1, &unused) < 0 ||
-		    engine_param_double(opt->params, "guideside", 64, 4096, &unused) < 0)
+		    engine_param_double(opt->params, "guideside", 64, 2048, &unused) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
