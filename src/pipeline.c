@@ -21,9 +21,14 @@
  * most guideside= pixels, a factor of at least 2) and inpainted by the same
  * engine as a single tile, which solves the large-scale structure once; each
  * tile touching a thick hole then gets that fill, resampled over it, as its
- * guide (see build_guide). The guide is a function of the input, mask and
- * options only, recomputed whenever a tile that needs it is not yet stored,
- * so resumed and -j N runs stay byte-identical.
+ * guide (guide_setup, guide_plan, guide_build). The guide is a function of
+ * the input, mask and options only, recomputed whenever a tile that needs it
+ * is not yet stored, so resumed and -j N runs stay byte-identical.
+ *
+ * Why a coarse solve rather than, say, growing tiles over big holes: memory
+ * stays bounded by guideside (not by the hole), one extra streaming pass
+ * costs little next to the engine, and the large scale is decided once for
+ * the whole image, so tiles cannot disagree about it whatever their order.
  */
 #include "core.h"
 
