@@ -123,6 +123,17 @@ static int job_exit(tp_status s)
 	}
 }
 
+/* -v: what the guide cost, when one was built (its time is also in the
+ * decode, mask and inference stages). */
+static void debug_guide(const char *output, const struct tp_job_result *res)
+{
+	if (res->guide_f)
+		tp_debug("%s: guide %ux%u (1/%u scale) for %llu tiles, thickest hole ~%llu px, %.1f ms",
+			 output, res->guide_w, res->guide_h, res->guide_f,
+			 (unsigned long long)res->guide_tiles, (unsigned long long)res->guide_thick,
+			 res->guide_ms);
+}
+
 static int in_shard(const struct tp_opts *o, const char *rel)
 {
 	if (!o->shard_n)
@@ -363,6 +374,7 @@ int cmd_run(int argc, char **argv)
 			tp_debug("%s: done (%llu tiles, %llu inpainted, %llu reused)", it->output,
 				 (unsigned long long)res.tiles, (unsigned long long)res.computed,
 				 (unsigned long long)res.reused);
+			debug_guide(it->output, &res);
 		} else if (rc == TP_ECANCELED) {
 			store_job_release(st, job.id, owner);
 			n.left++;
@@ -443,6 +455,7 @@ int cmd_inpaint(int argc, char **argv)
 	}
 	tp_debug("%s: %llu tiles, %llu inpainted", io.output, (unsigned long long)res.tiles,
 		 (unsigned long long)res.computed);
+	debug_guide(io.output, &res);
 	{
 		/* What Python users timed by hand: every stage, in milliseconds. */
 		char line[512];

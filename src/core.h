@@ -156,6 +156,11 @@ struct tp_job_result {
 	uint64_t tiles, active, computed, reused;
 	uint32_t width, height;
 	char output_sig[128];
+	/* the guide (engines with wants_guide): size and factor 0 when none was built */
+	uint32_t guide_w, guide_h, guide_f;
+	uint64_t guide_tiles;               /* tiles that touch a hole thick enough to need it */
+	uint64_t guide_thick;               /* thickest hole, pixels (from the coarse mask) */
+	double guide_ms;                    /* building it: its passes and its engine call */
 };
 /*
  * Inpaint one image: mask pass and plan, then the band loop writing a

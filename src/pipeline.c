@@ -12,6 +12,23 @@
  * whatever the image height. The output goes to a temporary name beside the
  * final one, is fsynced and renamed into place; nothing else is ever left at
  * the output path.
+ *
+ * The guide (engines with wants_guide): a hole much thicker than a tile's
+ * context cannot be filled tile by tile. A tile inside it sees nothing known,
+ * and the tiles around it each extend their own edge of the hole, so their
+ * fills disagree at large scale. So when the mask pass finds such a hole, the
+ * whole image is first shrunk (box means of the known pixels, longer side at
+ * most guideside= pixels, a factor of at least 2) and inpainted by the same
+ * engine as a single tile, which solves the large-scale structure once; each
+ * tile touching a thick hole then gets that fill, resampled over it, as its
+ * guide (guide_setup, guide_plan, guide_build). The guide is a function of
+ * the input, mask and options only, recomputed whenever a tile that needs it
+ * is not yet stored, so resumed and -j N runs stay byte-identical.
+ *
+ * Why a coarse solve rather than, say, growing tiles over big holes: memory
+ * stays bounded by guideside (not by the hole), one extra streaming pass
+ * costs little next to the engine, and the large scale is decided once for
+ * the whole image, so tiles cannot disagree about it whatever their order.
  */
 #include "core.h"
 
@@ -27,6 +44,7 @@
 struct slot {
 	float *pix;          /* (tile_h, tile_w, color) */
 	uint8_t *mask;       /* (tile_h, tile_w) */
+	float *guide;        /* (tile_h, tile_w, color) in job.guide_buf, or NULL: no guide */
 	struct tp_task task;
 	int ready;           /* result in pix, ready to blend */
 	size_t tile;         /* plan index */
@@ -55,6 +73,10 @@ struct job {
 	uint8_t *done;       /* (ntiles) result already in the store */
 	uint32_t mask_rows_pushed;
 	double last_renew;
+	struct tiler_coarse *coarse; /* the guide's coarse image, or NULL: no guide */
+	uint8_t *guided;     /* (ntiles) 1: the tile touches a thick hole and gets the guide */
+	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
+	int guide_ready;     /* coarse->img holds the engine's fill */
 	char tmp_path[4096];
 };
 
@@ -130,6 +152,8 @@ static tp_status mask_pass(struct job *j)
 		if ((rc = next_mask_row(j, mi)) != TP_OK)
 			return rc;
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
+		if (j->coarse)
+			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
 		if ((y & 1023) == 1023 && (rc = keep_lease(j)) != TP_OK)
 			return rc;
 	}
@@ -268,6 +292,9 @@ static void free_job(struct job *j)
 	tp_free(j->row_buf);
 	tp_free(j->emit_buf);
 	tp_free(j->done);
+	tiler_coarse_free(j->coarse);
+	tp_free(j->guided);
+	tp_free(j->guide_buf);
 }
 
 /* Keep our lease on the job alive (every minute; it lasts ten). */
@@ -354,6 +381,167 @@ static tp_status commit_result(struct job *j, struct slot *s)
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* the guide (see the file comment)                                     */
+
+#define GUIDE_SIDE 1024      /* guideside= default: the coarse image's longer side at most */
+#define GUIDE_MIN_FACTOR 2   /* the coarse image is at least this much smaller */
+#define GUIDE_THICK_DIV 8    /* a hole needs the guide when thicker than tile side / this */
+
+/*
+ * Before the mask pass: make the coarse image when the engine wants a guide,
+ * the params allow it (guide=0 turns it off) and there is more than one tile.
+ * Its mask half is then counted by the mask pass.
+ */
+static tp_status guide_setup(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	double on = 1, side = GUIDE_SIDE;
+	if (!j->eng->ops->wants_guide || j->plan->ntiles < 2)
+		return TP_OK;
+	if (engine_param_double(j->o->engine_params, "guide", 0, 1, &on) < 0 ||
+	    engine_param_double(j->o->engine_params, "guideside", 64, 2048, &side) < 0)
+		return TP_EUSAGE;
+	if (on < 0.5)
+		return TP_OK;
+	return tiler_coarse_new(ii->width, ii->height, j->fmt, (uint32_t)side, GUIDE_MIN_FACTOR,
+				&j->coarse);
+}
+
+/*
+ * After the mask pass: which tiles need the guide. The rule: a tile does
+ * when a hole pixel in it lies farther from every known pixel than an eighth
+ * of the tile side (64 px at the default 512), measured on the coarse mask
+ * (city-block distance in cells, times the factor: a small overestimate at
+ * worst, which only costs time). Thinner holes are filled well from the
+ * tile's own context and keep exactly the fill they had without a guide.
+ * *needed: some such tile is not stored yet (else no guide is built at all).
+ */
+static tp_status guide_plan(struct job *j, int *needed)
+{
+	struct tiler_coarse *c = j->coarse;
+	struct tiler_plan *p = j->plan;
+	uint32_t side = p->tile_w < p->tile_h ? p->tile_w : p->tile_h;
+	uint64_t thick = side / GUIDE_THICK_DIV, widest = 0;
+	uint16_t *d = tp_malloc((size_t)c->w * c->h * sizeof *d);
+	*needed = 0;
+	j->guided = tp_calloc(p->ntiles, 1);
+	if (!d || !j->guided) {
+		tp_free(d);
+		return tp_err(TP_ENOMEM, "%s: out of memory for the guide", j->io->input);
+	}
+	engine_hole_distance(d, c->hole, c->w, c->h);
+	for (size_t i = 0; i < p->ntiles; i++) {
+		const struct tiler_tile *t = &p->tiles[i];
+		uint32_t cx0 = (uint32_t)t->r.x / c->f, cx1 = (uint32_t)(tp_rect_right(t->r) - 1) / c->f;
+		uint32_t cy0 = (uint32_t)t->r.y / c->f, cy1 = (uint32_t)(tp_rect_bottom(t->r) - 1) / c->f;
+		uint64_t most = 0;
+		if (!t->masked)
+			continue;
+		for (uint32_t cy = cy0; cy <= cy1; cy++)
+			for (uint32_t cx = cx0; cx <= cx1; cx++)
+				if (d[(size_t)cy * c->w + cx] > most)
+					most = d[(size_t)cy * c->w + cx];
+		most *= c->f;
+		if (most > widest)
+			widest = most;
+		if (most > thick) {
+			j->guided[i] = 1;
+			j->res->guide_tiles++;
+			if (!j->done[i])
+				*needed = 1;
+		}
+	}
+	tp_free(d);
+	/* (a hole with nothing known reads as the distance cap times f) */
+	j->res->guide_thick = widest < (uint64_t)c->width + c->height ? widest
+			      : (uint64_t)c->width + c->height;
+	return TP_OK;
+}
+
+/*
+ * Build the guide: stream the image and mask once more into the coarse
+ * image, inpaint it with the engine as one tile (on this thread, with its own
+ * scratch, freed at once), and give each slot a buffer for the guide
+ * resampled over its tile. Reopens the input for the band loop.
+ */
+static tp_status guide_build(struct job *j)
+{
+	struct tiler_coarse *c = j->coarse;
+	const struct engine_ops *e = j->eng->ops;
+	uint32_t height = io_reader_info(j->in)->height;
+	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
+	size_t tpx = (size_t)j->plan->tile_w * j->plan->tile_h;
+	struct engine_tile t;
+	void *wk = NULL;
+	double t_start = tp_now_ms(), t0;
+	tp_status rc;
+
+	j->guide_buf = tp_malloc(j->window * tpx * j->color * sizeof(float));
+	if (!j->guide_buf)
+		return tp_err(TP_ENOMEM, "%s: out of memory for the guide", j->io->input);
+	for (size_t i = 0; i < j->window; i++)
+		j->slots[i].guide = j->guide_buf + i * tpx * j->color;
+	if ((rc = tiler_coarse_image_begin(c)) != TP_OK)
+		return rc;
+	if ((rc = open_mask(j)) != TP_OK)
+		return rc;
+	for (uint32_t y = 0; y < height; y++) {
+		t0 = tp_now_ms();
+		rc = io_reader_read_rows(j->in, j->row_buf, row_bytes, 1);
+		j->res->t.ms[TP_STAGE_DECODE] += tp_now_ms() - t0;
+		if (rc != TP_OK)
+			return rc;
+		t0 = tp_now_ms();
+		rc = next_mask_row(j, io_reader_info(j->mk));
+		j->res->t.ms[TP_STAGE_MASK] += tp_now_ms() - t0;
+		if (rc != TP_OK)
+			return rc;
+		tiler_coarse_image_row(c, y, j->row_buf, j->mask_eff);
+		if ((y & 1023) == 1023) {
+			if (tp_stop_signal)
+				return tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
+			if ((rc = keep_lease(j)) != TP_OK)
+				return rc;
+		}
+	}
+	/* the band loop reads the image from the top again */
+	t0 = tp_now_ms();
+	io_reader_close(j->in);
+	j->in = NULL;
+	rc = io_reader_open(j->io->input, &j->in);
+	j->res->t.ms[TP_STAGE_DECODE] += tp_now_ms() - t0;
+	if (rc != TP_OK)
+		return rc;
+
+	if ((rc = tp_engine_ensure(j->eng)) != TP_OK)
+		return rc;
+	t = (struct engine_tile){
+		.w = c->w, .h = c->h, .channels = c->color, .bits = j->fmt.bits,
+		.pix = c->img, .mask = c->hole, .x = 0, .y = 0,
+		.seed = tp_hash_str(j->io->content_hash, "guide"),
+	};
+	t0 = tp_now_ms();
+	rc = e->worker_new ? e->worker_new(j->eng->state, &wk) : TP_OK;
+	if (rc == TP_OK)
+		rc = e->inpaint(j->eng->state, wk, &t);
+	if (e->worker_free)
+		e->worker_free(wk);
+	tp_timing_add(&j->res->t, TP_STAGE_INFERENCE, tp_now_ms() - t0);
+	if (rc != TP_OK) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", tp_errmsg());
+		return tp_err(rc, "%s: engine %s failed on the %ux%u guide: %s", j->io->input, e->name,
+			      c->w, c->h, why);
+	}
+	j->guide_ready = 1;
+	j->res->guide_w = c->w;
+	j->res->guide_h = c->h;
+	j->res->guide_f = c->f;
+	j->res->guide_ms = tp_now_ms() - t_start;
+	return keep_lease(j);
+}
+
 /* Run and blend the active tiles of tile row r. */
 static tp_status process_row(struct job *j, uint32_t r)
 {
@@ -419,6 +607,13 @@ static tp_status process_row(struct job *j, uint32_t r)
 					.seed = tp_hash_u64(tp_hash_u64(j->io->content_hash,
 									(uint64_t)t->r.x), (uint64_t)t->r.y),
 				};
+				if (j->guide_ready && j->guided[s->tile]) {
+					t0 = tp_now_ms();
+					tiler_coarse_resample(j->coarse, t->r, s->guide);
+					j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
+					s->task.tile.guide = s->guide;
+					s->task.tile.guide_scale = j->coarse->f;
+				}
 				s->task.slot = next_sub % j->window;
 				tp_pool_submit(j->eng->pool, &s->task);
 				inflight++;
@@ -502,6 +697,8 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 
 	t0 = tp_now_ms();
 	rc = make_plan(&j);
+	if (rc == TP_OK && !dry_run)
+		rc = guide_setup(&j);
 	tp_timing_add(&res->t, TP_STAGE_PLAN, tp_now_ms() - t0);
 	if (rc != TP_OK)
 		goto out;
@@ -522,7 +719,17 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 		goto out;
 	if ((rc = alloc_band(&j)) != TP_OK)
 		goto out;
-	if ((rc = open_mask(&j)) != TP_OK)   /* second pass over the mask, with the image */
+	if (j.coarse) {
+		int needed;
+		t0 = tp_now_ms();
+		rc = guide_plan(&j, &needed);
+		res->t.ms[TP_STAGE_MASK] += tp_now_ms() - t0;
+		if (rc == TP_OK && needed)
+			rc = guide_build(&j);
+		if (rc != TP_OK)
+			goto out;
+	}
+	if ((rc = open_mask(&j)) != TP_OK)   /* another pass over the mask, with the image */
 		goto out;
 	if (io->store)
 		remove_stale_temps(io->output);
@@ -572,6 +779,8 @@ uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *
 	const struct engine_ops *e = eng->ops;
 	h = tp_hash_str(h, "tilepaint-output-v1");
 	h = tp_hash_str(h, e->name);
+	if (e->wants_guide)   /* the guide changed these engines' bytes */
+		h = tp_hash_str(h, "guide-v1");
 	h = tp_hash_str(h, model_sig ? model_sig : "");
 	h = tp_hash_str(h, o->engine_params ? o->engine_params : "");
 	h = tp_hash_u64(h, o->tile ? o->tile : e->default_tile);

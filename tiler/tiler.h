@@ -177,4 +177,53 @@ void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
  */
 void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride);
 
+/* ------------------------------------------------------------------ coarse */
+
+/*
+ * A coarse copy of the whole image, for a guide (see engine_tile.guide): the
+ * image shrunk by an integer factor f, the smallest >= min_factor that brings
+ * the longer side to at most max_side. Each coarse pixel ("cell") stands for
+ * an f x f block (partial blocks at the right and bottom edges); it is a hole
+ * when more than half of the block is masked, else the mean of the block's
+ * known pixels (masked pixels never contribute, so their stale values cannot
+ * leak in). Built in two streaming passes over rows 0..height-1 in order:
+ * the effective mask alone (tiler_coarse_mask_row), then, after
+ * tiler_coarse_image_begin, the samples with the same mask rows
+ * (tiler_coarse_image_row). Memory: w x h x (1 + 4 x color) bytes and one
+ * coarse row of accumulators, whatever the image size.
+ */
+struct tiler_coarse {
+	uint32_t width, height;   /* image size, pixels */
+	uint32_t f;               /* image pixels per cell along each axis */
+	uint32_t w, h;            /* cells: ceil(width / f) x ceil(height / f) */
+	uint32_t color;           /* colour channels in img (alpha dropped) */
+	uint8_t *hole;            /* (h, w) 1 = hole; complete after the mask pass */
+	float *img;               /* (h, w, color) in [0, 1]: cell means, 0 in holes; complete
+				   * after the image pass (NULL before tiler_coarse_image_begin) */
+	/* private: accumulators for one row of cells */
+	struct tp_pixfmt fmt;
+	uint32_t *cnt;            /* (w) masked pixels (mask pass), known pixels (image pass) */
+	double *sum;              /* (w, color) sums of known samples / maxval (image pass) */
+};
+/* TP_EUSAGE for a zero image side, max_side or min_factor, or a format the
+ * band would refuse; TP_ENOMEM. On failure *out is NULL. Free with
+ * tiler_coarse_free (accepts NULL). */
+tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt,
+			   uint32_t max_side, uint32_t min_factor, struct tiler_coarse **out);
+void tiler_coarse_free(struct tiler_coarse *c);
+/* Mask pass: effective-mask row y (width bytes, nonzero = masked). */
+void tiler_coarse_mask_row(struct tiler_coarse *c, uint32_t y, const uint8_t *mask_row);
+/* Start the image pass (allocates img and the sums): TP_ENOMEM. */
+tp_status tiler_coarse_image_begin(struct tiler_coarse *c);
+/* Image pass: row y's samples (the source layout) and its effective-mask row. */
+void tiler_coarse_image_row(struct tiler_coarse *c, uint32_t y, const void *src_row,
+			    const uint8_t *mask_row);
+/*
+ * Bilinear resampling of img over image rectangle r (inside the image) into
+ * out (r.h, r.w, color): pixel (x, y) reads img at ((x + 0.5) / f - 0.5,
+ * (y + 0.5) / f - 0.5), clamped to the cells' centres at the edges. The same
+ * rectangle always gives the same floats.
+ */
+void tiler_coarse_resample(const struct tiler_coarse *c, struct tp_rect r, float *out);
+
 #endif

@@ -37,6 +37,12 @@ struct engine_tile {
 	const uint8_t *mask;  /* (h, w): 1 = fill this pixel, 0 = known */
 	int32_t x, y;         /* tile origin in the image (for engines that care, e.g. tie-breaks) */
 	uint64_t seed;        /* deterministic per-tile seed (input signature x tile index) */
+	const float *guide;   /* (h, w, channels) like pix, or NULL: a coarse fill of the whole
+			       * image (its holes inpainted once, globally) resampled over this
+			       * tile, for engines with wants_guide, on tiles that touch a hole
+			       * too thick for the tile alone. Borrowed for the call. */
+	uint32_t guide_scale; /* image pixels per guide pixel along each axis (how much detail
+			       * the guide holds), >= 2 when guide is set; 0 otherwise */
 };
 
 struct engine_ops {
@@ -50,6 +56,10 @@ struct engine_ops {
 	int inner_threads;    /* 1: inpaint() runs its own threads deterministically (lama); the
 			       * pipeline then runs one worker and gives it -j threads, which
 			       * costs one activation arena instead of -j of them */
+	int wants_guide;      /* 1: when a hole is too thick for one tile, the pipeline first
+			       * inpaints a downsampled copy of the whole image with this engine
+			       * and hands each tile touching the thick hole that fill as
+			       * engine_tile.guide (engine params guide=0 / guideside=N) */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
 	tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */

@@ -14,6 +14,18 @@
  * each hole pixel copying its best match's centre]. Sources are only
  * patches whose every pixel is known at that level, so nothing is copied
  * from the hole. Under PATCH_MIN_SOURCES source patches: smooth fallback.
+ *
+ * With a guide (tile->guide: the pipeline's coarse fill of the whole image,
+ * for tiles touching a hole too thick for one tile [guide=0 turns it off,
+ * guideside= caps the coarse image's longer side, 1024]): the guide is
+ * downsampled along the pyramid; it starts the coarsest level's hole instead
+ * of the onion peel and replaces the smooth fallback (a tile with nothing
+ * known is the guide); and after every vote the hole's low-pass is moved to
+ * the guide's [pull=, share of the way, 1], keeping the texture the vote
+ * copied (patch_guide_lock). So the sources a tile can see supply texture,
+ * the guide, solved once for the whole image, holds the large scale, and
+ * neighbouring tiles agree even where their sources differ.
+ *
  * Deterministic: one thread per tile, a splitmix64 stream seeded from
  * tile->seed, fixed scan orders.
  */
@@ -30,6 +42,7 @@
 #define PATCH_EM_COARSE 6
 #define PATCH_EM_FINE 3
 #define PATCH_PM_PASSES 2        /* PatchMatch passes per EM iteration */
+#define PATCH_GUIDE_PULL 1.0     /* default pull= */
 
 struct patch_state {
 	int radius;                 /* patch half size, pixels (patch = 2r+1 square) */
@@ -40,6 +53,8 @@ struct patch_state {
 	int patch_init;             /* 1: patch onion peel at the coarsest level; 0: diffusion */
 	double sigma_scale;         /* vote weight width, relative to the mean patch distance */
 	int sharp;                  /* 1: final full-size pass copies each pixel's best match centre */
+	double pull;                /* with a guide: share of the way the hole's low-pass moves
+				     * to the guide after each vote (patch_guide_lock) */
 };
 
 /* One pyramid level; arrays point into the worker arena. */
@@ -50,6 +65,10 @@ struct patch_level {
 	uint8_t *valid;             /* (h, w): 1 = a source patch may be centred here */
 	int32_t *nnf;               /* (h, w): source centre index for target centres, else -1 */
 	float *nnd;                 /* (h, w): mean squared patch distance per pixel sample */
+	const float *guide;         /* (h, w, C): the tile's guide at this level, or NULL
+				     * (level 0: borrowed from the tile; others: gbuf) */
+	float *gbuf;                /* (h, w, C): guide storage, levels >= 1, carved only for
+				     * guided tiles */
 };
 
 /* Per-thread scratch, grown only when a larger tile arrives. */
@@ -63,6 +82,7 @@ struct patch_worker {
 	int32_t *slist;             /* valid source centres of a level */
 	int32_t *queue;             /* onion-peel queue */
 	uint16_t *dist;             /* (h0, w0) scratch: distance / state */
+	double *vsum;               /* (w0, C) guided tiles: running column sums */
 	uint8_t *tmp;               /* (h0, w0) scratch for separable window tests */
 	int levels;                 /* levels used by the last tile */
 	int fallback;               /* 1 when the last tile used the smooth fallback */
@@ -120,6 +140,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
 	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1, sharp = 0;
+	double pull = PATCH_GUIDE_PULL, unused;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
@@ -129,7 +150,11 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "thick", 1, 4096, &thick) < 0 ||
 		    engine_param_double(opt->params, "init", 0, 1, &init) < 0 ||
 		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0 ||
-		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0)
+		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0 ||
+		    engine_param_double(opt->params, "pull", 0, 1, &pull) < 0 ||
+		    /* read by the pipeline (it builds the guide); checked here too */
+		    engine_param_double(opt->params, "guide", 0, 1, &unused) < 0 ||
+		    engine_param_double(opt->params, "guideside", 64, 2048, &unused) < 0)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");
@@ -145,6 +170,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	s->patch_init = init >= 0.5;
 	s->sigma_scale = sig;
 	s->sharp = sharp >= 0.5;
+	s->pull = pull;
 	*state = s;
 	return TP_OK;
 }
@@ -175,7 +201,7 @@ static void patch_worker_free(void *worker)
 /* Lay the arrays for a w x h tile (all PATCH_MAX_LEVELS, ceil halving) out
  * in `base` (NULL: only measure); returns the bytes used. */
 static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
-				  uint32_t w, uint32_t h, uint32_t C)
+				  uint32_t w, uint32_t h, uint32_t C, int guided)
 {
 	size_t n0 = (size_t)w * h, off = 0;
 	uint32_t lw = w, lh = h;
@@ -195,6 +221,10 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 		PATCH_CARVE(lv->nnd, n * sizeof(float));
 		PATCH_CARVE(lv->mask, n);
 		PATCH_CARVE(lv->valid, n);
+		if (base)
+			lv->gbuf = NULL;
+		if (guided && l > 0)
+			PATCH_CARVE(lv->gbuf, n * C * sizeof(float));
 		lw = (lw + 1) / 2;
 		lh = (lh + 1) / 2;
 	}
@@ -205,17 +235,23 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 	PATCH_CARVE(wk->queue, n0 * sizeof(int32_t));
 	PATCH_CARVE(wk->dist, n0 * sizeof(uint16_t));
 	PATCH_CARVE(wk->tmp, n0);
+	if (base)
+		wk->vsum = NULL;
+	if (guided)
+		PATCH_CARVE(wk->vsum, (size_t)w * C * sizeof(double));
 #undef PATCH_CARVE
 	return off;
 }
 
-/* Make the arena fit a w x h x C tile: grown only when a larger one arrives. */
-static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C)
+/* Make the arena fit a w x h x C tile (with guide levels when `guided`):
+ * grown only when a larger one arrives. */
+static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C,
+				      int guided)
 {
 	size_t need;
 	if ((size_t)w * h > ((size_t)1 << 28))
 		return tp_err(TP_EUSAGE, "engine 'patch': tile of %ux%u pixels is too large", w, h);
-	need = patch_worker_layout(wk, NULL, w, h, C);
+	need = patch_worker_layout(wk, NULL, w, h, C, guided);
 	if (need > wk->cap) {
 		tp_free(wk->arena);
 		wk->cap = 0;
@@ -224,7 +260,7 @@ static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint3
 			return tp_err(TP_ENOMEM, "engine 'patch': out of memory for a %ux%u tile", w, h);
 		wk->cap = need;
 	}
-	patch_worker_layout(wk, wk->arena, w, h, C);
+	patch_worker_layout(wk, wk->arena, w, h, C, guided);
 	return TP_OK;
 }
 
@@ -391,6 +427,89 @@ static void patch_onion_patches(struct patch_worker *wk, struct patch_level *lv,
 static uint32_t patch_hole_thickness(uint16_t *d, const uint8_t *mask, uint32_t w, uint32_t h)
 {
 	return (uint32_t)engine_hole_distance(d, mask, w, h);
+}
+
+/* ------------------------------------------------------------------ */
+/* the guide (a coarse fill of the whole image, from the pipeline)      */
+
+/* Hole pixels of img (n pixels, C channels) take the guide's values. */
+static void patch_guide_fill(float *img, const uint8_t *mask, const float *guide, size_t n, uint32_t C)
+{
+	for (size_t k = 0; k < n; k++)
+		if (mask[k])
+			for (uint32_t c = 0; c < C; c++)
+				img[k * C + c] = guide[k * C + c];
+}
+
+/*
+ * Lock the hole's large scale to the guide: every hole pixel moves the share
+ * a of the way from its low-pass to the guide, img += a * (guide - B(img)).
+ * B is a box blur about as wide as a guide pixel once the bilinear
+ * resampling has spread it (1.73 k level pixels, k = level pixels per guide
+ * pixel; the same standard deviation); for k <= 1 (the guide is as sharp as
+ * the level) B is the identity and this is a plain pull. Detail finer than
+ * the guide, the texture the vote copied, is kept; the large scale becomes
+ * the guide's, which every tile shares, so neighbouring tiles agree even
+ * where their sources differ. The blur reads known pixels too (the guide
+ * matches their blur), and uses wk->acc and wk->vsum as scratch.
+ */
+static void patch_guide_lock(struct patch_worker *wk, struct patch_level *lv, uint32_t C, double k,
+			     float a)
+{
+	int w = (int)lv->w, h = (int)lv->h, hw = k > 1 ? (int)((1.7320508 * k - 1) / 2 + 0.5) : 0;
+	const float *g = lv->guide;
+	float *img = lv->img, *hb = wk->acc;
+	double *vs = wk->vsum;
+	if (hw == 0) {
+		for (size_t p = 0; p < (size_t)w * h; p++)
+			if (lv->mask[p])
+				for (uint32_t c = 0; c < C; c++)
+					img[p * C + c] += a * (g[p * C + c] - img[p * C + c]);
+		return;
+	}
+	/* horizontal running means into hb (the window clipped at the edges) */
+	for (int y = 0; y < h; y++) {
+		const float *row = img + (size_t)y * w * C;
+		float *out = hb + (size_t)y * w * C;
+		double sum[3] = {0, 0, 0};
+		for (int x = 0; x < hw && x < w; x++)
+			for (uint32_t c = 0; c < C; c++)
+				sum[c] += row[(size_t)x * C + c];
+		for (int x = 0; x < w; x++) {
+			int add = x + hw, del = x - hw - 1;
+			int n = (add < w ? add : w - 1) - (x - hw > 0 ? x - hw : 0) + 1;
+			for (uint32_t c = 0; c < C; c++) {
+				if (add < w)
+					sum[c] += row[(size_t)add * C + c];
+				if (del >= 0)
+					sum[c] -= row[(size_t)del * C + c];
+				out[(size_t)x * C + c] = (float)(sum[c] / n);
+			}
+		}
+	}
+	/* vertical running sums of hb, one row vector; update the hole in place
+	 * (hb holds the blur of the image as it was) */
+	memset(vs, 0, (size_t)w * C * sizeof *vs);
+	for (int y = 0; y < hw && y < h; y++)
+		for (size_t i = 0; i < (size_t)w * C; i++)
+			vs[i] += hb[(size_t)y * w * C + i];
+	for (int y = 0; y < h; y++) {
+		int add = y + hw, del = y - hw - 1;
+		int n = (add < h ? add : h - 1) - (y - hw > 0 ? y - hw : 0) + 1;
+		if (add < h)
+			for (size_t i = 0; i < (size_t)w * C; i++)
+				vs[i] += hb[(size_t)add * w * C + i];
+		if (del >= 0)
+			for (size_t i = 0; i < (size_t)w * C; i++)
+				vs[i] -= hb[(size_t)del * w * C + i];
+		for (int x = 0; x < w; x++) {
+			size_t p = (size_t)y * w + x;
+			if (!lv->mask[p])
+				continue;
+			for (uint32_t c = 0; c < C; c++)
+				img[p * C + c] += a * (g[p * C + c] - (float)(vs[(size_t)x * C + c] / n));
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -573,6 +692,30 @@ static void patch_downsample(const struct patch_level *a, struct patch_level *b,
 			for (uint32_t c = 0; c < C; c++)
 				b->img[k * C + c] = hole ? 0.0f : sum[c] / (float)cnt;
 		}
+	b->guide = NULL;
+	if (!a->guide || !b->gbuf)
+		return;
+	/* the guide: plain 2 x 2 means (it has no holes) */
+	for (uint32_t y = 0; y < b->h; y++)
+		for (uint32_t x = 0; x < b->w; x++) {
+			size_t k = (size_t)y * b->w + x;
+			float sum[3] = {0, 0, 0};
+			int cnt = 0;
+			for (uint32_t dy = 0; dy < 2; dy++)
+				for (uint32_t dx = 0; dx < 2; dx++) {
+					uint32_t xx = 2 * x + dx, yy = 2 * y + dy;
+					size_t q;
+					if (xx >= a->w || yy >= a->h)
+						continue;
+					q = (size_t)yy * a->w + xx;
+					for (uint32_t c = 0; c < C; c++)
+						sum[c] += a->guide[q * C + c];
+					cnt++;
+				}
+			for (uint32_t c = 0; c < C; c++)
+				b->gbuf[k * C + c] = sum[c] / (float)cnt;
+		}
+	b->guide = b->gbuf;
 }
 
 /*
@@ -660,7 +803,7 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 
 	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
 		return tp_err(TP_EINTERNAL, "engine 'patch': bad tile arguments");
-	if ((st = patch_worker_reserve(wk, w, h, C)) != TP_OK)
+	if ((st = patch_worker_reserve(wk, w, h, C, tile->guide != NULL)) != TP_OK)
 		return st;
 	r = s->radius;
 	wk->rng = tile->seed ^ 0x5851f42d4c957f2dULL;
@@ -669,6 +812,7 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 
 	/* Level 0: the tile, hole pixels zeroed (their input values are stale). */
 	struct patch_level *l0 = &wk->lv[0];
+	l0->guide = tile->guide;
 	for (size_t k = 0; k < n; k++) {
 		l0->mask[k] = tile->mask[k] != 0;
 		nm += l0->mask[k];
@@ -678,8 +822,11 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 	if (nm == 0)
 		return TP_OK;
 	if (patch_count_sources(wk, l0, r) < PATCH_MIN_SOURCES) {
-		/* Too little known surround for exemplars: smooth fill. */
-		patch_onion(wk, l0->img, l0->mask, w, h, C);
+		/* Too little known surround for exemplars: the guide, else a smooth fill. */
+		if (l0->guide)
+			patch_guide_fill(l0->img, l0->mask, l0->guide, n, C);
+		else
+			patch_onion(wk, l0->img, l0->mask, w, h, C);
 		wk->fallback = 1;
 		wk->levels = 1;
 		goto out;
@@ -705,7 +852,9 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 		int iters = l == 0 ? s->em_fine : s->em_coarse;
 		patch_level_sets(wk, lv, r, &nt, &ns);
 		if (l == L - 1) {
-			if (s->patch_init)
+			if (lv->guide)
+				patch_guide_fill(lv->img, lv->mask, lv->guide, (size_t)lv->w * lv->h, C);
+			else if (s->patch_init)
 				patch_onion_patches(wk, lv, C, r, ns);
 			else
 				patch_onion(wk, lv->img, lv->mask, lv->w, lv->h, C);
@@ -718,6 +867,11 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 			for (int p = 0; p < PATCH_PM_PASSES; p++)
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
 			patch_vote(wk, lv, C, r, nt, s->sigma_scale);
+			/* The large scale is the guide's (solved once for the whole image). */
+			if (lv->guide && s->pull > 0)
+				patch_guide_lock(wk, lv, C,
+						 (double)(tile->guide_scale > 1 ? tile->guide_scale : 1) /
+						 (double)(1u << l), (float)s->pull);
 			patch_nnd_refresh(wk, lv, C, r, nt);
 		}
 		if (l == 0 && s->sharp) {
@@ -764,6 +918,7 @@ const struct engine_ops engine_patch = {
 	.multiple = 1,
 	.context = 64,
 	.default_tile = 512,
+	.wants_guide = 1,
 	.open = patch_open,
 	.worker_new = patch_worker_new,
 	.inpaint = patch_inpaint,

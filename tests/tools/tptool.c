@@ -18,6 +18,8 @@
  *   tptool fromraw RAW W H CHANNELS OUT             8-bit interleaved samples to an image
  *   tptool near A B MAXDIFF MAXFRAC                 exit 0 when no sample differs by more than MAXDIFF
  *                                                   and at most MAXFRAC of the samples differ at all
+ *   tptool stats IMAGE X Y W H                      "mean M... sd S..." per colour channel inside the
+ *                                                   rectangle, samples scaled to [0, 1]
  */
 #include "src/io/raster.h"
 
@@ -430,6 +432,52 @@ static int near(int argc, char **argv)
 	return worst > maxd || (double)differ > maxfrac * (double)n ? 1 : 0;
 }
 
+static int stats(int argc, char **argv)
+{
+	struct io_reader *r = NULL;
+	const struct io_info *a;
+	uint8_t *row;
+	double sum[4] = {0, 0, 0, 0}, sq[4] = {0, 0, 0, 0}, n = 0, maxv;
+	long x0, y0, w, h;
+	uint32_t color;
+	if (argc < 7)
+		return 2;
+	if (io_reader_open(argv[2], &r) != TP_OK)
+		return fail(argv[2]);
+	a = io_reader_info(r);
+	x0 = atol(argv[3]); y0 = atol(argv[4]); w = atol(argv[5]); h = atol(argv[6]);
+	if (x0 < 0 || y0 < 0 || w <= 0 || h <= 0 || x0 + w > (long)a->width || y0 + h > (long)a->height)
+		return 2;
+	color = a->channels - (uint32_t)(a->alpha != 0);
+	maxv = a->bits == 8 ? 255.0 : 65535.0;
+	row = malloc(row_bytes(a));
+	for (long y = 0; y < y0 + h; y++) {
+		if (io_reader_read_rows(r, row, row_bytes(a), 1) != TP_OK)
+			return fail("read");
+		if (y < y0)
+			continue;
+		for (long x = x0; x < x0 + w; x++, n++)
+			for (uint32_t c = 0; c < color; c++) {
+				size_t i = (size_t)x * a->channels + c;
+				double v = (a->bits == 8 ? row[i] : ((uint16_t *)row)[i]) / maxv;
+				sum[c] += v;
+				sq[c] += v * v;
+			}
+	}
+	printf("mean");
+	for (uint32_t c = 0; c < color; c++)
+		printf(" %.4f", sum[c] / n);
+	printf(" sd");
+	for (uint32_t c = 0; c < color; c++) {
+		double m = sum[c] / n, var = sq[c] / n - m * m;
+		printf(" %.4f", var > 0 ? sqrt(var) : 0.0);
+	}
+	printf("\n");
+	free(row);
+	io_reader_close(r);
+	return 0;
+}
+
 static int mutate(int argc, char **argv)
 {
 	FILE *in, *out;
@@ -476,6 +524,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "mutate")) return mutate(argc, argv);
 	if (!strcmp(argv[1], "fromraw")) return fromraw(argc, argv);
 	if (!strcmp(argv[1], "near")) return near(argc, argv);
+	if (!strcmp(argv[1], "stats")) return stats(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;

@@ -2,7 +2,8 @@
  * test_core.c - the program's own pieces: tile-result blobs, durations,
  * signatures, discovery rules, the options hash, the worker pool, and the
  * band loop (tp_job_process) driven by a fake engine, including an
- * out-of-memory loop over a whole job.
+ * out-of-memory loop over a whole job, and the guide built for an engine
+ * that wants one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +93,33 @@ static tp_status fake_inpaint(void *st, void *w, struct engine_tile *t)
 static const struct engine_ops fake_engine = {
 	.name = "fake", .summary = "test", .multiple = 1, .context = 4, .default_tile = 64,
 	.open = fake_open, .inpaint = fake_inpaint,
+};
+
+/* ---- a fake engine that wants a guide: the whole-image call (the only one
+ * not 32 x 32 in these tests) fills its holes with 0.6, tiles given a guide
+ * copy it, other tiles fill with 0.25 ---- */
+static int guide_calls, guided_calls;
+static tp_status fakeg_inpaint(void *st, void *w, struct engine_tile *t)
+{
+	int whole = t->w != 32 || t->h != 32;
+	(void)st; (void)w;
+	if (whole)
+		__atomic_add_fetch(&guide_calls, 1, __ATOMIC_RELAXED);
+	if (t->guide) {
+		__atomic_add_fetch(&guided_calls, 1, __ATOMIC_RELAXED);
+		if (t->guide_scale < 2)
+			return tp_err(TP_EINTERNAL, "guide scale %u", t->guide_scale);
+	}
+	for (uint32_t i = 0; i < t->w * t->h; i++)
+		if (t->mask[i])
+			for (uint32_t c = 0; c < t->channels; c++)
+				t->pix[i * t->channels + c] = t->guide ? t->guide[i * t->channels + c]
+							      : whole ? 0.6f : 0.25f;
+	return TP_OK;
+}
+static const struct engine_ops fakeg_engine = {
+	.name = "fakeg", .summary = "test", .multiple = 1, .context = 4, .default_tile = 64,
+	.wants_guide = 1, .open = fake_open, .inpaint = fakeg_inpaint,
 };
 
 static void test_core_blob_roundtrip(void **state)
@@ -245,11 +273,23 @@ static void test_core_options_hash(void **state)
 	b.tile = 128;
 	assert_true(tp_options_hash(&e, &a, "") != tp_options_hash(&e, &b, ""));
 	assert_true(tp_options_hash(&e, &a, "m1") != tp_options_hash(&e, &a, "m2"));
+	/* the guide's parameters are engine params; an engine with a guide
+	 * hashes apart from one without (its bytes changed with the guide) */
+	b = a;
+	b.engine_params = "guide=0";
+	assert_true(tp_options_hash(&e, &a, "") != tp_options_hash(&e, &b, ""));
+	{
+		struct engine_ops g = fake_engine;
+		struct tp_engine_ctx eg = { .ops = &g };
+		uint64_t h0 = tp_options_hash(&eg, &a, "");
+		g.wants_guide = 1;
+		assert_true(tp_options_hash(&eg, &a, "") != h0);
+	}
 }
 
-/* One job through the band loop with the fake engine (tile 32, overlap 8). */
-static tp_status job_once(const char *img, const char *mask, const char *out, uint32_t threads,
-			  struct tp_job_result *res)
+/* One job through the band loop with engine ops and params (tile 32, overlap 8). */
+static tp_status job_with(const struct engine_ops *ops, const char *params, const char *img,
+			  const char *mask, const char *out, uint32_t threads, struct tp_job_result *res)
 {
 	struct tp_engine_ctx e;
 	struct tp_opts o;
@@ -257,9 +297,11 @@ static tp_status job_once(const char *img, const char *mask, const char *out, ui
 	tp_status rc;
 	memset(&e, 0, sizeof e);
 	memset(&o, 0, sizeof o);
-	e.ops = &fake_engine;
+	e.ops = ops;
 	e.threads = threads;
 	e.eopt.threads = 1;
+	e.eopt.params = params;
+	o.engine_params = params;
 	o.overlap = 8;
 	o.tile = 32;
 	o.png_level = -1;
@@ -268,10 +310,23 @@ static tp_status job_once(const char *img, const char *mask, const char *out, ui
 	return rc;
 }
 
+/* The fake engine (no guide). */
+static tp_status job_once(const char *img, const char *mask, const char *out, uint32_t threads,
+			  struct tp_job_result *res)
+{
+	return job_with(&fake_engine, NULL, img, mask, out, threads, res);
+}
+
 static void run_job(const char *img, const char *mask, const char *out, uint32_t threads,
 		    struct tp_job_result *res, tp_status want)
 {
 	assert_int_equal(job_once(img, mask, out, threads, res), want);
+}
+
+static void run_job_with(const struct engine_ops *ops, const char *params, const char *img,
+			 const char *mask, const char *out, uint32_t threads, struct tp_job_result *res)
+{
+	assert_int_equal(job_with(ops, params, img, mask, out, threads, res), TP_OK);
 }
 
 static void test_core_job_skips_and_composites(void **state)
@@ -345,6 +400,65 @@ static void test_core_job_errors(void **state)
 	assert_int_not_equal(stat(out, &st), 0);   /* nothing at the output path */
 }
 
+/* Sample (x, y, channel 0) of a 16-bit image file. */
+static uint16_t sample16(const char *p, uint32_t x, uint32_t y)
+{
+	struct io_reader *r = NULL;
+	uint16_t row[90 * 3], v;
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	for (uint32_t i = 0; i <= y; i++)
+		assert_int_equal(io_reader_read_rows(r, row, sizeof row, 1), TP_OK);
+	v = row[x * 3];
+	io_reader_close(r);
+	return v;
+}
+
+/* A hole far thicker than a tile's eighth: one whole-image call, and every
+ * active tile gets the guide (the holes deep inside become its 0.6); -j 1
+ * and -j 3 give the same bytes; guide=0 turns it off; thin holes get none. */
+static void test_core_job_guide(void **state)
+{
+	char img[512], mask[512], thin[512], o1[512], o2[512], o3[512], cmd[2048];
+	struct tp_job_result res;
+	(void)state;
+	path(img, sizeof img, "gd.tif");
+	path(mask, sizeof mask, "gd_mask.png");
+	path(thin, sizeof thin, "gd_thin.png");
+	path(o1, sizeof o1, "gd1.tif");
+	path(o2, sizeof o2, "gd2.tif");
+	path(o3, sizeof o3, "gd3.tif");
+	write_image(img, 90, 90, 3, 16);
+	write_mask(mask, 90, 90, 10, 10, 80, 80);
+	guide_calls = guided_calls = 0;
+	run_job_with(&fakeg_engine, NULL, img, mask, o1, 1, &res);
+	assert_int_equal(guide_calls, 1);
+	assert_int_equal(guided_calls, (int)res.active);
+	assert_int_equal(res.guide_f, 2);
+	assert_int_equal(res.guide_w, 45);
+	assert_int_equal(res.guide_h, 45);
+	assert_int_equal(res.guide_tiles, res.active);
+	assert_true(res.guide_thick >= 30 && res.guide_thick <= 40);   /* 35 */
+	assert_true(abs((int)sample16(o1, 45, 45) - 39321) <= 1);   /* 0.6 */
+	run_job_with(&fakeg_engine, NULL, img, mask, o2, 3, &res);
+	snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", o1, o2);
+	assert_int_equal(system(cmd), 0);
+	guide_calls = guided_calls = 0;
+	run_job_with(&fakeg_engine, "guide=0", img, mask, o3, 2, &res);
+	assert_int_equal(guide_calls, 0);
+	assert_int_equal(guided_calls, 0);
+	assert_int_equal(res.guide_f, 0);
+	assert_true(abs((int)sample16(o3, 45, 45) - 16384) <= 1);   /* 0.25 */
+	/* a 3-pixel stripe is thin: no guide built */
+	write_mask(thin, 90, 90, 0, 40, 90, 43);
+	run_job_with(&fakeg_engine, NULL, img, thin, o3, 2, &res);
+	assert_int_equal(guide_calls, 0);
+	assert_int_equal(res.guide_f, 0);
+	assert_int_equal(res.guide_tiles, 0);
+	/* a bad guide parameter is a usage error */
+	assert_int_equal(job_with(&fakeg_engine, "guide=3", img, mask, o3, 1, &res), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "guide"));
+}
+
 static void test_core_job_oom_loop(void **state)
 {
 	char img[512], mask[512], out[512];
@@ -356,17 +470,23 @@ static void test_core_job_oom_loop(void **state)
 	path(out, sizeof out, "oom_out.png");
 	write_image(img, 50, 40, 3, 8);
 	write_mask(mask, 50, 40, 5, 5, 30, 20);
-	for (long n = 0; n < 5000 && !ok; n++) {
-		tp_status rc;
-		tp_alloc_fail_at(n);
-		rc = job_once(img, mask, out, 2, &res);
-		tp_alloc_fail_at(-1);
-		if (rc == TP_OK)
-			ok = 1;
-		else
-			assert_int_equal(rc, TP_ENOMEM);
+	for (int g = 0; g < 2; g++) {
+		ok = 0;
+		for (long n = 0; n < 5000 && !ok; n++) {
+			tp_status rc;
+			guide_calls = 0;
+			tp_alloc_fail_at(n);
+			rc = job_with(g ? &fakeg_engine : &fake_engine, NULL, img, mask, out, 2, &res);
+			tp_alloc_fail_at(-1);
+			if (rc == TP_OK)
+				ok = 1;
+			else
+				assert_int_equal(rc, TP_ENOMEM);
+		}
+		assert_true(ok);
+		if (g)
+			assert_int_equal(guide_calls, 1);   /* the guide's allocations were failed too */
 	}
-	assert_true(ok);
 }
 
 int main(void)
@@ -380,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_core_job_skips_and_composites),
 		cmocka_unit_test(test_core_job_threads_identical),
 		cmocka_unit_test(test_core_job_errors),
+		cmocka_unit_test(test_core_job_guide),
 		cmocka_unit_test(test_core_job_oom_loop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

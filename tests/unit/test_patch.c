@@ -4,7 +4,9 @@
  * the same tile and seed give the same bytes on any worker and thread;
  * holes on tile edges and corners; 16-bit data; gray and colour; a tile with
  * too little known surround falls back to a smooth fill; fills never read
- * the stale hole pixels; bad parameters; allocation failures.
+ * the stale hole pixels; bad parameters; allocation failures. With a guide:
+ * a tile with nothing known is the guide, a partly known tile keeps the
+ * guide's large scale with the texture of its sources, deterministically.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -264,6 +266,123 @@ static void test_patch_tiny_known(void **state)
 	tt_free(&a);
 }
 
+/* ---- the guide ---- */
+
+/* A smooth guide unlike the texture: a colour ramp. */
+static float *guide_ramp(uint32_t w, uint32_t h, uint32_t C)
+{
+	float *g = malloc((size_t)w * h * C * sizeof(float));
+	assert_non_null(g);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			for (uint32_t c = 0; c < C; c++)
+				g[((size_t)y * w + x) * C + c] = 0.15f + 0.6f * (float)(x + c * y) / (float)(w + c * h);
+	return g;
+}
+
+/* Everything masked (no source at all): the fill is the guide, exactly, not grey. */
+static void test_patch_guide_all_masked(void **state)
+{
+	(void)state;
+	for (uint32_t C = 1; C <= 3; C += 2) {
+		struct tt a;
+		int levels, fb;
+		float *g = guide_ramp(70, 50, C);
+		tt_init(&a, 70, 50, C, 3);
+		memset(a.mask, 1, 70 * 50);
+		tt_poison(&a);
+		a.t.guide = g;
+		a.t.guide_scale = 4;
+		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
+		assert_int_equal(fb, 1);
+		assert_memory_equal(a.pix, g, (size_t)70 * 50 * C * sizeof(float));
+		tt_free(&a);
+		free(g);
+	}
+}
+
+/* A large hole in a periodic texture, guided by a ramp: the fill's large
+ * scale is the guide's (local means within a few percent), its texture is
+ * the source's (far from flat), every value valid; the same bytes on every
+ * call; guide NULL gives exactly the unguided fill. */
+static void test_patch_guide_partial(void **state)
+{
+	struct engine_options o = { .threads = 1 };
+	void *st, *wk;
+	float *g = guide_ramp(128, 112, 3), *first = NULL, *plain = NULL;
+	size_t bytes = (size_t)128 * 112 * 3 * sizeof(float);
+	(void)state;
+	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
+	assert_int_equal(engine_patch.worker_new(st, &wk), TP_OK);
+	for (int round = 0; round < 4; round++) {
+		struct tt a;
+		tt_init(&a, 128, 112, 3, 21);
+		tt_rect(&a, 20, 16, 108, 100);
+		tt_poison(&a);
+		if (round < 3) {
+			a.t.guide = g;
+			a.t.guide_scale = 4;
+		}
+		assert_int_equal(engine_patch.inpaint(st, wk, &a.t), TP_OK);
+		if (round == 0) {
+			double dev = 0, spread = 0;
+			int nb = 0;
+			/* 8 x 8 block means deep in the hole against the guide's */
+			for (uint32_t by = 24; by + 8 <= 92; by += 8)
+				for (uint32_t bx = 28; bx + 8 <= 100; bx += 8)
+					for (uint32_t c = 0; c < 3; c++) {
+						double m = 0, mg = 0, v = 0;
+						for (uint32_t y = by; y < by + 8; y++)
+							for (uint32_t x = bx; x < bx + 8; x++) {
+								size_t k = ((size_t)y * 128 + x) * 3 + c;
+								m += a.pix[k];
+								mg += g[k];
+							}
+						m /= 64;
+						mg /= 64;
+						for (uint32_t y = by; y < by + 8; y++)
+							for (uint32_t x = bx; x < bx + 8; x++) {
+								double d = a.pix[((size_t)y * 128 + x) * 3 + c] - m;
+								v += d * d;
+							}
+						dev += fabs(m - mg);
+						spread += sqrt(v / 64);
+						nb++;
+					}
+			print_message("guided: mean |block mean - guide| %.4f, mean block stddev %.4f\n",
+				      dev / nb, spread / nb);
+			assert_true(dev / nb < 0.05);
+			assert_true(spread / nb > 0.05);   /* texture, not the smooth guide */
+			for (size_t i = 0; i < (size_t)128 * 112 * 3; i++)
+				assert_true(a.pix[i] >= 0.0f && a.pix[i] <= 1.0f);
+			first = malloc(bytes);
+			memcpy(first, a.pix, bytes);
+		} else if (round < 3) {
+			assert_memory_equal(first, a.pix, bytes);
+		} else {
+			plain = malloc(bytes);
+			memcpy(plain, a.pix, bytes);
+			assert_true(memcmp(first, plain, bytes) != 0);
+		}
+		tt_free(&a);
+	}
+	engine_patch.worker_free(wk);
+	/* the unguided fill is what a fresh worker gives without a guide */
+	{
+		struct tt a;
+		tt_init(&a, 128, 112, 3, 21);
+		tt_rect(&a, 20, 16, 108, 100);
+		tt_poison(&a);
+		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_OK);
+		assert_memory_equal(plain, a.pix, bytes);
+		tt_free(&a);
+	}
+	engine_patch.close(st);
+	free(first);
+	free(plain);
+	free(g);
+}
+
 /* ---- determinism ---- */
 
 struct job {
@@ -371,6 +490,16 @@ static void test_patch_params(void **state)
 	assert_non_null(strstr(tp_errmsg(), "sigma"));
 	o.params = "init=2";
 	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "pull=1.5";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "pull"));
+	o.params = "guide=2";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "guideside=10";
+	assert_int_equal(engine_patch.open(&o, &st), TP_EUSAGE);
+	o.params = "guide=0,guideside=512,pull=0.5";
+	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
+	engine_patch.close(st);
 	o.params = "patch=5,em=2";
 	assert_int_equal(engine_patch.open(&o, &st), TP_OK);
 	engine_patch.close(st);
@@ -379,6 +508,7 @@ static void test_patch_params(void **state)
 	assert_ptr_equal(engine_find("patch"), &engine_patch);
 	assert_int_equal(engine_patch.needs_model, 0);
 	assert_true(engine_patch.context >= 32);
+	assert_int_equal(engine_patch.wants_guide, 1);
 }
 
 static void test_patch_oom(void **state)
@@ -389,8 +519,15 @@ static void test_patch_oom(void **state)
 		void *st = NULL, *wk = NULL;
 		struct tt a;
 		tp_status s;
+		float g[48 * 48 * 3];
 		tt_init(&a, 48, 48, 3, 1);
 		tt_rect(&a, 16, 16, 30, 30);
+		for (size_t i = 0; i < 48 * 48 * 3; i++)
+			g[i] = 0.5f;
+		if (n & 1) {   /* odd rounds: a guided tile (a larger arena) */
+			a.t.guide = g;
+			a.t.guide_scale = 2;
+		}
 		tp_alloc_fail_at(n);
 		s = engine_patch.open(&o, &st);
 		if (s == TP_OK)
@@ -418,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_patch_border),
 		cmocka_unit_test(test_patch_16bit),
 		cmocka_unit_test(test_patch_tiny_known),
+		cmocka_unit_test(test_patch_guide_all_masked),
+		cmocka_unit_test(test_patch_guide_partial),
 		cmocka_unit_test(test_patch_deterministic),
 		cmocka_unit_test(test_patch_worker_reuse),
 		cmocka_unit_test(test_patch_params),

@@ -2,7 +2,8 @@
  * test_tiler.c - exhaustive checks of tiler/ on small geometries: plan
  * coverage and sizes, blend weights against an independent formula, masked
  * counts and disk dilation against brute force, band round trips (bit-exact
- * unmasked pixels, exact blends) and a simulated band loop over a plan.
+ * unmasked pixels, exact blends) and a simulated band loop over a plan; the
+ * coarse image (cells, holes, means) against brute force and its resampling.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -641,12 +642,137 @@ static void test_band_errors(void **state)
 	tiler_plan_free(NULL);
 }
 
+/* ------------------------------------------------------------------ coarse */
+
+/* Random sizes, factors, formats and masks against a brute-force coarse image. */
+static void test_coarse_random(void **state)
+{
+	(void)state;
+	rng_seed(41);
+	for (int iter = 0; iter < 300; iter++) {
+		uint32_t W = 1 + rng_below(70), H = 1 + rng_below(70);
+		uint32_t max_side = 1 + rng_below(40), minf = 1 + rng_below(3);
+		uint32_t ch = 1 + rng_below(4), bits = rng_below(2) ? 16 : 8;
+		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && rng_below(2) };
+		uint32_t color = tp_pixfmt_color(fmt), side = W > H ? W : H, f;
+		size_t rb = tp_pixfmt_row_bytes(fmt, W);
+		uint8_t *img = malloc(rb * H), *mask = malloc((size_t)W * H);
+		struct tiler_coarse *c = NULL;
+		double maxv = bits == 8 ? 255.0 : 65535.0;
+		uint32_t density = rng_below(101);
+		assert_non_null(img);
+		assert_non_null(mask);
+		for (size_t i = 0; i < rb * H; i++)
+			img[i] = (uint8_t)rng_u32();
+		for (size_t i = 0; i < (size_t)W * H; i++)
+			mask[i] = rng_below(100) < density ? (uint8_t)(1 + rng_below(255)) : 0;
+		assert_int_equal(tiler_coarse_new(W, H, fmt, max_side, minf, &c), TP_OK);
+		f = (side + max_side - 1) / max_side;
+		if (f < minf)
+			f = minf;
+		assert_int_equal(c->f, f);
+		assert_int_equal(c->w, (W + f - 1) / f);
+		assert_int_equal(c->h, (H + f - 1) / f);
+		assert_int_equal(c->color, color);
+		for (uint32_t y = 0; y < H; y++)
+			tiler_coarse_mask_row(c, y, mask + (size_t)y * W);
+		assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
+		for (uint32_t y = 0; y < H; y++)
+			tiler_coarse_image_row(c, y, img + rb * y, mask + (size_t)y * W);
+		for (uint32_t cy = 0; cy < c->h; cy++)
+			for (uint32_t cx = 0; cx < c->w; cx++) {
+				uint32_t area = 0, masked = 0;
+				double sum[4] = {0, 0, 0, 0};
+				size_t k = (size_t)cy * c->w + cx;
+				for (uint32_t y = cy * f; y < cy * f + f && y < H; y++)
+					for (uint32_t x = cx * f; x < cx * f + f && x < W; x++) {
+						area++;
+						if (mask[(size_t)y * W + x]) {
+							masked++;
+							continue;
+						}
+						for (uint32_t q = 0; q < color; q++)
+							sum[q] += bits == 8 ? img[rb * y + (size_t)x * ch + q]
+								: ((uint16_t *)(img + rb * y))[(size_t)x * ch + q];
+					}
+				assert_int_equal(c->hole[k], masked * 2 > area);
+				for (uint32_t q = 0; q < color; q++) {
+					float want = c->hole[k] ? 0.0f
+						: (float)(sum[q] / maxv / (double)(area - masked));
+					assert_true(fabsf(c->img[k * color + q] - want) <= 1e-6f);
+				}
+			}
+		tiler_coarse_free(c);
+		free(img);
+		free(mask);
+	}
+}
+
+/* Resampling: constants stay constant, a ramp across cells is reproduced
+ * between cell centres and clamped beyond them, and values stay in range. */
+static void test_coarse_resample(void **state)
+{
+	struct tiler_coarse *c = NULL;
+	struct tp_pixfmt fmt = { 3, 8, 0 };
+	float out[40 * 30 * 3];
+	(void)state;
+	/* 40 x 30 image, factor 4: 10 x 8 cells (the last row of cells 2 px high) */
+	assert_int_equal(tiler_coarse_new(40, 30, fmt, 10, 1, &c), TP_OK);
+	assert_int_equal(c->f, 4);
+	assert_int_equal(c->w, 10);
+	assert_int_equal(c->h, 8);
+	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
+	for (uint32_t i = 0; i < 10 * 8; i++) {
+		c->img[i * 3 + 0] = 0.5f;
+		c->img[i * 3 + 1] = (float)(i % 10) / 10.0f;   /* ramp in x */
+		c->img[i * 3 + 2] = (float)(i / 10) / 10.0f;   /* ramp in y */
+	}
+	tiler_coarse_resample(c, (struct tp_rect){ 0, 0, 40, 30 }, out);
+	for (uint32_t y = 0; y < 30; y++)
+		for (uint32_t x = 0; x < 40; x++) {
+			const float *o = out + ((size_t)y * 40 + x) * 3;
+			/* centre of cell i is at image coordinate 4 i + 1.5 */
+			double gx = (x + 0.5) / 4 - 0.5, gy = (y + 0.5) / 4 - 0.5;
+			gx = gx < 0 ? 0 : gx > 9 ? 9 : gx;
+			gy = gy < 0 ? 0 : gy > 7 ? 7 : gy;
+			assert_true(o[0] == 0.5f);
+			assert_true(fabs(o[1] - gx / 10.0) < 1e-6);
+			assert_true(fabs(o[2] - gy / 10.0) < 1e-6);
+		}
+	/* a sub-rectangle gives the same floats as the whole */
+	{
+		float sub[7 * 5 * 3];
+		tiler_coarse_resample(c, (struct tp_rect){ 13, 21, 7, 5 }, sub);
+		for (uint32_t y = 0; y < 5; y++)
+			assert_memory_equal(sub + (size_t)y * 7 * 3, out + ((size_t)(21 + y) * 40 + 13) * 3,
+					    7 * 3 * sizeof(float));
+	}
+	tiler_coarse_free(c);
+	/* one cell: everything is that cell */
+	assert_int_equal(tiler_coarse_new(3, 2, (struct tp_pixfmt){ 1, 16, 0 }, 100, 4, &c), TP_OK);
+	assert_int_equal(c->w, 1);
+	assert_int_equal(c->h, 1);
+	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
+	c->img[0] = 0.25f;
+	tiler_coarse_resample(c, (struct tp_rect){ 0, 0, 3, 2 }, out);
+	for (int i = 0; i < 6; i++)
+		assert_true(out[i] == 0.25f);
+	tiler_coarse_free(c);
+	/* bad arguments */
+	assert_int_equal(tiler_coarse_new(0, 5, fmt, 10, 1, &c), TP_EUSAGE);
+	assert_null(c);
+	assert_int_equal(tiler_coarse_new(5, 5, fmt, 0, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 1, 8, 1 }, 10, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 3, 12, 0 }, 10, 1, &c), TP_EUSAGE);
+	tiler_coarse_free(NULL);
+}
+
 /* ------------------------------------------------------------------ OOM */
 
 static void test_oom(void **state)
 {
 	(void)state;
-	for (int which = 0; which < 3; which++) {
+	for (int which = 0; which < 4; which++) {
 		for (long n = 0;; n++) {
 			tp_status st;
 			void *obj = NULL;
@@ -657,9 +783,20 @@ static void test_oom(void **state)
 				st = tiler_dilate_new(50, 40, 3, (struct tiler_dilate **)&obj);
 			else if (which == 1)
 				st = tiler_plan_new(&p, (struct tiler_plan **)&obj);
-			else
+			else if (which == 2)
 				st = tiler_band_new(50, (struct tp_pixfmt){ 4, 16, 1 }, 20,
 						    (struct tiler_band **)&obj);
+			else {
+				st = tiler_coarse_new(50, 40, (struct tp_pixfmt){ 3, 8, 0 }, 20, 2,
+						      (struct tiler_coarse **)&obj);
+				if (st == TP_OK) {
+					st = tiler_coarse_image_begin(obj);
+					if (st != TP_OK) {
+						tiler_coarse_free(obj);
+						obj = NULL;
+					}
+				}
+			}
 			tp_alloc_fail_at(-1);
 			if (st == TP_OK) {
 				assert_true(n > 0);
@@ -667,8 +804,10 @@ static void test_oom(void **state)
 					tiler_dilate_free(obj);
 				else if (which == 1)
 					tiler_plan_free(obj);
-				else
+				else if (which == 2)
 					tiler_band_free(obj);
+				else
+					tiler_coarse_free(obj);
 				break;
 			}
 			assert_int_equal(st, TP_ENOMEM);
@@ -692,6 +831,8 @@ int main(void)
 		cmocka_unit_test(test_band_round_trip),
 		cmocka_unit_test(test_band_loop),
 		cmocka_unit_test(test_band_errors),
+		cmocka_unit_test(test_coarse_random),
+		cmocka_unit_test(test_coarse_resample),
 		cmocka_unit_test(test_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,33 @@
+# A hole much larger than a tile: tiles fully inside it get the coarse
+# whole-image guide's fill (structure, not the flat grey they had alone);
+# unmasked pixels stay the input's; -j 1 and -j 2 and a stopped-and-resumed
+# run give the same bytes; --engine-opt guide=0 gives the old flat fill.
+. "$(dirname "$0")/common.sh"
+mkdir in
+"$TOOL" gen in/a.png 1600 1200 3 8 5
+"$TOOL" mask in/a_mask.png 1600 1200 rect:450,300,700,600
+OPTS="--engine patch --tile 256"
+expect_exit 0 "$TP" inpaint in/a.png in/a_mask.png g1.png $OPTS -j 1 -v
+grep_err "guide 800x600 (1/2 scale)"
+expect_exit 0 "$TP" inpaint in/a.png in/a_mask.png g2.png $OPTS -j 2
+cmp g1.png g2.png || fail "-j 1 and -j 2 differ with the guide"
+"$TOOL" unmasked in/a.png g1.png in/a_mask.png || fail "unmasked pixels changed"
+
+# tiles (stride 192) wholly inside the hole cover [576, 1024) x [384, 832);
+# the input's own spread there is about 0.18 per channel
+sd_min() { "$TOOL" stats "$1" 640 448 320 320 | awk '{ m = $6; for (i = 7; i <= 8; i++) if ($i < m) m = $i; print m }'; }
+sd_max() { "$TOOL" stats "$1" 640 448 320 320 | awk '{ m = $6; for (i = 7; i <= 8; i++) if ($i > m) m = $i; print m }'; }
+s=$(sd_min g1.png)
+awk "BEGIN { exit !($s > 0.05) }" || fail "guided fill inside the hole is flat (sd $s)"
+
+expect_exit 0 "$TP" inpaint in/a.png in/a_mask.png off.png $OPTS -j 2 --engine-opt guide=0 -v
+grep -q "guide " "$T/.stderr" && fail "guide=0 still built a guide"
+s=$(sd_max off.png)
+awk "BEGIN { exit !($s < 0.005) }" || fail "guide=0 is not the old flat fallback (sd $s)"
+cmp -s g1.png off.png && fail "guide=0 changed nothing"
+
+# stopped after the first tiles, then resumed: the guide is rebuilt the same
+expect_exit 75 "$TP" run in -o out $OPTS -j 2 --max-time 0.1s
+[ ! -e out/a.png ] || fail "output written by a stopped run"
+expect_exit 0 "$TP" run in -o out $OPTS -j 2
+cmp out/a.png g1.png || fail "stopped and resumed output differs"
