@@ -164,7 +164,7 @@ class Runner:
             return False
 
     def methods(self):
-        ms = ["tp_patch", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o1", "tp_telea", "cv2_telea", "cv2_ns",
+        ms = ["tp_patch", "tp_patch_noguide", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o1", "tp_telea", "cv2_telea", "cv2_ns",
               "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"]
         if self.args.methods:
             ms = [m for m in ms if m in self.args.methods.split(",")]
@@ -178,7 +178,7 @@ class Runner:
             return "image > %d px" % self.args.slow_side
         if method == "tp_patch_t2048" and (side <= self.args.slow_side or self.pipeline):
             return "only on large photos, stand-in driver"
-        if method == "tp_harmonic_o1" and self.pipeline and not self.args.params_flag:
+        if method in ("tp_harmonic_o1", "tp_patch_noguide") and self.pipeline and not self.args.params_flag:
             return "the pipeline's engine-parameter option is not known (--params-flag)"
         return None
 
@@ -195,6 +195,8 @@ class Runner:
             engine, params, tile = method[3:], None, []
             if engine == "harmonic_o1":
                 engine, params = "harmonic", "order=1"
+            if engine == "patch_noguide":
+                engine, params = "patch", "guide=0"
             if engine == "patch_t2048":
                 # Tiles of 2048: what planning tiles around large holes would give.
                 engine, tile = "patch", ["2048"]
@@ -469,16 +471,13 @@ def main():
     ran = [m for m in methods if m not in unavailable]
     tab = table(rows, ran)
     lines = [tab, ""]
-    pg = paired(rows, "tp_patch", "gmic_patch", ["thick", "rect"])
-    for kind, v in pg.items():
-        lines.append("patch vs gmic_patch, %s (%d photos both ran): PSNR %.2f vs %.2f dB, SSIM %.4f vs %.4f, "
-                     "%.2f vs %.2f s/MP (%.1fx)" % (kind, v[6], v[0], v[1], v[2], v[3], v[4], v[5],
-                                                   v[5] / v[4] if v[4] else float("nan")))
-    pm = paired(rows, "tp_patch", "gmic_matchpatch", ["thick", "rect"])
-    for kind, v in pm.items():
-        lines.append("patch vs gmic_matchpatch, %s (%d photos): PSNR %.2f vs %.2f dB, SSIM %.4f vs %.4f, "
-                     "%.2f vs %.2f s/MP (%.1fx)" % (kind, v[6], v[0], v[1], v[2], v[3], v[4], v[5],
-                                                   v[5] / v[4] if v[4] else float("nan")))
+    for pm_ in ("tp_patch", "tp_patch_noguide"):
+        for peer in ("gmic_patch", "gmic_matchpatch"):
+            for kind, v in paired(rows, pm_, peer, ["thick", "rect"]).items():
+                lines.append("%s vs %s, %s (%d photos both ran): PSNR %.2f vs %.2f dB, SSIM %.4f vs %.4f, "
+                             "%.2f vs %.2f s/MP (%.1fx less time)" % (
+                                 pm_, peer, kind, v[6], v[0], v[1], v[2], v[3], v[4], v[5],
+                                 v[5] / v[4] if v[4] else float("nan")))
     for hm in ("tp_harmonic", "tp_harmonic_o1"):
         for kind in ("thin", "text"):
             best = None

@@ -46,30 +46,42 @@ struct harmonic_state {
 	struct harmonic_plan *plans;/* cache, guarded by harmonic_fftw_lock; owned */
 };
 
-/* Per-thread scratch; grown only when a larger tile arrives. */
+/*
+ * Per-thread scratch, in three parts grown only when needed: what every tile
+ * needs per pixel (12 bytes; kept at rest values between tiles, so a tile
+ * touches only its masked pixels), what the direct solver needs per masked
+ * pixel, and the iterative solver's whole-tile arrays, made only for tiles
+ * with a hole too big to factor. A scratch across a big tile thus costs what
+ * its pixels cost, in time and in memory.
+ */
 struct harmonic_worker {
-	size_t cap;                 /* pixels the arrays below hold */
-	double *u;                  /* (bh, bw) values over the working box */
-	double *r, *z, *p;          /* (nm) CG vectors on the masked pixels (compact order) */
-	double *q, *t;              /* (bh, bw) scratch for the first residual, then (nm) and
-				     * (ns) CG scratch; all six arrays hold cap entries */
-	float *f;                   /* (h, w) FFT buffer */
-	uint32_t *idx;              /* box pixels of the masked set, then its halo (harmonic_graph) */
-	int32_t *cidx;              /* (bh, bw): place of a box pixel in idx, or -1 */
-	int32_t *nb;                /* (ns, 4): neighbours' places in idx, or -1 */
-	uint8_t *deg;               /* (ns): in-box neighbour count */
-	uint16_t *dist;             /* (h, w) city-block distance to a known pixel (capped) */
-	/* Direct solver (harmonic_groups, harmonic_direct). */
-	int32_t *lab;               /* (h, w): group of a masked pixel, -1 for known ones */
+	size_t tcap;                /* pixels the tile arrays hold */
+	uint16_t *dist;             /* (h, w) city-block distance to a known pixel; 0 at rest */
+	int32_t *cidx;              /* (h, w) 1 + place of a pixel in the current order; 0 at rest */
+	int32_t *lab;               /* (h, w) 1 + group of a masked pixel; 0 at rest */
+	uint8_t *imask;             /* (2, h, w) the order of pixels left to the iterative
+				     * solver (0 at rest), then the 0/1 mask of one order */
+	size_t mcap;                /* masked pixels the arrays below hold */
+	uint32_t *queue;            /* (nm) breadth-first queue */
 	uint32_t *gpix;             /* (nm) tile pixels, group by group, each in raster order */
-	uint32_t *rcm;              /* (nm) one group in reverse Cuthill-McKee order */
+	uint32_t *rcm;              /* (nm) the masked pixels in raster order, then one group
+				     * in reverse Cuthill-McKee order */
 	uint32_t *gstart;           /* (groups + 1) offsets into gpix */
 	uint32_t *first;            /* (nm) envelope: first column of each row of the factor */
 	size_t *estart;             /* (nm + 1) envelope: offset of each row in env */
-	uint8_t *imask;             /* (2, h, w): the order of pixels left to the iterative
-				     * solver (0: none), then the 0/1 mask of one order */
-	double *env;                /* the factor's envelope, env_cap entries; grown on demand */
+	double *inv;                /* (nm) inverse diagonal of the factor */
+	double *env;                /* the factor's envelope, then the right-hand sides */
 	size_t env_cap;
+	size_t icap;                /* pixels the iterative solver's arrays hold */
+	double *u;                  /* (bh, bw) values over the working box */
+	double *r, *z, *p;          /* (nm) CG vectors on the masked pixels (compact order) */
+	double *q, *t;              /* (bh, bw) scratch for the first residual, then (nm) and
+				     * (ns) CG scratch; all six arrays hold icap entries */
+	float *f;                   /* (h, w) FFT buffer */
+	uint32_t *idx;              /* box pixels of the masked set, then its halo (harmonic_graph) */
+	int32_t *bidx;              /* (bh, bw): place of a box pixel in idx, or -1 */
+	int32_t *nb;                /* (ns, 4): neighbours' places in idx, or -1 */
+	uint8_t *deg;               /* (ns): in-box neighbour count */
 	long last_iters;            /* iterations of the last solve (tests, tuning) */
 	int last_dct;               /* 1 when the last tile used the DCT preconditioner */
 	long last_direct;           /* groups of the last tile solved by the direct solver */
@@ -143,75 +155,111 @@ static tp_status harmonic_worker_new(void *state, void **worker)
 	return TP_OK;
 }
 
-static void harmonic_worker_drop(struct harmonic_worker *wk)
+static void harmonic_drop_tile(struct harmonic_worker *wk)
+{
+	tp_free(wk->dist); tp_free(wk->cidx); tp_free(wk->lab); tp_free(wk->imask);
+	wk->dist = NULL; wk->cidx = NULL; wk->lab = NULL; wk->imask = NULL;
+	wk->tcap = 0;
+}
+
+static void harmonic_drop_masked(struct harmonic_worker *wk)
+{
+	tp_free(wk->queue); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart);
+	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv);
+	wk->queue = wk->gpix = wk->rcm = wk->gstart = wk->first = NULL;
+	wk->estart = NULL; wk->inv = NULL;
+	wk->mcap = 0;
+}
+
+static void harmonic_drop_iter(struct harmonic_worker *wk)
 {
 	tp_free(wk->u); tp_free(wk->r); tp_free(wk->z); tp_free(wk->p);
 	tp_free(wk->q); tp_free(wk->t); tp_free(wk->f); tp_free(wk->idx);
-	tp_free(wk->dist);
-	tp_free(wk->lab); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart); tp_free(wk->first);
-	tp_free(wk->estart); tp_free(wk->imask);
-	wk->lab = NULL; wk->gpix = NULL; wk->rcm = NULL; wk->gstart = NULL; wk->first = NULL;
-	wk->estart = NULL; wk->imask = NULL;
-	tp_free(wk->cidx);
-	tp_free(wk->nb);
-	tp_free(wk->deg);
-	wk->cidx = NULL;
-	wk->nb = NULL;
-	wk->deg = NULL;
+	tp_free(wk->nb); tp_free(wk->deg); tp_free(wk->bidx);
+	wk->bidx = NULL;
 	wk->u = wk->r = wk->z = wk->p = wk->q = wk->t = NULL;
-	wk->f = NULL;
-	wk->idx = NULL;
-	wk->dist = NULL;
-	wk->cap = 0;
+	wk->f = NULL; wk->idx = NULL; wk->nb = NULL; wk->deg = NULL;
+	wk->icap = 0;
 }
 
 static void harmonic_worker_free(void *worker)
 {
-	if (!worker)
+	struct harmonic_worker *wk = worker;
+	if (!wk)
 		return;
-	harmonic_worker_drop(worker);
-	tp_free(((struct harmonic_worker *)worker)->env);
-	tp_free(worker);
+	harmonic_drop_tile(wk);
+	harmonic_drop_masked(wk);
+	harmonic_drop_iter(wk);
+	tp_free(wk->env);
+	tp_free(wk);
 }
 
-/* Make the scratch hold n pixels (grow only; contents are not kept). */
-static tp_status harmonic_worker_reserve(struct harmonic_worker *wk, size_t n)
+/* Per-pixel arrays for n pixels, at their rest values (grow only). */
+static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
+{
+	if (n <= wk->tcap)
+		return TP_OK;
+	harmonic_drop_tile(wk);
+	if (n > SIZE_MAX / 2 / sizeof(int32_t))
+		return tp_err(TP_EUSAGE, "engine 'harmonic': tile too large");
+	/* Zero is every array's rest value, so calloc's fresh pages serve:
+	 * a page no masked pixel comes near is never even touched. */
+	wk->dist = tp_calloc(n, sizeof(uint16_t));
+	wk->cidx = tp_calloc(n, sizeof(int32_t));
+	wk->lab = tp_calloc(n, sizeof(int32_t));
+	wk->imask = tp_calloc(2, n);
+	if (!wk->dist || !wk->cidx || !wk->lab || !wk->imask) {
+		harmonic_drop_tile(wk);
+		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %zu-pixel tile", n);
+	}
+	wk->tcap = n;
+	return TP_OK;
+}
+
+/* Per-masked-pixel arrays for nm pixels (grow only; contents not kept). */
+static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm)
+{
+	if (nm <= wk->mcap)
+		return TP_OK;
+	harmonic_drop_masked(wk);
+	wk->queue = tp_malloc(nm * sizeof(uint32_t));
+	wk->gpix = tp_malloc(nm * sizeof(uint32_t));
+	wk->rcm = tp_malloc(nm * sizeof(uint32_t));
+	wk->gstart = tp_malloc((nm + 1) * sizeof(uint32_t));
+	wk->first = tp_malloc(nm * sizeof(uint32_t));
+	wk->estart = tp_malloc((nm + 1) * sizeof(size_t));
+	wk->inv = tp_malloc(nm * sizeof(double));
+	if (!wk->queue || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first || !wk->estart || !wk->inv) {
+		harmonic_drop_masked(wk);
+		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for %zu masked pixels", nm);
+	}
+	wk->mcap = nm;
+	return TP_OK;
+}
+
+/* The iterative solver's arrays for n pixels (grow only; contents not kept). */
+static tp_status harmonic_reserve_iter(struct harmonic_worker *wk, size_t n)
 {
 	size_t nd;
-	if (n <= wk->cap)
+	if (n <= wk->icap)
 		return TP_OK;
-	harmonic_worker_drop(wk);
-	if (tp_mul_overflow(n, sizeof(double), &nd))
+	harmonic_drop_iter(wk);
+	if (tp_mul_overflow(n, 4 * sizeof(int32_t), &nd))
 		return tp_err(TP_EUSAGE, "engine 'harmonic': tile too large");
+	nd = n * sizeof(double);
 	wk->u = tp_malloc(nd); wk->r = tp_malloc(nd); wk->z = tp_malloc(nd);
 	wk->p = tp_malloc(nd); wk->q = tp_malloc(nd); wk->t = tp_malloc(nd);
 	wk->f = tp_malloc(n * sizeof(float));
 	wk->idx = tp_malloc(n * sizeof(uint32_t));
-	wk->dist = tp_malloc(n * sizeof(uint16_t));
-	wk->cidx = tp_malloc(n * sizeof(int32_t));
 	wk->nb = tp_malloc(n * 4 * sizeof(int32_t));
 	wk->deg = tp_malloc(n);
-	wk->lab = tp_malloc(n * sizeof(int32_t));
-	wk->gpix = tp_malloc(n * sizeof(uint32_t));
-	wk->rcm = tp_malloc(n * sizeof(uint32_t));
-	wk->gstart = tp_malloc((n + 1) * sizeof(uint32_t));
-	wk->first = tp_malloc(n * sizeof(uint32_t));
-	wk->estart = tp_malloc((n + 1) * sizeof(size_t));
-	wk->imask = tp_malloc(2 * n);
-	if (!wk->u || !wk->r || !wk->z || !wk->p || !wk->q || !wk->t || !wk->f || !wk->idx || !wk->dist ||
-	    !wk->cidx || !wk->nb || !wk->deg || !wk->lab || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first ||
-	    !wk->estart || !wk->imask) {
-		harmonic_worker_drop(wk);
+	wk->bidx = tp_malloc(n * sizeof(int32_t));
+	if (!wk->bidx || !wk->u || !wk->r || !wk->z || !wk->p || !wk->q || !wk->t || !wk->f || !wk->idx ||
+	    !wk->nb || !wk->deg) {
+		harmonic_drop_iter(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %zu-pixel tile", n);
 	}
-	/* Kept so between tiles: each tile resets what it touched. */
-	for (size_t k = 0; k < n; k++) {
-		wk->lab[k] = -1;
-		wk->cidx[k] = -1;
-	}
-	memset(wk->dist, 0, n * sizeof(uint16_t));
-	memset(wk->imask, 0, 2 * n);
-	wk->cap = n;
+	wk->icap = n;
 	return TP_OK;
 }
 
@@ -318,7 +366,7 @@ static void harmonic_apply(int order, const double *in, double *out, double *tmp
 /* Neighbours of (x, y) inside the box: the diagonal of L at that pixel. */
 /*
  * The masked pixels M come first in wk->idx (box raster order), then, for
- * order 2, the halo H of box pixels next to M. cidx maps a box pixel to its
+ * order 2, the halo H of box pixels next to M. bidx maps a box pixel to its
  * place in that list (or -1); nb holds each listed pixel's 4 neighbours'
  * places (-1: outside the box or not listed) and deg its in-box neighbour
  * count. The iteration then touches only M and H, so a thin scratch across
@@ -328,9 +376,9 @@ static size_t harmonic_graph(struct harmonic_worker *wk, size_t nm, int order, u
 {
 	size_t n = (size_t)bw * bh, ns = nm;
 	for (size_t k = 0; k < n; k++)
-		wk->cidx[k] = -1;
+		wk->bidx[k] = -1;
 	for (size_t i = 0; i < nm; i++)
-		wk->cidx[wk->idx[i]] = (int32_t)i;
+		wk->bidx[wk->idx[i]] = (int32_t)i;
 	for (size_t i = 0; i < ns; i++) {
 		uint32_t k = wk->idx[i], x = k % bw, y = k / bw;
 		uint32_t nbk[4];
@@ -338,20 +386,20 @@ static size_t harmonic_graph(struct harmonic_worker *wk, size_t nm, int order, u
 		nbk[0] = k - 1; nbk[1] = k + 1; nbk[2] = k - bw; nbk[3] = k + bw;
 		wk->deg[i] = (uint8_t)(have[0] + have[1] + have[2] + have[3]);
 		for (int d = 0; d < 4; d++) {
-			if (have[d] && i < nm && order == 2 && wk->cidx[nbk[d]] < 0) {
-				wk->cidx[nbk[d]] = (int32_t)ns;
+			if (have[d] && i < nm && order == 2 && wk->bidx[nbk[d]] < 0) {
+				wk->bidx[nbk[d]] = (int32_t)ns;
 				wk->idx[ns++] = nbk[d];
 			}
-			wk->nb[i * 4 + d] = have[d] ? wk->cidx[nbk[d]] : -1;
+			wk->nb[i * 4 + d] = have[d] ? wk->bidx[nbk[d]] : -1;
 		}
 	}
 	/* Halo pixels listed after their own row was built: refresh them all. */
 	for (size_t i = 0; i < ns; i++) {
 		uint32_t k = wk->idx[i], x = k % bw, y = k / bw;
-		wk->nb[i * 4 + 0] = x > 0 ? wk->cidx[k - 1] : -1;
-		wk->nb[i * 4 + 1] = x + 1 < bw ? wk->cidx[k + 1] : -1;
-		wk->nb[i * 4 + 2] = y > 0 ? wk->cidx[k - bw] : -1;
-		wk->nb[i * 4 + 3] = y + 1 < bh ? wk->cidx[k + bw] : -1;
+		wk->nb[i * 4 + 0] = x > 0 ? wk->bidx[k - 1] : -1;
+		wk->nb[i * 4 + 1] = x + 1 < bw ? wk->bidx[k + 1] : -1;
+		wk->nb[i * 4 + 2] = y > 0 ? wk->bidx[k - bw] : -1;
+		wk->nb[i * 4 + 3] = y + 1 < bh ? wk->bidx[k + bw] : -1;
 	}
 	return ns;
 }
@@ -595,24 +643,24 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 				size_t nm, uint32_t w, uint32_t h, int order)
 {
 	int noff = order == 2 ? 12 : 4;
-	uint32_t ng = 0, *queue = wk->idx, *cur = wk->first;
+	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first;
 	ptrdiff_t step[12];
 
 	for (int o = 0; o < noff; o++)
 		step[o] = (ptrdiff_t)harmonic_off[o][1] * (ptrdiff_t)w + harmonic_off[o][0];
 	for (size_t i0 = 0; i0 < nm; i0++) {
 		size_t qh = 0, qt = 0;
-		if (wk->lab[list[i0]] >= 0)
+		if (wk->lab[list[i0]] != 0)
 			continue;
-		wk->lab[list[i0]] = (int32_t)ng;
+		wk->lab[list[i0]] = (int32_t)ng + 1;
 		queue[qt++] = list[i0];
 		while (qh < qt) {
 			uint32_t k = queue[qh++], x = k % w, y = k / w;
 			if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
 				for (int o = 0; o < noff; o++) {
 					size_t q = (size_t)((ptrdiff_t)k + step[o]);
-					if (mask[q] && wk->lab[q] < 0) {
-						wk->lab[q] = (int32_t)ng;
+					if (mask[q] && wk->lab[q] == 0) {
+						wk->lab[q] = (int32_t)ng + 1;
 						queue[qt++] = (uint32_t)q;
 					}
 				}
@@ -624,8 +672,8 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 				if (nx < 0 || ny < 0 || nx >= w || ny >= h)
 					continue;
 				q = (size_t)ny * w + (size_t)nx;
-				if (mask[q] && wk->lab[q] < 0) {
-					wk->lab[q] = (int32_t)ng;
+				if (mask[q] && wk->lab[q] == 0) {
+					wk->lab[q] = (int32_t)ng + 1;
 					queue[qt++] = (uint32_t)q;
 				}
 			}
@@ -635,13 +683,13 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 	/* Counting sort by group, stable: raster order within each. */
 	memset(wk->gstart, 0, ((size_t)ng + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nm; i++)
-		wk->gstart[wk->lab[list[i]] + 1]++;
+		wk->gstart[wk->lab[list[i]]]++;
 	for (uint32_t g = 0; g < ng; g++) {
 		wk->gstart[g + 1] += wk->gstart[g];
 		cur[g] = wk->gstart[g];
 	}
 	for (size_t i = 0; i < nm; i++)
-		wk->gpix[cur[wk->lab[list[i]]]++] = list[i];
+		wk->gpix[cur[wk->lab[list[i]] - 1]++] = list[i];
 	return ng;
 }
 
@@ -655,7 +703,7 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 static uint16_t harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
 				   size_t nm, uint32_t w, uint32_t h)
 {
-	uint32_t *queue = wk->idx;
+	uint32_t *queue = wk->queue;
 	size_t qh = 0, qt = 0;
 	uint16_t mx = 0;
 	for (size_t i = 0; i < nm; i++) {
@@ -700,7 +748,7 @@ static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord,
 			int32_t j;
 			if (nx < 0 || ny < 0 || nx >= w || ny >= h)
 				continue;
-			j = wk->cidx[(size_t)ny * w + (size_t)nx];
+			j = wk->cidx[(size_t)ny * w + (size_t)nx] - 1;
 			if (j >= 0 && (uint32_t)j < f)
 				f = (uint32_t)j;
 		}
@@ -788,7 +836,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	const uint32_t *cand[2] = { P, wk->rcm }, *ord = P;
 	double cost = 0, best = 0;
 	size_t size = 0;
-	double *B, *inv = wk->q;
+	double *B, *inv = wk->inv;
 	int ret = 1;
 
 	/* Candidate orders: rows (P as it is) and reverse Cuthill-McKee (best
@@ -796,7 +844,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	harmonic_rcm(wk, P, m, w, h, conn, g, wk->rcm);
 	for (int c = 0; c < 2; c++) {
 		for (uint32_t i = 0; i < m; i++)
-			wk->cidx[cand[c][i]] = (int32_t)i;
+			wk->cidx[cand[c][i]] = (int32_t)i + 1;
 		cost = harmonic_envelope(wk, cand[c], m, w, h, order, &size);
 		if (c == 0 || cost < best) {
 			best = cost;
@@ -805,7 +853,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	}
 	if (ord != cand[1]) {   /* first[] and cidx hold the last candidate's */
 		for (uint32_t i = 0; i < m; i++)
-			wk->cidx[ord[i]] = (int32_t)i;
+			wk->cidx[ord[i]] = (int32_t)i + 1;
 		cost = harmonic_envelope(wk, ord, m, w, h, order, &size);
 	}
 	if (cost > HARMONIC_DIRECT_WORK || size > HARMONIC_DIRECT_ENV) {
@@ -841,7 +889,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		if (y > 0) { nx[nn] = x; ny[nn++] = y - 1; }
 		if (y + 1 < h) { nx[nn] = x; ny[nn++] = y + 1; }
 		for (uint32_t a = 0; a < nn; a++)
-			nbk[a] = wk->cidx[(size_t)ny[a] * w + nx[a]];
+			nbk[a] = wk->cidx[(size_t)ny[a] * w + nx[a]] - 1;
 		for (uint32_t c = 0; c < C; c++)
 			B[(size_t)i * C + c] = 0;
 		if (order == 1) {
@@ -866,7 +914,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 				size_t q = (size_t)((ptrdiff_t)k + harmonic_bilap[o][1] * (ptrdiff_t)w +
 						    harmonic_bilap[o][0]);
 				double a = harmonic_bilap[o][2];
-				int32_t j = wk->cidx[q];
+				int32_t j = wk->cidx[q] - 1;
 				if (j >= 0) {
 					if ((uint32_t)j <= i)
 						row[j] += a;
@@ -895,7 +943,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 			for (uint32_t b = 0; b < nq; b++) {
 				size_t q = (size_t)qy[b] * w + qx[b];
 				double lkq = b == 0 ? (double)dk : -1.0;
-				int32_t j = wk->cidx[q];
+				int32_t j = wk->cidx[q] - 1;
 				if (j >= 0) {
 					if ((uint32_t)j <= i)
 						row[j] += lki * lkq;
@@ -964,7 +1012,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	}
 out:
 	for (uint32_t i = 0; i < m; i++)
-		wk->cidx[P[i]] = -1;
+		wk->cidx[P[i]] = 0;
 	return ret;
 }
 
@@ -992,6 +1040,8 @@ static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_wo
 			}
 	if (nm == 0)
 		return TP_OK;
+	if ((st = harmonic_reserve_iter(wk, n)) != TP_OK)
+		return st;
 	if (order == 1 && (double)maxd * (double)nm > HARMONIC_DCT_RATIO * (double)n) {
 		/* Thick hole: whole tile, DCT preconditioner. */
 		x0 = 0; y0 = 0; x1 = w - 1; y1 = h - 1;
@@ -1062,17 +1112,14 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 
 	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
 		return tp_err(TP_EINTERNAL, "engine 'harmonic': bad tile arguments");
-	if ((st = harmonic_worker_reserve(wk, n)) != TP_OK)
+	if ((st = harmonic_reserve_tile(wk, n)) != TP_OK)
 		return st;
-	st = TP_OK;
 	wk->last_iters = 0;
 	wk->last_dct = 0;
 	wk->last_direct = 0;
 
-	/* The masked pixels, in raster order (rcm is free until the groups exist). */
 	for (size_t k = 0; k < n; k++)
-		if (tile->mask[k])
-			wk->rcm[nm++] = (uint32_t)k;
+		nm += tile->mask[k] != 0;
 	if (nm == 0)
 		return TP_OK;
 	if (nm == n) {
@@ -1083,6 +1130,12 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		return TP_OK;
 	}
 
+	if ((st = harmonic_reserve_masked(wk, nm)) != TP_OK)
+		return st;
+	/* The masked pixels, in raster order (rcm is free until the groups exist). */
+	for (size_t k = 0, i = 0; k < n; k++)
+		if (tile->mask[k])
+			wk->rcm[i++] = (uint32_t)k;
 	/* Only the masked pixels are visited from here on: lab, dist, cidx and
 	 * imask stay at their resting values elsewhere, and are restored below. */
 	harmonic_hole_dist(wk, tile->mask, wk->rcm, nm, w, h);
@@ -1100,7 +1153,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		 * overshoot into false colours across a wide gap. */
 		order = s->order == 2 && gmax <= HARMONIC_BIHARMONIC_MAX_D ? 2 : 1;
 		if (s->direct) {
-			done = harmonic_direct(wk, tile, P, m, order, s->order, (int32_t)g);
+			done = harmonic_direct(wk, tile, P, m, order, s->order, (int32_t)g + 1);
 			if (done < 0)
 				st = TP_ENOMEM;
 		}
@@ -1122,15 +1175,11 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 			sel[k] = wk->imask[k] == order;
 		st = harmonic_iterative(s, wk, tile, sel, order, imaxd[order]);
 	}
-	if (any[1] || any[2]) {
-		/* The iterative solver indexes cidx by its box, and sel is whole. */
-		for (size_t k = 0; k < n; k++)
-			wk->cidx[k] = -1;
+	if (any[1] || any[2])
 		memset(wk->imask + n, 0, n);
-	}
 	for (size_t i = 0; i < nm; i++) {
 		uint32_t k = wk->gpix[i];
-		wk->lab[k] = -1;
+		wk->lab[k] = 0;
 		wk->dist[k] = 0;
 		wk->imask[k] = 0;
 	}
