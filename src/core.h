@@ -17,8 +17,8 @@
 
 /* ---- stages, in pipeline order (names are what `report` prints) ---- */
 enum tp_stage {
-	TP_STAGE_DECODE,      /* reading and decoding input rows */
-	TP_STAGE_MASK,        /* reading, binarising, dilating the mask; tile occupancy */
+	TP_STAGE_DECODE,      /* reading and decoding input and mask rows */
+	TP_STAGE_MASK,        /* binarising and dilating the mask; tile occupancy; guide planning */
 	TP_STAGE_PLAN,        /* tile grid and its store records */
 	TP_STAGE_MODEL_LOAD,  /* engine open: weights, plans (once per process) */
 	TP_STAGE_INFERENCE,   /* engine time per tile, summed over workers */

@@ -27,6 +27,7 @@ struct tiler_band {
 	size_t *acc_cap;          /* (cap) floats allocated in acc[slot] (kept for reuse) */
 	float *wx;                /* (width) scratch: per-column weights of one tile */
 	float *wy;                /* (cap) scratch: per-row weights of one tile */
+	float lut8[256];          /* v / 255.0f: the same floats as dividing, without dividing */
 };
 
 tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
@@ -51,6 +52,8 @@ tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 	}
 	b->width = width;
 	b->fmt = fmt;
+	for (int v = 0; v < 256; v++)
+		b->lut8[v] = (float)v / 255.0f;
 	b->color = tp_pixfmt_color(fmt);
 	b->cap = cap;
 	b->row_bytes = tp_pixfmt_row_bytes(fmt, width);
@@ -188,9 +191,14 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
 		memcpy(mask + (size_t)ly * r.w, m, (size_t)r.w);
 		if (b->fmt.bits == 8) {
 			const uint8_t *src = b->src + s * b->row_bytes + (size_t)r.x * ch;
+			if (color == 3 && ch == 3) {
+				for (int32_t lx = 0; lx < 3 * r.w; lx++)
+					p[lx] = b->lut8[src[lx]];
+				continue;
+			}
 			for (int32_t lx = 0; lx < r.w; lx++)
 				for (uint32_t c = 0; c < color; c++)
-					p[(size_t)lx * color + c] = (float)src[(size_t)lx * ch + c] / 255.0f;
+					p[(size_t)lx * color + c] = b->lut8[src[(size_t)lx * ch + c]];
 		} else {
 			const uint16_t *src = (const uint16_t *)(b->src + s * b->row_bytes) +
 					      (size_t)r.x * ch;

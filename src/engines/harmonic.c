@@ -1100,6 +1100,32 @@ static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_wo
 	return TP_OK;
 }
 
+/* Count the masked pixels of mask[0, n), and list them when `list` is not
+ * NULL; eight bytes at a time, as masks are mostly zero. */
+static size_t harmonic_scan(const uint8_t *mask, size_t n, uint32_t *list)
+{
+	size_t k = 0, nm = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t v;
+		memcpy(&v, mask + k, sizeof v);
+		if (!v)
+			continue;
+		for (size_t b = k; b < k + 8; b++)
+			if (mask[b]) {
+				if (list)
+					list[nm] = (uint32_t)b;
+				nm++;
+			}
+	}
+	for (; k < n; k++)
+		if (mask[k]) {
+			if (list)
+				list[nm] = (uint32_t)k;
+			nm++;
+		}
+	return nm;
+}
+
 static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct harmonic_state *s = state;
@@ -1118,8 +1144,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	wk->last_dct = 0;
 	wk->last_direct = 0;
 
-	for (size_t k = 0; k < n; k++)
-		nm += tile->mask[k] != 0;
+	nm = harmonic_scan(tile->mask, n, NULL);
 	if (nm == 0)
 		return TP_OK;
 	if (nm == n) {
@@ -1133,9 +1158,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 	if ((st = harmonic_reserve_masked(wk, nm)) != TP_OK)
 		return st;
 	/* The masked pixels, in raster order (rcm is free until the groups exist). */
-	for (size_t k = 0, i = 0; k < n; k++)
-		if (tile->mask[k])
-			wk->rcm[i++] = (uint32_t)k;
+	harmonic_scan(tile->mask, n, wk->rcm);
 	/* Only the masked pixels are visited from here on: lab, dist, cidx and
 	 * imask stay at their resting values elsewhere, and are restored below. */
 	harmonic_hole_dist(wk, tile->mask, wk->rcm, nm, w, h);

@@ -26,41 +26,63 @@
 #include "../nn/lama.h"
 
 /*
- * OpenBLAS chooses its kernels once, when the library loads, from the CPU or
- * the OPENBLAS_CORETYPE variable. Debian's OpenBLAS 0.3.21 does not know
- * recent AVX-512 CPUs (AMD Zen 4/5) and falls back to much older kernels
- * (measured on the project's machines: Prescott, 2.5x slower than its SkylakeX
- * kernels for this network). A function in the executable's .preinit_array
- * runs before any shared library's constructor; libc resets the environment
- * after it, so setenv() there is lost, and the only reliable way to choose is
- * to re-execute the program once with the variable added: when the CPU has
- * AVX-512 F/BW/DQ/VL and OPENBLAS_CORETYPE is not set, exec /proc/self/exe
- * with the same arguments and OPENBLAS_CORETYPE=SkylakeX (about a millisecond,
- * before anything else has run). A user's own OPENBLAS_CORETYPE always wins
- * (set it to anything to keep the library's choice); if the exec fails the
- * program simply carries on.
+ * OpenBLAS decides two things once, when the library loads, before main():
+ *
+ * - its kernels, from the CPU or OPENBLAS_CORETYPE. Debian's OpenBLAS 0.3.21
+ *   does not know recent AVX-512 CPUs (AMD Zen 4/5) and falls back to much
+ *   older kernels (measured on the project's machines: Prescott, 2.5x slower
+ *   than its SkylakeX kernels for this network);
+ * - its thread pool, one thread per CPU, which then busy-waits with
+ *   sched_yield for about 2^28 cycles (~0.1 s). In a process that runs a
+ *   classical engine, or a short job, those spinning threads take the CPUs
+ *   from tilepaint's own workers (measured: harmonic's time on a 512 px
+ *   photo 3.4 ms with one BLAS thread, 10-12 ms with the default).
+ *
+ * A function in the executable's .preinit_array runs before any shared
+ * library's constructor; libc resets the environment after it, so setenv()
+ * there is lost, and the only reliable way to choose is to re-execute the
+ * program once with the variables added: OPENBLAS_CORETYPE=SkylakeX when the
+ * CPU has AVX-512 F/BW/DQ/VL, and OPENBLAS_NUM_THREADS=1 (nothing is lost:
+ * the lama engine splits its work over its own threads and runs OpenBLAS
+ * single-threaded anyway). That exec costs about a millisecond, before
+ * anything else has run.
+ * A user's own setting always wins (OPENBLAS_CORETYPE set to anything keeps
+ * the library's choice of kernels; OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or
+ * OMP_NUM_THREADS keeps the user's pool); if the exec fails the program
+ * simply carries on.
  */
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 static void lama_blas_core_preinit(int argc, char **argv, char **envp)
 {
-	size_t n;
+	size_t n, k = 0;
 	char **env;
+	int have_core = 0, have_threads = 0, want_core;
 	(void)argc;
 	if (!argv || !argv[0] || !envp)
 		return;
-	for (n = 0; envp[n]; n++)
+	for (n = 0; envp[n]; n++) {
 		if (strncmp(envp[n], "OPENBLAS_CORETYPE=", 18) == 0)
-			return;
+			have_core = 1;
+		if (strncmp(envp[n], "OPENBLAS_NUM_THREADS=", 21) == 0 ||
+		    strncmp(envp[n], "GOTO_NUM_THREADS=", 17) == 0 ||
+		    strncmp(envp[n], "OMP_NUM_THREADS=", 16) == 0)
+			have_threads = 1;
+	}
 	__builtin_cpu_init();
-	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-	    !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+	want_core = !have_core && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+	if (!want_core && have_threads)
 		return;
-	env = tp_malloc((n + 2) * sizeof *env);
+	env = tp_malloc((n + 3) * sizeof *env);
 	if (!env)
 		return;
 	memcpy(env, envp, n * sizeof *env);
-	env[n] = (char *)"OPENBLAS_CORETYPE=SkylakeX";
-	env[n + 1] = NULL;
+	k = n;
+	if (want_core)
+		env[k++] = (char *)"OPENBLAS_CORETYPE=SkylakeX";
+	if (!have_threads)
+		env[k++] = (char *)"OPENBLAS_NUM_THREADS=1";
+	env[k] = NULL;
 	execve("/proc/self/exe", argv, env);
 	tp_free(env);
 }
