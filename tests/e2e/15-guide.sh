@@ -31,3 +31,22 @@ expect_exit 75 "$TP" run in -o out $OPTS -j 2 --max-time 0.1s
 [ ! -e out/a.png ] || fail "output written by a stopped run"
 expect_exit 0 "$TP" run in -o out $OPTS -j 2
 cmp out/a.png g1.png || fail "stopped and resumed output differs"
+
+# harmonic uses the guide as Dirichlet data along the edge of each tile in a
+# big hole: its tiled fill is close to the exact fill of the whole hole at
+# once (one tile), where guide=0 leaves tiles with nothing known grey and
+# the others disagreeing.
+mkdir in2
+"$TOOL" gen in2/b.png 480 360 3 8 5
+"$TOOL" mask in2/b_mask.png 480 360 rect:135,90,210,180
+H="--engine harmonic --tile 96"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png h1.png $H -j 1 -v
+grep_err "guide 240x180 (1/2 scale)"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png h2.png $H -j 2
+cmp h1.png h2.png || fail "harmonic: -j 1 and -j 2 differ with the guide"
+"$TOOL" unmasked in2/b.png h1.png in2/b_mask.png || fail "harmonic: unmasked pixels changed"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png whole.png --engine harmonic --tile 512
+"$TOOL" near h1.png whole.png 8 0.05 || fail "harmonic: guided tiles stray from the whole-hole fill"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png h0.png $H --engine-opt guide=0
+"$TOOL" near h0.png whole.png 8 0.05 && fail "harmonic: guide=0 is as good as the guide (test too weak)"
+true

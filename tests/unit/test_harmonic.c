@@ -465,6 +465,56 @@ static void test_harmonic_bad_params(void **state)
 	assert_int_equal(engine_find("harmonic")->needs_model, 0);
 }
 
+/* With a guide (a tile inside a hole bigger than a tile): a tile with
+ * nothing known fills from the guide on its edge ring, so a linear guide
+ * gives the linear field (not grey); a partly known tile keeps its known
+ * pixels, takes the guide on the ring, and repeats its bytes. */
+static void test_harmonic_guide(void **state)
+{
+	struct tt a;
+	float *guide = malloc(64 * 48 * 3 * sizeof(float));
+	float *first = malloc(64 * 48 * 3 * sizeof(float));
+	(void)state;
+	assert_non_null(guide);
+	assert_non_null(first);
+	for (uint32_t y = 0; y < 48; y++)
+		for (uint32_t x = 0; x < 64; x++)
+			for (int c = 0; c < 3; c++)
+				guide[((size_t)y * 64 + x) * 3 + c] = (float)f_lin(x, y, c);
+	for (int pass = 0; pass < 3; pass++) {
+		tt_init(&a, 64, 48, 3);
+		if (pass == 0) {
+			memset(a.mask, 1, 64 * 48);
+		} else {
+			for (uint32_t y = 0; y < 48; y++)
+				for (uint32_t x = 0; x < 64; x++) {
+					a.pix[((size_t)y * 64 + x) * 3] = 0.9f;   /* known: not the guide */
+					a.mask[(size_t)y * 64 + x] = x >= 20;
+				}
+		}
+		tt_poison(&a);
+		a.t.guide = guide;
+		a.t.guide_scale = 4;
+		assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
+		if (pass == 0) {
+			for (size_t i = 0; i < (size_t)64 * 48 * 3; i++)
+				assert_true(fabs(a.pix[i] - guide[i]) < 0.5 * LEVEL16);
+		} else {
+			assert_true(a.pix[0] == 0.9f);
+			assert_true(a.pix[(47 * 64 + 63) * 3 + 1] == guide[(47 * 64 + 63) * 3 + 1]);
+			for (size_t i = 0; i < (size_t)64 * 48 * 3; i++)
+				assert_true(a.pix[i] >= 0.0f && a.pix[i] <= 1.0f);
+			if (pass == 1)
+				memcpy(first, a.pix, 64 * 48 * 3 * sizeof(float));
+			else
+				assert_memory_equal(first, a.pix, 64 * 48 * 3 * sizeof(float));
+		}
+		tt_free(&a);
+	}
+	free(guide);
+	free(first);
+}
+
 /* Fail the n-th allocation for n = 0, 1, ... until a whole run succeeds:
  * every failure is TP_ENOMEM with a message (leaks show under ASan). */
 static void test_harmonic_oom(void **state)
@@ -504,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_harmonic_mixed_solvers),
 		cmocka_unit_test(test_harmonic_saddle),
 		cmocka_unit_test(test_harmonic_direct_matches_cg),
+		cmocka_unit_test(test_harmonic_guide),
 		cmocka_unit_test(test_harmonic_biharmonic),
 		cmocka_unit_test(test_harmonic_border),
 		cmocka_unit_test(test_harmonic_degenerate),
