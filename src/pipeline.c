@@ -452,6 +452,8 @@ static tp_status guide_plan(struct job *j, int *needed)
 		most *= c->f;
 		if (most > widest)
 			widest = most;
+		if (j->eng->ops->wants_guide == 2 && t->masked < (uint64_t)t->r.w * (uint64_t)t->r.h)
+			continue;   /* this engine only wants it where nothing is known */
 		if (most > thick) {
 			j->guided[i] = 1;
 			j->res->guide_tiles++;

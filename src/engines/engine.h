@@ -59,7 +59,9 @@ struct engine_ops {
 	int wants_guide;      /* 1: when a hole is too thick for one tile, the pipeline first
 			       * inpaints a downsampled copy of the whole image with this engine
 			       * and hands each tile touching the thick hole that fill as
-			       * engine_tile.guide (engine params guide=0 / guideside=N) */
+			       * engine_tile.guide (engine params guide=0 / guideside=N);
+			       * 2: the same, but only for tiles with no known pixel at all
+			       * (engines that use the guide for nothing else) */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
 	tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */

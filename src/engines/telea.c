@@ -478,9 +478,12 @@ static tp_status telea_inpaint(void *state, void *worker, struct engine_tile *ti
 	if (masked == 0)
 		return TP_OK;
 	if (masked == w * h) {
-		/* Nothing to march from: a flat mid-grey, the same every time. */
+		/* Nothing to march from: the pipeline's coarse fill of the whole
+		 * image when it gave one (a tile inside a hole bigger than a tile;
+		 * marching in from a guide ring instead was tried and left each
+		 * tile's own fronts visible), else a flat mid-grey. */
 		for (size_t i = 0; i < w * h * C; i++)
-			tile->pix[i] = 0.5f;
+			tile->pix[i] = tile->guide ? tile->guide[i] : 0.5f;
 		return TP_OK;
 	}
 
@@ -542,6 +545,7 @@ const struct engine_ops engine_telea = {
 	.multiple = 1,
 	.context = TELEA_RADIUS_DEFAULT + 2,
 	.default_tile = TELEA_TILE,
+	.wants_guide = 2,
 	.open = telea_open,
 	.worker_new = telea_worker_new,
 	.inpaint = telea_inpaint,

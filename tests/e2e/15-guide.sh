@@ -49,4 +49,12 @@ expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png whole.png --engine harmonic
 "$TOOL" near h1.png whole.png 8 0.05 || fail "harmonic: guided tiles stray from the whole-hole fill"
 expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png h0.png $H --engine-opt guide=0
 "$TOOL" near h0.png whole.png 8 0.05 && fail "harmonic: guide=0 is as good as the guide (test too weak)"
+
+# telea: a tile with nothing known takes the guide instead of mid grey
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png t1.png --engine telea --tile 96 -v
+grep_err "guide 240x180 (1/2 scale)"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png twhole.png --engine telea --tile 512
+"$TOOL" near t1.png twhole.png 80 0.06 || fail "telea: guided tiles stray from the whole-hole fill"
+expect_exit 0 "$TP" inpaint in2/b.png in2/b_mask.png t0.png --engine telea --tile 96 --engine-opt guide=0
+"$TOOL" near t0.png twhole.png 80 0.06 && fail "telea: guide=0 is as close as the guide (test too weak)"
 true

@@ -292,6 +292,41 @@ static void test_telea_all_masked(void **st)
 	}
 }
 
+/* All masked with a guide (a tile inside a hole bigger than a tile): the
+ * guide, not grey; a partly known tile ignores the guide. */
+static void test_telea_all_masked_guide(void **st)
+{
+	struct engine_options opt = { .threads = 1 };
+	void *state = NULL, *worker = NULL;
+	float pix[12 * 8 * 3], guide[12 * 8 * 3], plain[12 * 8 * 3];
+	uint8_t mask[12 * 8];
+	struct engine_tile tile = { .w = 12, .h = 8, .channels = 3, .bits = 8, .pix = pix,
+				    .mask = mask, .guide = guide, .guide_scale = 2 };
+	(void)st;
+	for (size_t i = 0; i < sizeof guide / sizeof guide[0]; i++) {
+		guide[i] = (float)(i % 29) / 29.0f;
+		pix[i] = 7.0f;
+	}
+	memset(mask, 1, sizeof mask);
+	assert_int_equal(engine_telea.open(&opt, &state), TP_OK);
+	assert_int_equal(engine_telea.worker_new(state, &worker), TP_OK);
+	assert_int_equal(engine_telea.inpaint(state, worker, &tile), TP_OK);
+	assert_memory_equal(pix, guide, sizeof pix);
+	/* One known pixel: the march from it, the same bytes as without a guide. */
+	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
+		pix[i] = 0.25f;
+	mask[5] = 0;
+	assert_int_equal(engine_telea.inpaint(state, worker, &tile), TP_OK);
+	memcpy(plain, pix, sizeof pix);
+	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
+		pix[i] = 0.25f;
+	tile.guide = NULL;
+	assert_int_equal(engine_telea.inpaint(state, worker, &tile), TP_OK);
+	assert_memory_equal(pix, plain, sizeof pix);
+	engine_telea.worker_free(worker);
+	engine_telea.close(state);
+}
+
 static void test_telea_one_pixel(void **st)
 {
 	struct img im = img_new(1, 1, 3);
@@ -589,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_telea_written_untouched),
 		cmocka_unit_test(test_telea_border_holes),
 		cmocka_unit_test(test_telea_large_hole_bounded),
+		cmocka_unit_test(test_telea_all_masked_guide),
 		cmocka_unit_test(test_telea_all_masked),
 		cmocka_unit_test(test_telea_one_pixel),
 		cmocka_unit_test(test_telea_edge_no_overshoot),
