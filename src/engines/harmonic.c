@@ -648,6 +648,20 @@ static const int8_t harmonic_bilap[13][3] = {
 	{ -1, -1, 2 }, { 1, -1, 2 }, { -1, 1, 2 }, { 1, 1, 2 },
 };
 
+/* The in-tile neighbours of pixel k among the first noff stencil offsets,
+ * into q (12 at most); returns how many. */
+static int harmonic_nbrs(uint32_t k, uint32_t w, uint32_t h, int noff, uint32_t *q)
+{
+	uint32_t x = k % w, y = k / w;
+	int n = 0;
+	for (int o = 0; o < noff; o++) {
+		int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
+		if (nx >= 0 && ny >= 0 && nx < w && ny < h)
+			q[n++] = (uint32_t)((size_t)ny * w + (size_t)nx);
+	}
+	return n;
+}
+
 /*
  * Label the groups of the nm masked pixels listed (raster order) in `list`
  * (order 1: 4 neighbours; order 2: 12). Lists them in gpix, each in raster
@@ -658,8 +672,9 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 				size_t nm, uint32_t w, uint32_t h, int order)
 {
 	int noff = order == 2 ? 12 : 4;
-	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first;
+	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first, nq[12];
 	ptrdiff_t step[12];
+	int nn;
 
 	for (int o = 0; o < noff; o++)
 		step[o] = (ptrdiff_t)harmonic_off[o][1] * (ptrdiff_t)w + harmonic_off[o][0];
@@ -681,17 +696,12 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 				}
 				continue;
 			}
-			for (int o = 0; o < noff; o++) {
-				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
-				size_t q;
-				if (nx < 0 || ny < 0 || nx >= w || ny >= h)
-					continue;
-				q = (size_t)ny * w + (size_t)nx;
-				if (mask[q] && wk->lab[q] == 0) {
-					wk->lab[q] = (int32_t)ng + 1;
-					queue[qt++] = (uint32_t)q;
+			nn = harmonic_nbrs(k, w, h, noff, nq);
+			for (int a = 0; a < nn; a++)
+				if (mask[nq[a]] && wk->lab[nq[a]] == 0) {
+					wk->lab[nq[a]] = (int32_t)ng + 1;
+					queue[qt++] = nq[a];
 				}
-			}
 		}
 		ng++;
 	}
@@ -757,13 +767,10 @@ static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord,
 	double cost = 0;
 	size_t sz = 0;
 	for (uint32_t i = 0; i < m; i++) {
-		uint32_t k = ord[i], x = k % w, y = k / w, f = i;
-		for (int o = 0; o < noff; o++) {
-			int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
-			int32_t j;
-			if (nx < 0 || ny < 0 || nx >= w || ny >= h)
-				continue;
-			j = wk->cidx[(size_t)ny * w + (size_t)nx] - 1;
+		uint32_t f = i, nq[12];
+		int nn = harmonic_nbrs(ord[i], w, h, noff, nq);
+		for (int a = 0; a < nn; a++) {
+			int32_t j = wk->cidx[nq[a]] - 1;
 			if (j >= 0 && (uint32_t)j < f)
 				f = (uint32_t)j;
 		}
@@ -815,18 +822,13 @@ static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t
 		out[qt++] = start;
 		wk->lab[start] = mark;
 		while (qh < qt) {
-			uint32_t k = out[qh++], x = k % w, y = k / w;
-			for (int o = 0; o < noff; o++) {
-				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
-				size_t q;
-				if (nx < 0 || ny < 0 || nx >= w || ny >= h)
-					continue;
-				q = (size_t)ny * w + (size_t)nx;
-				if (wk->lab[q] == (sweep == 0 ? g : -2)) {
-					wk->lab[q] = mark;
-					out[qt++] = (uint32_t)q;
+			uint32_t nq[12];
+			int nn = harmonic_nbrs(out[qh++], w, h, noff, nq);
+			for (int a = 0; a < nn; a++)
+				if (wk->lab[nq[a]] == (sweep == 0 ? g : -2)) {
+					wk->lab[nq[a]] = mark;
+					out[qt++] = nq[a];
 				}
-			}
 		}
 		start = out[qt - 1];
 	}
