@@ -391,7 +391,6 @@ static tp_status commit_result(struct job *j, struct slot *s)
 /* ------------------------------------------------------------------ */
 /* the guide (see the file comment)                                     */
 
-#define GUIDE_SIDE 1024      /* guideside= default: the coarse image's longer side at most */
 #define GUIDE_MIN_FACTOR 2   /* the coarse image is at least this much smaller */
 #define GUIDE_THICK_DIV 8    /* a hole needs the guide when thicker than tile side / this */
 
@@ -403,16 +402,15 @@ static tp_status commit_result(struct job *j, struct slot *s)
 static tp_status guide_setup(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
-	double on = 1, side = GUIDE_SIDE;
+	uint32_t side;
+	int on;
 	if (!j->eng->ops->wants_guide || j->plan->ntiles < 2)
 		return TP_OK;
-	if (engine_param_double(j->o->engine_params, "guide", 0, 1, &on) < 0 ||
-	    engine_param_double(j->o->engine_params, "guideside", 64, 2048, &side) < 0)
+	if (engine_guide_params(j->o->engine_params, &on, &side) != TP_OK)
 		return TP_EUSAGE;
-	if (on < 0.5)
+	if (!on)
 		return TP_OK;
-	return tiler_coarse_new(ii->width, ii->height, j->fmt, (uint32_t)side, GUIDE_MIN_FACTOR,
-				&j->coarse);
+	return tiler_coarse_new(ii->width, ii->height, j->fmt, side, GUIDE_MIN_FACTOR, &j->coarse);
 }
 
 /*

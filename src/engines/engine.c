@@ -75,3 +75,16 @@ uint32_t engine_hole_distance(uint16_t *d, const uint8_t *mask, uint32_t w, uint
 		}
 	return mx;
 }
+
+tp_status engine_guide_params(const char *params, int *on, uint32_t *side)
+{
+	double g = 1, sd = ENGINE_GUIDE_SIDE;
+	if (params && (engine_param_double(params, "guide", 0, 1, &g) < 0 ||
+		       engine_param_double(params, "guideside", 64, 2048, &sd) < 0))
+		return TP_EUSAGE;
+	if (on)
+		*on = g >= 0.5;
+	if (side)
+		*side = (uint32_t)sd;
+	return TP_OK;
+}

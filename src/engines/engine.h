@@ -91,6 +91,17 @@ extern const struct engine_ops engine_lama;
 int engine_param_double(const char *params, const char *key, double min, double max, double *val);
 
 /*
+ * The guide's parameters (engines with wants_guide): guide=0|1 (default 1)
+ * and guideside=64..2048 (default ENGINE_GUIDE_SIDE), from a "k=v,..."
+ * params string (NULL: the defaults). The pipeline reads them to build the
+ * guide; the engines' open() calls this too, so a bad value is reported
+ * even when an image is a single tile. Either output may be NULL.
+ * TP_EUSAGE (with tp_err) when present but out of range.
+ */
+#define ENGINE_GUIDE_SIDE 1024
+tp_status engine_guide_params(const char *params, int *on, uint32_t *side);
+
+/*
  * City-block distance of every pixel of a (h, w) 0/1 mask to the nearest
  * known (0) pixel, in two passes, written to d (h * w); known pixels get 0,
  * and distances are capped at 60000 (a tile with nothing known gets 60000

@@ -121,12 +121,9 @@ static tp_status harmonic_open(const struct engine_options *opt, void **state)
 	struct harmonic_state *s;
 	double order = 2, direct = 1;
 	*state = NULL;
-	double unused;
 	if (opt && opt->params && (engine_param_double(opt->params, "order", 1, 2, &order) < 0 ||
 				   engine_param_double(opt->params, "direct", 0, 1, &direct) < 0 ||
-				   /* read by the pipeline (it builds the guide); checked here too */
-				   engine_param_double(opt->params, "guide", 0, 1, &unused) < 0 ||
-				   engine_param_double(opt->params, "guideside", 64, 2048, &unused) < 0))
+				   engine_guide_params(opt->params, NULL, NULL) != TP_OK))
 		return TP_EUSAGE;
 	if (order != 1 && order != 2)
 		return tp_err(TP_EUSAGE, "engine 'harmonic': order must be 1 (Laplace) or 2 (biharmonic)");
@@ -723,14 +720,13 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
  * by a breadth-first sweep from the hole's rim through masked pixels (the
  * shortest such path is as long as the city-block distance: a known pixel
  * on a shorter straight path would be nearer). dist is 0 on entry for every
- * pixel, as the worker keeps it. Returns the largest distance.
+ * pixel, as the worker keeps it.
  */
-static uint16_t harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
-				   size_t nm, uint32_t w, uint32_t h)
+static void harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
+			       size_t nm, uint32_t w, uint32_t h)
 {
 	uint32_t *queue = wk->queue;
 	size_t qh = 0, qt = 0;
-	uint16_t mx = 0;
 	for (size_t i = 0; i < nm; i++) {
 		uint32_t k = list[i], x = k % w, y = k / w;
 		if ((x > 0 && !mask[k - 1]) || (x + 1 < w && !mask[k + 1]) ||
@@ -744,7 +740,6 @@ static uint16_t harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *ma
 		uint16_t d = wk->dist[k], nd = d < 60000 ? (uint16_t)(d + 1) : d;
 		uint32_t nbr[4];
 		int nn = 0;
-		mx = d;
 		if (x > 0) nbr[nn++] = k - 1;
 		if (x + 1 < w) nbr[nn++] = k + 1;
 		if (y > 0) nbr[nn++] = k - w;
@@ -755,7 +750,6 @@ static uint16_t harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *ma
 				queue[qt++] = nbr[a];
 			}
 	}
-	return mx;
 }
 
 /* Envelope of the factor for the pixels in `ord` (their places set in

@@ -140,7 +140,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
 	double minside = 0, thick = PATCH_COARSE_THICK, init = 0, sig = 1, sharp = 0;
-	double pull = PATCH_GUIDE_PULL, unused;
+	double pull = PATCH_GUIDE_PULL;
 	*state = NULL;
 	if (opt && opt->params) {
 		if (engine_param_double(opt->params, "patch", 3, 15, &size) < 0 ||
@@ -152,9 +152,7 @@ static tp_status patch_open(const struct engine_options *opt, void **state)
 		    engine_param_double(opt->params, "sigma", 0.01, 100, &sig) < 0 ||
 		    engine_param_double(opt->params, "sharp", 0, 1, &sharp) < 0 ||
 		    engine_param_double(opt->params, "pull", 0, 1, &pull) < 0 ||
-		    /* read by the pipeline (it builds the guide); checked here too */
-		    engine_param_double(opt->params, "guide", 0, 1, &unused) < 0 ||
-		    engine_param_double(opt->params, "guideside", 64, 2048, &unused) < 0)
+		    engine_guide_params(opt->params, NULL, NULL) != TP_OK)
 			return TP_EUSAGE;
 		if (size != floor(size) || ((int)size & 1) == 0)
 			return tp_err(TP_EUSAGE, "engine 'patch': patch size must be an odd whole number (3..15)");

@@ -353,6 +353,8 @@ static tp_status telea_open(const struct engine_options *opt, void **state)
 	struct telea_state *st;
 
 	*state = NULL;
+	if (engine_guide_params(opt ? opt->params : NULL, NULL, NULL) != TP_OK)
+		return TP_EUSAGE;
 	if (radius > TELEA_RADIUS_MAX)
 		return tp_err(TP_EUSAGE, "telea: radius %u is out of range (1 to %u pixels)",
 			      radius, TELEA_RADIUS_MAX);
