@@ -7,8 +7,8 @@
 # Photos come from python3-skimage (installed) and the wallpaper packages
 # lomiri-wallpapers-16.04 and mate-backgrounds: when those are not installed they are
 # fetched with `apt-get download` and unpacked under BUILD/bench/pkgs (the
-# photos are never committed). Until `tilepaint inpaint` exists, the engines
-# run through the stand-in driver scripts/bench/quality_run.c.
+# photos are never committed). tilepaint runs as `tilepaint inpaint -v`, one
+# process per case; its time is every stage but file decoding and encoding.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build}
@@ -23,16 +23,6 @@ done
 command -v gmic >/dev/null || { echo "quality: gmic missing (apt-get install gmic)" >&2; exit 1; }
 
 make --no-print-directory -j2 "$BUILD/tilepaint" >/dev/null
-
-# The stand-in driver links the engines and util objects the build made.
-OBJS=$(find "$BUILD/src" -name '*.o' ! -name main.o)
-for d in tiler store; do
-	[ -d "$BUILD/$d" ] && OBJS="$OBJS $(find "$BUILD/$d" -name '*.o')"
-done
-# shellcheck disable=SC2086
-cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -ffp-contract=off -I. \
-	-o "$BUILD/quality_run" scripts/bench/quality_run.c $OBJS \
-	$(pkg-config --libs libtiff-4 libpng libjpeg sqlite3 fftw3f openblas zlib) -lpthread -lm
 
 # Wallpaper packages: installed, or downloaded and unpacked once.
 ROOT=/

@@ -151,20 +151,9 @@ class Runner:
         self.args = args
         self.work = work
         self.tilepaint = os.path.join(args.build, "tilepaint")
-        self.quality_run = os.path.join(args.build, "quality_run")
-        self.pipeline = self._has_pipeline()
-        self.tp_engine_time = not self.pipeline
-
-    def _has_pipeline(self):
-        try:
-            r = subprocess.run([self.tilepaint, "inpaint", "--help"], capture_output=True,
-                               text=True, timeout=30)
-            return r.returncode == 0 and "--engine" in r.stdout + r.stderr
-        except OSError:
-            return False
 
     def methods(self):
-        ms = ["tp_patch", "tp_patch_noguide", "tp_patch_t2048", "tp_harmonic", "tp_harmonic_o1", "tp_telea", "cv2_telea", "cv2_ns",
+        ms = ["tp_patch", "tp_patch_noguide", "tp_harmonic", "tp_harmonic_o1", "tp_telea", "cv2_telea", "cv2_ns",
               "skimage_biharmonic", "gmic_patch", "gmic_matchpatch"]
         if self.args.methods:
             ms = [m for m in ms if m in self.args.methods.split(",")]
@@ -176,9 +165,7 @@ class Runner:
             return "image > %d px" % self.args.slow_side
         if method.startswith("gmic") and side > self.args.slow_side and not self.args.gmic_all:
             return "image > %d px" % self.args.slow_side
-        if method == "tp_patch_t2048" and (side <= self.args.slow_side or self.pipeline):
-            return "only on large photos, stand-in driver"
-        if method in ("tp_harmonic_o1", "tp_patch_noguide") and self.pipeline and not self.args.params_flag:
+        if method in ("tp_harmonic_o1", "tp_patch_noguide") and not self.args.params_flag:
             return "the pipeline's engine-parameter option is not known (--params-flag)"
         return None
 
@@ -192,36 +179,28 @@ class Runner:
             save_pnm(inp, img)
             save_pnm(msk, mask * 255)
         if method.startswith("tp_"):
-            engine, params, tile = method[3:], None, []
+            engine, params = method[3:], None
             if engine == "harmonic_o1":
                 engine, params = "harmonic", "order=1"
             if engine == "patch_noguide":
                 engine, params = "patch", "guide=0"
-            if engine == "patch_t2048":
-                # Tiles of 2048: what planning tiles around large holes would give.
-                engine, tile = "patch", ["2048"]
-            if self.pipeline:
-                inp_png, msk_png = inp + ".png", msk + ".png"
-                if not os.path.exists(inp_png):
-                    Image.fromarray(img).save(inp_png)
-                    Image.fromarray(mask * 255).save(msk_png)
-                out = out + ".png"
-                cmd = [self.tilepaint, "inpaint", "-v", inp_png, msk_png, out, "--engine", engine]
-                if params:
-                    cmd += [self.args.params_flag, params]
-            else:
-                cmd = [self.quality_run, engine, params or "-", inp, msk, out] + tile
+            inp_png, msk_png = inp + ".png", msk + ".png"
+            if not os.path.exists(inp_png):
+                Image.fromarray(img).save(inp_png)
+                Image.fromarray(mask * 255).save(msk_png)
+            out = out + ".png"
+            cmd = [self.tilepaint, "inpaint", "-v", inp_png, msk_png, out, "--engine", engine]
+            if params:
+                cmd += [self.args.params_flag, params]
             res, dt, stdout = self._proc(cmd, out, img)
-            for tok in stdout.split():
-                if tok.startswith("engine_ms="):
-                    dt = float(tok[10:]) / 1000.0  # the engines alone, like the in-process peers
             stages = self._stages(stdout)
-            if stages:
-                # Like the in-process peers, whose files are already decoded:
-                # everything but decoding, encoding and writing the files.
-                self.last_wall = dt
-                self.last_engine = (stages.get("inference", 0) + stages.get("model_load", 0)) / 1000.0
-                dt = sum(v for k, v in stages.items() if k not in ("decode", "encode", "write")) / 1000.0
+            if not stages:
+                raise RuntimeError("tilepaint inpaint -v printed no stage times")
+            # Like the in-process peers, whose files are already decoded:
+            # everything but decoding, encoding and writing the files.
+            self.last_wall = dt
+            self.last_engine = (stages.get("inference", 0) + stages.get("model_load", 0)) / 1000.0
+            dt = sum(v for k, v in stages.items() if k not in ("decode", "encode", "write")) / 1000.0
             return res, dt
         if method.startswith("gmic"):
             op = "inpaint[0] [1],7" if method == "gmic_patch" else "inpaint_matchpatch[0] [1]"
@@ -395,8 +374,7 @@ def main():
     runner = Runner(args, work)
     runner.load0 = open("/proc/loadavg").read().split()[:3]
     methods = runner.methods()
-    print("quality: %s; %d photos x %d mask kinds x %d methods; load %s" % (
-        "tilepaint pipeline" if runner.pipeline else "stand-in driver quality_run (no pipeline yet)",
+    print("quality: %d photos x %d mask kinds x %d methods; load %s" % (
         len(photos), len(kinds), len(methods), open("/proc/loadavg").read().split()[:3]), flush=True)
 
     rows, cases, unavailable = [], {}, {}
@@ -500,8 +478,8 @@ def main():
     load0 = runner.load0
     load1 = open("/proc/loadavg").read().split()[:3]
     lines += ["", "Run: %s; %s; %d cores; load average %s at start, %s at end; %s." % (
-        time.strftime("%Y-%m-%d %H:%M"), "tilepaint pipeline" if runner.pipeline else
-        "engines through scripts/bench/quality_run.c (no pipeline yet)", os.cpu_count(),
+        time.strftime("%Y-%m-%d %H:%M"),
+        "report from --from-csv" if args.from_csv else "tilepaint inpaint -v", os.cpu_count(),
         "/".join(load0), "/".join(load1),
         "G'MIC and skimage on photos up to %d px" % args.slow_side),
         "", "| photo | size | package | path | licence |", "| --- | --- | --- | --- | --- |"]

@@ -1,6 +1,6 @@
 /*
  * harmonic_int.h - internals of the harmonic engine exposed to its unit test
- * and the quality benchmark driver only (not part of the engine interface).
+ * only (not part of the engine interface).
  */
 #ifndef HARMONIC_INT_H
 #define HARMONIC_INT_H

@@ -1,6 +1,6 @@
 /*
- * patch_int.h - internals of the patch engine exposed to its unit test and
- * the quality benchmark driver only (not part of the engine interface).
+ * patch_int.h - internals of the patch engine exposed to its unit test
+ * only (not part of the engine interface).
  */
 #ifndef PATCH_INT_H
 #define PATCH_INT_H
