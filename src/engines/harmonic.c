@@ -55,26 +55,34 @@ struct harmonic_state {
 };
 
 /*
- * Per-thread scratch, in three parts grown only when needed: what every tile
- * needs per pixel (12 bytes; kept at rest values between tiles, so a tile
- * touches only its masked pixels), what the direct solver needs per masked
- * pixel, and the iterative solver's whole-tile arrays, made only for tiles
- * with a hole too big to factor. A scratch across a big tile thus costs what
- * its pixels cost, in time and in memory.
+ * Per-thread scratch, in three parts grown only when needed. The direct
+ * solver's arrays run over the masked pixels only (a masked pixel's place
+ * in the tile, its stencil neighbours, distance, group, place in the order),
+ * so a tile costs memory and page faults in proportion to its holes, not to
+ * its area: first touching a fresh page costs more than solving a few
+ * hundred pixels, and a one-tile image touches every page once. Per-pixel
+ * arrays exist for the two rarer paths that need them, the guide's ring and
+ * the iterative solver, and are made on first use, at rest values of zero
+ * (calloc), and restored to them after each tile.
  */
 struct harmonic_worker {
-	size_t tcap;                /* pixels the tile arrays hold */
-	uint16_t *dist;             /* (h, w) city-block distance to a known pixel; 0 at rest */
-	int32_t *cidx;              /* (h, w) 1 + place of a pixel in the current order; 0 at rest */
-	int32_t *lab;               /* (h, w) 1 + group of a masked pixel; 0 at rest */
+	size_t tcap;                /* pixels the per-pixel arrays hold */
+	uint16_t *dist;             /* (h, w) distance to a known pixel, iterative solves only; 0 at rest */
 	uint8_t *imask;             /* (2, h, w) the order of pixels left to the iterative
 				     * solver (0 at rest), then the 0/1 mask of one order */
 	uint8_t *gmask;             /* (h, w) the mask less the guide's ring (guided tiles) */
+	size_t rcap;                /* rows rstart holds */
+	uint32_t *rstart;           /* (h + 1) index of the first masked pixel of each row */
 	size_t mcap;                /* masked pixels the arrays below hold */
+	uint32_t *pos;              /* (nm) tile place of each masked pixel, raster order */
+	int32_t *nbr;               /* (nm, 12) masked index of the neighbour at harmonic_off[o],
+				     * or HARMONIC_KNOWN, or HARMONIC_OUTSIDE */
+	uint16_t *mdist;            /* (nm) city-block distance to a known pixel (0: none) */
+	int32_t *lab;               /* (nm) 1 + group */
+	int32_t *cidx;              /* (nm) 1 + place in the current order; 0 outside it */
 	uint32_t *queue;            /* (nm) breadth-first queue */
-	uint32_t *gpix;             /* (nm) tile pixels, group by group, each in raster order */
-	uint32_t *rcm;              /* (nm) the masked pixels in raster order, then one group
-				     * in reverse Cuthill-McKee order */
+	uint32_t *gpix;             /* (nm) masked indices, group by group, each in raster order */
+	uint32_t *rcm;              /* (nm) one group in reverse Cuthill-McKee order */
 	uint32_t *gstart;           /* (groups + 1) offsets into gpix */
 	uint32_t *first;            /* (nm) envelope: first column of each row of the factor */
 	size_t *estart;             /* (nm + 1) envelope: offset of each row in env */
@@ -168,16 +176,19 @@ static tp_status harmonic_worker_new(void *state, void **worker)
 
 static void harmonic_drop_tile(struct harmonic_worker *wk)
 {
-	tp_free(wk->dist); tp_free(wk->cidx); tp_free(wk->lab); tp_free(wk->imask); tp_free(wk->gmask);
-	wk->dist = NULL; wk->cidx = NULL; wk->lab = NULL; wk->imask = NULL; wk->gmask = NULL;
+	tp_free(wk->dist); tp_free(wk->imask); tp_free(wk->gmask);
+	wk->dist = NULL; wk->imask = NULL; wk->gmask = NULL;
 	wk->tcap = 0;
 }
 
 static void harmonic_drop_masked(struct harmonic_worker *wk)
 {
+	tp_free(wk->pos); tp_free(wk->nbr); tp_free(wk->mdist); tp_free(wk->lab); tp_free(wk->cidx);
 	tp_free(wk->queue); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart);
 	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv);
-	wk->queue = wk->gpix = wk->rcm = wk->gstart = wk->first = NULL;
+	wk->pos = wk->queue = wk->gpix = wk->rcm = wk->gstart = wk->first = NULL;
+	wk->nbr = wk->lab = wk->cidx = NULL;
+	wk->mdist = NULL;
 	wk->estart = NULL; wk->inv = NULL;
 	wk->mcap = 0;
 }
@@ -201,6 +212,7 @@ static void harmonic_worker_free(void *worker)
 	harmonic_drop_tile(wk);
 	harmonic_drop_masked(wk);
 	harmonic_drop_iter(wk);
+	tp_free(wk->rstart);
 	tp_free(wk->env);
 	tp_free(wk);
 }
@@ -211,16 +223,14 @@ static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
 	if (n <= wk->tcap)
 		return TP_OK;
 	harmonic_drop_tile(wk);
-	if (n > SIZE_MAX / 2 / sizeof(int32_t))
+	if (n > SIZE_MAX / 2 / sizeof(uint16_t))
 		return tp_err(TP_EUSAGE, "engine 'harmonic': tile too large");
 	/* Zero is every array's rest value, so calloc's fresh pages serve:
 	 * a page no masked pixel comes near is never even touched. */
 	wk->dist = tp_calloc(n, sizeof(uint16_t));
-	wk->cidx = tp_calloc(n, sizeof(int32_t));
-	wk->lab = tp_calloc(n, sizeof(int32_t));
 	wk->imask = tp_calloc(2, n);
 	wk->gmask = tp_calloc(1, n);
-	if (!wk->dist || !wk->cidx || !wk->lab || !wk->imask || !wk->gmask) {
+	if (!wk->dist || !wk->imask || !wk->gmask) {
 		harmonic_drop_tile(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %zu-pixel tile", n);
 	}
@@ -228,12 +238,27 @@ static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
 	return TP_OK;
 }
 
-/* Per-masked-pixel arrays for nm pixels (grow only; contents not kept). */
-static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm)
+/* Per-masked-pixel arrays for nm pixels and per-row starts for h rows
+ * (grow only; contents not kept). */
+static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, uint32_t h)
 {
+	if (h + (size_t)1 > wk->rcap) {
+		tp_free(wk->rstart);
+		wk->rcap = 0;
+		if (!(wk->rstart = tp_malloc((h + (size_t)1) * sizeof(uint32_t))))
+			return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for a %u-row tile", h);
+		wk->rcap = h + (size_t)1;
+	}
 	if (nm <= wk->mcap)
 		return TP_OK;
 	harmonic_drop_masked(wk);
+	if (nm > SIZE_MAX / 12 / sizeof(int32_t))
+		return tp_err(TP_EUSAGE, "engine 'harmonic': too many masked pixels");
+	wk->pos = tp_malloc(nm * sizeof(uint32_t));
+	wk->nbr = tp_malloc(nm * 12 * sizeof(int32_t));
+	wk->mdist = tp_malloc(nm * sizeof(uint16_t));
+	wk->lab = tp_malloc(nm * sizeof(int32_t));
+	wk->cidx = tp_malloc(nm * sizeof(int32_t));
 	wk->queue = tp_malloc(nm * sizeof(uint32_t));
 	wk->gpix = tp_malloc(nm * sizeof(uint32_t));
 	wk->rcm = tp_malloc(nm * sizeof(uint32_t));
@@ -241,7 +266,8 @@ static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm)
 	wk->first = tp_malloc(nm * sizeof(uint32_t));
 	wk->estart = tp_malloc((nm + 1) * sizeof(size_t));
 	wk->inv = tp_malloc(nm * sizeof(double));
-	if (!wk->queue || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first || !wk->estart || !wk->inv) {
+	if (!wk->pos || !wk->nbr || !wk->mdist || !wk->lab || !wk->cidx ||
+	    !wk->queue || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first || !wk->estart || !wk->inv) {
 		harmonic_drop_masked(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for %zu masked pixels", nm);
 	}
@@ -638,66 +664,101 @@ static const int8_t harmonic_off[12][2] = {
 	{ -1, -1 }, { 1, -1 }, { -1, 1 }, { 1, 1 },
 };
 
-/* The squared 5-point Laplacian away from edges: (dx, dy, coefficient). */
+/* The squared 5-point Laplacian away from edges: (dx, dy, coefficient);
+ * entry o > 0 is the neighbour at harmonic_off[o - 1]. */
 static const int8_t harmonic_bilap[13][3] = {
 	{ 0, 0, 20 }, { -1, 0, -8 }, { 1, 0, -8 }, { 0, -1, -8 }, { 0, 1, -8 },
 	{ -2, 0, 1 }, { 2, 0, 1 }, { 0, -2, 1 }, { 0, 2, 1 },
 	{ -1, -1, 2 }, { 1, -1, 2 }, { -1, 1, 2 }, { 1, 1, 2 },
 };
 
-/* The in-tile neighbours of pixel k among the first noff stencil offsets,
- * into q (12 at most); returns how many. */
-static int harmonic_nbrs(uint32_t k, uint32_t w, uint32_t h, int noff, uint32_t *q)
+/* harmonic_off's index of offset (dx, dy), at [dy + 2][dx + 2]; -1: none. */
+static const int8_t harmonic_slot[5][5] = {
+	{ -1, -1, 6, -1, -1 },
+	{ -1, 8, 2, 9, -1 },
+	{ 4, 0, -1, 1, 5 },
+	{ -1, 10, 3, 11, -1 },
+	{ -1, -1, 7, -1, -1 },
+};
+
+#define HARMONIC_KNOWN (-1)    /* nbr[]: a known pixel of the tile */
+#define HARMONIC_OUTSIDE (-2)  /* nbr[]: past the tile edge */
+
+/*
+ * The stencil neighbours of the nm masked pixels listed (raster order) in
+ * wk->pos, into wk->nbr. A neighbour in the row dy away is found by a
+ * pointer per offset walking that row's masked pixels, which only moves
+ * forward as x does: O(12 nm) in all, and nothing per tile pixel read but
+ * the mask bytes next to the holes.
+ */
+static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask, size_t nm,
+				uint32_t w, uint32_t h)
 {
-	uint32_t x = k % w, y = k / w;
-	int n = 0;
-	for (int o = 0; o < noff; o++) {
-		int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
-		if (nx >= 0 && ny >= 0 && nx < w && ny < h)
-			q[n++] = (uint32_t)((size_t)ny * w + (size_t)nx);
+	const uint32_t *pos = wk->pos;
+	uint32_t *rs = wk->rstart;
+	size_t i = 0;
+
+	for (uint32_t y = 0; y <= h; y++) {
+		size_t lim = (size_t)y * w;
+		while (i < nm && pos[i] < lim)
+			i++;
+		rs[y] = (uint32_t)i;
 	}
-	return n;
+	for (uint32_t y = 0; y < h; y++) {
+		uint32_t ptr[12];
+		if (rs[y] == rs[y + 1])
+			continue;
+		for (int o = 0; o < 12; o++) {
+			int64_t ny = (int64_t)y + harmonic_off[o][1];
+			ptr[o] = ny >= 0 && ny < (int64_t)h ? rs[ny] : 0;
+		}
+		for (i = rs[y]; i < rs[y + 1]; i++) {
+			uint32_t k = pos[i], x = k - y * w;
+			int32_t *nb = wk->nbr + i * 12;
+			for (int o = 0; o < 12; o++) {
+				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
+				size_t q;
+				if (nx < 0 || ny < 0 || nx >= (int64_t)w || ny >= (int64_t)h) {
+					nb[o] = HARMONIC_OUTSIDE;
+					continue;
+				}
+				q = (size_t)ny * w + (size_t)nx;
+				if (!mask[q]) {
+					nb[o] = HARMONIC_KNOWN;
+					continue;
+				}
+				/* q is listed, in row ny, at or after ptr[o] */
+				while (pos[ptr[o]] < q)
+					ptr[o]++;
+				nb[o] = (int32_t)ptr[o];
+			}
+		}
+	}
 }
 
 /*
- * Label the groups of the nm masked pixels listed (raster order) in `list`
- * (order 1: 4 neighbours; order 2: 12). Lists them in gpix, each in raster
- * order, from gstart; returns how many. lab is -1 on entry for every pixel
- * (the worker keeps it so between tiles) and holds the groups on return.
+ * Label the groups of the nm masked pixels (order 1: 4 neighbours; order
+ * 2: 12). Lists their masked indices in gpix, group by group, each in
+ * raster order, from gstart; returns how many groups.
  */
-static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
-				size_t nm, uint32_t w, uint32_t h, int order)
+static uint32_t harmonic_groups(struct harmonic_worker *wk, size_t nm, int order)
 {
 	int noff = order == 2 ? 12 : 4;
-	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first, nq[12];
-	ptrdiff_t step[12];
-	int nn;
+	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first;
 
-	for (int o = 0; o < noff; o++)
-		step[o] = (ptrdiff_t)harmonic_off[o][1] * (ptrdiff_t)w + harmonic_off[o][0];
+	memset(wk->lab, 0, nm * sizeof(int32_t));
 	for (size_t i0 = 0; i0 < nm; i0++) {
 		size_t qh = 0, qt = 0;
-		if (wk->lab[list[i0]] != 0)
+		if (wk->lab[i0] != 0)
 			continue;
-		wk->lab[list[i0]] = (int32_t)ng + 1;
-		queue[qt++] = list[i0];
+		wk->lab[i0] = (int32_t)ng + 1;
+		queue[qt++] = (uint32_t)i0;
 		while (qh < qt) {
-			uint32_t k = queue[qh++], x = k % w, y = k / w;
-			if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
-				for (int o = 0; o < noff; o++) {
-					size_t q = (size_t)((ptrdiff_t)k + step[o]);
-					if (mask[q] && wk->lab[q] == 0) {
-						wk->lab[q] = (int32_t)ng + 1;
-						queue[qt++] = (uint32_t)q;
-					}
-				}
-				continue;
-			}
-			nn = harmonic_nbrs(k, w, h, noff, nq);
-			for (int a = 0; a < nn; a++)
-				if (mask[nq[a]] && wk->lab[nq[a]] == 0) {
-					wk->lab[nq[a]] = (int32_t)ng + 1;
-					queue[qt++] = nq[a];
+			const int32_t *nb = wk->nbr + (size_t)queue[qh++] * 12;
+			for (int o = 0; o < noff; o++)
+				if (nb[o] >= 0 && wk->lab[nb[o]] == 0) {
+					wk->lab[nb[o]] = (int32_t)ng + 1;
+					queue[qt++] = (uint32_t)nb[o];
 				}
 		}
 		ng++;
@@ -705,66 +766,60 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, const uint8_t *mask,
 	/* Counting sort by group, stable: raster order within each. */
 	memset(wk->gstart, 0, ((size_t)ng + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nm; i++)
-		wk->gstart[wk->lab[list[i]]]++;
+		wk->gstart[wk->lab[i]]++;
 	for (uint32_t g = 0; g < ng; g++) {
 		wk->gstart[g + 1] += wk->gstart[g];
 		cur[g] = wk->gstart[g];
 	}
 	for (size_t i = 0; i < nm; i++)
-		wk->gpix[cur[wk->lab[list[i]] - 1]++] = list[i];
+		wk->gpix[cur[wk->lab[i] - 1]++] = (uint32_t)i;
 	return ng;
 }
 
 /*
- * City-block distance of each listed masked pixel to the nearest known one,
- * by a breadth-first sweep from the hole's rim through masked pixels (the
- * shortest such path is as long as the city-block distance: a known pixel
- * on a shorter straight path would be nearer). dist is 0 on entry for every
- * pixel, as the worker keeps it.
+ * City-block distance of each masked pixel to the nearest known one, into
+ * mdist (0: none in reach), by a breadth-first sweep from the hole's rim
+ * through masked pixels (the shortest such path is as long as the
+ * city-block distance: a known pixel on a shorter straight path would be
+ * nearer).
  */
-static void harmonic_hole_dist(struct harmonic_worker *wk, const uint8_t *mask, const uint32_t *list,
-			       size_t nm, uint32_t w, uint32_t h)
+static void harmonic_hole_dist(struct harmonic_worker *wk, size_t nm)
 {
 	uint32_t *queue = wk->queue;
 	size_t qh = 0, qt = 0;
 	for (size_t i = 0; i < nm; i++) {
-		uint32_t k = list[i], x = k % w, y = k / w;
-		if ((x > 0 && !mask[k - 1]) || (x + 1 < w && !mask[k + 1]) ||
-		    (y > 0 && !mask[k - w]) || (y + 1 < h && !mask[k + w])) {
-			wk->dist[k] = 1;
-			queue[qt++] = k;
-		}
+		const int32_t *nb = wk->nbr + i * 12;
+		int rim = nb[0] == HARMONIC_KNOWN || nb[1] == HARMONIC_KNOWN ||
+			  nb[2] == HARMONIC_KNOWN || nb[3] == HARMONIC_KNOWN;
+		wk->mdist[i] = (uint16_t)rim;
+		if (rim)
+			queue[qt++] = (uint32_t)i;
 	}
 	while (qh < qt) {
-		uint32_t k = queue[qh++], x = k % w, y = k / w;
-		uint16_t d = wk->dist[k], nd = d < 60000 ? (uint16_t)(d + 1) : d;
-		uint32_t nbr[4];
-		int nn = 0;
-		if (x > 0) nbr[nn++] = k - 1;
-		if (x + 1 < w) nbr[nn++] = k + 1;
-		if (y > 0) nbr[nn++] = k - w;
-		if (y + 1 < h) nbr[nn++] = k + w;
-		for (int a = 0; a < nn; a++)
-			if (mask[nbr[a]] && wk->dist[nbr[a]] == 0) {
-				wk->dist[nbr[a]] = nd;
-				queue[qt++] = nbr[a];
+		uint32_t i = queue[qh++];
+		const int32_t *nb = wk->nbr + (size_t)i * 12;
+		uint16_t d = wk->mdist[i], nd = d < 60000 ? (uint16_t)(d + 1) : d;
+		for (int o = 0; o < 4; o++)
+			if (nb[o] >= 0 && wk->mdist[nb[o]] == 0) {
+				wk->mdist[nb[o]] = nd;
+				queue[qt++] = (uint32_t)nb[o];
 			}
 	}
 }
 
-/* Envelope of the factor for the pixels in `ord` (their places set in
- * cidx): fills first[] and returns sum (width^2), *size the entries. */
-static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m,
-				uint32_t w, uint32_t h, int order, size_t *size)
+/* Envelope of the factor for the masked pixels in `ord` (their places set
+ * in cidx): fills first[] and returns sum (width^2), *size the entries. */
+static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m, int order,
+				size_t *size)
 {
 	int noff = order == 2 ? 12 : 4;
 	double cost = 0;
 	size_t sz = 0;
 	for (uint32_t i = 0; i < m; i++) {
-		uint32_t f = i, nq[12];
-		int nn = harmonic_nbrs(ord[i], w, h, noff, nq);
-		for (int a = 0; a < nn; a++) {
-			int32_t j = wk->cidx[nq[a]] - 1;
+		const int32_t *nb = wk->nbr + (size_t)ord[i] * 12;
+		uint32_t f = i;
+		for (int o = 0; o < noff; o++) {
+			int32_t j = nb[o] >= 0 ? wk->cidx[nb[o]] - 1 : -1;
 			if (j >= 0 && (uint32_t)j < f)
 				f = (uint32_t)j;
 		}
@@ -798,15 +853,15 @@ static inline uint32_t harmonic_deg(uint32_t x, uint32_t y, uint32_t w, uint32_t
 }
 
 /*
- * Reverse Cuthill-McKee-like order of group P into out[]: breadth-first
- * from a far end of the group (the last pixel reached by a sweep from its
- * first), neighbours in stencil order, then reversed. Each BFS level is a
- * cross-section of the stroke, so the envelope is a few cross-sections
- * wide however the stroke bends (an "S", an "O", a diagonal scratch).
- * Uses lab as visit marks (restored to g) and out as the queue.
+ * Reverse Cuthill-McKee-like order of group P (masked indices) into out[]:
+ * breadth-first from a far end of the group (the last pixel reached by a
+ * sweep from its first), neighbours in stencil order, then reversed. Each
+ * BFS level is a cross-section of the stroke, so the envelope is a few
+ * cross-sections wide however the stroke bends (an "S", an "O", a diagonal
+ * scratch). Uses lab as visit marks (restored to g) and out as the queue.
  */
-static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t m, uint32_t w,
-			 uint32_t h, int order, int32_t g, uint32_t *out)
+static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t m, int order,
+			 int32_t g, uint32_t *out)
 {
 	int noff = order == 2 ? 12 : 4;
 	uint32_t start = P[0];
@@ -816,12 +871,11 @@ static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t
 		out[qt++] = start;
 		wk->lab[start] = mark;
 		while (qh < qt) {
-			uint32_t nq[12];
-			int nn = harmonic_nbrs(out[qh++], w, h, noff, nq);
-			for (int a = 0; a < nn; a++)
-				if (wk->lab[nq[a]] == (sweep == 0 ? g : -2)) {
-					wk->lab[nq[a]] = mark;
-					out[qt++] = nq[a];
+			const int32_t *nb = wk->nbr + (size_t)out[qh++] * 12;
+			for (int o = 0; o < noff; o++)
+				if (nb[o] >= 0 && wk->lab[nb[o]] == (sweep == 0 ? g : -2)) {
+					wk->lab[nb[o]] = mark;
+					out[qt++] = (uint32_t)nb[o];
 				}
 		}
 		start = out[qt - 1];
@@ -836,9 +890,9 @@ static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t
 }
 
 /*
- * Solve group P (m pixels, raster order) exactly. Returns 1 when solved
- * (tile->pix holds the fill), 0 when the group is too big for a direct
- * solve (nothing changed), -1 on allocation failure (tp_err set).
+ * Solve group P (m masked indices, raster order) exactly. Returns 1 when
+ * solved (tile->pix holds the fill), 0 when the group is too big for a
+ * direct solve (nothing changed), -1 on allocation failure (tp_err set).
  */
 static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile, const uint32_t *P,
 			   uint32_t m, int order, int conn, int32_t g)
@@ -852,11 +906,11 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 
 	/* Candidate orders: rows (P as it is) and reverse Cuthill-McKee (best
 	 * for nearly every stroke and letter); the smaller envelope wins. */
-	harmonic_rcm(wk, P, m, w, h, conn, g, wk->rcm);
+	harmonic_rcm(wk, P, m, conn, g, wk->rcm);
 	for (int c = 0; c < 2; c++) {
 		for (uint32_t i = 0; i < m; i++)
 			wk->cidx[cand[c][i]] = (int32_t)i + 1;
-		cost = harmonic_envelope(wk, cand[c], m, w, h, order, &size);
+		cost = harmonic_envelope(wk, cand[c], m, order, &size);
 		if (c == 0 || cost < best) {
 			best = cost;
 			ord = cand[c];
@@ -865,7 +919,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	if (ord != cand[1]) {   /* first[] and cidx hold the last candidate's */
 		for (uint32_t i = 0; i < m; i++)
 			wk->cidx[ord[i]] = (int32_t)i + 1;
-		cost = harmonic_envelope(wk, ord, m, w, h, order, &size);
+		cost = harmonic_envelope(wk, ord, m, order, &size);
 	}
 	if (cost > HARMONIC_DIRECT_WORK || size > HARMONIC_DIRECT_ENV) {
 		ret = 0;
@@ -890,47 +944,46 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	/* Rows of A = R L^order E (lower triangle) and the right-hand sides
 	 * b = -R L^order u0, u0 the known values with the group zeroed. */
 	for (uint32_t i = 0; i < m; i++) {
-		uint32_t k = ord[i], x = k % w, y = k / w;
+		uint32_t k = wk->pos[ord[i]], x = k % w, y = k / w;
+		const int32_t *nb = wk->nbr + (size_t)ord[i] * 12;
 		double *row = wk->env + wk->estart[i] - wk->first[i];   /* row[j], j in [first, i] */
-		int32_t nbk[5];
-		uint32_t nx[5], ny[5], nn = 0;
-		nx[nn] = x; ny[nn++] = y;
-		if (x > 0) { nx[nn] = x - 1; ny[nn++] = y; }
-		if (x + 1 < w) { nx[nn] = x + 1; ny[nn++] = y; }
-		if (y > 0) { nx[nn] = x; ny[nn++] = y - 1; }
-		if (y + 1 < h) { nx[nn] = x; ny[nn++] = y + 1; }
-		for (uint32_t a = 0; a < nn; a++)
-			nbk[a] = wk->cidx[(size_t)ny[a] * w + nx[a]] - 1;
 		for (uint32_t c = 0; c < C; c++)
 			B[(size_t)i * C + c] = 0;
 		if (order == 1) {
-			row[i] = nn - 1;
-			for (uint32_t a = 1; a < nn; a++) {
-				if (nbk[a] >= 0) {
-					if ((uint32_t)nbk[a] < i)
-						row[nbk[a]] = -1;
+			uint32_t deg = 0;
+			for (int o = 0; o < 4; o++) {
+				if (nb[o] == HARMONIC_OUTSIDE)
+					continue;
+				deg++;
+				if (nb[o] >= 0) {
+					uint32_t j = (uint32_t)(wk->cidx[nb[o]] - 1);
+					if (j < i)
+						row[j] = -1;
 				} else {
-					const float *v = tile->pix + ((size_t)ny[a] * w + nx[a]) * C;
+					const float *v = tile->pix + ((size_t)k + (ptrdiff_t)harmonic_off[o][1] * w +
+								      harmonic_off[o][0]) * C;
 					for (uint32_t c = 0; c < C; c++)
 						B[(size_t)i * C + c] += v[c];
 				}
 			}
+			row[i] = deg;
 			continue;
 		}
 		if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
 			/* Away from the tile edge A is the 13-point stencil of
 			 * the squared Laplacian, and b_i = -sum over known q of A_iq u_q. */
 			double acc[3] = { 0, 0, 0 };
-			for (int o = 0; o < 13; o++) {
-				size_t q = (size_t)((ptrdiff_t)k + harmonic_bilap[o][1] * (ptrdiff_t)w +
-						    harmonic_bilap[o][0]);
+			row[i] += harmonic_bilap[0][2];
+			for (int o = 1; o < 13; o++) {
 				double a = harmonic_bilap[o][2];
-				int32_t j = wk->cidx[q] - 1;
-				if (j >= 0) {
-					if ((uint32_t)j <= i)
+				int32_t q = nb[o - 1];
+				if (q >= 0) {
+					uint32_t j = (uint32_t)(wk->cidx[q] - 1);
+					if (j <= i)
 						row[j] += a;
 				} else {
-					const float *v = tile->pix + q * C;
+					const float *v = tile->pix + ((size_t)k + (ptrdiff_t)harmonic_bilap[o][1] * w +
+								      harmonic_bilap[o][0]) * C;
 					for (uint32_t c = 0; c < C; c++)
 						acc[c] += a * v[c];
 				}
@@ -939,33 +992,42 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 				B[(size_t)i * C + c] = -acc[c];
 			continue;
 		}
-		/* order 2 at the tile edge: A_ij = sum_k L_ki L_kj over k in {p}
-		 * and its neighbours; b_i = -sum_k L_ki (L u0)_k. */
-		for (uint32_t a = 0; a < nn; a++) {
-			uint32_t kx = nx[a], ky = ny[a], dk = harmonic_deg(kx, ky, w, h);
-			double lki = a == 0 ? (double)(nn - 1) : -1.0;
-			double lu[3] = { 0, 0, 0 };
-			uint32_t qx[5], qy[5], nq = 0;
-			qx[nq] = kx; qy[nq++] = ky;
-			if (kx > 0) { qx[nq] = kx - 1; qy[nq++] = ky; }
-			if (kx + 1 < w) { qx[nq] = kx + 1; qy[nq++] = ky; }
-			if (ky > 0) { qx[nq] = kx; qy[nq++] = ky - 1; }
-			if (ky + 1 < h) { qx[nq] = kx; qy[nq++] = ky + 1; }
-			for (uint32_t b = 0; b < nq; b++) {
-				size_t q = (size_t)qy[b] * w + qx[b];
-				double lkq = b == 0 ? (double)dk : -1.0;
-				int32_t j = wk->cidx[q] - 1;
-				if (j >= 0) {
-					if ((uint32_t)j <= i)
-						row[j] += lki * lkq;
-				} else {
-					const float *v = tile->pix + q * C;
-					for (uint32_t c = 0; c < C; c++)
-						lu[c] += lkq * v[c];
+		{
+			/* order 2 at the tile edge: A_ij = sum_k L_ki L_kj over k in {p}
+			 * and its neighbours; b_i = -sum_k L_ki (L u0)_k. */
+			uint32_t nx[5], ny[5], nn = 0;
+			nx[nn] = x; ny[nn++] = y;
+			if (x > 0) { nx[nn] = x - 1; ny[nn++] = y; }
+			if (x + 1 < w) { nx[nn] = x + 1; ny[nn++] = y; }
+			if (y > 0) { nx[nn] = x; ny[nn++] = y - 1; }
+			if (y + 1 < h) { nx[nn] = x; ny[nn++] = y + 1; }
+			for (uint32_t a = 0; a < nn; a++) {
+				uint32_t kx = nx[a], ky = ny[a], dk = harmonic_deg(kx, ky, w, h);
+				double lki = a == 0 ? (double)(nn - 1) : -1.0;
+				double lu[3] = { 0, 0, 0 };
+				uint32_t qx[5], qy[5], nq = 0;
+				qx[nq] = kx; qy[nq++] = ky;
+				if (kx > 0) { qx[nq] = kx - 1; qy[nq++] = ky; }
+				if (kx + 1 < w) { qx[nq] = kx + 1; qy[nq++] = ky; }
+				if (ky > 0) { qx[nq] = kx; qy[nq++] = ky - 1; }
+				if (ky + 1 < h) { qx[nq] = kx; qy[nq++] = ky + 1; }
+				for (uint32_t b = 0; b < nq; b++) {
+					int s = harmonic_slot[(int)qy[b] - (int)y + 2][(int)qx[b] - (int)x + 2];
+					int32_t mq = s < 0 ? (int32_t)ord[i] : nb[s];
+					double lkq = b == 0 ? (double)dk : -1.0;
+					if (mq >= 0) {
+						uint32_t j = (uint32_t)(wk->cidx[mq] - 1);
+						if (j <= i)
+							row[j] += lki * lkq;
+					} else {
+						const float *v = tile->pix + ((size_t)qy[b] * w + qx[b]) * C;
+						for (uint32_t c = 0; c < C; c++)
+							lu[c] += lkq * v[c];
+					}
 				}
+				for (uint32_t c = 0; c < C; c++)
+					B[(size_t)i * C + c] -= lki * lu[c];
 			}
-			for (uint32_t c = 0; c < C; c++)
-				B[(size_t)i * C + c] -= lki * lu[c];
 		}
 	}
 
@@ -1002,10 +1064,11 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		uint32_t fi = wk->first[i];
 		const double *ri = wk->env + wk->estart[i] - fi;
 		double *bi = B + (size_t)i * C;
+		float *out = tile->pix + (size_t)wk->pos[ord[i]] * C;
 		for (uint32_t c = 0; c < C; c++) {
 			double v = bi[c] * inv[i];
 			bi[c] = v;
-			tile->pix[(size_t)ord[i] * C + c] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+			out[c] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
 		}
 		if (C == 3) {
 			double v0 = bi[0], v1 = bi[1], v2 = bi[2];
@@ -1150,8 +1213,6 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 
 	if (!s || !wk || !tile->pix || !tile->mask || (C != 1 && C != 3) || !w || !h)
 		return tp_err(TP_EINTERNAL, "engine 'harmonic': bad tile arguments");
-	if ((st = harmonic_reserve_tile(wk, n)) != TP_OK)
-		return st;
 	wk->last_iters = 0;
 	wk->last_dct = 0;
 	wk->last_direct = 0;
@@ -1164,7 +1225,10 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		 * instead of the mirror edge), so the tile solves its part of the
 		 * whole hole's equation and agrees with its neighbours; a tile
 		 * with nothing known is no longer left grey. */
-		uint8_t *gm = wk->gmask;
+		uint8_t *gm;
+		if ((st = harmonic_reserve_tile(wk, n)) != TP_OK)
+			return st;
+		gm = wk->gmask;
 		memcpy(gm, mask, n);
 		for (uint32_t y = 0; y < h; y++)
 			for (uint32_t x = 0; x < w; x++) {
@@ -1189,22 +1253,22 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		return TP_OK;
 	}
 
-	if ((st = harmonic_reserve_masked(wk, nm)) != TP_OK)
+	if ((st = harmonic_reserve_masked(wk, nm, h)) != TP_OK)
 		return st;
-	/* The masked pixels, in raster order (rcm is free until the groups exist). */
-	harmonic_scan(mask, n, wk->rcm);
-	/* Only the masked pixels are visited from here on: lab, dist, cidx and
-	 * imask stay at their resting values elsewhere, and are restored below. */
-	harmonic_hole_dist(wk, mask, wk->rcm, nm, w, h);
-	ng = harmonic_groups(wk, mask, wk->rcm, nm, w, h, s->order);
+	/* From here on only the masked pixels and their neighbours are visited. */
+	harmonic_scan(mask, n, wk->pos);
+	harmonic_neighbours(wk, mask, nm, w, h);
+	harmonic_hole_dist(wk, nm);
+	ng = harmonic_groups(wk, nm, s->order);
+	memset(wk->cidx, 0, nm * sizeof(int32_t));
 	for (uint32_t g = 0; g < ng && st == TP_OK; g++) {
 		const uint32_t *P = wk->gpix + wk->gstart[g];
 		uint32_t m = wk->gstart[g + 1] - wk->gstart[g];
 		uint16_t gmax = 0;
 		int order, done = 0;
 		for (uint32_t i = 0; i < m; i++)
-			if (wk->dist[P[i]] > gmax)
-				gmax = wk->dist[P[i]];
+			if (wk->mdist[P[i]] > gmax)
+				gmax = wk->mdist[P[i]];
 		/* The biharmonic only where it is well posed in practice (thin
 		 * holes); a thicker hole gets the Laplace fill, which does not
 		 * overshoot into false colours across a wide gap. */
@@ -1218,12 +1282,19 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 			wk->last_direct += done > 0;
 			continue;
 		}
+		/* Left to the iterative solver, which works on per-pixel arrays. */
+		if (!any[1] && !any[2] && (st = harmonic_reserve_tile(wk, n)) != TP_OK)
+			break;
 		for (uint32_t i = 0; i < m; i++)
-			wk->imask[P[i]] = (uint8_t)order;
+			wk->imask[wk->pos[P[i]]] = (uint8_t)order;
 		any[order] = 1;
 		if (gmax > imaxd[order])
 			imaxd[order] = gmax;
 	}
+	if (!any[1] && !any[2])
+		return st;
+	for (size_t i = 0; i < nm; i++)
+		wk->dist[wk->pos[i]] = wk->mdist[i];
 	for (int order = 1; order <= 2 && st == TP_OK; order++) {
 		uint8_t *sel = wk->imask + n;
 		if (!any[order])
@@ -1232,13 +1303,10 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 			sel[k] = wk->imask[k] == order;
 		st = harmonic_iterative(s, wk, tile, sel, order, imaxd[order]);
 	}
-	if (any[1] || any[2])
-		memset(wk->imask + n, 0, n);
+	memset(wk->imask + n, 0, n);
 	for (size_t i = 0; i < nm; i++) {
-		uint32_t k = wk->gpix[i];
-		wk->lab[k] = 0;
-		wk->dist[k] = 0;
-		wk->imask[k] = 0;
+		wk->dist[wk->pos[i]] = 0;
+		wk->imask[wk->pos[i]] = 0;
 	}
 	return st;
 }
