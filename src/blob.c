@@ -27,14 +27,12 @@ tp_status tp_blob_pack(float *pix, const uint8_t *mask, uint32_t w, uint32_t h,
 	tp_status rc = TP_OK;
 	if (!blob) {
 		/* No store: quantise in place, nothing to pack. */
-		for (size_t i = 0; i < n; i++)
-			if (mask[i])
-				for (uint32_t c = 0; c < channels; c++)
-					pix[i * channels + c] = (float)quantise(pix[i * channels + c]) / 65535.0f;
+		for (size_t i = tp_next_set(mask, 0, n); i < n; i = tp_next_set(mask, i + 1, n))
+			for (uint32_t c = 0; c < channels; c++)
+				pix[i * channels + c] = (float)quantise(pix[i * channels + c]) / 65535.0f;
 		return TP_OK;
 	}
-	for (size_t i = 0; i < n; i++)
-		npx += mask[i] != 0;
+	npx = tp_count_nonzero(mask, n);
 	raw_len = npx * channels * 2;
 	raw = tp_malloc(raw_len);
 	zlen = compressBound((uLong)raw_len);
@@ -76,8 +74,7 @@ tp_status tp_blob_unpack(const void *blob, size_t len, float *pix, const uint8_t
 	unsigned char *raw;
 	uLongf raw_len;
 	tp_status rc = TP_OK;
-	for (size_t i = 0; i < n; i++)
-		npx += mask[i] != 0;
+	npx = tp_count_nonzero(mask, n);
 	raw_len = (uLongf)(npx * channels * 2);
 	raw = tp_malloc(raw_len ? raw_len : 1);
 	if (!raw)

@@ -95,7 +95,7 @@ static uint32_t default_overlap(const struct engine_ops *e, const struct tp_opts
 static tp_status next_mask_row(struct job *j, const struct io_info *mi)
 {
 	for (;;) {
-		if (tiler_dilate_pop(j->dil, j->mask_eff))
+		if (j->o->dilate && tiler_dilate_pop(j->dil, j->mask_eff))
 			return TP_OK;
 		if (j->mask_rows_pushed >= mi->height)
 			return tp_err(TP_EINTERNAL, "%s: mask rows exhausted", j->io->mask);
@@ -112,13 +112,18 @@ static tp_status next_mask_row(struct job *j, const struct io_info *mi)
 			if (rc != TP_OK)
 				return rc;
 		}
+		j->mask_rows_pushed++;
+		if (!j->o->dilate) {
+			/* no dilation: the binarised row is the effective one */
+			io_row_to_binary(mi, j->mask_src, j->mask_eff);
+			return TP_OK;
+		}
 		io_row_to_binary(mi, j->mask_src, j->mask_bin);
 		{
 			tp_status rc = tiler_dilate_push(j->dil, j->mask_bin);
 			if (rc != TP_OK)
 				return rc;
 		}
-		j->mask_rows_pushed++;
 	}
 }
 

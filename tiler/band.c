@@ -129,11 +129,14 @@ tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8
 	s = ((size_t)b->head + b->nrows) % b->cap;
 	m = b->mask + s * b->width;
 	blk = b->blk + s * b->nblk;
-	for (uint32_t x = 0; x < b->width; x++) {
-		if ((x & 63) == 0)
+	tp_to01(mask_row, m, b->width);
+	if (tp_next_set(m, 0, b->width) == b->width) {
+		memset(blk, 0, b->nblk * sizeof *blk);
+	} else {
+		for (uint32_t x = 0; x < b->width; x += 64) {
 			blk[x >> 6] = n;
-		m[x] = mask_row[x] != 0;
-		n += m[x];
+			n += (uint32_t)tp_count_nonzero(m + x, b->width - x < 64 ? b->width - x : 64);
+		}
 	}
 	need = (size_t)n * stride;
 	if (need > b->acc_cap[s]) {
@@ -178,6 +181,25 @@ static void check_rect(const struct tiler_band *b, struct tp_rect r)
 	TP_ASSERT(is_held(b, (uint32_t)r.y) && is_held(b, (uint32_t)(r.y + r.h - 1)));
 }
 
+/*
+ * p[i] = src[i] / 255.0f, four at a time: a vector division is rounded as
+ * the scalar one, so these are the same floats as lut8 (v / 255.0f).
+ */
+typedef float tiler_v4f __attribute__((vector_size(16)));
+typedef int32_t tiler_v4i __attribute__((vector_size(16)));
+static void to_float8(const uint8_t *src, float *p, size_t n)
+{
+	const tiler_v4f d = { 255.0f, 255.0f, 255.0f, 255.0f };
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		tiler_v4i v = { src[i], src[i + 1], src[i + 2], src[i + 3] };
+		tiler_v4f f = __builtin_convertvector(v, tiler_v4f) / d;
+		memcpy(p + i, &f, sizeof f);
+	}
+	for (; i < n; i++)
+		p[i] = (float)src[i] / 255.0f;
+}
+
 void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pix, uint8_t *mask)
 {
 	uint32_t ch = b->fmt.channels, color = b->color;
@@ -191,9 +213,8 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
 		memcpy(mask + (size_t)ly * r.w, m, (size_t)r.w);
 		if (b->fmt.bits == 8) {
 			const uint8_t *src = b->src + s * b->row_bytes + (size_t)r.x * ch;
-			if (color == 3 && ch == 3) {
-				for (int32_t lx = 0; lx < 3 * r.w; lx++)
-					p[lx] = b->lut8[src[lx]];
+			if (color == ch) {
+				to_float8(src, p, (size_t)r.w * ch);
 				continue;
 			}
 			for (int32_t lx = 0; lx < r.w; lx++)
@@ -238,11 +259,9 @@ void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
 		for (uint32_t x = x0 & ~63u; x < x0; x++)
 			idx += row_m[x];
 		acc = b->acc[s] + (size_t)idx * (color + 1);
-		for (uint32_t lx = 0; lx < w; lx++) {
-			float wgt;
-			if (!m[lx])
-				continue;
-			wgt = b->wx[lx] * wy;
+		for (uint32_t lx = (uint32_t)tp_next_set(m, 0, w); lx < w;
+		     lx = (uint32_t)tp_next_set(m, lx + 1, w)) {
+			float wgt = b->wx[lx] * wy;
 			for (uint32_t c = 0; c < color; c++)
 				acc[c] += wgt * p[(size_t)lx * color + c];
 			acc[color] += wgt;
@@ -274,11 +293,9 @@ void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride)
 		uint8_t *dst = (uint8_t *)out + i * stride;
 
 		memcpy(dst, b->src + s * b->row_bytes, b->row_bytes);
-		for (uint32_t x = 0; x < b->width; x++) {
-			float ws;
-			if (!m[x])
-				continue;
-			ws = acc[color];
+		for (uint32_t x = (uint32_t)tp_next_set(m, 0, b->width); x < b->width;
+		     x = (uint32_t)tp_next_set(m, x + 1, b->width)) {
+			float ws = acc[color];
 			if (ws > 0.0f) {
 				if (b->fmt.bits == 8) {
 					uint8_t *d8 = dst + (size_t)x * ch;

@@ -70,12 +70,12 @@ void tiler_coarse_mask_row(struct tiler_coarse *c, uint32_t y, const uint8_t *ma
 	uint32_t cy = y / c->f;
 	if (y >= c->height)
 		return;
-	for (uint32_t cx = 0, x = 0; cx < c->w; cx++) {
-		uint32_t n = 0, end = x + c->f < c->width ? x + c->f : c->width;
-		for (; x < end; x++)
-			n += mask_row[x] != 0;
-		c->cnt[cx] += n;
-	}
+	if (tp_next_set(mask_row, 0, c->width) < c->width)
+		for (uint32_t cx = 0, x = 0; cx < c->w; cx++) {
+			uint32_t end = x + c->f < c->width ? x + c->f : c->width;
+			c->cnt[cx] += (uint32_t)tp_count_nonzero(mask_row + x, end - x);
+			x = end;
+		}
 	if (!row_ends_cells(c, y))
 		return;
 	for (uint32_t cx = 0; cx < c->w; cx++) {

@@ -115,7 +115,7 @@ void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *ma
 {
 	uint32_t r_first, r_last, lo, hi;
 
-	if (y >= plan->height)
+	if (y >= plan->height || tp_next_set(mask_row, 0, plan->width) == plan->width)
 		return;
 	/* Last tile row starting at or before y (row_y is increasing, row_y[0] = 0). */
 	lo = 0;
@@ -132,10 +132,7 @@ void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *ma
 	while (r_first > 0 && (uint32_t)plan->row_y[r_first - 1] + plan->tile_h > y)
 		r_first--;
 	for (uint32_t c = 0; c < plan->ncols; c++) {
-		const uint8_t *m = mask_row + plan->col_x[c];
-		uint32_t cnt = 0;
-		for (uint32_t x = 0; x < plan->tile_w; x++)
-			cnt += m[x] != 0;
+		size_t cnt = tp_count_nonzero(mask_row + plan->col_x[c], plan->tile_w);
 		if (!cnt)
 			continue;
 		for (uint32_t r = r_first; r <= r_last; r++)

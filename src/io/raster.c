@@ -444,6 +444,8 @@ void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out)
 					       (uint64_t)p[2] * 7471 + 32768) >> 16 : p[0];
 			out[x] = g != 0;
 		}
+	} else if (c == 1) {
+		tp_to01(row, out, info->width);
 	} else {
 		const uint8_t *p = row;
 		for (uint32_t x = 0; x < info->width; x++, p += c) {

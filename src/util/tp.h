@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -83,6 +84,34 @@ void tp_log(enum tp_log_level level, const char *fmt, ...) __attribute__((format
 #define tp_warn(...)  tp_log(TP_LOG_WARN, __VA_ARGS__)
 #define tp_info(...)  tp_log(TP_LOG_INFO, __VA_ARGS__)
 #define tp_debug(...) tp_log(TP_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- byte masks, 8 bytes at a time (masks are mostly zero) ---- */
+/* How many of p[0, n) are nonzero. */
+size_t tp_count_nonzero(const uint8_t *p, size_t n);
+/* First index >= i with p[index] != 0, or n when none (inline: it runs
+ * once per masked pixel in the blend loops). */
+static inline size_t tp_next_set(const uint8_t *p, size_t i, size_t n)
+{
+	if (i < n && p[i])
+		return i;
+	while (i < n && (i & 7)) {
+		if (p[i])
+			return i;
+		i++;
+	}
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+		memcpy(&v, p + i, sizeof v);
+		if (v)
+			break;
+	}
+	for (; i < n; i++)
+		if (p[i])
+			return i;
+	return n;
+}
+/* out[x] = (in[x] != 0) for x < n. */
+void tp_to01(const uint8_t *in, uint8_t *out, size_t n);
 
 /* ---- clock ---- */
 /* Monotonic milliseconds (fractional). */
