@@ -84,6 +84,7 @@ struct harmonic_worker {
 	uint32_t *gpix;             /* (nm) masked indices, group by group, each in raster order */
 	uint32_t *rcm;              /* (nm) one group in reverse Cuthill-McKee order */
 	uint32_t *gstart;           /* (groups + 1) offsets into gpix */
+	uint32_t *gfar;             /* (groups) the last pixel the labelling sweep reached */
 	uint32_t *first;            /* (nm) envelope: first column of each row of the factor */
 	size_t *estart;             /* (nm + 1) envelope: offset of each row in env */
 	double *inv;                /* (nm) inverse diagonal of the factor */
@@ -185,7 +186,8 @@ static void harmonic_drop_masked(struct harmonic_worker *wk)
 {
 	tp_free(wk->pos); tp_free(wk->nbr); tp_free(wk->mdist); tp_free(wk->lab); tp_free(wk->cidx);
 	tp_free(wk->queue); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart);
-	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv);
+	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv); tp_free(wk->gfar);
+	wk->gfar = NULL;
 	wk->pos = wk->queue = wk->gpix = wk->rcm = wk->gstart = wk->first = NULL;
 	wk->nbr = wk->lab = wk->cidx = NULL;
 	wk->mdist = NULL;
@@ -263,11 +265,12 @@ static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, 
 	wk->gpix = tp_malloc(nm * sizeof(uint32_t));
 	wk->rcm = tp_malloc(nm * sizeof(uint32_t));
 	wk->gstart = tp_malloc((nm + 1) * sizeof(uint32_t));
+	wk->gfar = tp_malloc(nm * sizeof(uint32_t));
 	wk->first = tp_malloc(nm * sizeof(uint32_t));
 	wk->estart = tp_malloc((nm + 1) * sizeof(size_t));
 	wk->inv = tp_malloc(nm * sizeof(double));
 	if (!wk->pos || !wk->nbr || !wk->mdist || !wk->lab || !wk->cidx ||
-	    !wk->queue || !wk->gpix || !wk->rcm || !wk->gstart || !wk->first || !wk->estart || !wk->inv) {
+	    !wk->queue || !wk->gpix || !wk->rcm || !wk->gstart || !wk->gfar || !wk->first || !wk->estart || !wk->inv) {
 		harmonic_drop_masked(wk);
 		return tp_err(TP_ENOMEM, "engine 'harmonic': out of memory for %zu masked pixels", nm);
 	}
@@ -739,7 +742,9 @@ static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask,
 /*
  * Label the groups of the nm masked pixels (order 1: 4 neighbours; order
  * 2: 12). Lists their masked indices in gpix, group by group, each in
- * raster order, from gstart; returns how many groups.
+ * raster order, from gstart; returns how many groups. The breadth-first
+ * sweep from a group's first pixel is also the first sweep of its reverse
+ * Cuthill-McKee order, so its last pixel is kept (gfar).
  */
 static uint32_t harmonic_groups(struct harmonic_worker *wk, size_t nm, int order)
 {
@@ -761,6 +766,7 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, size_t nm, int order
 					queue[qt++] = (uint32_t)nb[o];
 				}
 		}
+		wk->gfar[ng] = queue[qt - 1];
 		ng++;
 	}
 	/* Counting sort by group, stable: raster order within each. */
@@ -853,32 +859,28 @@ static inline uint32_t harmonic_deg(uint32_t x, uint32_t y, uint32_t w, uint32_t
 }
 
 /*
- * Reverse Cuthill-McKee-like order of group P (masked indices) into out[]:
- * breadth-first from a far end of the group (the last pixel reached by a
- * sweep from its first), neighbours in stencil order, then reversed. Each
- * BFS level is a cross-section of the stroke, so the envelope is a few
- * cross-sections wide however the stroke bends (an "S", an "O", a diagonal
- * scratch). Uses lab as visit marks (restored to g) and out as the queue.
+ * Reverse Cuthill-McKee-like order of group P (m masked indices) into out[]:
+ * breadth-first from a far end of the group (`start`, the last pixel the
+ * labelling sweep from its first pixel reached), neighbours in stencil
+ * order, then reversed. Each BFS level is a cross-section of the stroke,
+ * so the envelope is a few cross-sections wide however the stroke bends
+ * (an "S", an "O", a diagonal scratch). Uses lab as visit marks (restored
+ * to g) and out as the queue.
  */
 static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t m, int order,
-			 int32_t g, uint32_t *out)
+			 int32_t g, uint32_t start, uint32_t *out)
 {
 	int noff = order == 2 ? 12 : 4;
-	uint32_t start = P[0];
-	for (int sweep = 0; sweep < 2; sweep++) {
-		uint32_t qh = 0, qt = 0;
-		int32_t mark = -2 - sweep;   /* visited in this sweep */
-		out[qt++] = start;
-		wk->lab[start] = mark;
-		while (qh < qt) {
-			const int32_t *nb = wk->nbr + (size_t)out[qh++] * 12;
-			for (int o = 0; o < noff; o++)
-				if (nb[o] >= 0 && wk->lab[nb[o]] == (sweep == 0 ? g : -2)) {
-					wk->lab[nb[o]] = mark;
-					out[qt++] = (uint32_t)nb[o];
-				}
-		}
-		start = out[qt - 1];
+	uint32_t qh = 0, qt = 0;
+	out[qt++] = start;
+	wk->lab[start] = -1;
+	while (qh < qt) {
+		const int32_t *nb = wk->nbr + (size_t)out[qh++] * 12;
+		for (int o = 0; o < noff; o++)
+			if (nb[o] >= 0 && wk->lab[nb[o]] == g) {
+				wk->lab[nb[o]] = -1;
+				out[qt++] = (uint32_t)nb[o];
+			}
 	}
 	for (uint32_t i = 0; i < m; i++)
 		wk->lab[P[i]] = g;
@@ -906,7 +908,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 
 	/* Candidate orders: rows (P as it is) and reverse Cuthill-McKee (best
 	 * for nearly every stroke and letter); the smaller envelope wins. */
-	harmonic_rcm(wk, P, m, conn, g, wk->rcm);
+	harmonic_rcm(wk, P, m, conn, g, wk->gfar[g - 1], wk->rcm);
 	for (int c = 0; c < 2; c++) {
 		for (uint32_t i = 0; i < m; i++)
 			wk->cidx[cand[c][i]] = (int32_t)i + 1;
@@ -1175,28 +1177,14 @@ static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_wo
 }
 
 /* Count the masked pixels of mask[0, n), and list them when `list` is not
- * NULL; eight bytes at a time, as masks are mostly zero. */
+ * NULL (masks are mostly zero: tp_bytes' word-at-a-time scans). */
 static size_t harmonic_scan(const uint8_t *mask, size_t n, uint32_t *list)
 {
-	size_t k = 0, nm = 0;
-	for (; k + 8 <= n; k += 8) {
-		uint64_t v;
-		memcpy(&v, mask + k, sizeof v);
-		if (!v)
-			continue;
-		for (size_t b = k; b < k + 8; b++)
-			if (mask[b]) {
-				if (list)
-					list[nm] = (uint32_t)b;
-				nm++;
-			}
-	}
-	for (; k < n; k++)
-		if (mask[k]) {
-			if (list)
-				list[nm] = (uint32_t)k;
-			nm++;
-		}
+	size_t nm = 0;
+	if (!list)
+		return tp_count_nonzero(mask, n);
+	for (size_t k = tp_next_set(mask, 0, n); k < n; k = tp_next_set(mask, k + 1, n))
+		list[nm++] = (uint32_t)k;
 	return nm;
 }
 
