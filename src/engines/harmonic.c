@@ -75,14 +75,18 @@ struct harmonic_worker {
 	uint32_t *rstart;           /* (h + 1) index of the first masked pixel of each row */
 	size_t mcap;                /* masked pixels the arrays below hold */
 	uint32_t *pos;              /* (nm) tile place of each masked pixel, raster order */
-	int32_t *nbr;               /* (nm, 12) masked index of the neighbour at harmonic_off[o],
-				     * or HARMONIC_KNOWN, or HARMONIC_OUTSIDE */
-	uint16_t *mdist;            /* (nm) city-block distance to a known pixel (0: none) */
-	int32_t *lab;               /* (nm) 1 + group */
-	int32_t *cidx;              /* (nm) 1 + place in the current order; 0 outside it */
-	uint32_t *queue;            /* (nm) breadth-first queue */
+	uint32_t *nbr;              /* (nm, 12) masked index of the neighbour at harmonic_off[o],
+				     * or `known` (a known pixel) or `known` + 1 (past the edge) */
+	uint32_t known;             /* nm of the current tile: the two indices after the masked
+				     * ones stand for "known" and "outside" in nbr, so that the
+				     * arrays below answer for them without a test (lab: never
+				     * 0 or a group, mdist: never 0, cidx: 0) */
+	uint16_t *mdist;            /* (nm + 2) city-block distance to a known pixel (0: none) */
+	int32_t *lab;               /* (nm + 2) 1 + group */
+	int32_t *cidx;              /* (nm + 2) 1 + place in the current order; 0 outside it */
+	uint32_t *queue;            /* (nm + 1) breadth-first queue (+ 1: appends are branch-free) */
 	uint32_t *gpix;             /* (nm) masked indices, group by group, each in raster order */
-	uint32_t *rcm;              /* (nm) one group in reverse Cuthill-McKee order */
+	uint32_t *rcm;              /* (nm + 1) one group in reverse Cuthill-McKee order */
 	uint32_t *gstart;           /* (groups + 1) offsets into gpix */
 	uint32_t *gfar;             /* (groups) the last pixel the labelling sweep reached */
 	uint32_t *first;            /* (nm) envelope: first column of each row of the factor */
@@ -189,7 +193,8 @@ static void harmonic_drop_masked(struct harmonic_worker *wk)
 	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv); tp_free(wk->gfar);
 	wk->gfar = NULL;
 	wk->pos = wk->queue = wk->gpix = wk->rcm = wk->gstart = wk->first = NULL;
-	wk->nbr = wk->lab = wk->cidx = NULL;
+	wk->nbr = NULL;
+	wk->lab = wk->cidx = NULL;
 	wk->mdist = NULL;
 	wk->estart = NULL; wk->inv = NULL;
 	wk->mcap = 0;
@@ -254,16 +259,16 @@ static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, 
 	if (nm <= wk->mcap)
 		return TP_OK;
 	harmonic_drop_masked(wk);
-	if (nm > SIZE_MAX / 12 / sizeof(int32_t))
+	if (nm > UINT32_MAX - 2 || nm > SIZE_MAX / 12 / sizeof(uint32_t))
 		return tp_err(TP_EUSAGE, "engine 'harmonic': too many masked pixels");
-	wk->pos = tp_malloc(nm * sizeof(uint32_t));
-	wk->nbr = tp_malloc(nm * 12 * sizeof(int32_t));
-	wk->mdist = tp_malloc(nm * sizeof(uint16_t));
-	wk->lab = tp_malloc(nm * sizeof(int32_t));
-	wk->cidx = tp_malloc(nm * sizeof(int32_t));
-	wk->queue = tp_malloc(nm * sizeof(uint32_t));
+	wk->pos = tp_malloc((nm + 1) * sizeof(uint32_t));
+	wk->nbr = tp_malloc(nm * 12 * sizeof(uint32_t));
+	wk->mdist = tp_malloc((nm + 2) * sizeof(uint16_t));
+	wk->lab = tp_malloc((nm + 2) * sizeof(int32_t));
+	wk->cidx = tp_malloc((nm + 2) * sizeof(int32_t));
+	wk->queue = tp_malloc((nm + 1) * sizeof(uint32_t));   /* + 1: branch-free appends */
 	wk->gpix = tp_malloc(nm * sizeof(uint32_t));
-	wk->rcm = tp_malloc(nm * sizeof(uint32_t));
+	wk->rcm = tp_malloc((nm + 1) * sizeof(uint32_t));
 	wk->gstart = tp_malloc((nm + 1) * sizeof(uint32_t));
 	wk->gfar = tp_malloc(nm * sizeof(uint32_t));
 	wk->first = tp_malloc(nm * sizeof(uint32_t));
@@ -684,59 +689,106 @@ static const int8_t harmonic_slot[5][5] = {
 	{ -1, -1, 7, -1, -1 },
 };
 
-#define HARMONIC_KNOWN (-1)    /* nbr[]: a known pixel of the tile */
-#define HARMONIC_OUTSIDE (-2)  /* nbr[]: past the tile edge */
-
 /*
  * The stencil neighbours of the nm masked pixels listed (raster order) in
- * wk->pos, into wk->nbr. A neighbour in the row dy away is found by a
- * pointer per offset walking that row's masked pixels, which only moves
- * forward as x does: O(12 nm) in all, and nothing per tile pixel read but
- * the mask bytes next to the holes.
+ * wk->pos, into wk->nbr: nothing per tile pixel is read but the mask bytes
+ * next to the holes. A masked neighbour's index is found from a pointer
+ * into its row's masked pixels that only moves forward as x does: away
+ * from the tile edge one pointer per row (dy) steps by the mask bytes it
+ * passes, and the index of each of up to three neighbours in that row is
+ * that pointer plus the masked bytes before it; near the edge one pointer
+ * per offset walks the list. O(12 nm) in all.
  */
-static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask, size_t nm,
+static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask, uint32_t nm,
 				uint32_t w, uint32_t h)
 {
-	const uint32_t *pos = wk->pos;
-	uint32_t *rs = wk->rstart;
-	size_t i = 0;
+	uint32_t *pos = wk->pos, *rs = wk->rstart;
+	const uint32_t K = nm, OUT = nm + 1;
+	uint32_t i = 0;
 
+	pos[nm] = UINT32_MAX;   /* stops the edge walk past the last row's pixels */
 	for (uint32_t y = 0; y <= h; y++) {
 		size_t lim = (size_t)y * w;
 		while (i < nm && pos[i] < lim)
 			i++;
-		rs[y] = (uint32_t)i;
+		rs[y] = i;
 	}
 	for (uint32_t y = 0; y < h; y++) {
-		uint32_t ptr[12];
+		uint32_t ptr[12], fp[5];   /* edge walk per offset; fast walk per row */
+		size_t fq[5];              /* the fast walk's place: fp[d] = first masked >= fq[d] */
 		if (rs[y] == rs[y + 1])
 			continue;
 		for (int o = 0; o < 12; o++) {
 			int64_t ny = (int64_t)y + harmonic_off[o][1];
 			ptr[o] = ny >= 0 && ny < (int64_t)h ? rs[ny] : 0;
 		}
+		for (int d = 0; d < 5; d++) {
+			int64_t ny = (int64_t)y + d - 2;
+			fp[d] = ny >= 0 && ny < (int64_t)h ? rs[ny] : 0;
+			fq[d] = ny >= 0 && ny < (int64_t)h ? (size_t)ny * w : 0;
+		}
 		for (i = rs[y]; i < rs[y + 1]; i++) {
-			uint32_t k = pos[i], x = k - y * w;
-			int32_t *nb = wk->nbr + i * 12;
+			uint32_t k = pos[i], x = k - y * w, *nb = wk->nbr + (size_t)i * 12;
+			if (x >= 2 && y >= 2 && x + 2 < w && y + 2 < h) {
+				const uint8_t *m = mask + k;
+				uint32_t l1 = m[-1] != 0, r1 = m[1] != 0;
+				/* the targets: (x-1) in rows y-1 and y+1, x in rows y-2 and y+2 */
+				size_t tq[5] = { k - 2 * (size_t)w, k - (size_t)w - 1, 0, k + (size_t)w - 1, k + 2 * (size_t)w };
+				for (int d = 0; d < 5; d++) {
+					if (d == 2)
+						continue;
+					if (tq[d] - fq[d] == 1)
+						fp[d] += mask[fq[d]] != 0;
+					else
+						fp[d] += (uint32_t)tp_count_nonzero(mask + fq[d], tq[d] - fq[d]);
+					fq[d] = tq[d];
+				}
+				nb[0] = l1 ? i - 1 : K;
+				nb[1] = r1 ? i + 1 : K;
+				nb[4] = m[-2] ? i - 1 - l1 : K;
+				nb[5] = m[2] ? i + 1 + r1 : K;
+				nb[6] = mask[tq[0]] ? fp[0] : K;
+				nb[7] = mask[tq[4]] ? fp[4] : K;
+				{
+					const uint8_t *u = mask + tq[1];
+					uint32_t a = u[0] != 0, b = u[1] != 0;
+					nb[8] = a ? fp[1] : K;
+					nb[2] = b ? fp[1] + a : K;
+					nb[9] = u[2] ? fp[1] + a + b : K;
+				}
+				{
+					const uint8_t *v = mask + tq[3];
+					uint32_t a = v[0] != 0, b = v[1] != 0;
+					nb[10] = a ? fp[3] : K;
+					nb[3] = b ? fp[3] + a : K;
+					nb[11] = v[2] ? fp[3] + a + b : K;
+				}
+				continue;
+			}
 			for (int o = 0; o < 12; o++) {
 				int64_t nx = (int64_t)x + harmonic_off[o][0], ny = (int64_t)y + harmonic_off[o][1];
 				size_t q;
 				if (nx < 0 || ny < 0 || nx >= (int64_t)w || ny >= (int64_t)h) {
-					nb[o] = HARMONIC_OUTSIDE;
+					nb[o] = OUT;
 					continue;
 				}
 				q = (size_t)ny * w + (size_t)nx;
 				if (!mask[q]) {
-					nb[o] = HARMONIC_KNOWN;
+					nb[o] = K;
 					continue;
 				}
 				/* q is listed, in row ny, at or after ptr[o] */
 				while (pos[ptr[o]] < q)
 					ptr[o]++;
-				nb[o] = (int32_t)ptr[o];
+				nb[o] = ptr[o];
 			}
 		}
 	}
+	/* the two stand-ins (see struct harmonic_worker) */
+	wk->known = K;
+	wk->lab[K] = wk->lab[OUT] = INT32_MIN;
+	wk->mdist[K] = wk->mdist[OUT] = UINT16_MAX;
+	wk->cidx[K] = wk->cidx[OUT] = 0;
 }
 
 /*
@@ -751,7 +803,7 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, size_t nm, int order
 	int noff = order == 2 ? 12 : 4;
 	uint32_t ng = 0, *queue = wk->queue, *cur = wk->first;
 
-	memset(wk->lab, 0, nm * sizeof(int32_t));
+	memset(wk->lab, 0, nm * sizeof(int32_t));   /* lab[nm], lab[nm + 1]: stand-ins */
 	for (size_t i0 = 0; i0 < nm; i0++) {
 		size_t qh = 0, qt = 0;
 		if (wk->lab[i0] != 0)
@@ -759,12 +811,16 @@ static uint32_t harmonic_groups(struct harmonic_worker *wk, size_t nm, int order
 		wk->lab[i0] = (int32_t)ng + 1;
 		queue[qt++] = (uint32_t)i0;
 		while (qh < qt) {
-			const int32_t *nb = wk->nbr + (size_t)queue[qh++] * 12;
-			for (int o = 0; o < noff; o++)
-				if (nb[o] >= 0 && wk->lab[nb[o]] == 0) {
-					wk->lab[nb[o]] = (int32_t)ng + 1;
-					queue[qt++] = (uint32_t)nb[o];
-				}
+			const uint32_t *nb = wk->nbr + (size_t)queue[qh++] * 12;
+			/* branch-free: the stand-ins' lab is never 0 */
+			for (int o = 0; o < noff; o++) {
+				uint32_t j = nb[o];
+				int32_t l = wk->lab[j];
+				int fresh = l == 0;
+				wk->lab[j] = fresh ? (int32_t)ng + 1 : l;
+				queue[qt] = j;
+				qt += (size_t)fresh;
+			}
 		}
 		wk->gfar[ng] = queue[qt - 1];
 		ng++;
@@ -793,23 +849,27 @@ static void harmonic_hole_dist(struct harmonic_worker *wk, size_t nm)
 {
 	uint32_t *queue = wk->queue;
 	size_t qh = 0, qt = 0;
+	const uint32_t K = wk->known;
 	for (size_t i = 0; i < nm; i++) {
-		const int32_t *nb = wk->nbr + i * 12;
-		int rim = nb[0] == HARMONIC_KNOWN || nb[1] == HARMONIC_KNOWN ||
-			  nb[2] == HARMONIC_KNOWN || nb[3] == HARMONIC_KNOWN;
+		const uint32_t *nb = wk->nbr + i * 12;
+		int rim = (nb[0] == K) | (nb[1] == K) | (nb[2] == K) | (nb[3] == K);
 		wk->mdist[i] = (uint16_t)rim;
-		if (rim)
-			queue[qt++] = (uint32_t)i;
+		queue[qt] = (uint32_t)i;
+		qt += (size_t)rim;
 	}
 	while (qh < qt) {
 		uint32_t i = queue[qh++];
-		const int32_t *nb = wk->nbr + (size_t)i * 12;
+		const uint32_t *nb = wk->nbr + (size_t)i * 12;
 		uint16_t d = wk->mdist[i], nd = d < 60000 ? (uint16_t)(d + 1) : d;
-		for (int o = 0; o < 4; o++)
-			if (nb[o] >= 0 && wk->mdist[nb[o]] == 0) {
-				wk->mdist[nb[o]] = nd;
-				queue[qt++] = (uint32_t)nb[o];
-			}
+		/* branch-free: the stand-ins' mdist is never 0 */
+		for (int o = 0; o < 4; o++) {
+			uint32_t j = nb[o];
+			uint16_t old = wk->mdist[j];
+			int fresh = old == 0;
+			wk->mdist[j] = fresh ? nd : old;
+			queue[qt] = j;
+			qt += (size_t)fresh;
+		}
 	}
 }
 
@@ -822,12 +882,12 @@ static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord,
 	double cost = 0;
 	size_t sz = 0;
 	for (uint32_t i = 0; i < m; i++) {
-		const int32_t *nb = wk->nbr + (size_t)ord[i] * 12;
+		const uint32_t *nb = wk->nbr + (size_t)ord[i] * 12;
 		uint32_t f = i;
 		for (int o = 0; o < noff; o++) {
-			int32_t j = nb[o] >= 0 ? wk->cidx[nb[o]] - 1 : -1;
-			if (j >= 0 && (uint32_t)j < f)
-				f = (uint32_t)j;
+			/* outside the order (the stand-ins too): cidx 0, so UINT32_MAX */
+			uint32_t j = (uint32_t)(wk->cidx[nb[o]] - 1);
+			f = j < f ? j : f;
 		}
 		wk->first[i] = f;
 		sz += (size_t)(i - f) + 1;
@@ -875,12 +935,15 @@ static void harmonic_rcm(struct harmonic_worker *wk, const uint32_t *P, uint32_t
 	out[qt++] = start;
 	wk->lab[start] = -1;
 	while (qh < qt) {
-		const int32_t *nb = wk->nbr + (size_t)out[qh++] * 12;
-		for (int o = 0; o < noff; o++)
-			if (nb[o] >= 0 && wk->lab[nb[o]] == g) {
-				wk->lab[nb[o]] = -1;
-				out[qt++] = (uint32_t)nb[o];
-			}
+		const uint32_t *nb = wk->nbr + (size_t)out[qh++] * 12;
+		for (int o = 0; o < noff; o++) {
+			uint32_t j = nb[o];
+			int32_t l = wk->lab[j];
+			int fresh = l == g;
+			wk->lab[j] = fresh ? -1 : l;
+			out[qt] = j;
+			qt += (uint32_t)fresh;
+		}
 	}
 	for (uint32_t i = 0; i < m; i++)
 		wk->lab[P[i]] = g;
@@ -947,17 +1010,17 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	 * b = -R L^order u0, u0 the known values with the group zeroed. */
 	for (uint32_t i = 0; i < m; i++) {
 		uint32_t k = wk->pos[ord[i]], x = k % w, y = k / w;
-		const int32_t *nb = wk->nbr + (size_t)ord[i] * 12;
+		const uint32_t *nb = wk->nbr + (size_t)ord[i] * 12, K = wk->known;
 		double *row = wk->env + wk->estart[i] - wk->first[i];   /* row[j], j in [first, i] */
 		for (uint32_t c = 0; c < C; c++)
 			B[(size_t)i * C + c] = 0;
 		if (order == 1) {
 			uint32_t deg = 0;
 			for (int o = 0; o < 4; o++) {
-				if (nb[o] == HARMONIC_OUTSIDE)
+				if (nb[o] == K + 1)   /* past the tile edge */
 					continue;
 				deg++;
-				if (nb[o] >= 0) {
+				if (nb[o] < K) {
 					uint32_t j = (uint32_t)(wk->cidx[nb[o]] - 1);
 					if (j < i)
 						row[j] = -1;
@@ -978,8 +1041,8 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 			row[i] += harmonic_bilap[0][2];
 			for (int o = 1; o < 13; o++) {
 				double a = harmonic_bilap[o][2];
-				int32_t q = nb[o - 1];
-				if (q >= 0) {
+				uint32_t q = nb[o - 1];
+				if (q < K) {
 					uint32_t j = (uint32_t)(wk->cidx[q] - 1);
 					if (j <= i)
 						row[j] += a;
@@ -1015,9 +1078,9 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 				if (ky + 1 < h) { qx[nq] = kx; qy[nq++] = ky + 1; }
 				for (uint32_t b = 0; b < nq; b++) {
 					int s = harmonic_slot[(int)qy[b] - (int)y + 2][(int)qx[b] - (int)x + 2];
-					int32_t mq = s < 0 ? (int32_t)ord[i] : nb[s];
+					uint32_t mq = s < 0 ? ord[i] : nb[s];
 					double lkq = b == 0 ? (double)dk : -1.0;
-					if (mq >= 0) {
+					if (mq < K) {
 						uint32_t j = (uint32_t)(wk->cidx[mq] - 1);
 						if (j <= i)
 							row[j] += lki * lkq;
@@ -1055,11 +1118,19 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		uint32_t fi = wk->first[i];
 		const double *ri = wk->env + wk->estart[i] - fi;
 		double *bi = B + (size_t)i * C;
-		for (uint32_t c = 0; c < C; c++) {
-			double v = bi[c];
-			for (uint32_t j = fi; j < i; j++)
-				v -= ri[j] * B[(size_t)j * C + c];
-			bi[c] = v * inv[i];
+		if (C == 3) {
+			double v0 = 0, v1 = 0, v2 = 0;
+			for (uint32_t j = fi; j < i; j++) {
+				const double *bj = B + (size_t)j * 3;
+				v0 += ri[j] * bj[0];
+				v1 += ri[j] * bj[1];
+				v2 += ri[j] * bj[2];
+			}
+			bi[0] = (bi[0] - v0) * inv[i];
+			bi[1] = (bi[1] - v1) * inv[i];
+			bi[2] = (bi[2] - v2) * inv[i];
+		} else {
+			bi[0] = (bi[0] - harmonic_dot(ri + fi, B + fi, i - fi)) * inv[i];
 		}
 	}
 	for (uint32_t i = m; i-- > 0;) {
@@ -1245,7 +1316,7 @@ static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile 
 		return st;
 	/* From here on only the masked pixels and their neighbours are visited. */
 	harmonic_scan(mask, n, wk->pos);
-	harmonic_neighbours(wk, mask, nm, w, h);
+	harmonic_neighbours(wk, mask, (uint32_t)nm, w, h);
 	harmonic_hole_dist(wk, nm);
 	ng = harmonic_groups(wk, nm, s->order);
 	memset(wk->cidx, 0, nm * sizeof(int32_t));
