@@ -913,6 +913,93 @@ static inline double harmonic_dot(const double *a, const double *b, size_t n)
 	return (s0 + s1) + (s2 + s3);
 }
 
+/* *sa += a.c and *sb += b.c over [k0, k1): two rows of the factor against a
+ * third in one loop, sharing its loads, two lanes each. Fixed order. */
+static inline void harmonic_dot2(const double *a, const double *b, const double *c, uint32_t k0,
+				 uint32_t k1, double *sa, double *sb)
+{
+	double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+	uint32_t k = k0;
+	for (; k + 2 <= k1; k += 2) {
+		a0 += a[k] * c[k];
+		b0 += b[k] * c[k];
+		a1 += a[k + 1] * c[k + 1];
+		b1 += b[k + 1] * c[k + 1];
+	}
+	if (k < k1) {
+		a0 += a[k] * c[k];
+		b0 += b[k] * c[k];
+	}
+	*sa += a0 + a1;
+	*sb += b0 + b1;
+}
+
+/*
+ * Envelope Cholesky of the m rows in wk->env, A = G G^T, G in place of A's
+ * lower triangle: G_ij = (A_ij - sum_k G_ik G_jk) / G_jj from each row's
+ * first column, then the diagonal. The sums are short (a stroke's envelope
+ * is ~20 wide), so looping costs as much as multiplying: rows are taken in
+ * pairs (i, i + 1), whose sums against each earlier row j share one loop.
+ * Returns 0 when A is not positive definite.
+ */
+static int harmonic_factor(struct harmonic_worker *wk, uint32_t m)
+{
+	const uint32_t *first = wk->first;
+	double *inv = wk->inv, d;
+	uint32_t i = 0;
+
+	while (i < m) {
+		uint32_t fa = first[i], j;
+		double *ra = wk->env + wk->estart[i] - fa, *rb = NULL;
+		uint32_t fb = 0;
+		int pair = i + 1 < m && first[i + 1] <= i;
+		if (pair) {
+			fb = first[i + 1];
+			rb = wk->env + wk->estart[i + 1] - fb;
+		}
+		for (j = pair && fb < fa ? fb : fa; j < i; j++) {
+			uint32_t fj = first[j];
+			const double *rj = wk->env + wk->estart[j] - fj;
+			uint32_t ka = fa > fj ? fa : fj, kb = fb > fj ? fb : fj;
+			if (pair && j >= fa && j >= fb) {
+				uint32_t k = ka > kb ? ka : kb;
+				double sa = 0, sb = 0;
+				for (uint32_t q = ka; q < k; q++)
+					sa += ra[q] * rj[q];
+				for (uint32_t q = kb; q < k; q++)
+					sb += rb[q] * rj[q];
+				harmonic_dot2(ra, rb, rj, k, j, &sa, &sb);
+				ra[j] = (ra[j] - sa) * inv[j];
+				rb[j] = (rb[j] - sb) * inv[j];
+			} else if (j >= fa) {
+				ra[j] = (ra[j] - harmonic_dot(ra + ka, rj + ka, j - ka)) * inv[j];
+			} else {
+				rb[j] = (rb[j] - harmonic_dot(rb + kb, rj + kb, j - kb)) * inv[j];
+			}
+		}
+		d = ra[i] - harmonic_dot(ra + fa, ra + fa, i - fa);
+		if (!(d > 0))   /* cannot happen for a group with a known pixel in reach */
+			return 0;
+		ra[i] = sqrt(d);
+		inv[i] = 1.0 / ra[i];
+		if (!pair) {
+			i++;
+			continue;
+		}
+		{
+			uint32_t k0 = fa > fb ? fa : fb;
+			rb[i] = (rb[i] - harmonic_dot(rb + k0, ra + k0, i - k0)) * inv[i];
+		}
+		d = rb[i + 1] - harmonic_dot(rb + fb, rb + fb, i + 1 - fb);
+		if (!(d > 0))
+			return 0;
+		rb[i + 1] = sqrt(d);
+		inv[i + 1] = 1.0 / rb[i + 1];
+		i += 2;
+	}
+	return 1;
+}
+
 static inline uint32_t harmonic_deg(uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
 	return (uint32_t)(x > 0) + (x + 1 < w) + (y > 0) + (y + 1 < h);
@@ -1096,22 +1183,9 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		}
 	}
 
-	/* Envelope Cholesky, A = G G^T, G in place of A's lower triangle. */
-	for (uint32_t i = 0; i < m; i++) {
-		uint32_t fi = wk->first[i];
-		double *ri = wk->env + wk->estart[i] - fi, d;
-		for (uint32_t j = fi; j < i; j++) {
-			uint32_t fj = wk->first[j], k0 = fi > fj ? fi : fj;
-			const double *rj = wk->env + wk->estart[j] - fj;
-			ri[j] = (ri[j] - harmonic_dot(ri + k0, rj + k0, j - k0)) * inv[j];
-		}
-		d = ri[i] - harmonic_dot(ri + fi, ri + fi, i - fi);
-		if (!(d > 0)) {   /* cannot happen for a group with a known pixel in reach */
-			ret = 0;
-			goto out;
-		}
-		ri[i] = sqrt(d);
-		inv[i] = 1.0 / ri[i];
+	if (!harmonic_factor(wk, m)) {
+		ret = 0;
+		goto out;
 	}
 	/* G y = b, then G^T x = y, all channels in one sweep. */
 	for (uint32_t i = 0; i < m; i++) {
