@@ -66,10 +66,9 @@ struct job {
 	uint8_t *mask_bin;   /* one binarised row */
 	uint8_t *mask_eff;   /* one dilated row */
 	void *row_buf;       /* one input row */
-	void *emit_buf;      /* rows handed to the writer */
-	size_t emit_cap;     /* rows emit_buf holds */
 	struct slot *slots;
 	size_t window;
+	size_t pix_bytes;    /* each slot's pix */
 	uint8_t *done;       /* (ntiles) result already in the store */
 	uint32_t mask_rows_pushed;
 	double last_renew;
@@ -270,13 +269,11 @@ static tp_status alloc_band(struct job *j)
 		j->window = p->ncols;
 	j->slots = tp_calloc(j->window, sizeof *j->slots);
 	j->row_buf = tp_malloc(row_bytes);
-	/* rows finished per tile row: at most the stride, or the whole last tile */
-	j->emit_cap = p->tile_h;
-	j->emit_buf = tp_malloc(row_bytes * j->emit_cap);
-	if (!j->slots || !j->row_buf || !j->emit_buf)
+	if (!j->slots || !j->row_buf)
 		return tp_err(TP_ENOMEM, "%s: out of memory for the band", j->io->input);
+	j->pix_bytes = tpx * j->color * sizeof(float);
 	for (size_t i = 0; i < j->window; i++) {
-		j->slots[i].pix = tp_malloc(tpx * j->color * sizeof(float));
+		j->slots[i].pix = tp_malloc_large(j->pix_bytes);
 		j->slots[i].mask = tp_malloc(tpx);
 		if (!j->slots[i].pix || !j->slots[i].mask)
 			return tp_err(TP_ENOMEM, "%s: out of memory for tiles", j->io->input);
@@ -294,7 +291,7 @@ static void free_job(struct job *j)
 	tiler_band_free(j->band);
 	if (j->slots)
 		for (size_t i = 0; i < j->window; i++) {
-			tp_free(j->slots[i].pix);
+			tp_free_large(j->slots[i].pix, j->pix_bytes);
 			tp_free(j->slots[i].mask);
 		}
 	tp_free(j->slots);
@@ -302,7 +299,6 @@ static void free_job(struct job *j)
 	tp_free(j->mask_bin);
 	tp_free(j->mask_eff);
 	tp_free(j->row_buf);
-	tp_free(j->emit_buf);
 	tp_free(j->done);
 	tiler_coarse_free(j->coarse);
 	tp_free(j->guided);
@@ -343,26 +339,26 @@ static tp_status fill_band(struct job *j, uint32_t y_end)
 	return keep_lease(j);
 }
 
+/* Finish rows [.., y_end) in the band, in place, and hand each to the writer. */
 static tp_status emit_rows(struct job *j, uint32_t y_end)
 {
 	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
-	while (tiler_band_y0(j->band) < y_end) {
-		uint32_t n = y_end - tiler_band_y0(j->band);
-		double t0;
-		tp_status rc;
-		if (n > j->emit_cap)
-			n = (uint32_t)j->emit_cap;
-		t0 = tp_now_ms();
-		tiler_band_emit(j->band, n, j->emit_buf, row_bytes);
-		j->res->t.ms[TP_STAGE_BLEND] += tp_now_ms() - t0;
-		t0 = tp_now_ms();
-		rc = io_writer_write_rows(j->out, j->emit_buf, row_bytes, n);
-		j->res->t.ms[TP_STAGE_ENCODE] += tp_now_ms() - t0;
-		j->res->t.count[TP_STAGE_ENCODE]++;
-		if (rc != TP_OK)
-			return rc;
+	double blend = 0, encode = 0;
+	tp_status rc = TP_OK;
+	if (tiler_band_y0(j->band) >= y_end)
+		return TP_OK;
+	while (rc == TP_OK && tiler_band_y0(j->band) < y_end) {
+		double t0 = tp_now_ms(), t1;
+		const void *row = tiler_band_emit_row(j->band);
+		t1 = tp_now_ms();
+		rc = io_writer_write_rows(j->out, row, row_bytes, 1);
+		blend += t1 - t0;
+		encode += tp_now_ms() - t1;
 	}
-	return TP_OK;
+	j->res->t.ms[TP_STAGE_BLEND] += blend;
+	j->res->t.ms[TP_STAGE_ENCODE] += encode;
+	j->res->t.count[TP_STAGE_ENCODE]++;
+	return rc;
 }
 
 static int should_stop(const struct job *j)

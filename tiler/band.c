@@ -281,36 +281,40 @@ static uint32_t to_sample(float acc, float wsum, float maxval)
 	return (uint32_t)f;
 }
 
-void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride)
+const void *tiler_band_emit_row(struct tiler_band *b)
 {
 	uint32_t ch = b->fmt.channels, color = b->color;
+	size_t s = b->head;
+	const uint8_t *m = b->mask + s * b->width;
+	const float *acc = b->acc[s];
+	uint8_t *dst = b->src + s * b->row_bytes;
 
-	TP_ASSERT(n <= b->nrows);
-	for (uint32_t i = 0; i < n; i++) {
-		size_t s = b->head;
-		const uint8_t *m = b->mask + s * b->width;
-		const float *acc = b->acc[s];
-		uint8_t *dst = (uint8_t *)out + i * stride;
-
-		memcpy(dst, b->src + s * b->row_bytes, b->row_bytes);
-		for (uint32_t x = (uint32_t)tp_next_set(m, 0, b->width); x < b->width;
-		     x = (uint32_t)tp_next_set(m, x + 1, b->width)) {
-			float ws = acc[color];
-			if (ws > 0.0f) {
-				if (b->fmt.bits == 8) {
-					uint8_t *d8 = dst + (size_t)x * ch;
-					for (uint32_t c = 0; c < color; c++)
-						d8[c] = (uint8_t)to_sample(acc[c], ws, 255.0f);
-				} else {
-					uint16_t *d16 = (uint16_t *)dst + (size_t)x * ch;
-					for (uint32_t c = 0; c < color; c++)
-						d16[c] = (uint16_t)to_sample(acc[c], ws, 65535.0f);
-				}
+	TP_ASSERT(b->nrows > 0);
+	for (uint32_t x = (uint32_t)tp_next_set(m, 0, b->width); x < b->width;
+	     x = (uint32_t)tp_next_set(m, x + 1, b->width)) {
+		float ws = acc[color];
+		if (ws > 0.0f) {
+			if (b->fmt.bits == 8) {
+				uint8_t *d8 = dst + (size_t)x * ch;
+				for (uint32_t c = 0; c < color; c++)
+					d8[c] = (uint8_t)to_sample(acc[c], ws, 255.0f);
+			} else {
+				uint16_t *d16 = (uint16_t *)dst + (size_t)x * ch;
+				for (uint32_t c = 0; c < color; c++)
+					d16[c] = (uint16_t)to_sample(acc[c], ws, 65535.0f);
 			}
-			acc += color + 1;
 		}
-		b->head = (b->head + 1) % b->cap;
-		b->y0++;
-		b->nrows--;
+		acc += color + 1;
 	}
+	b->head = (b->head + 1) % b->cap;
+	b->y0++;
+	b->nrows--;
+	return dst;
+}
+
+void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride)
+{
+	TP_ASSERT(n <= b->nrows);
+	for (uint32_t i = 0; i < n; i++)
+		memcpy((uint8_t *)out + i * stride, tiler_band_emit_row(b), b->row_bytes);
 }

@@ -176,6 +176,10 @@ void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
  * covered it, which a correct plan never allows) keeps its source value.
  */
 void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride);
+/* The first held row, finished in place (as tiler_band_emit writes it), and
+ * dropped from the band: the pointer stays valid until the next push. Saves
+ * the writer's copy. At least one row must be held. */
+const void *tiler_band_emit_row(struct tiler_band *b);
 
 /* ------------------------------------------------------------------ coarse */
 

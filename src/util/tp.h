@@ -60,6 +60,11 @@ void *tp_calloc(size_t count, size_t size);
 void *tp_realloc(void *p, size_t n);
 char *tp_strdup(const char *s);
 void tp_free(void *p);
+/* A buffer of n bytes (contents unspecified) for big arrays a tile fills
+ * once: mapped in huge pages where the kernel offers them. Free with
+ * tp_free_large and the same n. */
+void *tp_malloc_large(size_t n);
+void tp_free_large(void *p, size_t n);
 #define TP_FREE(p) do { tp_free(p); (p) = NULL; } while (0)
 /* Make the n-th allocation from now on fail (n >= 0; -1 disables). Tests only. */
 void tp_alloc_fail_at(long n);
