@@ -77,6 +77,7 @@ struct harmonic_worker {
 	uint32_t *pos;              /* (nm) tile place of each masked pixel, raster order */
 	uint32_t *nbr;              /* (nm, 12) masked index of the neighbour at harmonic_off[o],
 				     * or `known` (a known pixel) or `known` + 1 (past the edge) */
+	size_t nbr_bytes;           /* nbr's allocation (tp_malloc_large) */
 	uint32_t known;             /* nm of the current tile: the two indices after the masked
 				     * ones stand for "known" and "outside" in nbr, so that the
 				     * arrays below answer for them without a test (lab: never
@@ -188,7 +189,7 @@ static void harmonic_drop_tile(struct harmonic_worker *wk)
 
 static void harmonic_drop_masked(struct harmonic_worker *wk)
 {
-	tp_free(wk->pos); tp_free(wk->nbr); tp_free(wk->mdist); tp_free(wk->lab); tp_free(wk->cidx);
+	tp_free(wk->pos); tp_free_large(wk->nbr, wk->nbr_bytes); tp_free(wk->mdist); tp_free(wk->lab); tp_free(wk->cidx);
 	tp_free(wk->queue); tp_free(wk->gpix); tp_free(wk->rcm); tp_free(wk->gstart);
 	tp_free(wk->first); tp_free(wk->estart); tp_free(wk->inv); tp_free(wk->gfar);
 	wk->gfar = NULL;
@@ -262,7 +263,8 @@ static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, 
 	if (nm > UINT32_MAX - 2 || nm > SIZE_MAX / 12 / sizeof(uint32_t))
 		return tp_err(TP_EUSAGE, "engine 'harmonic': too many masked pixels");
 	wk->pos = tp_malloc((nm + 1) * sizeof(uint32_t));
-	wk->nbr = tp_malloc(nm * 12 * sizeof(uint32_t));
+	wk->nbr_bytes = nm * 12 * sizeof(uint32_t);
+	wk->nbr = tp_malloc_large(wk->nbr_bytes);
 	wk->mdist = tp_malloc((nm + 2) * sizeof(uint16_t));
 	wk->lab = tp_malloc((nm + 2) * sizeof(int32_t));
 	wk->cidx = tp_malloc((nm + 2) * sizeof(int32_t));
