@@ -189,7 +189,9 @@ class Runner:
                 Image.fromarray(img).save(inp_png)
                 Image.fromarray(mask * 255).save(msk_png)
             out = out + ".png"
-            cmd = [self.tilepaint, "inpaint", "-v", inp_png, msk_png, out, "--engine", engine]
+            # one worker thread, like the peers (OMP/OpenBLAS = 1): the
+            # times compare one core with one core
+            cmd = [self.tilepaint, "inpaint", "-v", "-j", "1", inp_png, msk_png, out, "--engine", engine]
             if params:
                 cmd += [self.args.params_flag, params]
             res, dt, stdout = self._proc(cmd, out, img)
@@ -356,6 +358,10 @@ def main():
                     help="skimage biharmonic and G'MIC only on photos up to this side")
     ap.add_argument("--gmic-all", action="store_true", help="run G'MIC on every photo")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="time each case up to this many times (every method alike) and keep the "
+                         "fastest; a case stops repeating once its runs took --repeat-budget seconds")
+    ap.add_argument("--repeat-budget", type=float, default=4.0)
     ap.add_argument("--from-csv", nargs="+", default=[],
                     help="no runs: rebuild the report from these results.csv files and OUT/work")
     ap.add_argument("--params-flag", default="",
@@ -400,6 +406,21 @@ def main():
                 runner.last_engine = None
                 try:
                     res, dt = runner.run(m, img, mask, tag)
+                    # Repeat timings (same inputs, deterministic outputs) and keep
+                    # the fastest of each figure: one run of a few milliseconds is
+                    # at the mercy of the VM's other tenants.
+                    wall, eng, spent = runner.last_wall, runner.last_engine, dt
+                    for _ in range(1, max(args.repeat, 1)):
+                        if spent >= args.repeat_budget:
+                            break
+                        _, dt2 = runner.run(m, img, mask, tag)
+                        spent += runner.last_wall or dt2
+                        dt = min(dt, dt2)
+                        if wall is not None and runner.last_wall is not None:
+                            wall = min(wall, runner.last_wall)
+                        if eng is not None and runner.last_engine is not None:
+                            eng = min(eng, runner.last_engine)
+                    runner.last_wall, runner.last_engine = wall, eng
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     msg = str(e)
                     if "not available" in msg:
@@ -479,7 +500,9 @@ def main():
     load1 = open("/proc/loadavg").read().split()[:3]
     lines += ["", "Run: %s; %s; %d cores; load average %s at start, %s at end; %s." % (
         time.strftime("%Y-%m-%d %H:%M"),
-        "report from --from-csv" if args.from_csv else "tilepaint inpaint -v", os.cpu_count(),
+        "report from --from-csv" if args.from_csv else
+        "tilepaint inpaint -v -j 1; fastest of up to %d timings per case (%.0f s budget), every method alike" % (
+            args.repeat, args.repeat_budget), os.cpu_count(),
         "/".join(load0), "/".join(load1),
         "G'MIC and skimage on photos up to %d px" % args.slow_side),
         "", "| photo | size | package | path | licence |", "| --- | --- | --- | --- | --- |"]
