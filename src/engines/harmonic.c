@@ -899,20 +899,36 @@ static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord,
 	return cost;
 }
 
-/* Fixed-order dot product in four lanes (deterministic, vectorisable). */
+/*
+ * Pairs of doubles (GCC vector extensions: SSE2 on x86-64, NEON on arm64,
+ * plain code elsewhere): lane l of an accumulator sums the products at
+ * positions = l (mod 2), exactly what two scalar sums would, so the results
+ * do not depend on the instruction set. Loads go through memcpy (any
+ * alignment).
+ */
+typedef double harmonic_v2d __attribute__((vector_size(16)));
+
+static inline harmonic_v2d harmonic_ld2(const double *p)
+{
+	harmonic_v2d v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Fixed-order dot product in four lanes (deterministic). */
 static inline double harmonic_dot(const double *a, const double *b, size_t n)
 {
-	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	harmonic_v2d s01 = { 0, 0 }, s23 = { 0, 0 };
+	double s0;
 	size_t i = 0;
 	for (; i + 4 <= n; i += 4) {
-		s0 += a[i] * b[i];
-		s1 += a[i + 1] * b[i + 1];
-		s2 += a[i + 2] * b[i + 2];
-		s3 += a[i + 3] * b[i + 3];
+		s01 += harmonic_ld2(a + i) * harmonic_ld2(b + i);
+		s23 += harmonic_ld2(a + i + 2) * harmonic_ld2(b + i + 2);
 	}
+	s0 = s01[0];
 	for (; i < n; i++)
 		s0 += a[i] * b[i];
-	return (s0 + s1) + (s2 + s3);
+	return (s0 + s01[1]) + (s23[0] + s23[1]);
 }
 
 /* *sa += a.c and *sb += b.c over [k0, k1): two rows of the factor against a
@@ -920,20 +936,22 @@ static inline double harmonic_dot(const double *a, const double *b, size_t n)
 static inline void harmonic_dot2(const double *a, const double *b, const double *c, uint32_t k0,
 				 uint32_t k1, double *sa, double *sb)
 {
-	double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+	harmonic_v2d va = { 0, 0 }, vb = { 0, 0 };
+	double a0, b0;
 	uint32_t k = k0;
 	for (; k + 2 <= k1; k += 2) {
-		a0 += a[k] * c[k];
-		b0 += b[k] * c[k];
-		a1 += a[k + 1] * c[k + 1];
-		b1 += b[k + 1] * c[k + 1];
+		harmonic_v2d vc = harmonic_ld2(c + k);
+		va += harmonic_ld2(a + k) * vc;
+		vb += harmonic_ld2(b + k) * vc;
 	}
+	a0 = va[0];
+	b0 = vb[0];
 	if (k < k1) {
 		a0 += a[k] * c[k];
 		b0 += b[k] * c[k];
 	}
-	*sa += a0 + a1;
-	*sb += b0 + b1;
+	*sa += a0 + va[1];
+	*sb += b0 + vb[1];
 }
 
 /*
@@ -1229,7 +1247,13 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 				bj[2] -= l * v2;
 			}
 		} else {
-			for (uint32_t j = fi; j < i; j++)
+			harmonic_v2d v = { bi[0], bi[0] };
+			uint32_t j = fi;
+			for (; j + 2 <= i; j += 2) {
+				harmonic_v2d bj = harmonic_ld2(B + j) - harmonic_ld2(ri + j) * v;
+				memcpy(B + j, &bj, sizeof bj);
+			}
+			for (; j < i; j++)
 				B[j] -= ri[j] * bi[0];
 		}
 	}
