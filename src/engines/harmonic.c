@@ -696,10 +696,11 @@ static const int8_t harmonic_slot[5][5] = {
  * wk->pos, into wk->nbr: nothing per tile pixel is read but the mask bytes
  * next to the holes. A masked neighbour's index is found from a pointer
  * into its row's masked pixels that only moves forward as x does: away
- * from the tile edge one pointer per row (dy) steps by the mask bytes it
- * passes, and the index of each of up to three neighbours in that row is
- * that pointer plus the masked bytes before it; near the edge one pointer
- * per offset walks the list. O(12 nm) in all.
+ * from the tile edge one pointer per row (dy), which steps by the mask byte
+ * it passes along a run and walks the list across a gap, and the index of
+ * each of up to three neighbours in that row is that pointer plus the
+ * masked bytes before it; near the edge one pointer per offset walks the
+ * list. O(12 nm) in all.
  */
 static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask, uint32_t nm,
 				uint32_t w, uint32_t h)
@@ -739,10 +740,14 @@ static void harmonic_neighbours(struct harmonic_worker *wk, const uint8_t *mask,
 				for (int d = 0; d < 5; d++) {
 					if (d == 2)
 						continue;
-					if (tq[d] - fq[d] == 1)
+					/* along a run, step by the byte passed; across a gap,
+					 * walk the row's list (a scratch's rows hold few) */
+					if (tq[d] - fq[d] == 1) {
 						fp[d] += mask[fq[d]] != 0;
-					else
-						fp[d] += (uint32_t)tp_count_nonzero(mask + fq[d], tq[d] - fq[d]);
+					} else {
+						while (pos[fp[d]] < tq[d])
+							fp[d]++;
+					}
 					fq[d] = tq[d];
 				}
 				nb[0] = l1 ? i - 1 : K;
