@@ -2,6 +2,9 @@
  * pool.c - worker threads that run an engine on tiles. Only the main thread
  * submits, waits, and talks to the store; workers touch nothing but their
  * task and their own engine scratch (made once, in the worker's thread).
+ * With one worker (-j 1) there is no thread: a submitted task runs at once
+ * in the caller's, whose caches already hold the tile it just cut (a second
+ * thread on the other core would fetch it across), and nothing is started.
  */
 #include "core.h"
 
@@ -21,7 +24,24 @@ struct tp_pool {
 	char start_err[256];
 	int quit;
 	pthread_t *threads;
+	int inline_run;            /* one worker: tasks run in tp_pool_submit */
+	void *inline_scratch;      /* its engine scratch */
 };
+
+/* Run one task on `scratch` (rc: how the scratch was made), timing it. */
+static void run_task(struct tp_pool *p, void *scratch, tp_status rc, struct tp_task *t)
+{
+	double t0;
+	tp_err_clear();
+	t0 = tp_now_ms();
+	if (rc != TP_OK)
+		t->status = tp_err(rc, "engine worker could not start");
+	else
+		t->status = p->eng->inpaint(p->state, scratch, &t->tile);
+	t->ms = tp_now_ms() - t0;
+	if (t->status != TP_OK)
+		snprintf(t->error, sizeof t->error, "%s", tp_errmsg());
+}
 
 static void *worker_main(void *arg)
 {
@@ -39,7 +59,6 @@ static void *worker_main(void *arg)
 	pthread_cond_broadcast(&p->started);
 	for (;;) {
 		struct tp_task *t;
-		double t0;
 		while (!p->quit && p->todo_n == 0)
 			pthread_cond_wait(&p->has_work, &p->mu);
 		if (p->quit)
@@ -49,15 +68,7 @@ static void *worker_main(void *arg)
 		p->todo_n--;
 		pthread_mutex_unlock(&p->mu);
 
-		tp_err_clear();
-		t0 = tp_now_ms();
-		if (rc != TP_OK)
-			t->status = tp_err(rc, "engine worker could not start");
-		else
-			t->status = p->eng->inpaint(p->state, scratch, &t->tile);
-		t->ms = tp_now_ms() - t0;
-		if (t->status != TP_OK)
-			snprintf(t->error, sizeof t->error, "%s", tp_errmsg());
+		run_task(p, scratch, rc, t);
 
 		pthread_mutex_lock(&p->mu);
 		p->done[(p->done_head + p->done_n) % p->cap] = t;
@@ -89,6 +100,18 @@ tp_status tp_pool_new(const struct engine_ops *eng, void *state, uint32_t n, str
 	if (!p->todo || !p->done || !p->threads) {
 		tp_pool_free(p);
 		return tp_err(TP_ENOMEM, "out of memory starting workers");
+	}
+	if (n <= 1) {
+		p->inline_run = 1;
+		rc = eng->worker_new ? eng->worker_new(state, &p->inline_scratch) : TP_OK;
+		if (rc != TP_OK) {
+			char msg[256];
+			snprintf(msg, sizeof msg, "%s", tp_errmsg());
+			tp_pool_free(p);
+			return tp_err(rc, "%s", msg);
+		}
+		*out = p;
+		return TP_OK;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
@@ -122,6 +145,8 @@ void tp_pool_free(struct tp_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
+	if (p->inline_scratch && p->eng->worker_free)
+		p->eng->worker_free(p->inline_scratch);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->has_work);
 	pthread_cond_destroy(&p->has_done);
@@ -134,6 +159,13 @@ void tp_pool_free(struct tp_pool *p)
 
 void tp_pool_submit(struct tp_pool *p, struct tp_task *t)
 {
+	if (p->inline_run) {
+		run_task(p, p->inline_scratch, TP_OK, t);
+		TP_ASSERT(p->done_n < p->cap);
+		p->done[(p->done_head + p->done_n) % p->cap] = t;
+		p->done_n++;
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	TP_ASSERT(p->todo_n < p->cap);
 	p->todo[(p->todo_head + p->todo_n) % p->cap] = t;
