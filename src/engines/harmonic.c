@@ -936,91 +936,72 @@ static inline double harmonic_dot(const double *a, const double *b, size_t n)
 	return (s0 + s01[1]) + (s23[0] + s23[1]);
 }
 
-/* *sa += a.c and *sb += b.c over [k0, k1): two rows of the factor against a
- * third in one loop, sharing its loads, two lanes each. Fixed order. */
-static inline void harmonic_dot2(const double *a, const double *b, const double *c, uint32_t k0,
-				 uint32_t k1, double *sa, double *sb)
+#define HARMONIC_BLOCK 4   /* rows of the factor made together (they share their first column) */
+
+/* s[t] += r[t].c over [k0, k1) for the HARMONIC_BLOCK rows r[t]: one loop
+ * for all, sharing c's loads, two lanes each. Fixed order. */
+static inline void harmonic_dotn(double *const r[HARMONIC_BLOCK], const double *c, uint32_t k0,
+				 uint32_t k1, double s[HARMONIC_BLOCK])
 {
-	harmonic_v2d va = { 0, 0 }, vb = { 0, 0 };
-	double a0, b0;
+	harmonic_v2d v0 = { 0, 0 }, v1 = { 0, 0 }, v2 = { 0, 0 }, v3 = { 0, 0 };
 	uint32_t k = k0;
 	for (; k + 2 <= k1; k += 2) {
 		harmonic_v2d vc = harmonic_ld2(c + k);
-		va += harmonic_ld2(a + k) * vc;
-		vb += harmonic_ld2(b + k) * vc;
+		v0 += harmonic_ld2(r[0] + k) * vc;
+		v1 += harmonic_ld2(r[1] + k) * vc;
+		v2 += harmonic_ld2(r[2] + k) * vc;
+		v3 += harmonic_ld2(r[3] + k) * vc;
 	}
-	a0 = va[0];
-	b0 = vb[0];
 	if (k < k1) {
-		a0 += a[k] * c[k];
-		b0 += b[k] * c[k];
+		v0[0] += r[0][k] * c[k];
+		v1[0] += r[1][k] * c[k];
+		v2[0] += r[2][k] * c[k];
+		v3[0] += r[3][k] * c[k];
 	}
-	*sa += a0 + va[1];
-	*sb += b0 + vb[1];
+	s[0] = v0[0] + v0[1];
+	s[1] = v1[0] + v1[1];
+	s[2] = v2[0] + v2[1];
+	s[3] = v3[0] + v3[1];
 }
 
 /*
  * Envelope Cholesky of the m rows in wk->env, A = G G^T, G in place of A's
  * lower triangle: G_ij = (A_ij - sum_k G_ik G_jk) / G_jj from each row's
  * first column, then the diagonal. The sums are short (a stroke's envelope
- * is ~20 wide), so looping costs as much as multiplying: rows are taken in
- * pairs (i, i + 1), whose sums against each earlier row j share one loop.
+ * is ~20 wide), so the bookkeeping around each costs as much as the
+ * multiplying: the HARMONIC_BLOCK rows of a block, which share their first
+ * column, are made together, their sums against each earlier row in one
+ * loop, then the small triangle among themselves.
  * Returns 0 when A is not positive definite.
  */
 static int harmonic_factor(struct harmonic_worker *wk, uint32_t m)
 {
 	const uint32_t *first = wk->first;
 	double *inv = wk->inv, d;
-	uint32_t i = 0;
 
-	while (i < m) {
-		uint32_t fa = first[i], j;
-		double *ra = wk->env + wk->estart[i] - fa, *rb = NULL;
-		uint32_t fb = 0;
-		int pair = i + 1 < m && first[i + 1] <= i;
-		if (pair) {
-			fb = first[i + 1];
-			rb = wk->env + wk->estart[i + 1] - fb;
-		}
-		for (j = pair && fb < fa ? fb : fa; j < i; j++) {
-			uint32_t fj = first[j];
+	for (uint32_t i = 0; i < m; i += HARMONIC_BLOCK) {
+		uint32_t nr = m - i < HARMONIC_BLOCK ? m - i : HARMONIC_BLOCK, f = first[i];
+		double *r[HARMONIC_BLOCK];
+		for (uint32_t t = 0; t < HARMONIC_BLOCK; t++)   /* a short last block repeats its first row */
+			r[t] = wk->env + wk->estart[i + (t < nr ? t : 0)] - f;
+		for (uint32_t j = f; j < i; j++) {
+			uint32_t fj = first[j], k = f > fj ? f : fj;
 			const double *rj = wk->env + wk->estart[j] - fj;
-			uint32_t ka = fa > fj ? fa : fj, kb = fb > fj ? fb : fj;
-			if (pair && j >= fa && j >= fb) {
-				uint32_t k = ka > kb ? ka : kb;
-				double sa = 0, sb = 0;
-				for (uint32_t q = ka; q < k; q++)
-					sa += ra[q] * rj[q];
-				for (uint32_t q = kb; q < k; q++)
-					sb += rb[q] * rj[q];
-				harmonic_dot2(ra, rb, rj, k, j, &sa, &sb);
-				ra[j] = (ra[j] - sa) * inv[j];
-				rb[j] = (rb[j] - sb) * inv[j];
-			} else if (j >= fa) {
-				ra[j] = (ra[j] - harmonic_dot(ra + ka, rj + ka, j - ka)) * inv[j];
-			} else {
-				rb[j] = (rb[j] - harmonic_dot(rb + kb, rj + kb, j - kb)) * inv[j];
-			}
+			double sum[HARMONIC_BLOCK];
+			harmonic_dotn(r, rj, k, j, sum);
+			for (uint32_t t = 0; t < nr; t++)
+				r[t][j] = (r[t][j] - sum[t]) * inv[j];
 		}
-		d = ra[i] - harmonic_dot(ra + fa, ra + fa, i - fa);
-		if (!(d > 0))   /* cannot happen for a group with a known pixel in reach */
-			return 0;
-		ra[i] = sqrt(d);
-		inv[i] = 1.0 / ra[i];
-		if (!pair) {
-			i++;
-			continue;
+		/* the triangle: row t's columns i .. i+t-1 against rows 0 .. t-1, then its diagonal */
+		for (uint32_t t = 0; t < nr; t++) {
+			for (uint32_t u = 0; u < t; u++)
+				r[t][i + u] = (r[t][i + u] - harmonic_dot(r[t] + f, r[u] + f, i + u - f)) * inv[i + u];
+			d = r[t][i + t] - harmonic_dot(r[t] + f, r[t] + f, i + t - f);
+			if (!(d > 0))   /* cannot happen for a group with a known pixel in reach */
+				return 0;
+			r[t][i + t] = sqrt(d);
+			inv[i + t] = 1.0 / r[t][i + t];
 		}
-		{
-			uint32_t k0 = fa > fb ? fa : fb;
-			rb[i] = (rb[i] - harmonic_dot(rb + k0, ra + k0, i - k0)) * inv[i];
-		}
-		d = rb[i + 1] - harmonic_dot(rb + fb, rb + fb, i + 1 - fb);
-		if (!(d > 0))
-			return 0;
-		rb[i + 1] = sqrt(d);
-		inv[i + 1] = 1.0 / rb[i + 1];
-		i += 2;
 	}
 	return 1;
 }
@@ -1097,6 +1078,21 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		for (uint32_t i = 0; i < m; i++)
 			wk->cidx[ord[i]] = (int32_t)i + 1;
 		cost = harmonic_envelope(wk, ord, m, order, &size);
+	}
+	/* Rows in blocks of HARMONIC_BLOCK share their first column (the
+	 * block's smallest): the factor makes a block's rows together, and
+	 * the few leading entries this adds stay exactly zero. */
+	cost = 0;
+	size = 0;
+	for (uint32_t b = 0; b < m; b += HARMONIC_BLOCK) {
+		uint32_t e = m - b < HARMONIC_BLOCK ? m : b + HARMONIC_BLOCK, f = wk->first[b];
+		for (uint32_t i = b + 1; i < e; i++)
+			f = wk->first[i] < f ? wk->first[i] : f;
+		for (uint32_t i = b; i < e; i++) {
+			wk->first[i] = f;
+			size += (size_t)(i - f) + 1;
+			cost += (double)(i - f) * (double)(i - f);
+		}
 	}
 	if (cost > HARMONIC_DIRECT_WORK || size > HARMONIC_DIRECT_ENV) {
 		ret = 0;
