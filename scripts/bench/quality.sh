@@ -7,8 +7,9 @@
 # Photos come from python3-skimage (installed) and the wallpaper packages
 # lomiri-wallpapers-16.04 and mate-backgrounds: when those are not installed they are
 # fetched with `apt-get download` and unpacked under BUILD/bench/pkgs (the
-# photos are never committed). tilepaint runs as `tilepaint inpaint -v`, one
-# process per case; its time is every stage but file decoding and encoding.
+# photos are never committed). tilepaint runs as `tilepaint inpaint -v -j 1`,
+# one process per case; its time is every stage but file decoding and
+# encoding. Every method's time is the fastest of up to 3 runs (--repeat).
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build}
