@@ -880,13 +880,10 @@ static void harmonic_hole_dist(struct harmonic_worker *wk, size_t nm)
 }
 
 /* Envelope of the factor for the masked pixels in `ord` (their places set
- * in cidx): fills first[] and returns sum (width^2), *size the entries. */
-static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m, int order,
-				size_t *size)
+ * in cidx): each row's first column, into first[]. */
+static void harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m, int order)
 {
 	int noff = order == 2 ? 12 : 4;
-	double cost = 0;
-	size_t sz = 0;
 	for (uint32_t i = 0; i < m; i++) {
 		const uint32_t *nb = wk->nbr + (size_t)ord[i] * 12;
 		uint32_t f = i;
@@ -896,11 +893,7 @@ static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord,
 			f = j < f ? j : f;
 		}
 		wk->first[i] = f;
-		sz += (size_t)(i - f) + 1;
-		cost += (double)(i - f) * (double)(i - f);
 	}
-	*size = sz;
-	return cost;
 }
 
 /*
@@ -1067,7 +1060,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	harmonic_rcm(wk, P, m, conn, g, wk->gfar[g - 1], wk->rcm);
 	for (uint32_t i = 0; i < m; i++)
 		wk->cidx[ord[i]] = (int32_t)i + 1;
-	harmonic_envelope(wk, ord, m, order, &size);
+	harmonic_envelope(wk, ord, m, order);
 	/* Rows in blocks of HARMONIC_BLOCK share their first column (the
 	 * block's smallest): the factor makes a block's rows together, and
 	 * the few leading entries this adds stay exactly zero. */

@@ -1,4 +1,5 @@
-/* test_util.c - status names, thread-local errors, the fault-injecting allocator, hashes. */
+/* test_util.c - status names, thread-local errors, the fault-injecting allocator, large
+ * buffers, byte-mask scans, hashes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,6 +77,62 @@ static void test_util_alloc_fail_at(void **state)
 	tp_free(NULL);
 }
 
+static void test_util_alloc_large(void **state)
+{
+	/* sizes either side of the mapped path; every byte usable, counted
+	 * like any allocation, freed with the same size */
+	size_t sizes[] = { 1, 4096, (1u << 20) - 1, 1u << 20, (3u << 20) + 5 };
+	(void)state;
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		uint8_t *p = tp_malloc_large(sizes[i]);
+		assert_non_null(p);
+		memset(p, 0xab, sizes[i]);
+		assert_int_equal(p[sizes[i] - 1], 0xab);
+		tp_free_large(p, sizes[i]);
+	}
+	tp_alloc_fail_at(0);
+	assert_null(tp_malloc_large(4u << 20));
+	tp_alloc_fail_at(0);
+	assert_null(tp_malloc_large(100));
+	tp_free_large(NULL, 4u << 20);
+}
+
+/* The scans against plain loops, over every start and length up to 40 in
+ * a buffer of mixed 0, 1 and other byte values (the word paths and the tails). */
+static void test_util_byte_scans(void **state)
+{
+	uint8_t buf[48], out[48], big[5000];
+	(void)state;
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (i * 7) % 5 == 0 ? (uint8_t)(i % 3 == 0 ? 255 : 1) : 0;
+	for (size_t a = 0; a < 8; a++)
+		for (size_t n = 0; a + n <= 40; n++) {
+			size_t want = 0;
+			for (size_t k = a; k < a + n; k++)
+				want += buf[k] != 0;
+			assert_int_equal(tp_count_nonzero(buf + a, n), want);
+			for (size_t i = 0; i <= n; i++) {
+				size_t next = i;
+				while (next < n && !buf[a + next])
+					next++;
+				assert_int_equal(tp_next_set(buf + a, i, n), next);
+			}
+			memset(out, 0x55, sizeof out);
+			tp_to01(buf + a, out, n);
+			for (size_t k = 0; k < n; k++)
+				assert_int_equal(out[k], buf[a + k] != 0);
+			assert_int_equal(out[n], 0x55);   /* nothing written past n */
+		}
+	/* long runs: the byte-lane counters fold before they overflow */
+	memset(big, 1, sizeof big);
+	assert_int_equal(tp_count_nonzero(big, sizeof big), sizeof big);
+	memset(big, 0, sizeof big);
+	big[4999] = 9;
+	assert_int_equal(tp_count_nonzero(big, sizeof big), 1);
+	assert_int_equal(tp_next_set(big, 0, sizeof big), 4999);
+	assert_int_equal(tp_next_set(big, 0, 4999), 4999);
+}
+
 static void test_util_mul_overflow(void **state)
 {
 	size_t r;
@@ -101,6 +158,8 @@ int main(void)
 		cmocka_unit_test(test_util_err_message_and_prefix),
 		cmocka_unit_test(test_util_err_is_per_thread),
 		cmocka_unit_test(test_util_alloc_fail_at),
+		cmocka_unit_test(test_util_alloc_large),
+		cmocka_unit_test(test_util_byte_scans),
 		cmocka_unit_test(test_util_mul_overflow),
 		cmocka_unit_test(test_util_hash_stable),
 	};
