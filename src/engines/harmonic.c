@@ -1003,6 +1003,19 @@ static inline uint32_t harmonic_deg(uint32_t x, uint32_t y, uint32_t w, uint32_t
 	return (uint32_t)(x > 0) + (x + 1 < w) + (y > 0) + (y + 1 < h);
 }
 
+/* (x, y) and its in-tile 4-neighbours, in stencil order, into sx, sy; how many. */
+static inline uint32_t harmonic_star(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t *sx,
+				     uint32_t *sy)
+{
+	uint32_t n = 0;
+	sx[n] = x; sy[n++] = y;
+	if (x > 0) { sx[n] = x - 1; sy[n++] = y; }
+	if (x + 1 < w) { sx[n] = x + 1; sy[n++] = y; }
+	if (y > 0) { sx[n] = x; sy[n++] = y - 1; }
+	if (y + 1 < h) { sx[n] = x; sy[n++] = y + 1; }
+	return n;
+}
+
 /*
  * Reverse Cuthill-McKee-like order of group P (m masked indices) into out[]:
  * breadth-first from a far end of the group (`start`, the last pixel the
@@ -1150,22 +1163,12 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 		{
 			/* order 2 at the tile edge: A_ij = sum_k L_ki L_kj over k in {p}
 			 * and its neighbours; b_i = -sum_k L_ki (L u0)_k. */
-			uint32_t nx[5], ny[5], nn = 0;
-			nx[nn] = x; ny[nn++] = y;
-			if (x > 0) { nx[nn] = x - 1; ny[nn++] = y; }
-			if (x + 1 < w) { nx[nn] = x + 1; ny[nn++] = y; }
-			if (y > 0) { nx[nn] = x; ny[nn++] = y - 1; }
-			if (y + 1 < h) { nx[nn] = x; ny[nn++] = y + 1; }
+			uint32_t nx[5], ny[5], nn = harmonic_star(x, y, w, h, nx, ny);
 			for (uint32_t a = 0; a < nn; a++) {
 				uint32_t kx = nx[a], ky = ny[a], dk = harmonic_deg(kx, ky, w, h);
 				double lki = a == 0 ? (double)(nn - 1) : -1.0;
 				double lu[3] = { 0, 0, 0 };
-				uint32_t qx[5], qy[5], nq = 0;
-				qx[nq] = kx; qy[nq++] = ky;
-				if (kx > 0) { qx[nq] = kx - 1; qy[nq++] = ky; }
-				if (kx + 1 < w) { qx[nq] = kx + 1; qy[nq++] = ky; }
-				if (ky > 0) { qx[nq] = kx; qy[nq++] = ky - 1; }
-				if (ky + 1 < h) { qx[nq] = kx; qy[nq++] = ky + 1; }
+				uint32_t qx[5], qy[5], nq = harmonic_star(kx, ky, w, h, qx, qy);
 				for (uint32_t b = 0; b < nq; b++) {
 					int s = harmonic_slot[(int)qy[b] - (int)y + 2][(int)qx[b] - (int)x + 2];
 					uint32_t mq = s < 0 ? ord[i] : nb[s];
