@@ -148,6 +148,8 @@ static tp_status open_mask(struct job *j)
 		if (!j->mask_src || !j->mask_bin || !j->mask_eff)
 			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->mask);
 	}
+	if (!j->o->dilate)
+		return TP_OK;   /* next_mask_row uses the binarised rows as they are */
 	return tiler_dilate_new(mi->width, mi->height, j->o->dilate, &j->dil);
 }
 

@@ -102,22 +102,8 @@ void tiler_dilate_free(struct tiler_dilate *d)
 	tp_free(d);
 }
 
-/* First / last column with a nonzero byte, or -1; 8 bytes at a time. */
-static int32_t first_set(const uint8_t *row, uint32_t w)
-{
-	uint32_t x = 0;
-	for (; x + 8 <= w; x += 8) {
-		uint64_t v;
-		memcpy(&v, row + x, 8);
-		if (v)
-			break;
-	}
-	for (; x < w; x++)
-		if (row[x])
-			return (int32_t)x;
-	return -1;
-}
-
+/* Last column with a nonzero byte, or -1; 8 bytes at a time (the first is
+ * tp_next_set's). */
 static int32_t last_set(const uint8_t *row, uint32_t w)
 {
 	uint32_t x = w;
@@ -156,8 +142,8 @@ tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row)
 		return tp_err(TP_EUSAGE, "mask dilation: output row %u must be popped before "
 			      "pushing row %u", d->popped, d->pushed);
 	h = d->hdist + (size_t)(d->pushed % d->ring) * w;
-	lo = first_set(row, w);
-	if (lo < 0) {
+	lo = (int32_t)tp_next_set(row, 0, w);
+	if ((uint32_t)lo == w) {
 		memset(h, (int)cap, w);
 		lo = 1;
 		hi = 0;
