@@ -665,54 +665,47 @@ static void patch_vote(struct patch_worker *wk, struct patch_level *lv, uint32_t
 /* ------------------------------------------------------------------ */
 /* the pyramid                                                          */
 
-/* Level l+1 from level l: a coarse pixel is a hole if any child is; known
- * coarse pixels are the mean of their (all known) children. */
-static void patch_downsample(const struct patch_level *a, struct patch_level *b, uint32_t C)
+/* dst (bw x bh x C): means of the 2 x 2 children in src (aw x ah x C), fewer
+ * at the edges. With masks, a coarse pixel is a hole (value 0) if any child
+ * is. */
+static void patch_mean2(const float *src, const uint8_t *smask, uint32_t aw, uint32_t ah, float *dst,
+			uint8_t *dmask, uint32_t bw, uint32_t bh, uint32_t C)
 {
-	for (uint32_t y = 0; y < b->h; y++)
-		for (uint32_t x = 0; x < b->w; x++) {
-			size_t k = (size_t)y * b->w + x;
+	for (uint32_t y = 0; y < bh; y++)
+		for (uint32_t x = 0; x < bw; x++) {
+			size_t k = (size_t)y * bw + x;
 			float sum[3] = {0, 0, 0};
 			int cnt = 0, hole = 0;
 			for (uint32_t dy = 0; dy < 2; dy++)
 				for (uint32_t dx = 0; dx < 2; dx++) {
 					uint32_t xx = 2 * x + dx, yy = 2 * y + dy;
 					size_t q;
-					if (xx >= a->w || yy >= a->h)
+					if (xx >= aw || yy >= ah)
 						continue;
-					q = (size_t)yy * a->w + xx;
-					hole |= a->mask[q];
+					q = (size_t)yy * aw + xx;
+					if (smask)
+						hole |= smask[q];
 					for (uint32_t c = 0; c < C; c++)
-						sum[c] += a->img[q * C + c];
+						sum[c] += src[q * C + c];
 					cnt++;
 				}
-			b->mask[k] = (uint8_t)hole;
+			if (dmask)
+				dmask[k] = (uint8_t)hole;
 			for (uint32_t c = 0; c < C; c++)
-				b->img[k * C + c] = hole ? 0.0f : sum[c] / (float)cnt;
+				dst[k * C + c] = hole ? 0.0f : sum[c] / (float)cnt;
 		}
+}
+
+/* Level l+1 from level l: a coarse pixel is a hole if any child is; known
+ * coarse pixels are the mean of their (all known) children. The guide, which
+ * has no holes, is plain 2 x 2 means. */
+static void patch_downsample(const struct patch_level *a, struct patch_level *b, uint32_t C)
+{
+	patch_mean2(a->img, a->mask, a->w, a->h, b->img, b->mask, b->w, b->h, C);
 	b->guide = NULL;
 	if (!a->guide || !b->gbuf)
 		return;
-	/* the guide: plain 2 x 2 means (it has no holes) */
-	for (uint32_t y = 0; y < b->h; y++)
-		for (uint32_t x = 0; x < b->w; x++) {
-			size_t k = (size_t)y * b->w + x;
-			float sum[3] = {0, 0, 0};
-			int cnt = 0;
-			for (uint32_t dy = 0; dy < 2; dy++)
-				for (uint32_t dx = 0; dx < 2; dx++) {
-					uint32_t xx = 2 * x + dx, yy = 2 * y + dy;
-					size_t q;
-					if (xx >= a->w || yy >= a->h)
-						continue;
-					q = (size_t)yy * a->w + xx;
-					for (uint32_t c = 0; c < C; c++)
-						sum[c] += a->guide[q * C + c];
-					cnt++;
-				}
-			for (uint32_t c = 0; c < C; c++)
-				b->gbuf[k * C + c] = sum[c] / (float)cnt;
-		}
+	patch_mean2(a->guide, NULL, a->w, a->h, b->gbuf, NULL, b->w, b->h, C);
 	b->guide = b->gbuf;
 }
 
