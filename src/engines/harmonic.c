@@ -666,6 +666,7 @@ static void harmonic_peel(struct harmonic_worker *wk, uint32_t maxd, size_t nm,
  */
 #define HARMONIC_DIRECT_WORK 2.0e8     /* sum over rows of (row width)^2 */
 #define HARMONIC_DIRECT_ENV (8u << 20) /* envelope entries (64 MiB) */
+#define HARMONIC_BLOCK 4   /* rows of the factor made together (they share their first column) */
 
 static const int8_t harmonic_off[12][2] = {
 	{ -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 },
@@ -879,11 +880,19 @@ static void harmonic_hole_dist(struct harmonic_worker *wk, size_t nm)
 	}
 }
 
-/* Envelope of the factor for the masked pixels in `ord` (their places set
- * in cidx): each row's first column, into first[]. */
-static void harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m, int order)
+/*
+ * Envelope of the factor for the masked pixels in `ord` (their places set
+ * in cidx): each row's first column, into first[]. Rows in blocks of
+ * HARMONIC_BLOCK then share the block's smallest first column: the factor
+ * makes a block's rows together, and the few leading entries this adds stay
+ * exactly zero. Returns sum (width^2), the factor's work; *size the entries.
+ */
+static double harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, uint32_t m, int order,
+				size_t *size)
 {
 	int noff = order == 2 ? 12 : 4;
+	double cost = 0;
+	size_t sz = 0;
 	for (uint32_t i = 0; i < m; i++) {
 		const uint32_t *nb = wk->nbr + (size_t)ord[i] * 12;
 		uint32_t f = i;
@@ -894,6 +903,18 @@ static void harmonic_envelope(struct harmonic_worker *wk, const uint32_t *ord, u
 		}
 		wk->first[i] = f;
 	}
+	for (uint32_t b = 0; b < m; b += HARMONIC_BLOCK) {
+		uint32_t e = m - b < HARMONIC_BLOCK ? m : b + HARMONIC_BLOCK, f = wk->first[b];
+		for (uint32_t i = b + 1; i < e; i++)
+			f = wk->first[i] < f ? wk->first[i] : f;
+		for (uint32_t i = b; i < e; i++) {
+			wk->first[i] = f;
+			sz += (size_t)(i - f) + 1;
+			cost += (double)(i - f) * (double)(i - f);
+		}
+	}
+	*size = sz;
+	return cost;
 }
 
 /*
@@ -928,7 +949,6 @@ static inline double harmonic_dot(const double *a, const double *b, size_t n)
 	return (s0 + s01[1]) + (s23[0] + s23[1]);
 }
 
-#define HARMONIC_BLOCK 4   /* rows of the factor made together (they share their first column) */
 
 /* s[t] += r[t].c over [k0, k1) for the HARMONIC_BLOCK rows r[t]: one loop
  * for all, sharing c's loads, two lanes each. Fixed order. */
@@ -1062,8 +1082,8 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 {
 	uint32_t w = tile->w, h = tile->h, C = tile->channels;
 	const uint32_t *ord = wk->rcm;
-	double cost = 0;
-	size_t size = 0;
+	double cost;
+	size_t size;
 	double *B, *inv = wk->inv;
 	int ret = 1;
 
@@ -1073,22 +1093,7 @@ static int harmonic_direct(struct harmonic_worker *wk, struct engine_tile *tile,
 	harmonic_rcm(wk, P, m, conn, g, wk->gfar[g - 1], wk->rcm);
 	for (uint32_t i = 0; i < m; i++)
 		wk->cidx[ord[i]] = (int32_t)i + 1;
-	harmonic_envelope(wk, ord, m, order);
-	/* Rows in blocks of HARMONIC_BLOCK share their first column (the
-	 * block's smallest): the factor makes a block's rows together, and
-	 * the few leading entries this adds stay exactly zero. */
-	cost = 0;
-	size = 0;
-	for (uint32_t b = 0; b < m; b += HARMONIC_BLOCK) {
-		uint32_t e = m - b < HARMONIC_BLOCK ? m : b + HARMONIC_BLOCK, f = wk->first[b];
-		for (uint32_t i = b + 1; i < e; i++)
-			f = wk->first[i] < f ? wk->first[i] : f;
-		for (uint32_t i = b; i < e; i++) {
-			wk->first[i] = f;
-			size += (size_t)(i - f) + 1;
-			cost += (double)(i - f) * (double)(i - f);
-		}
-	}
+	cost = harmonic_envelope(wk, ord, m, order, &size);
 	if (cost > HARMONIC_DIRECT_WORK || size > HARMONIC_DIRECT_ENV) {
 		ret = 0;
 		goto out;
