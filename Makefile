@@ -25,7 +25,7 @@ BUILD      ?= build
 SANFLAGS    =
 endif
 
-PKGS       = libtiff-4 libpng libjpeg sqlite3 fftw3f openblas zlib
+PKGS       = libtiff-4 libpng libjpeg sqlite3 fftw3f openblas zlib libxxhash
 TEST_PKGS  = cmocka
 
 # Recursively expanded on purpose: pkg-config runs only when something is

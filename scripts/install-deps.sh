@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libtiff-dev libpng-dev libjpeg62-turbo-dev \
-libsqlite3-dev libfftw3-dev libopenblas-dev zlib1g-dev libcmocka-dev sqlite3 groff-base"
+libsqlite3-dev libfftw3-dev libopenblas-dev zlib1g-dev libxxhash-dev libcmocka-dev sqlite3 groff-base"
 
 missing=""
 for p in $PKGS "$@"; do

@@ -108,7 +108,7 @@ static int open_ro(const char *db, struct store **st)
 	if (rc == TP_OK)
 		return 0;
 	tp_error("%s", tp_errmsg());
-	return rc == TP_ENOENT ? TP_EXIT_NOINPUT : rc == TP_EBUSY ? TP_EXIT_TEMPFAIL : TP_EXIT_DATAERR;
+	return tp_store_exit_code(rc);
 }
 
 struct failed_ctx { enum fmt fmt; int n; };

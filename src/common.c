@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-volatile sig_atomic_t tp_stop_signal;
-
 const char *tp_stage_name(enum tp_stage s)
 {
 	static const char *const names[TP_STAGE_COUNT] = {
@@ -135,20 +133,41 @@ tp_status tp_output_sig(const char *path, char *sig, size_t n)
 	return TP_OK;
 }
 
-int tp_exit_code(tp_status s)
+/*
+ * The one table from statuses to exit codes (sysexits.h values; the man
+ * page's EXIT STATUS lists the same). `whole`: the command as a whole
+ * failed with this status; `image`: one image of a batch did (the batch
+ * goes on; its input is what was wrong); `store`: opening the job store did.
+ */
+static const struct exit_row {
+	tp_status status;
+	int whole, image, store;
+} exit_table[] = {
+	{ TP_OK,        TP_EXIT_OK,        TP_EXIT_OK,        TP_EXIT_OK },
+	{ TP_EUSAGE,    TP_EXIT_USAGE,     TP_EXIT_DATAERR,   TP_EXIT_USAGE },
+	{ TP_EFORMAT,   TP_EXIT_DATAERR,   TP_EXIT_DATAERR,   TP_EXIT_CONFIG },
+	{ TP_ENOENT,    TP_EXIT_NOINPUT,   TP_EXIT_DATAERR,   TP_EXIT_NOINPUT },
+	{ TP_ECREATE,   TP_EXIT_CANTCREAT, TP_EXIT_CANTCREAT, TP_EXIT_CANTCREAT },
+	{ TP_EIO,       TP_EXIT_IOERR,     TP_EXIT_IOERR,     TP_EXIT_IOERR },
+	{ TP_EBUSY,     TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL },
+	{ TP_ECANCELED, TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL },
+	{ TP_ELEASE,    TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL,  TP_EXIT_TEMPFAIL },
+	{ TP_EMODEL,    TP_EXIT_CONFIG,    TP_EXIT_CONFIG,    TP_EXIT_CONFIG },
+	{ TP_ENOMEM,    TP_EXIT_SOFTWARE,  TP_EXIT_SOFTWARE,  TP_EXIT_SOFTWARE },
+	{ TP_EINTERNAL, TP_EXIT_SOFTWARE,  TP_EXIT_SOFTWARE,  TP_EXIT_SOFTWARE },
+};
+
+static const struct exit_row *exit_row(tp_status s)
 {
-	switch (s) {
-	case TP_OK: return TP_EXIT_OK;
-	case TP_EUSAGE: return TP_EXIT_USAGE;
-	case TP_EFORMAT: return TP_EXIT_DATAERR;
-	case TP_ENOENT: return TP_EXIT_NOINPUT;
-	case TP_ECREATE: return TP_EXIT_CANTCREAT;
-	case TP_EIO: return TP_EXIT_IOERR;
-	case TP_EBUSY: case TP_ECANCELED: return TP_EXIT_TEMPFAIL;
-	case TP_EMODEL: return TP_EXIT_CONFIG;
-	case TP_ENOMEM: case TP_EINTERNAL: default: return TP_EXIT_SOFTWARE;
-	}
+	for (size_t i = 0; i < sizeof exit_table / sizeof exit_table[0]; i++)
+		if (exit_table[i].status == s)
+			return &exit_table[i];
+	return &exit_table[sizeof exit_table / sizeof exit_table[0] - 1];
 }
+
+int tp_exit_code(tp_status s) { return exit_row(s)->whole; }
+int tp_job_exit_code(tp_status s) { return exit_row(s)->image; }
+int tp_store_exit_code(tp_status s) { return exit_row(s)->store; }
 
 static void on_signal(int sig)
 {

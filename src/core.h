@@ -29,6 +29,9 @@ enum tp_stage {
 	TP_STAGE_COUNT
 };
 const char *tp_stage_name(enum tp_stage s);
+/* "sign": hashing inputs and masks whose identity changed (not a pipeline
+ * stage: it happens before the claim, and is recorded with the job's others) */
+#define TP_STAGE_SIGN_NAME "sign"
 
 struct tp_timings {
 	double ms[TP_STAGE_COUNT];
@@ -53,6 +56,7 @@ struct tp_opts {
 	int jpeg_quality;          /* 0: IO_JPEG_QUALITY_DEFAULT */
 	int png_level;             /* -1: default */
 	double max_time_s;         /* 0: none */
+	double lease_s;            /* --lease: how long a claim lasts unrenewed (seconds) */
 	int quiet;
 	int dry_run;
 	/* run only */
@@ -125,7 +129,6 @@ void tp_progress_clear(struct tp_progress *p);   /* erase the bar before printin
 void tp_progress_free(struct tp_progress *p);
 
 /* ---- process-wide state ---- */
-extern volatile sig_atomic_t tp_stop_signal;    /* set by SIGINT/SIGTERM */
 void tp_signals_install(void);
 /* Engine opened on first use (model_load timed into *t). */
 struct tp_engine_ctx {
@@ -145,8 +148,10 @@ struct tp_job_io {
 	const char *input, *mask, *output;  /* paths */
 	uint64_t content_hash;              /* seeds engine tiles */
 	struct store *store;                /* NULL: no store (`inpaint`, dry run) */
-	int64_t job_id, run_id;
-	const char *owner;                  /* our lease owner string */
+	const struct store_lease *lease;    /* ours on the job (with a store); every store
+					     * write is fenced by it */
+	double lease_s;                     /* lease length; renewed every third of it */
+	int64_t run_id;
 	double deadline_ms;                 /* tp_now_ms() deadline; 0 none */
 	uint64_t *computed_total;           /* tiles computed by this process so far (in/out) */
 	struct tp_progress *progress;
@@ -155,7 +160,7 @@ struct tp_job_result {
 	struct tp_timings t;
 	uint64_t tiles, active, computed, reused;
 	uint32_t width, height;
-	char output_sig[128];
+	char output_sig[128];               /* content signature of the output written */
 	/* the guide (engines with wants_guide): size and factor 0 when none was built */
 	uint32_t guide_w, guide_h, guide_f;
 	uint64_t guide_tiles;               /* tiles that touch a hole thick enough to need it */
@@ -165,9 +170,12 @@ struct tp_job_result {
 /*
  * Inpaint one image: mask pass and plan, then the band loop writing a
  * temporary file beside the output, fsync and rename. With a store, tile
- * results are committed as they finish and reused when present. `dry_run`
- * stops after planning. TP_ECANCELED when stopped by tp_stop_signal or the
- * deadline (stored tiles are kept, no output is left). Errors name the file.
+ * results are committed as they finish and reused when present, and the
+ * rename happens inside store_job_done's fenced transaction (the job is done
+ * when this returns TP_OK). `dry_run` stops after planning. TP_ECANCELED when
+ * stopped by a signal or the deadline (stored tiles are kept, no output is
+ * left); TP_ELEASE when another process took the job over (nothing more was
+ * written). Errors name the file.
  */
 tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 			 const struct tp_job_io *io, int dry_run, struct tp_job_result *res);
@@ -188,6 +196,10 @@ enum {
 	TP_EXIT_SOFTWARE = 70, TP_EXIT_CANTCREAT = 73, TP_EXIT_IOERR = 74,
 	TP_EXIT_TEMPFAIL = 75, TP_EXIT_CONFIG = 78
 };
+/* Exit codes from the one table in common.c: the command as a whole failed
+ * with s; one image of a batch did; opening the job store did. */
 int tp_exit_code(tp_status s);
+int tp_job_exit_code(tp_status s);
+int tp_store_exit_code(tp_status s);
 
 #endif

@@ -3,6 +3,7 @@
  * two commands (and the man page) cannot drift apart.
  */
 #include "options.h"
+#include "lease.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +13,7 @@
 enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
-	O_PNG_LEVEL, O_SHARD
+	O_PNG_LEVEL, O_SHARD, O_LEASE
 };
 
 static const struct option long_opts[] = {
@@ -37,6 +38,7 @@ static const struct option long_opts[] = {
 	{ "jpeg-quality", required_argument, NULL, O_JPEG_Q },
 	{ "png-level", required_argument, NULL, O_PNG_LEVEL },
 	{ "shard", required_argument, NULL, O_SHARD },
+	{ "lease", required_argument, NULL, O_LEASE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -45,7 +47,7 @@ static const struct option long_opts[] = {
 static int run_only(int c)
 {
 	return c == 'o' || c == O_DB || c == O_MASKS || c == O_MASK || c == O_MASK_SUFFIX ||
-	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD;
+	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD || c == O_LEASE;
 }
 
 static tp_status parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -77,6 +79,7 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 	o->overlap = UINT32_MAX;
 	o->png_level = -1;
 	o->threads = ncpu > 0 ? (uint32_t)ncpu : 1;
+	o->lease_s = TP_LEASE_DEFAULT_S;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:rj:qvh", long_opts, NULL)) != -1) {
@@ -103,6 +106,11 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 			o->max_time_s = tp_parse_duration(optarg);
 			if (o->max_time_s <= 0)
 				rc = tp_err(TP_EUSAGE, "--max-time takes a duration such as 90s, 9m or 1h30m, not '%s'", optarg);
+			break;
+		case O_LEASE:
+			o->lease_s = tp_parse_duration(optarg);
+			if (o->lease_s < 3 || o->lease_s > 7 * 86400.0)
+				rc = tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", optarg);
 			break;
 		case O_DRY_RUN: o->dry_run = 1; break;
 		case 'q': o->quiet = 1; break;

@@ -31,6 +31,7 @@
  * the whole image, so tiles cannot disagree about it whatever their order.
  */
 #include "core.h"
+#include "sig.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,6 +78,7 @@ struct job {
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
 	char tmp_path[4096];
+	int published;       /* the temporary was renamed into place */
 };
 
 /* At least the engine's context, telea's radius + 2 when one is given, and 32. */
@@ -167,7 +169,7 @@ static tp_status mask_pass(struct job *j)
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
 		if (j->coarse)
 			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
-		if ((y & 1023) == 1023 && (rc = keep_lease(j)) != TP_OK)
+		if ((y & 63) == 63 && (rc = keep_lease(j)) != TP_OK)
 			return rc;
 	}
 	return TP_OK;
@@ -204,10 +206,10 @@ static tp_status store_plan(struct job *j)
 		struct tiler_tile *t = &p->tiles[i];
 		recs[i] = (struct store_tile_rec){ t->r.x, t->r.y, t->r.w, t->r.h, t->masked == 0 };
 	}
-	rc = store_tiles_plan(j->io->store, j->io->job_id, recs, p->ntiles);
+	rc = store_tiles_plan(j->io->store, j->io->lease, recs, p->ntiles);
 	tp_free(recs);
 	if (rc == TP_OK)
-		rc = store_tiles_done_map(j->io->store, j->io->job_id, j->done, p->ntiles);
+		rc = store_tiles_done_map(j->io->store, j->io->lease->job, j->done, p->ntiles);
 	return rc;
 }
 
@@ -287,7 +289,10 @@ static void free_job(struct job *j)
 {
 	io_reader_close(j->in);
 	io_reader_close(j->mk);
-	io_writer_close(j->out);   /* unlinks the temporary unless finished */
+	if (j->published)
+		io_writer_close(j->out);
+	else
+		io_writer_discard(j->out);   /* unlinks the temporary */
 	tiler_dilate_free(j->dil);
 	tiler_plan_free(j->plan);
 	tiler_band_free(j->band);
@@ -307,13 +312,20 @@ static void free_job(struct job *j)
 	tp_free(j->guide_buf);
 }
 
-/* Keep our lease on the job alive (every minute; it lasts ten). */
+/*
+ * Called between units of work everywhere in the job: honour a stop signal
+ * (TP_ECANCELED) and keep our lease alive, renewing it every third of its
+ * length (TP_ELEASE once another process has taken the job over).
+ */
 static tp_status keep_lease(struct job *j)
 {
 	tp_status rc = TP_OK;
-	if (j->io->store && tp_now_ms() - j->last_renew > 60e3) {
+	if (tp_cancelled())
+		return tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
+	if (j->io->store && tp_now_ms() - j->last_renew > j->io->lease_s * 1e3 / 3) {
 		double t0 = tp_now_ms();
-		rc = store_job_renew(j->io->store, j->io->job_id, j->io->owner, tp_wall_s(), 600);
+		rc = store_job_renew(j->io->store, j->io->lease, tp_wall_s(),
+				     (int64_t)(j->io->lease_s + 0.5));
 		j->last_renew = tp_now_ms();
 		tp_timing_add(&j->res->t, TP_STAGE_STORE, j->last_renew - t0);
 	}
@@ -337,6 +349,9 @@ static tp_status fill_band(struct job *j, uint32_t y_end)
 		j->res->t.ms[TP_STAGE_MASK] += tp_now_ms() - t0;
 		if ((rc = tiler_band_push(j->band, j->row_buf, j->mask_eff)) != TP_OK)
 			return rc;
+		if (((tiler_band_y0(j->band) + tiler_band_nrows(j->band)) & 63) == 0 &&
+		    (rc = keep_lease(j)) != TP_OK)
+			return rc;
 	}
 	return keep_lease(j);
 }
@@ -356,6 +371,8 @@ static tp_status emit_rows(struct job *j, uint32_t y_end)
 		rc = io_writer_write_rows(j->out, row, row_bytes, 1);
 		blend += t1 - t0;
 		encode += tp_now_ms() - t1;
+		if (rc == TP_OK && (tiler_band_y0(j->band) & 63) == 0)
+			rc = keep_lease(j);
 	}
 	j->res->t.ms[TP_STAGE_BLEND] += blend;
 	j->res->t.ms[TP_STAGE_ENCODE] += encode;
@@ -382,7 +399,7 @@ static tp_status commit_result(struct job *j, struct slot *s)
 		return rc;
 	if (j->io->store) {
 		t0 = tp_now_ms();
-		rc = store_tile_put(j->io->store, j->io->job_id, (uint32_t)s->tile, blob, len, s->task.ms);
+		rc = store_tile_put(j->io->store, j->io->lease, (uint32_t)s->tile, blob, len, s->task.ms);
 		tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
 		if (rc == TP_OK)
 			rc = keep_lease(j);
@@ -508,12 +525,8 @@ static tp_status guide_build(struct job *j)
 		if (rc != TP_OK)
 			return rc;
 		tiler_coarse_image_row(c, y, j->row_buf, j->mask_eff);
-		if ((y & 1023) == 1023) {
-			if (tp_stop_signal)
-				return tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
-			if ((rc = keep_lease(j)) != TP_OK)
-				return rc;
-		}
+		if ((y & 63) == 63 && (rc = keep_lease(j)) != TP_OK)
+			return rc;
 	}
 	/* the band loop reads the image from the top again */
 	t0 = tp_now_ms();
@@ -579,7 +592,7 @@ static tp_status process_row(struct job *j, uint32_t r)
 			 * at once; the deadline only once this run computed something, so
 			 * a series of short cron runs always moves forward. */
 			if (!j->done[actv[next_sub]] &&
-			    (tp_stop_signal || (should_stop(j) && *j->io->computed_total > 0))) {
+			    (tp_cancelled() || (should_stop(j) && *j->io->computed_total > 0))) {
 				stop = tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
 				break;
 			}
@@ -592,7 +605,7 @@ static tp_status process_row(struct job *j, uint32_t r)
 				void *blob = NULL;
 				size_t len = 0;
 				t0 = tp_now_ms();
-				rc = store_tile_get(j->io->store, j->io->job_id, (uint32_t)s->tile, &blob, &len);
+				rc = store_tile_get(j->io->store, j->io->lease->job, (uint32_t)s->tile, &blob, &len);
 				tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
 				if (rc == TP_OK)
 					rc = tp_blob_unpack(blob, len, s->pix, s->mask, (uint32_t)t->r.w,
@@ -648,9 +661,22 @@ static tp_status process_row(struct job *j, uint32_t r)
 			struct tp_task *task = tp_pool_wait(j->eng->pool);
 			struct slot *s = &j->slots[task->slot];
 			inflight--;
+			if (task->status == TP_ECANCELED) {
+				/* the engine saw the stop signal mid-tile: nothing to keep */
+				if (stop == TP_OK)
+					stop = tp_err(TP_ECANCELED, "%s: stopped with tiles left",
+						      j->io->input);
+				continue;
+			}
 			if (task->status != TP_OK) {
-				if (j->io->store)
-					store_tile_fail(j->io->store, j->io->job_id, (uint32_t)s->tile);
+				if (j->io->store) {
+					tp_status frc = store_tile_fail(j->io->store, j->io->lease,
+									(uint32_t)s->tile);
+					if (frc == TP_ELEASE) {
+						stop = frc;
+						continue;
+					}
+				}
 				if (stop == TP_OK || stop == TP_ECANCELED)
 					stop = tp_err(task->status, "%s: engine %s failed on tile %zu: %s",
 						      j->io->input, j->eng->ops->name, s->tile, task->error);
@@ -660,7 +686,7 @@ static tp_status process_row(struct job *j, uint32_t r)
 			j->res->computed++;
 			(*j->io->computed_total)++;
 			rc = commit_result(j, s);
-			if (rc != TP_OK && (stop == TP_OK || stop == TP_ECANCELED))
+			if (rc != TP_OK && (stop == TP_OK || stop == TP_ECANCELED || rc == TP_ELEASE))
 				stop = rc;
 			s->ready = 1;
 		}
@@ -668,6 +694,33 @@ static tp_status process_row(struct job *j, uint32_t r)
 	if (actv != act)
 		tp_free(actv);
 	return stop;
+}
+
+/*
+ * Put the finished temporary in place: rename over the output path, fsync
+ * the directory so the rename itself is durable, and give the output's
+ * identity (stat_key may be NULL). With a store this runs inside
+ * store_job_done, under the store's write lock, after the lease check.
+ */
+static tp_status publish_output(void *ctx, char *stat_key, size_t n)
+{
+	struct job *j = ctx;
+	char dir[4096];
+	int fd;
+	if (rename(j->tmp_path, j->io->output) != 0)
+		return tp_err(TP_EIO, "%s: cannot rename the finished output into place: %s",
+			      j->io->output, strerror(errno));
+	j->published = 1;
+	snprintf(dir, sizeof dir, "%s", j->io->output);
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		int e = fsync(fd) != 0 ? errno : 0;
+		close(fd);
+		if (e && e != EINVAL && e != EROFS)
+			return tp_err(TP_EIO, "%s: syncing its directory: %s", j->io->output,
+				      strerror(e));
+	}
+	return stat_key ? tp_stat_key(j->io->output, stat_key, n) : TP_OK;
 }
 
 tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
@@ -761,21 +814,18 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 
 	t0 = tp_now_ms();
 	rc = io_writer_finish(j.out);
-	if (rc == TP_OK && rename(j.tmp_path, io->output) != 0)
-		rc = tp_err(TP_EIO, "%s: cannot rename the finished output into place: %s",
-			    io->output, strerror(errno));
-	if (rc == TP_OK) {
-		/* make the rename itself durable */
-		char dir[4096];
-		int fd;
-		snprintf(dir, sizeof dir, "%s", io->output);
-		fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-		rc = tp_output_sig(io->output, res->output_sig, sizeof res->output_sig);
-	}
+	tp_timing_add(&res->t, TP_STAGE_WRITE, tp_now_ms() - t0);
+	if (rc == TP_OK && tp_cancelled())
+		rc = tp_err(TP_ECANCELED, "%s: stopped before the output was put in place", io->input);
+	if (rc != TP_OK)
+		goto out;
+	t0 = tp_now_ms();
+	/* what the store keeps to tell later whether the output is still ours */
+	rc = tp_content_sig(j.tmp_path, res->output_sig, sizeof res->output_sig);
+	if (rc == TP_OK && io->store)
+		rc = store_job_done(io->store, io->lease, res->output_sig, publish_output, &j);
+	else if (rc == TP_OK)
+		rc = publish_output(&j, NULL, 0);
 	tp_timing_add(&res->t, TP_STAGE_WRITE, tp_now_ms() - t0);
 out:
 	free_job(&j);

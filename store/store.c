@@ -10,6 +10,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -26,7 +27,7 @@ enum stmt_id {
 	ST_JOB_READ, ST_JOB_CLAIM, ST_JOB_RENEW, ST_JOB_RELEASE, ST_JOB_DONE,
 	ST_TILES_DROP_BLOBS, ST_JOB_FAIL, ST_JOB_FAIL_ANY,
 	ST_TILES_LIST, ST_TILE_INSERT, ST_TILES_DONE, ST_TILE_GET, ST_TILE_PUT,
-	ST_TILE_FAIL, ST_TIMING_ADD,
+	ST_TILE_FAIL, ST_TIMING_ADD, ST_FENCE, ST_JOB_STATS, ST_JOB_OUT_STAT,
 	ST_STATUS_JOBS, ST_STATUS_TILES, ST_STATUS_TIMED, ST_STATUS_RUN,
 	ST_JOBS_EACH, ST_STAGES_EACH,
 	ST_COUNT
@@ -129,6 +130,37 @@ static tp_status bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
 	tp_status r = db_fail(s, sqlite3_errcode(s->db), what);
 	stmt_reset(st);
 	return r;
+}
+
+/*
+ * Bind ?1.. from `fmt`, one letter per parameter: 'i' int64_t, 't' text
+ * (const char *, NULL binds NULL; borrowed until the statement is reset),
+ * 'd' double, 'b' blob (const void *, size_t; a 0-byte blob is bound as
+ * such, never as NULL). On failure the statement is reset and the error
+ * reported as `what`.
+ */
+static tp_status bindf(struct store *s, sqlite3_stmt *st, const char *what, const char *fmt, ...)
+{
+	static const char zero = 0;
+	va_list ap;
+	int rc = SQLITE_OK, i = 1;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
+		switch (*f) {
+		case 'i': rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+		case 't': rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_STATIC); break;
+		case 'd': rc = sqlite3_bind_double(st, i, va_arg(ap, double)); break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(st, i, n ? p : (const void *)&zero, n, SQLITE_STATIC);
+			break;
+		}
+		default: rc = SQLITE_MISUSE; break;
+		}
+	}
+	va_end(ap);
+	return rc == SQLITE_OK ? TP_OK : bind_fail(s, st, what);
 }
 
 /* Step a statement that returns no rows, then reset it. */
@@ -235,6 +267,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  ms REAL NOT NULL,"
 	"  UNIQUE(run_id, job_id, stage));"
 	"CREATE INDEX timings_by_job ON timings(job_id, stage);",
+	/* 1 -> 2: fenced leases (a generation bumped by every claim), file
+	 * identities beside the content signatures (the cheap unchanged check) */
+	"ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN input_stat TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN mask_stat TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN output_stat TEXT NOT NULL DEFAULT '';",
 };
 
 /*
@@ -584,8 +622,10 @@ tp_status store_run_end(struct store *s, int64_t run_id, int exit_status)
 
 /* ---- jobs ---------------------------------------------------------------- */
 
-/* Columns read into struct store_job by the job queries: id, state,
- * attempts, output_sig, error. */
+/* The columns job_from_row reads, in its order. */
+#define JOB_COLS "id, state, attempts, output_sig, error, output_stat, input_sig, " \
+		 "input_stat, mask_sig, mask_stat"
+
 static void job_from_row(sqlite3_stmt *st, int col, struct store_job *out)
 {
 	memset(out, 0, sizeof *out);
@@ -594,6 +634,11 @@ static void job_from_row(sqlite3_stmt *st, int col, struct store_job *out)
 	out->attempts = sqlite3_column_int64(st, col + 2);
 	copy_col(out->output_sig, sizeof out->output_sig, st, col + 3);
 	copy_col(out->error, sizeof out->error, st, col + 4);
+	copy_col(out->output_stat, sizeof out->output_stat, st, col + 5);
+	copy_col(out->input_sig, sizeof out->input_sig, st, col + 6);
+	copy_col(out->input_stat, sizeof out->input_stat, st, col + 7);
+	copy_col(out->mask_sig, sizeof out->mask_sig, st, col + 8);
+	copy_col(out->mask_stat, sizeof out->mask_stat, st, col + 9);
 }
 
 static int text_eq(sqlite3_stmt *st, int col, const char *want)
@@ -604,39 +649,62 @@ static int text_eq(sqlite3_stmt *st, int col, const char *want)
 	return want && strcmp((const char *)t, want) == 0;
 }
 
+tp_status store_job_find(struct store *s, const char *output, int *found, struct store_job *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_JOB_STATS,
+		"SELECT " JOB_COLS " FROM jobs WHERE output = ?1", &st);
+	*found = 0;
+	memset(out, 0, sizeof *out);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "looking up a job", "t", output)) != TP_OK)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, 0, out);
+		*found = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "looking up a job");
+	}
+	stmt_reset(st);
+	return r;
+}
+
 tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			 struct store_job *out)
 {
 	sqlite3_stmt *st = NULL;
-	const char *mask_sig;
+	const char *mask_sig, *in_stat, *mk_stat;
 	int64_t now = tp_wall_s(), id = 0;
-	int rc, same = 0, same_mask_path = 0;
+	int rc, same = 0, same_extra = 0;
 	tp_status r;
 
 	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
 		return tp_err(TP_EUSAGE, "%s: job spec without input, output, input "
 			      "signature or options hash", s->path);
 	mask_sig = spec->mask_sig ? spec->mask_sig : "";
+	in_stat = spec->input_stat ? spec->input_stat : "";
+	mk_stat = spec->mask_stat ? spec->mask_stat : "";
 	r = tx_begin(s, "syncing a job");
 	if (r != TP_OK)
 		return r;
 
 	r = stmt_get(s, ST_JOB_FIND,
-		"SELECT id, state, attempts, output_sig, error, input, input_sig, "
-		"mask_sig, options_hash, mask FROM jobs WHERE output = ?1", &st);
+		"SELECT " JOB_COLS ", input, options_hash, mask FROM jobs WHERE output = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
-	if (sqlite3_bind_text(st, 1, spec->output, -1, SQLITE_STATIC)) {
-		r = bind_fail(s, st, "looking up a job");
+	if ((r = bindf(s, st, "looking up a job", "t", spec->output)) != TP_OK)
 		goto fail;
-	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		job_from_row(st, 0, out);
 		id = out->id;
-		same = text_eq(st, 5, spec->input) && text_eq(st, 6, spec->input_sig) &&
-		       text_eq(st, 7, mask_sig) && text_eq(st, 8, spec->options_hash);
-		same_mask_path = text_eq(st, 9, spec->mask);
+		same = text_eq(st, 10, spec->input) && text_eq(st, 6, spec->input_sig) &&
+		       text_eq(st, 8, mask_sig) && text_eq(st, 11, spec->options_hash);
+		same_extra = text_eq(st, 12, spec->mask) && text_eq(st, 7, in_stat) &&
+			     text_eq(st, 9, mk_stat);
 	} else if (rc != SQLITE_DONE) {
 		r = db_fail(s, rc, "looking up a job");
 		stmt_reset(st);
@@ -647,20 +715,14 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 	if (id == 0) {
 		r = stmt_get(s, ST_JOB_INSERT,
 			"INSERT INTO jobs(input, mask, output, input_sig, mask_sig, "
-			"options_hash, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-			&st);
+			"options_hash, input_stat, mask_stat, created, updated) "
+			"VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)", &st);
 		if (r != TP_OK)
 			goto fail;
-		if (sqlite3_bind_text(st, 1, spec->input, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 2, spec->mask, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 3, spec->output, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 4, spec->input_sig, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 5, mask_sig, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 6, spec->options_hash, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_int64(st, 7, now)) {
-			r = bind_fail(s, st, "adding a job");
+		if ((r = bindf(s, st, "adding a job", "tttttttti", spec->input, spec->mask,
+			       spec->output, spec->input_sig, mask_sig, spec->options_hash,
+			       in_stat, mk_stat, now)) != TP_OK)
 			goto fail;
-		}
 		r = stmt_run(s, st, "adding a job");
 		if (r != TP_OK)
 			goto fail;
@@ -669,53 +731,46 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 		out->state = STORE_JOB_QUEUED;
 	} else if (!same) {
 		/* Input, mask or options changed: the old tiles and any claim are
-		 * stale. Clearing the lease makes a stale holder's done/fail fail. */
+		 * stale. Clearing the lease (and bumping its generation) makes a
+		 * stale holder's every later write fail. */
 		r = stmt_get(s, ST_JOB_RESET,
 			"UPDATE jobs SET input = ?2, mask = ?3, input_sig = ?4, mask_sig = ?5, "
-			"options_hash = ?6, state = 0, attempts = 0, error = '', "
-			"lease_owner = NULL, lease_expires = NULL, output_sig = '', "
-			"updated = ?7 WHERE id = ?1", &st);
+			"options_hash = ?6, input_stat = ?7, mask_stat = ?8, state = 0, "
+			"attempts = 0, error = '', lease_owner = NULL, lease_expires = NULL, "
+			"lease_gen = lease_gen + 1, output_sig = '', output_stat = '', "
+			"updated = ?9 WHERE id = ?1", &st);
 		if (r != TP_OK)
 			goto fail;
-		if (sqlite3_bind_int64(st, 1, id) ||
-		    sqlite3_bind_text(st, 2, spec->input, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 3, spec->mask, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 4, spec->input_sig, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 5, mask_sig, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(st, 6, spec->options_hash, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_int64(st, 7, now)) {
-			r = bind_fail(s, st, "resetting a job");
+		if ((r = bindf(s, st, "resetting a job", "ittttttti", id, spec->input, spec->mask,
+			       spec->input_sig, mask_sig, spec->options_hash, in_stat, mk_stat,
+			       now)) != TP_OK)
 			goto fail;
-		}
 		r = stmt_run(s, st, "resetting a job");
 		if (r != TP_OK)
 			goto fail;
 		r = stmt_get(s, ST_TILES_DELETE, "DELETE FROM tiles WHERE job_id = ?1", &st);
 		if (r != TP_OK)
 			goto fail;
-		if (sqlite3_bind_int64(st, 1, id)) {
-			r = bind_fail(s, st, "dropping a job's tiles");
+		if ((r = bindf(s, st, "dropping a job's tiles", "i", id)) != TP_OK)
 			goto fail;
-		}
 		r = stmt_run(s, st, "dropping a job's tiles");
 		if (r != TP_OK)
 			goto fail;
 		memset(out, 0, sizeof *out);
 		out->id = id;
 		out->state = STORE_JOB_QUEUED;
-	} else if (!same_mask_path) {
-		/* Same mask content under another name: just note the new path. */
+	} else if (!same_extra) {
+		/* Same content under another name or identity (renamed, copied,
+		 * touched): just note where and what the files are now. */
 		r = stmt_get(s, ST_JOB_SET_MASK,
-			"UPDATE jobs SET mask = ?2, updated = ?3 WHERE id = ?1", &st);
+			"UPDATE jobs SET mask = ?2, input_stat = ?3, mask_stat = ?4, updated = ?5 "
+			"WHERE id = ?1", &st);
 		if (r != TP_OK)
 			goto fail;
-		if (sqlite3_bind_int64(st, 1, id) ||
-		    sqlite3_bind_text(st, 2, spec->mask, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_int64(st, 3, now)) {
-			r = bind_fail(s, st, "updating a job's mask path");
+		if ((r = bindf(s, st, "updating a job's file identities", "itttti", id, spec->mask,
+			       in_stat, mk_stat, now)) != TP_OK)
 			goto fail;
-		}
-		r = stmt_run(s, st, "updating a job's mask path");
+		r = stmt_run(s, st, "updating a job's file identities");
 		if (r != TP_OK)
 			goto fail;
 	}
@@ -735,12 +790,12 @@ static tp_status job_read(struct store *s, int64_t id, sqlite3_stmt **stp, int *
 	sqlite3_stmt *st;
 	int rc;
 	tp_status r = stmt_get(s, ST_JOB_READ,
-		"SELECT state, lease_owner, lease_expires FROM jobs WHERE id = ?1", &st);
+		"SELECT state, lease_owner, lease_expires, lease_gen FROM jobs WHERE id = ?1", &st);
 	*stp = NULL;
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id))
-		return bind_fail(s, st, "reading a job");
+	if ((r = bindf(s, st, "reading a job", "i", id)) != TP_OK)
+		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		stmt_reset(st);
@@ -759,26 +814,28 @@ static tp_status job_read(struct store *s, int64_t id, sqlite3_stmt **stp, int *
 }
 
 tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
-			  int64_t lease_s, const char *steal_from, int *got,
-			  char *holder, size_t holder_len)
+			  int64_t lease_s, const char *steal_from, struct store_lease *lease,
+			  int *got, char *holder, size_t holder_len)
 {
 	sqlite3_stmt *st = NULL;
 	const char *cur = NULL;
-	int64_t expires = 0;
+	int64_t expires = 0, gen = 0;
 	int state = 0;
 	tp_status r;
 
 	*got = 0;
+	memset(lease, 0, sizeof *lease);
 	if (holder && holder_len)
 		holder[0] = '\0';
-	if (!owner || !*owner)
-		return tp_err(TP_EUSAGE, "%s: claim without an owner name", s->path);
+	if (!owner || !*owner || strlen(owner) >= sizeof lease->owner)
+		return tp_err(TP_EUSAGE, "%s: claim without an owner name (or one too long)", s->path);
 	r = tx_begin(s, "claiming a job");
 	if (r != TP_OK)
 		return r;
 	r = job_read(s, id, &st, &state, &cur, &expires);
 	if (r != TP_OK)
 		goto fail;
+	gen = sqlite3_column_int64(st, 3);
 	if (state == STORE_JOB_DONE) {
 		stmt_reset(st);
 		goto commit;
@@ -794,139 +851,163 @@ tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_
 
 	r = stmt_get(s, ST_JOB_CLAIM,
 		"UPDATE jobs SET state = 1, lease_owner = ?2, lease_expires = ?3, "
-		"attempts = attempts + 1, updated = ?4 WHERE id = ?1", &st);
+		"lease_gen = ?4, attempts = attempts + 1, updated = ?5 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
-	if (sqlite3_bind_int64(st, 1, id) ||
-	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 3, now + lease_s) ||
-	    sqlite3_bind_int64(st, 4, tp_wall_s())) {
-		r = bind_fail(s, st, "claiming a job");
+	if ((r = bindf(s, st, "claiming a job", "itiii", id, owner, now + lease_s, gen + 1,
+		       tp_wall_s())) != TP_OK)
 		goto fail;
-	}
 	r = stmt_run(s, st, "claiming a job");
 	if (r != TP_OK)
 		goto fail;
 	*got = 1;
 commit:
 	r = tx_commit(s, "claiming a job");
-	if (r == TP_OK)
+	if (r == TP_OK) {
+		if (*got) {
+			lease->job = id;
+			lease->gen = gen + 1;
+			snprintf(lease->owner, sizeof lease->owner, "%s", owner);
+		}
 		return TP_OK;
+	}
 	*got = 0;
 fail:
 	tx_rollback(s);
 	return r;
 }
 
-/* After an owner-checked UPDATE changed nothing: say who holds job `id`. */
-static tp_status not_holder(struct store *s, int64_t id, const char *owner, const char *what)
+/*
+ * Inside a write transaction: is `l` still job l->job's lease? TP_OK when
+ * it is (with allow_done, also when the job is done under this very lease:
+ * its holder may still record the timings of the job it finished); else TP_ELEASE naming the image and who holds the job now (the
+ * owner's host:pid, without its start time), or how it stands.
+ */
+static tp_status fence(struct store *s, const struct store_lease *l, int allow_done)
 {
-	sqlite3_stmt *st = NULL;
-	const char *cur = NULL;
-	int64_t expires = 0;
-	int state = 0;
-	tp_status r = job_read(s, id, &st, &state, &cur, &expires);
-
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r;
+	if (!l || l->gen <= 0)
+		return tp_err(TP_EUSAGE, "%s: a job write without a lease", s->path);
+	r = stmt_get(s, ST_FENCE,
+		"SELECT state, lease_owner, lease_gen, input FROM jobs WHERE id = ?1", &st);
 	if (r != TP_OK)
 		return r;
-	if (state != STORE_JOB_RUNNING || !cur)
-		r = tp_err(TP_EBUSY, "%s: %s job %lld: %s does not hold it (it is %s)",
-			   s->path, what, (long long)id, owner,
-			   store_job_state_name((enum store_job_state)state));
-	else
-		r = tp_err(TP_EBUSY, "%s: %s job %lld: %s does not hold it (held by %s)",
-			   s->path, what, (long long)id, owner, cur);
+	if ((r = bindf(s, st, "checking a lease", "i", l->job)) != TP_OK)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *cur = (const char *)sqlite3_column_text(st, 1);
+		const char *input = (const char *)sqlite3_column_text(st, 3);
+		int state = sqlite3_column_int(st, 0);
+		int live = state == STORE_JOB_RUNNING || (allow_done && state == STORE_JOB_DONE);
+		if (!live || !cur || strcmp(cur, l->owner) != 0 ||
+		    sqlite3_column_int64(st, 2) != l->gen) {
+			char who[160];
+			const char *c2 = cur ? strrchr(cur, ':') : NULL;
+			if (cur && c2 && c2 != cur && strchr(cur, ':') != c2)
+				snprintf(who, sizeof who, "%.*s", (int)(c2 - cur), cur);
+			else
+				snprintf(who, sizeof who, "%s", cur ? cur : "");
+			if (state == STORE_JOB_RUNNING && cur)
+				r = tp_err(TP_ELEASE, "lost the lease on %s to %s", input ? input : "?", who);
+			else
+				r = tp_err(TP_ELEASE, "lost the lease on %s (since taken over; it is %s now)",
+					   input ? input : "?",
+					   store_job_state_name((enum store_job_state)state));
+		}
+	} else if (rc == SQLITE_DONE) {
+		r = tp_err(TP_ELEASE, "lost the lease on job %lld (no longer in the store)",
+			   (long long)l->job);
+	} else {
+		r = db_fail(s, rc, "checking a lease");
+	}
 	stmt_reset(st);
 	return r;
 }
 
-tp_status store_job_renew(struct store *s, int64_t id, const char *owner, int64_t now,
+/* Run one fenced UPDATE/INSERT of job l->job: BEGIN IMMEDIATE, fence, the
+ * statement (already bound), COMMIT. */
+static tp_status fenced_run(struct store *s, const struct store_lease *l, sqlite3_stmt *st,
+			    const char *what)
+{
+	tp_status r = tx_begin(s, what);
+	if (r != TP_OK) {
+		stmt_reset(st);
+		return r;
+	}
+	if ((r = fence(s, l, 0)) != TP_OK) {
+		stmt_reset(st);
+		goto fail;
+	}
+	if ((r = stmt_run(s, st, what)) != TP_OK)
+		goto fail;
+	if ((r = tx_commit(s, what)) == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
+}
+
+tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t now,
 			  int64_t lease_s)
 {
 	sqlite3_stmt *st;
-	tp_status r;
-
-	if (!owner)
-		return tp_err(TP_EUSAGE, "%s: renew without an owner name", s->path);
-	r = stmt_get(s, ST_JOB_RENEW,
-		"UPDATE jobs SET lease_expires = ?3, updated = ?4 "
-		"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+	tp_status r = stmt_get(s, ST_JOB_RENEW,
+		"UPDATE jobs SET lease_expires = ?2, updated = ?3 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) ||
-	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 3, now + lease_s) ||
-	    sqlite3_bind_int64(st, 4, tp_wall_s()))
-		return bind_fail(s, st, "renewing a lease");
-	r = stmt_run(s, st, "renewing a lease");
-	if (r == TP_OK && sqlite3_changes(s->db) == 0)
-		r = not_holder(s, id, owner, "renewing the lease of");
-	return r;
+	if ((r = bindf(s, st, "renewing a lease", "iii", l->job, now + lease_s, tp_wall_s())) != TP_OK)
+		return r;
+	return fenced_run(s, l, st, "renewing a lease");
 }
 
-tp_status store_job_release(struct store *s, int64_t id, const char *owner)
+tp_status store_job_release(struct store *s, const struct store_lease *l)
 {
 	sqlite3_stmt *st;
-	tp_status r;
-
-	if (!owner)
-		return tp_err(TP_EUSAGE, "%s: release without an owner name", s->path);
-	r = stmt_get(s, ST_JOB_RELEASE,
+	tp_status r = stmt_get(s, ST_JOB_RELEASE,
 		"UPDATE jobs SET state = 0, lease_owner = NULL, lease_expires = NULL, "
-		"updated = ?3 WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+		"updated = ?2 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) ||
-	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 3, tp_wall_s()))
-		return bind_fail(s, st, "releasing a job");
-	r = stmt_run(s, st, "releasing a job");
-	if (r == TP_OK && sqlite3_changes(s->db) == 0)
-		r = not_holder(s, id, owner, "releasing");
-	return r;
+	if ((r = bindf(s, st, "releasing a job", "ii", l->job, tp_wall_s())) != TP_OK)
+		return r;
+	return fenced_run(s, l, st, "releasing a job");
 }
 
-tp_status store_job_done(struct store *s, int64_t id, const char *owner, const char *output_sig)
+tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
+			 tp_status (*publish)(void *ctx, char *stat_key, size_t n), void *ctx)
 {
 	sqlite3_stmt *st;
-	tp_status r;
+	char stat_key[128] = "";
+	tp_status r = tx_begin(s, "marking a job done");
 
-	if (!owner)
-		return tp_err(TP_EUSAGE, "%s: done without an owner name", s->path);
-	r = tx_begin(s, "marking a job done");
 	if (r != TP_OK)
 		return r;
+	if ((r = fence(s, l, 0)) != TP_OK)
+		goto fail;
+	/* under the write lock: nobody can take the lease between here and COMMIT */
+	if (publish && (r = publish(ctx, stat_key, sizeof stat_key)) != TP_OK)
+		goto fail;
 	r = stmt_get(s, ST_JOB_DONE,
-		"UPDATE jobs SET state = 2, lease_owner = NULL, lease_expires = NULL, "
-		"error = '', output_sig = ?3, updated = ?4 "
-		"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
+		"UPDATE jobs SET state = 2, lease_expires = NULL, "
+		"error = '', output_sig = ?2, output_stat = ?3, updated = ?4 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
-	if (sqlite3_bind_int64(st, 1, id) ||
-	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, output_sig ? output_sig : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, tp_wall_s())) {
-		r = bind_fail(s, st, "marking a job done");
+	if ((r = bindf(s, st, "marking a job done", "itti", l->job, output_sig ? output_sig : "",
+		       stat_key, tp_wall_s())) != TP_OK)
 		goto fail;
-	}
-	r = stmt_run(s, st, "marking a job done");
-	if (r != TP_OK)
+	if ((r = stmt_run(s, st, "marking a job done")) != TP_OK)
 		goto fail;
-	if (sqlite3_changes(s->db) == 0) {
-		r = not_holder(s, id, owner, "marking done");
-		goto fail;
-	}
 	/* The output is in place: the blobs were only needed to resume. */
 	r = stmt_get(s, ST_TILES_DROP_BLOBS,
 		"UPDATE tiles SET result = NULL WHERE job_id = ?1 AND result IS NOT NULL", &st);
 	if (r != TP_OK)
 		goto fail;
-	if (sqlite3_bind_int64(st, 1, id)) {
-		r = bind_fail(s, st, "dropping tile results");
+	if ((r = bindf(s, st, "dropping tile results", "i", l->job)) != TP_OK)
 		goto fail;
-	}
-	r = stmt_run(s, st, "dropping tile results");
-	if (r != TP_OK)
+	if ((r = stmt_run(s, st, "dropping tile results")) != TP_OK)
 		goto fail;
 	r = tx_commit(s, "marking a job done");
 	if (r == TP_OK)
@@ -936,37 +1017,58 @@ fail:
 	return r;
 }
 
-tp_status store_job_fail(struct store *s, int64_t id, const char *owner, const char *error)
+tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
+			 const char *error)
 {
 	sqlite3_stmt *st;
 	tp_status r;
 
-	/* With an owner the update is guarded by the lease; without one (the
-	 * job failed before it could be claimed) it is not. */
-	if (owner)
+	if (l) {
 		r = stmt_get(s, ST_JOB_FAIL,
-			"UPDATE jobs SET state = 3, error = ?3, lease_owner = NULL, "
-			"lease_expires = NULL, updated = ?4 "
-			"WHERE id = ?1 AND state = 1 AND lease_owner = ?2", &st);
-	else
-		r = stmt_get(s, ST_JOB_FAIL_ANY,
-			"UPDATE jobs SET state = 3, error = ?3, lease_owner = NULL, "
-			"lease_expires = NULL, updated = ?4 WHERE id = ?1 AND ?2 IS NULL", &st);
+			"UPDATE jobs SET state = 3, error = ?2, lease_owner = NULL, "
+			"lease_expires = NULL, updated = ?3 WHERE id = ?1", &st);
+		if (r != TP_OK)
+			return r;
+		if ((r = bindf(s, st, "marking a job failed", "iti", l->job, error ? error : "",
+			       tp_wall_s())) != TP_OK)
+			return r;
+		return fenced_run(s, l, st, "marking a job failed");
+	}
+	/* Unfenced: the job failed before a claim. Never over a live lease. */
+	r = stmt_get(s, ST_JOB_FAIL_ANY,
+		"UPDATE jobs SET state = 3, error = ?2, lease_owner = NULL, "
+		"lease_expires = NULL, updated = ?3 WHERE id = ?1 AND "
+		"NOT (state = 1 AND lease_expires > ?3)", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) ||
-	    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, tp_wall_s()))
-		return bind_fail(s, st, "marking a job failed");
+	if ((r = bindf(s, st, "marking a job failed", "iti", id, error ? error : "",
+		       tp_wall_s())) != TP_OK)
+		return r;
 	r = stmt_run(s, st, "marking a job failed");
 	if (r == TP_OK && sqlite3_changes(s->db) == 0) {
-		if (owner)
-			r = not_holder(s, id, owner, "marking failed");
-		else
-			r = tp_err(TP_EUSAGE, "%s: no job with id %lld", s->path, (long long)id);
+		sqlite3_stmt *rd = NULL;
+		const char *cur = NULL;
+		int64_t expires = 0;
+		int state = 0;
+		r = job_read(s, id, &rd, &state, &cur, &expires);
+		if (r == TP_OK)
+			r = tp_err(TP_ELEASE, "%s: job %lld is being processed by %s; not marking it failed",
+				   s->path, (long long)id, cur ? cur : "another run");
+		stmt_reset(rd);
 	}
 	return r;
+}
+
+tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_stat)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_JOB_OUT_STAT,
+		"UPDATE jobs SET output_stat = ?2 WHERE id = ?1 AND state = 2", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "recording an output's identity", "it", id, output_stat)) != TP_OK)
+		return r;
+	return stmt_run(s, st, "recording an output's identity");
 }
 
 /* ---- tiles --------------------------------------------------------------- */
@@ -1008,10 +1110,11 @@ static tp_status tiles_same(struct store *s, int64_t id, const struct store_tile
 	return r;
 }
 
-tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_rec *tiles,
-			   size_t n)
+tp_status store_tiles_plan(struct store *s, const struct store_lease *l,
+			   const struct store_tile_rec *tiles, size_t n)
 {
 	sqlite3_stmt *st;
+	int64_t id = l ? l->job : 0;
 	int same = 0;
 	tp_status r;
 
@@ -1021,6 +1124,8 @@ tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_
 	r = tx_begin(s, "recording the tile plan");
 	if (r != TP_OK)
 		return r;
+	if ((r = fence(s, l, 0)) != TP_OK)
+		goto fail;
 	r = tiles_same(s, id, tiles, n, &same);
 	if (r != TP_OK)
 		goto fail;
@@ -1030,10 +1135,8 @@ tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_
 	r = stmt_get(s, ST_TILES_DELETE, "DELETE FROM tiles WHERE job_id = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
-	if (sqlite3_bind_int64(st, 1, id)) {
-		r = bind_fail(s, st, "dropping a job's tiles");
+	if ((r = bindf(s, st, "dropping a job's tiles", "i", id)) != TP_OK)
 		goto fail;
-	}
 	r = stmt_run(s, st, "dropping a job's tiles");
 	if (r != TP_OK)
 		goto fail;
@@ -1043,17 +1146,12 @@ tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_
 	if (r != TP_OK)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		if (sqlite3_bind_int64(st, 1, id) ||
-		    sqlite3_bind_int64(st, 2, (int64_t)i) ||
-		    sqlite3_bind_int(st, 3, tiles[i].x) ||
-		    sqlite3_bind_int(st, 4, tiles[i].y) ||
-		    sqlite3_bind_int(st, 5, tiles[i].w) ||
-		    sqlite3_bind_int(st, 6, tiles[i].h) ||
-		    sqlite3_bind_int(st, 7, tiles[i].skipped ? STORE_TILE_SKIPPED
-							     : STORE_TILE_PENDING)) {
-			r = bind_fail(s, st, "recording the tile plan");
+		if ((r = bindf(s, st, "recording the tile plan", "iiiiiii", id, (int64_t)i,
+			       (int64_t)tiles[i].x, (int64_t)tiles[i].y, (int64_t)tiles[i].w,
+			       (int64_t)tiles[i].h,
+			       (int64_t)(tiles[i].skipped ? STORE_TILE_SKIPPED : STORE_TILE_PENDING)))
+		    != TP_OK)
 			goto fail;
-		}
 		r = stmt_run(s, st, "recording the tile plan");
 		if (r != TP_OK)
 			goto fail;
@@ -1137,33 +1235,46 @@ tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob,
 	return r;
 }
 
-tp_status store_tile_put(struct store *s, int64_t id, uint32_t idx, const void *blob,
-			 size_t len, double engine_ms)
+tp_status store_tile_put(struct store *s, const struct store_lease *l, uint32_t idx,
+			 const void *blob, size_t len, double engine_ms)
 {
-	static const char zero = 0;
 	sqlite3_stmt *st;
 	tp_status r;
 
-	/* One statement: its implicit transaction stores blob, state and time
-	 * together. An empty result is bound as a 0-byte blob, not NULL, which
-	 * would read back as "no result". */
+	/* An empty result is bound as a 0-byte blob, not NULL, which would
+	 * read back as "no result". */
 	r = stmt_get(s, ST_TILE_PUT,
 		"UPDATE tiles SET state = 1, result = ?3, engine_ms = ?4 "
 		"WHERE job_id = ?1 AND idx = ?2", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx) ||
-	    sqlite3_bind_blob64(st, 3, len ? blob : (const void *)&zero, len, SQLITE_STATIC) ||
-	    sqlite3_bind_double(st, 4, engine_ms))
-		return bind_fail(s, st, "storing a tile result");
-	r = stmt_run(s, st, "storing a tile result");
-	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+	if ((r = bindf(s, st, "storing a tile result", "iibd", l->job, (int64_t)idx, blob, len,
+		       engine_ms)) != TP_OK)
+		return r;
+	r = tx_begin(s, "storing a tile result");
+	if (r != TP_OK) {
+		stmt_reset(st);
+		return r;
+	}
+	if ((r = fence(s, l, 0)) != TP_OK) {
+		stmt_reset(st);
+		goto fail;
+	}
+	if ((r = stmt_run(s, st, "storing a tile result")) != TP_OK)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
 		r = tp_err(TP_EUSAGE, "%s: storing a tile result: job %lld has no tile %u "
-			   "(was the job reset?)", s->path, (long long)id, idx);
+			   "(was the job reset?)", s->path, (long long)l->job, idx);
+		goto fail;
+	}
+	if ((r = tx_commit(s, "storing a tile result")) == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
 	return r;
 }
 
-tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx)
+tp_status store_tile_fail(struct store *s, const struct store_lease *l, uint32_t idx)
 {
 	sqlite3_stmt *st;
 	tp_status r = stmt_get(s, ST_TILE_FAIL,
@@ -1171,16 +1282,37 @@ tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx)
 
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx))
-		return bind_fail(s, st, "marking a tile failed");
-	r = stmt_run(s, st, "marking a tile failed");
-	if (r == TP_OK && sqlite3_changes(s->db) == 0)
+	if ((r = bindf(s, st, "marking a tile failed", "ii", l->job, (int64_t)idx)) != TP_OK)
+		return r;
+	r = tx_begin(s, "marking a tile failed");
+	if (r != TP_OK) {
+		stmt_reset(st);
+		return r;
+	}
+	if ((r = fence(s, l, 0)) != TP_OK) {
+		stmt_reset(st);
+		goto fail;
+	}
+	if ((r = stmt_run(s, st, "marking a tile failed")) != TP_OK)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
 		r = tp_err(TP_EUSAGE, "%s: marking a tile failed: job %lld has no tile %u",
-			   s->path, (long long)id, idx);
+			   s->path, (long long)l->job, idx);
+		goto fail;
+	}
+	if ((r = tx_commit(s, "marking a tile failed")) == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
 	return r;
 }
 
 /* ---- timings ------------------------------------------------------------- */
+
+static const char timing_sql[] =
+	"INSERT INTO timings(run_id, job_id, stage, count, ms) VALUES(?1, ?2, ?3, ?4, ?5) "
+	"ON CONFLICT(run_id, job_id, stage) DO UPDATE SET "
+	"count = count + excluded.count, ms = ms + excluded.ms";
 
 tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
 			   const char *stage, int64_t count, double ms)
@@ -1190,17 +1322,40 @@ tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
 
 	if (!stage || !*stage)
 		return tp_err(TP_EUSAGE, "%s: timing without a stage name", s->path);
-	r = stmt_get(s, ST_TIMING_ADD,
-		"INSERT INTO timings(run_id, job_id, stage, count, ms) VALUES(?1, ?2, ?3, ?4, ?5) "
-		"ON CONFLICT(run_id, job_id, stage) DO UPDATE SET "
-		"count = count + excluded.count, ms = ms + excluded.ms", &st);
+	r = stmt_get(s, ST_TIMING_ADD, timing_sql, &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, run_id) || sqlite3_bind_int64(st, 2, job_id) ||
-	    sqlite3_bind_text(st, 3, stage, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, count) || sqlite3_bind_double(st, 5, ms))
-		return bind_fail(s, st, "recording a timing");
+	if ((r = bindf(s, st, "recording a timing", "iitid", run_id, job_id, stage, count, ms)) != TP_OK)
+		return r;
 	return stmt_run(s, st, "recording a timing");
+}
+
+tp_status store_job_timings(struct store *s, const struct store_lease *l, int64_t run_id,
+			    size_t n, const char *const *stages, const int64_t *counts,
+			    const double *ms)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_TIMING_ADD, timing_sql, &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = tx_begin(s, "recording timings")) != TP_OK)
+		return r;
+	if ((r = fence(s, l, 1)) != TP_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (counts[i] == 0 && ms[i] == 0)
+			continue;
+		if ((r = bindf(s, st, "recording a timing", "iitid", run_id, l->job, stages[i],
+			       counts[i], ms[i])) != TP_OK)
+			goto fail;
+		if ((r = stmt_run(s, st, "recording a timing")) != TP_OK)
+			goto fail;
+	}
+	if ((r = tx_commit(s, "recording timings")) == TP_OK)
+		return TP_OK;
+fail:
+	tx_rollback(s);
+	return r;
 }
 
 /* ---- queries ------------------------------------------------------------- */

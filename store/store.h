@@ -13,7 +13,7 @@
 
 #include "../src/util/tp.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_job_state {
 	STORE_JOB_QUEUED = 0,   /* known, not finished */
@@ -69,62 +69,105 @@ struct store_job_spec {
 	const char *input;        /* input image path */
 	const char *mask;         /* mask path, or NULL when none was found */
 	const char *output;       /* final output path (unique per job) */
-	const char *input_sig;    /* signature of the input file's content */
-	const char *mask_sig;     /* signature of the mask file, or "" */
+	const char *input_sig;    /* signature of the input file's content (every byte) */
+	const char *mask_sig;     /* signature of the mask file's content, or "" */
 	const char *options_hash; /* hash of every option that changes the output */
+	const char *input_stat;   /* identity of the input file (device, inode, size, times), or "" */
+	const char *mask_stat;    /* the same for the mask, or "" */
 };
 
 struct store_job {
 	int64_t id;
 	enum store_job_state state;
 	int64_t attempts;
-	char output_sig[128];     /* signature of the written output (done jobs), or "" */
+	char output_sig[128];     /* content signature of the written output (done jobs), or "" */
+	char output_stat[128];    /* its identity when written (the cheap re-run check), or "" */
 	char error[512];          /* last error text, or "" */
+	/* as recorded, for the cheap "unchanged" check before hashing (store_job_find) */
+	char input_sig[128], input_stat[128], mask_sig[128], mask_stat[128];
 };
+
+/*
+ * The job recorded for `output`, if any: *found = 1 and *out filled, else
+ * *found = 0. Read-only; lets the caller reuse recorded content signatures
+ * when a file's identity has not changed, instead of hashing it again.
+ */
+tp_status store_job_find(struct store *s, const char *output, int *found, struct store_job *out);
 
 /*
  * Make the store agree with `spec` (one BEGIN IMMEDIATE transaction). A job
  * whose input_sig, mask_sig, options_hash and input path all match is left as
  * it is (a finished job stays done, a failed one failed); only a changed mask
- * path is recorded. Otherwise it is (re)set to queued with its tiles, error,
- * output signature, attempts and lease cleared (a process still working on
- * the old version then fails its done/fail/renew with TP_EBUSY and its
- * tile_put with TP_EUSAGE). A new output path adds a queued job.
+ * path or file identity is recorded. Otherwise it is (re)set to queued with
+ * its tiles, error, output signature, attempts and lease cleared (a process
+ * still working on the old version then finds its lease gone: TP_ELEASE).
+ * A new output path adds a queued job.
  * *out receives the job's current row (state as stored: a running job with an
  * expired lease still reads running here).
  */
 tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
 
 /*
+ * A lease: the right to write job `job`'s tiles, timings and outcome. Every
+ * claim bumps the job's lease generation, so a holder that was frozen past
+ * its expiry and taken over can never write again, even if it is the same
+ * owner string: every write below checks owner and generation in the same
+ * transaction and fails with TP_ELEASE ("lost the lease on IMAGE to
+ * HOST:PID") once either differs.
+ */
+struct store_lease {
+	int64_t job;
+	int64_t gen;              /* 0: no lease held */
+	char owner[160];
+};
+
+/*
  * Try to claim job `id` for `owner` until now + lease_s (seconds, wall clock).
- * *got = 1 on success (state becomes running, attempts + 1). *got = 0 when the
- * job is done, or its lease is held by another owner and has not expired
+ * *got = 1 on success (state becomes running, attempts + 1, the lease
+ * generation + 1; *lease describes the new lease). *got = 0 when the job is
+ * done, or its lease is held by another owner and has not expired
  * (expires > now), in which case that owner is copied to `holder` (may be
  * NULL; "" otherwise, truncated to holder_len). A lease held by exactly
  * `steal_from` (non-NULL) is taken over even before it expires (the caller
  * has proved that holder dead). Queued and failed jobs are claimable: the
- * caller decides whether to retry a failed one (see attempts). Claiming a job
- * we already hold extends the lease and counts another attempt.
+ * caller decides whether to retry a failed one (see attempts).
  * One BEGIN IMMEDIATE transaction, so two processes never both get *got = 1.
  * TP_EUSAGE when there is no job `id`.
  */
 tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
-			  int64_t lease_s, const char *steal_from, int *got,
-			  char *holder, size_t holder_len);
-/* Extend our lease to now + lease_s. TP_EBUSY (naming the holder) if we no
- * longer hold it; holding an expired lease nobody took over still renews. */
-tp_status store_job_renew(struct store *s, int64_t id, const char *owner, int64_t now, int64_t lease_s);
+			  int64_t lease_s, const char *steal_from, struct store_lease *lease,
+			  int *got, char *holder, size_t holder_len);
+/* Extend the lease to now + lease_s. TP_ELEASE if it is no longer ours
+ * (holding an expired lease nobody took over still renews). */
+tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t now,
+			  int64_t lease_s);
 /* Give the job back unfinished (stopped early): state queued, lease cleared.
- * TP_EBUSY if `owner` does not hold it. */
-tp_status store_job_release(struct store *s, int64_t id, const char *owner);
-/* Mark done (one transaction): state done, lease cleared, error cleared,
- * output signature recorded, and the tile result blobs dropped (tile rows,
- * states and engine times kept). TP_EBUSY if `owner` does not hold it. */
-tp_status store_job_done(struct store *s, int64_t id, const char *owner, const char *output_sig);
-/* Mark failed with `error` (lease cleared). `owner` may be NULL for jobs that
- * failed before they could be claimed (e.g. no mask found); otherwise
- * TP_EBUSY if `owner` does not hold it. TP_EUSAGE for an unknown job. */
-tp_status store_job_fail(struct store *s, int64_t id, const char *owner, const char *error);
+ * TP_ELEASE if the lease is no longer ours. */
+tp_status store_job_release(struct store *s, const struct store_lease *l);
+/*
+ * Publish the output and mark the job done, fenced: in one BEGIN IMMEDIATE
+ * transaction, check the lease (TP_ELEASE, nothing published), call
+ * publish(ctx, stat_key, n) (which renames the finished temporary into place
+ * and writes the output's identity into stat_key; NULL: nothing to do), then
+ * set state done, record output_sig and the identity, clear the lease's
+ * expiry (its owner and generation stay, so the holder can still record the
+ * job's timings: store_job_timings) and the error,
+ * and drop the tile result blobs (tile rows, states and engine times kept).
+ * Holding the store's write lock across the rename is what makes the fence
+ * hold: nobody can take the lease over between the check and the rename.
+ * An error from publish rolls back and is returned as it is.
+ */
+tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
+			 tp_status (*publish)(void *ctx, char *stat_key, size_t n), void *ctx);
+/* Mark failed with `error` (lease cleared), fenced by `l`; with l NULL,
+ * job `id` is marked failed unfenced (it failed before it could be
+ * claimed, e.g. no mask found; a job running under a live lease is left
+ * alone: TP_ELEASE). TP_EUSAGE for an unknown job. */
+tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
+			 const char *error);
+/* A finished job's output was found unchanged by content after its identity
+ * changed (copied, touched): record the new identity. */
+tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_stat);
 
 /* ---- tiles ---- */
 
@@ -138,9 +181,10 @@ struct store_tile_rec {
  * (pending or skipped) in one transaction; when it has exactly these
  * rectangles (same count, same x/y/w/h and skipped flag at every index), keep
  * them and their results; otherwise replace them (results dropped).
- * Tile i of the array is stored as index i.
+ * Tile i of the array is stored as index i. Fenced by the lease (TP_ELEASE).
  */
-tp_status store_tiles_plan(struct store *s, int64_t id, const struct store_tile_rec *tiles, size_t n);
+tp_status store_tiles_plan(struct store *s, const struct store_lease *l,
+			   const struct store_tile_rec *tiles, size_t n);
 /* done[i] = 1 for tiles of job `id` whose result is stored, else 0 (n = tile
  * count; all n bytes are written). TP_EUSAGE if the job has a stored result
  * at an index >= n (the plan was not recorded first). */
@@ -149,20 +193,26 @@ tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_
  * still gets a non-NULL allocation), *len. TP_ENOENT if none (*blob = NULL). */
 tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len);
 /* Store a result (len bytes copied; len = 0 is a valid empty result) and mark
- * the tile done, with its engine time, in one transaction. Overwrites an
- * earlier result. TP_EUSAGE if the tile is not in the job's plan. */
-tp_status store_tile_put(struct store *s, int64_t id, uint32_t idx, const void *blob,
-			 size_t len, double engine_ms);
-/* Mark a tile failed (its result, if any, dropped). TP_EUSAGE if no such tile. */
-tp_status store_tile_fail(struct store *s, int64_t id, uint32_t idx);
+ * the tile done, with its engine time, in one transaction that also checks
+ * the lease (TP_ELEASE). Overwrites an earlier result. TP_EUSAGE if the tile
+ * is not in the job's plan. */
+tp_status store_tile_put(struct store *s, const struct store_lease *l, uint32_t idx,
+			 const void *blob, size_t len, double engine_ms);
+/* Mark a tile failed (its result, if any, dropped), fenced. TP_EUSAGE if no such tile. */
+tp_status store_tile_fail(struct store *s, const struct store_lease *l, uint32_t idx);
 
 /* ---- timings ---- */
 
 /* Add `count` calls totalling `ms` milliseconds to (run, job, stage), creating
  * the row or accumulating into it. job may be 0 (process-wide stages such as
- * model_load). */
+ * model_load). Unfenced: for a job's own stages use store_job_timings. */
 tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
 			   const char *stage, int64_t count, double ms);
+/* Add n stages' timings of the leased job in one transaction, fenced
+ * (TP_ELEASE). Entries with count 0 and ms 0 are skipped. */
+tp_status store_job_timings(struct store *s, const struct store_lease *l, int64_t run_id,
+			    size_t n, const char *const *stages, const int64_t *counts,
+			    const double *ms);
 
 /* ---- queries behind `status` and `report` ---- */
 

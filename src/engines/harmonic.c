@@ -579,7 +579,7 @@ static long harmonic_solve(const struct harmonic_state *s, int order, struct har
 		rz += wk->r[i] * wk->z[i];
 	}
 	rz0 = rz;
-	for (it = 1; it <= max_it; it++) {
+	for (it = 1; it <= max_it && !tp_cancelled(); it++) {
 		double pq = 0, alpha, rz_new = 0, rzo = 0, beta, upd = 0, r2 = 0;
 		harmonic_apply_sparse(wk, order, nm, ns, wk->p, wk->q, wk->t);
 		for (size_t i = 0; i < nm; i++)
@@ -1328,6 +1328,8 @@ static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_wo
 		if (maxd <= HARMONIC_PEEL_MAX_D)
 			harmonic_peel(wk, maxd, nm, w, x0, y0, bw, bh);
 		wk->last_iters += harmonic_solve(s, order, wk, pl, nm, ns, bw, bh, maxd);
+		if (tp_cancelled())
+			return tp_err(TP_ECANCELED, "harmonic: stopped inside a tile");
 		for (size_t i = 0; i < nm; i++) {
 			uint32_t k = wk->idx[i];
 			size_t tk = (size_t)(k / bw + y0) * w + k % bw + x0;

@@ -855,6 +855,8 @@ static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *ti
 		}
 		patch_nnd_refresh(wk, lv, C, r, nt);
 		for (int e = 0; e < iters; e++) {
+			if (tp_cancelled())
+				return tp_err(TP_ECANCELED, "patch: stopped inside a tile");
 			for (int p = 0; p < PATCH_PM_PASSES; p++)
 				patch_pm_pass(wk, lv, C, r, nt, p & 1);
 			patch_vote(wk, lv, C, r, nt, s->sigma_scale);

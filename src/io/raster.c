@@ -422,6 +422,13 @@ tp_status io_writer_finish(struct io_writer *w)
 	return TP_OK;
 }
 
+void io_writer_discard(struct io_writer *w)
+{
+	if (w && w->created)
+		w->finished = 0;   /* so close unlinks it */
+	io_writer_close(w);
+}
+
 void io_writer_close(struct io_writer *w)
 {
 	if (!w)

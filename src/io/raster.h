@@ -149,6 +149,9 @@ tp_status io_writer_finish(struct io_writer *w);
 /* Free the writer. If io_writer_finish() did not succeed, the file is closed
  * and unlinked. Accepts NULL. */
 void io_writer_close(struct io_writer *w);
+/* Free the writer and unlink its file even if finished (a finished
+ * temporary that was not put in place). Accepts NULL. */
+void io_writer_discard(struct io_writer *w);
 
 /*
  * Convenience for masks and tests: convert one row of samples (any of the

@@ -688,6 +688,8 @@ tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *i
 		nn_conv2d(&net->down[2], &a, &x, &bf.ex);
 		LAP(LAMA_ST_ENCODE);
 		for (uint32_t i = 0; i < c->n_blocks; i++) {
+			if (tp_cancelled())
+				return tp_err(TP_ECANCELED, "lama: stopped inside a tile");
 			ffc_forward(net, &net->ffc[2 * i], plan, bf.x, bf.y1, bh, bw, &bf);
 			ffc_forward(net, &net->ffc[2 * i + 1], plan, bf.y1, bf.y2, bh, bw, &bf);
 			nn_add(bf.x, bf.y2, xn);

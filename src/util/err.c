@@ -15,7 +15,8 @@ const char *tp_status_name(tp_status s)
 		[TP_EFORMAT] = "EFORMAT", [TP_EUSAGE] = "EUSAGE",
 		[TP_EMODEL] = "EMODEL", [TP_EBUSY] = "EBUSY",
 		[TP_ECANCELED] = "ECANCELED", [TP_ENOENT] = "ENOENT",
-		[TP_ECREATE] = "ECREATE", [TP_EINTERNAL] = "EINTERNAL",
+		[TP_ECREATE] = "ECREATE", [TP_ELEASE] = "ELEASE",
+		[TP_EINTERNAL] = "EINTERNAL",
 	};
 	if ((unsigned)s < sizeof names / sizeof names[0] && names[s])
 		return names[s];

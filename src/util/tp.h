@@ -14,6 +14,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 
 #define TP_VERSION "1.0.0"
 
@@ -29,6 +30,7 @@ enum tp_status {
 	TP_ECANCELED,  /* stopped on purpose (signal or --max-time) */
 	TP_ENOENT,     /* an input file does not exist */
 	TP_ECREATE,    /* an output file or directory cannot be created */
+	TP_ELEASE,     /* another process took over the job this one was working on */
 	TP_EINTERNAL   /* a bug: an invariant did not hold */
 };
 typedef enum tp_status tp_status;
@@ -117,6 +119,19 @@ static inline size_t tp_next_set(const uint8_t *p, size_t i, size_t n)
 }
 /* out[x] = (in[x] != 0) for x < n. */
 void tp_to01(const uint8_t *in, uint8_t *out, size_t n);
+
+/* ---- cancellation ---- */
+/*
+ * The signal that asked the process to stop (SIGINT, SIGTERM, SIGHUP), or 0.
+ * Set by the handler the commands install; long loops everywhere (readers,
+ * the band loop, engines inside one tile) poll it through tp_cancelled() and
+ * return TP_ECANCELED, so a stop is honoured within a second at any stage.
+ */
+extern volatile sig_atomic_t tp_stop_signal;
+static inline int tp_cancelled(void)
+{
+	return tp_stop_signal != 0;
+}
 
 /* ---- clock ---- */
 /* Monotonic milliseconds (fractional). */
