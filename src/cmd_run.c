@@ -322,7 +322,7 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 		};
 		rc = tp_job_process(&r->eng, &r->o, &io, 0, &res);
 	}
-	if (!was_open && r->eng.opened &&
+	if (!was_open && r->eng.opened && rc != TP_ELEASE &&
 	    store_timing_add(r->st, r->run_id, 0, tp_stage_name(TP_STAGE_MODEL_LOAD), 1,
 			     r->eng.load_ms) != TP_OK)
 		tp_warn("%s", tp_errmsg());
@@ -330,6 +330,7 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	r->n.active += res.active;
 	r->n.reused += res.reused;
 	tp_progress_clear(r->prog);
+	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
 	if (rc == TP_ELEASE) {
 		tp_error("%s", tp_errmsg());
 		r->ex = worse(r->ex, TP_EXIT_TEMPFAIL);

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +84,30 @@ struct job {
 
 /* At least the engine's context, telea's radius + 2 when one is given, and 32. */
 static tp_status keep_lease(struct job *j);
+
+/*
+ * Test hook: TILEPAINT_TEST_FREEZE=stage:NAME makes the process stop itself
+ * (SIGSTOP) the first time it reaches stage NAME (decode, mask, guide, band,
+ * encode, publish), and tile:N after committing its N-th tile, so that the
+ * end-to-end tests can signal or out-wait a process at a chosen point
+ * without depending on timing. Unset, it costs one getenv per job.
+ */
+static void test_freeze(const char *stage, uint64_t tiles)
+{
+	static int fired;
+	const char *v = getenv("TILEPAINT_TEST_FREEZE");
+	char want[64];
+	if (!v || fired)
+		return;
+	if (stage)
+		snprintf(want, sizeof want, "stage:%s", stage);
+	else
+		snprintf(want, sizeof want, "tile:%llu", (unsigned long long)tiles);
+	if (strcmp(v, want) == 0) {
+		fired = 1;
+		raise(SIGSTOP);
+	}
+}
 
 static uint32_t default_overlap(const struct engine_ops *e, const struct tp_opts *o)
 {
@@ -160,6 +185,7 @@ static tp_status mask_pass(struct job *j)
 {
 	const struct io_info *mi;
 	tp_status rc;
+	test_freeze("mask", 0);
 	if ((rc = open_mask(j)) != TP_OK)
 		return rc;
 	mi = io_reader_info(j->mk);
@@ -364,6 +390,7 @@ static tp_status emit_rows(struct job *j, uint32_t y_end)
 	tp_status rc = TP_OK;
 	if (tiler_band_y0(j->band) >= y_end)
 		return TP_OK;
+	test_freeze("encode", 0);
 	while (rc == TP_OK && tiler_band_y0(j->band) < y_end) {
 		double t0 = tp_now_ms(), t1;
 		const void *row = tiler_band_emit_row(j->band);
@@ -401,6 +428,8 @@ static tp_status commit_result(struct job *j, struct slot *s)
 		t0 = tp_now_ms();
 		rc = store_tile_put(j->io->store, j->io->lease, (uint32_t)s->tile, blob, len, s->task.ms);
 		tp_timing_add(&j->res->t, TP_STAGE_STORE, tp_now_ms() - t0);
+		if (rc == TP_OK)
+			test_freeze(NULL, *j->io->computed_total);
 		if (rc == TP_OK)
 			rc = keep_lease(j);
 	}
@@ -509,6 +538,7 @@ static tp_status guide_build(struct job *j)
 		return tp_err(TP_ENOMEM, "%s: out of memory for the guide", j->io->input);
 	for (size_t i = 0; i < j->window; i++)
 		j->slots[i].guide = j->guide_buf + i * tpx * j->color;
+	test_freeze("guide", 0);
 	if ((rc = tiler_coarse_image_begin(c)) != TP_OK)
 		return rc;
 	if ((rc = open_mask(j)) != TP_OK)
@@ -765,6 +795,7 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 	tp_timing_add(&res->t, TP_STAGE_PLAN, tp_now_ms() - t0);
 	if (rc != TP_OK)
 		goto out;
+	test_freeze("decode", 0);
 	t0 = tp_now_ms();
 	rc = mask_pass(&j);
 	tp_timing_add(&res->t, TP_STAGE_MASK, tp_now_ms() - t0);
@@ -800,6 +831,7 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 		goto out;
 	tp_progress_image(io->progress, io->input, res->active);
 
+	test_freeze("band", 0);
 	for (uint32_t r = 0; r < j.plan->nrows; r++) {
 		uint32_t y_need = j.plan->row_y[r] + j.plan->tile_h;
 		if ((rc = fill_band(&j, y_need)) != TP_OK)
@@ -815,6 +847,8 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 	t0 = tp_now_ms();
 	rc = io_writer_finish(j.out);
 	tp_timing_add(&res->t, TP_STAGE_WRITE, tp_now_ms() - t0);
+	if (rc == TP_OK)
+		test_freeze("publish", 0);
 	if (rc == TP_OK && tp_cancelled())
 		rc = tp_err(TP_ECANCELED, "%s: stopped before the output was put in place", io->input);
 	if (rc != TP_OK)
@@ -828,6 +862,17 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 		rc = publish_output(&j, NULL, 0);
 	tp_timing_add(&res->t, TP_STAGE_WRITE, tp_now_ms() - t0);
 out:
+	if (rc != TP_OK && rc != TP_ELEASE && rc != TP_ECANCELED && io->store) {
+		/* A failure may come of losing the job: the run that took it over
+		 * removes our temporaries. Then that is the error to report. */
+		char why[1024];
+		snprintf(why, sizeof why, "%s", tp_errmsg());
+		if (store_job_renew(io->store, io->lease, tp_wall_s(),
+				    (int64_t)(io->lease_s + 0.5)) == TP_ELEASE)
+			rc = TP_ELEASE;
+		else
+			tp_err(rc, "%s", why);
+	}
 	free_job(&j);
 	return rc;
 }

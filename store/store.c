@@ -767,12 +767,14 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			"WHERE id = ?1", &st);
 		if (r != TP_OK)
 			goto fail;
-		if ((r = bindf(s, st, "updating a job's file identities", "itttti", id, spec->mask,
+		if ((r = bindf(s, st, "updating a job's file identities", "ittti", id, spec->mask,
 			       in_stat, mk_stat, now)) != TP_OK)
 			goto fail;
 		r = stmt_run(s, st, "updating a job's file identities");
 		if (r != TP_OK)
 			goto fail;
+		snprintf(out->input_stat, sizeof out->input_stat, "%s", in_stat);
+		snprintf(out->mask_stat, sizeof out->mask_stat, "%s", mk_stat);
 	}
 	r = tx_commit(s, "syncing a job");
 	if (r == TP_OK)
@@ -910,11 +912,11 @@ static tp_status fence(struct store *s, const struct store_lease *l, int allow_d
 				snprintf(who, sizeof who, "%.*s", (int)(c2 - cur), cur);
 			else
 				snprintf(who, sizeof who, "%s", cur ? cur : "");
-			if (state == STORE_JOB_RUNNING && cur)
+			if (cur && strcmp(cur, l->owner) != 0)
 				r = tp_err(TP_ELEASE, "lost the lease on %s to %s", input ? input : "?", who);
 			else
-				r = tp_err(TP_ELEASE, "lost the lease on %s (since taken over; it is %s now)",
-					   input ? input : "?",
+				r = tp_err(TP_ELEASE, "lost the lease on %s (the job was reset or "
+					   "claimed again since; it is %s now)", input ? input : "?",
 					   store_job_state_name((enum store_job_state)state));
 		}
 	} else if (rc == SQLITE_DONE) {

@@ -160,9 +160,10 @@ tp_status store_job_release(struct store *s, const struct store_lease *l);
 tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
 			 tp_status (*publish)(void *ctx, char *stat_key, size_t n), void *ctx);
 /* Mark failed with `error` (lease cleared), fenced by `l`; with l NULL,
- * job `id` is marked failed unfenced (it failed before it could be
- * claimed, e.g. no mask found; a job running under a live lease is left
- * alone: TP_ELEASE). TP_EUSAGE for an unknown job. */
+ * job `id` is marked failed unfenced, whatever its state (it failed before
+ * it could be claimed, e.g. no mask found, or a done job's output is gone
+ * and it is to be redone); a job running under a live lease is left alone:
+ * TP_ELEASE. TP_EUSAGE for an unknown job. */
 tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
 			 const char *error);
 /* A finished job's output was found unchanged by content after its identity

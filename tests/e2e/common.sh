@@ -28,3 +28,17 @@ grep_out() { grep -q -- "$1" "$T/.stdout" || { cat "$T/.stdout"; fail "stdout la
 # sql DB QUERY: one value
 sql() { sqlite3 -batch -noheader "$1" "$2"; }
 eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"; }
+# wait_stopped PID: wait (at most 60 s) until process PID has stopped itself
+# (state T: TILEPAINT_TEST_FREEZE); fail if it exits or never stops.
+wait_stopped() {
+	_i=0
+	while :; do
+		_s=$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+		[ "$_s" = T ] && return 0
+		[ -n "$_s" ] || fail "process $1 ended before it froze"
+		_i=$((_i + 1)); [ $_i -lt 6000 ] || { kill -9 "$1"; fail "process $1 never froze"; }
+		sleep 0.01
+	done
+}
+# no_temps DIR: no temporary output is left in DIR
+no_temps() { ! ls -aR "$1" | grep -q '\.tmp-' || fail "temporary files left in $1: $(ls -aR "$1" | grep '\.tmp-')"; }

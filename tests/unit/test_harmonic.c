@@ -158,6 +158,20 @@ static void test_harmonic_linear_thin(void **state)
 	}
 }
 
+/* The iterative solver honours a stop signal between its steps. */
+static void test_harmonic_cancel(void **state)
+{
+	struct tt a;
+	(void)state;
+	tt_init(&a, 80, 64, 1);
+	mk_both(&a);
+	tp_stop_signal = SIGINT;
+	assert_int_equal(run("direct=0", &a.t, NULL, NULL), TP_ECANCELED);
+	tp_stop_signal = 0;
+	assert_int_equal(run("direct=0", &a.t, NULL, NULL), TP_OK);
+	tt_free(&a);
+}
+
 static void test_harmonic_linear_thick(void **state)
 {
 	long it; int dct;
@@ -554,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_harmonic_mixed_solvers),
 		cmocka_unit_test(test_harmonic_saddle),
 		cmocka_unit_test(test_harmonic_direct_matches_cg),
+		cmocka_unit_test(test_harmonic_cancel),
 		cmocka_unit_test(test_harmonic_guide),
 		cmocka_unit_test(test_harmonic_biharmonic),
 		cmocka_unit_test(test_harmonic_border),

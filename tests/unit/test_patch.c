@@ -156,6 +156,21 @@ static void test_patch_periodic(void **state)
 	}
 }
 
+/* A stop signal is honoured inside a tile: TP_ECANCELED, and the next
+ * call (signal cleared) fills as usual. */
+static void test_patch_cancel(void **state)
+{
+	struct tt a;
+	(void)state;
+	tt_init(&a, 96, 96, 3, 7);
+	tt_rect(&a, 36, 40, 60, 60);
+	tp_stop_signal = SIGTERM;
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_ECANCELED);
+	tp_stop_signal = 0;
+	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_OK);
+	tt_free(&a);
+}
+
 /* The tuning options keep the fill exact on the periodic texture. */
 static void test_patch_options(void **state)
 {
@@ -560,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_patch_deterministic),
 		cmocka_unit_test(test_patch_worker_reuse),
 		cmocka_unit_test(test_patch_params),
+		cmocka_unit_test(test_patch_cancel),
 		cmocka_unit_test(test_patch_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
  * test_store.c - unit tests of the SQLite job store (store/), each in a fresh
  * mkdtemp directory: schema, job sync, claims and leases across two
- * connections, tile plan/results, timings, queries, bad files, and an OOM
- * loop over our own allocations.
+ * connections, lease fencing (takeover, same-owner reclaim, reset by sync),
+ * fenced publish, tile plan/results, timings, queries, bad files, the v1 -> v2
+ * migration, and an OOM loop over our own allocations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,7 +73,7 @@ static struct store *open_ok(const char *path)
 }
 
 static const struct store_job_spec spec_a = {
-	"in/a.tif", "masks/a.png", "out/a.tif", "isig-a", "msig-a", "opt-1"
+	"in/a.tif", "masks/a.png", "out/a.tif", "isig-a", "msig-a", "opt-1", "", ""
 };
 
 static int64_t add_job(struct store *s, const struct store_job_spec *sp)
@@ -80,6 +81,46 @@ static int64_t add_job(struct store *s, const struct store_job_spec *sp)
 	struct store_job j;
 	assert_int_equal(store_job_sync(s, sp, &j), TP_OK);
 	return j.id;
+}
+
+/* Claim job `id` for `owner` at `now`; it must succeed. Returns the lease. */
+static struct store_lease claim_ok(struct store *s, int64_t id, const char *owner,
+				   int64_t now, int64_t lease_s)
+{
+	struct store_lease l;
+	int got = -1;
+	tp_status r = store_job_claim(s, id, owner, now, lease_s, NULL, &l, &got, NULL, 0);
+	if (r != TP_OK)
+		fprintf(stderr, "store_job_claim: %s\n", tp_errmsg());
+	assert_int_equal(r, TP_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(l.job, id);
+	assert_true(l.gen > 0);
+	assert_string_equal(l.owner, owner);
+	return l;
+}
+
+/* r is TP_ELEASE and the message names the image and, when `who` is
+ * non-NULL, the new holder's host:pid. */
+static void assert_lost(tp_status r, const char *input, const char *who)
+{
+	if (r != TP_ELEASE)
+		fprintf(stderr, "expected TP_ELEASE, got %d: %s\n", (int)r, tp_errmsg());
+	assert_int_equal(r, TP_ELEASE);
+	assert_non_null(strstr(tp_errmsg(), "lost the lease on"));
+	assert_non_null(strstr(tp_errmsg(), input));
+	if (who)
+		assert_non_null(strstr(tp_errmsg(), who));
+}
+
+/* The job's row as store_job_find reads it; it must exist. */
+static struct store_job find_ok(struct store *s, const char *output)
+{
+	struct store_job j;
+	int found = -1;
+	assert_int_equal(store_job_find(s, output, &found, &j), TP_OK);
+	assert_int_equal(found, 1);
+	return j;
 }
 
 /* ---- schema ---- */
@@ -176,14 +217,13 @@ static void test_store_sync_semantics(void **state)
 	struct store_job j;
 	struct store_tile_rec t[2] = { { 0, 0, 64, 64, 0 }, { 64, 0, 64, 64, 1 } };
 	uint8_t done[2];
-	int got = 0;
+	struct store_lease l;
 	int64_t id = add_job(s, &spec_a);
 
-	assert_int_equal(store_tiles_plan(s, id, t, 2), TP_OK);
-	assert_int_equal(store_tile_put(s, id, 0, "abc", 3, 1.5), TP_OK);
-	assert_int_equal(store_job_claim(s, id, "p1", 100, 60, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(got, 1);
-	assert_int_equal(store_job_done(s, id, "p1", "osig"), TP_OK);
+	l = claim_ok(s, id, "p1", 100, 60);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "abc", 3, 1.5), TP_OK);
+	assert_int_equal(store_job_done(s, &l, "osig", NULL, NULL), TP_OK);
 
 	/* same spec: stays done */
 	assert_int_equal(store_job_sync(s, &spec_a, &j), TP_OK);
@@ -200,8 +240,7 @@ static void test_store_sync_semantics(void **state)
 		if (k == 0) sp.input_sig = "isig-b";
 		if (k == 1) sp.mask_sig = "msig-b";
 		if (k == 2) sp.options_hash = "opt-2";
-		/* make it done again with tiles */
-		assert_int_equal(store_tiles_plan(s, id, t, 2), TP_OK);
+		/* it is done with its tiles (kept by done, without their blobs) */
 		assert_int_equal(store_status_get(s, 0, &st), TP_OK);
 		assert_int_equal(st.tiles[STORE_TILE_PENDING] + st.tiles[STORE_TILE_DONE], 1);
 		assert_int_equal(store_job_sync(s, &sp, &j), TP_OK);
@@ -214,19 +253,21 @@ static void test_store_sync_semantics(void **state)
 		(void)which;
 		assert_int_equal(store_tiles_done_map(s, id, done, 2), TP_OK);
 		assert_int_equal(done[0] + done[1], 0);
-		/* back to spec_a (a change again), then finish it */
+		/* back to spec_a (a change again), then make it done again with tiles */
 		assert_int_equal(store_job_sync(s, &spec_a, &j), TP_OK);
 		assert_int_equal(j.state, STORE_JOB_QUEUED);
-		assert_int_equal(store_job_claim(s, id, "p1", 100, 60, NULL, &got, NULL, 0), TP_OK);
-		assert_int_equal(store_job_done(s, id, "p1", "osig"), TP_OK);
+		l = claim_ok(s, id, "p1", 100, 60);
+		assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
+		assert_int_equal(store_tile_put(s, &l, 0, "abc", 3, 1.5), TP_OK);
+		assert_int_equal(store_job_done(s, &l, "osig", NULL, NULL), TP_OK);
 	}
 
 	/* a failed job keeps its error when the spec is unchanged */
 	assert_int_equal(store_job_sync(s, &(struct store_job_spec){ "in/b.tif", NULL,
-			 "out/b.tif", "x", NULL, "opt-1" }, &j), TP_OK);
-	assert_int_equal(store_job_fail(s, j.id, NULL, "no mask for in/b.tif"), TP_OK);
+			 "out/b.tif", "x", NULL, "opt-1", NULL, NULL }, &j), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, j.id, "no mask for in/b.tif"), TP_OK);
 	assert_int_equal(store_job_sync(s, &(struct store_job_spec){ "in/b.tif", NULL,
-			 "out/b.tif", "x", "", "opt-1" }, &j), TP_OK);
+			 "out/b.tif", "x", "", "opt-1", "", "" }, &j), TP_OK);
 	assert_int_equal(j.state, STORE_JOB_FAILED);
 	assert_string_equal(j.error, "no mask for in/b.tif");
 	store_close(s);
@@ -236,24 +277,25 @@ static void test_store_claims(void **state)
 {
 	struct fx *f = *state;
 	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	struct store_lease la, lb, nb;
 	char holder[64];
 	int got = -1;
 	int64_t id = add_job(a, &spec_a);
 
-	assert_int_equal(store_job_claim(a, id, "host:1", 1000, 60, NULL, &got, holder,
-					 sizeof holder), TP_OK);
-	assert_int_equal(got, 1);
+	la = claim_ok(a, id, "host:1", 1000, 60);
 	/* b cannot take it while the lease lives */
-	assert_int_equal(store_job_claim(b, id, "host:2", 1030, 60, NULL, &got, holder,
+	assert_int_equal(store_job_claim(b, id, "host:2", 1030, 60, NULL, &nb, &got, holder,
 					 sizeof holder), TP_OK);
 	assert_int_equal(got, 0);
+	assert_int_equal(nb.gen, 0);              /* no lease held */
 	assert_string_equal(holder, "host:1");
-	/* renew by a non-holder */
-	assert_int_equal(store_job_renew(b, id, "host:2", 1030, 60), TP_EBUSY);
-	assert_non_null(strstr(tp_errmsg(), "held by host:1"));
+	/* renew by a non-holder (the holder's generation, another owner) */
+	nb = la;
+	snprintf(nb.owner, sizeof nb.owner, "host:2");
+	assert_lost(store_job_renew(b, &nb, 1030, 60), "in/a.tif", "to host:1");
 	/* renew by the holder pushes the expiry to 1090 */
-	assert_int_equal(store_job_renew(a, id, "host:1", 1030, 60), TP_OK);
-	assert_int_equal(store_job_claim(b, id, "host:2", 1070, 60, NULL, &got, NULL, 0), TP_OK);
+	assert_int_equal(store_job_renew(a, &la, 1030, 60), TP_OK);
+	assert_int_equal(store_job_claim(b, id, "host:2", 1070, 60, NULL, &nb, &got, NULL, 0), TP_OK);
 	assert_int_equal(got, 0);
 	/* status at 1070: running; at 1090 (expired): queued */
 	struct store_status st;
@@ -264,38 +306,45 @@ static void test_store_claims(void **state)
 	assert_int_equal(st.jobs[STORE_JOB_RUNNING], 0);
 	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
 	/* after expiry b takes it; a's renew and done now fail */
-	assert_int_equal(store_job_claim(b, id, "host:2", 1090, 60, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(got, 1);
-	assert_int_equal(store_job_renew(a, id, "host:1", 1091, 60), TP_EBUSY);
-	assert_int_equal(store_job_done(a, id, "host:1", "x"), TP_EBUSY);
+	lb = claim_ok(b, id, "host:2", 1090, 60);
+	assert_true(lb.gen > la.gen);
+	assert_lost(store_job_renew(a, &la, 1091, 60), "in/a.tif", "host:2");
+	assert_lost(store_job_done(a, &la, "x", NULL, NULL), "in/a.tif", "host:2");
 	/* steal_from: a proves host:2 dead and takes over before expiry */
-	assert_int_equal(store_job_claim(a, id, "host:3", 1100, 60, "host:9", &got, holder,
+	assert_int_equal(store_job_claim(a, id, "host:3", 1100, 60, "host:9", &la, &got, holder,
 					 sizeof holder), TP_OK);
 	assert_int_equal(got, 0);
-	assert_int_equal(store_job_claim(a, id, "host:3", 1100, 60, "host:2", &got, NULL, 0), TP_OK);
+	assert_string_equal(holder, "host:2");
+	assert_int_equal(store_job_claim(a, id, "host:3", 1100, 60, "host:2", &la, &got, NULL, 0),
+			 TP_OK);
 	assert_int_equal(got, 1);
+	assert_true(la.gen > lb.gen);
 	struct store_job j;
 	assert_int_equal(store_job_sync(b, &spec_a, &j), TP_OK);
 	assert_int_equal(j.state, STORE_JOB_RUNNING);
 	assert_int_equal(j.attempts, 3);
-	/* release gives it back; release by a non-holder is TP_EBUSY */
-	assert_int_equal(store_job_release(b, id, "host:2"), TP_EBUSY);
-	assert_int_equal(store_job_release(a, id, "host:3"), TP_OK);
+	/* release gives it back; release by a non-holder is TP_ELEASE */
+	assert_lost(store_job_release(b, &lb), "in/a.tif", "host:3");
+	assert_int_equal(store_job_release(a, &la), TP_OK);
 	assert_int_equal(store_job_sync(b, &spec_a, &j), TP_OK);
 	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	/* released: the old lease is fenced out too */
+	assert_int_equal(store_job_renew(a, &la, 1101, 60), TP_ELEASE);
 	/* done: nobody can claim it any more, even much later */
-	assert_int_equal(store_job_claim(b, id, "host:2", 2000, 60, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(got, 1);
-	assert_int_equal(store_job_done(b, id, "host:2", "osig"), TP_OK);
-	assert_int_equal(store_job_claim(a, id, "host:1", 9999, 60, NULL, &got, holder,
+	lb = claim_ok(b, id, "host:2", 2000, 60);
+	assert_int_equal(store_job_done(b, &lb, "osig", NULL, NULL), TP_OK);
+	assert_int_equal(store_job_claim(a, id, "host:1", 9999, 60, NULL, &la, &got, holder,
 					 sizeof holder), TP_OK);
 	assert_int_equal(got, 0);
+	assert_int_equal(la.gen, 0);
 	assert_string_equal(holder, "");
 	/* unknown job */
-	assert_int_equal(store_job_claim(a, 12345, "host:1", 1, 60, NULL, &got, NULL, 0),
+	assert_int_equal(store_job_claim(a, 12345, "host:1", 1, 60, NULL, &la, &got, NULL, 0),
 			 TP_EUSAGE);
-	/* failing with an owner that does not hold it */
-	assert_int_equal(store_job_fail(a, id, "host:1", "boom"), TP_EBUSY);
+	assert_int_equal(got, 0);
+	/* failing with a lease that is not (any more) the job's */
+	assert_int_equal(store_job_fail(a, &lb, id, "boom"), TP_ELEASE);
+	assert_int_equal(find_ok(a, "out/a.tif").state, STORE_JOB_DONE);
 	store_close(a);
 	store_close(b);
 }
@@ -313,28 +362,29 @@ static void test_store_tiles_plan_rules(void **state)
 	void *blob = NULL;
 	size_t len = 0;
 	int64_t id = add_job(s, &spec_a);
+	struct store_lease l = claim_ok(s, id, "me", 10, 60), bad;
 
-	assert_int_equal(store_tiles_plan(s, id, t, 3), TP_OK);
-	assert_int_equal(store_tile_put(s, id, 2, "zz", 2, 3.0), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 3), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 2, "zz", 2, 3.0), TP_OK);
 	/* same rectangles: kept with their results */
-	assert_int_equal(store_tiles_plan(s, id, t, 3), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 3), TP_OK);
 	assert_int_equal(store_tiles_done_map(s, id, done, 3), TP_OK);
 	assert_memory_equal(done, ((uint8_t[]){ 0, 0, 1 }), 3);
 	/* a different rectangle: replaced, results gone */
 	t[1].w = 63;
-	assert_int_equal(store_tiles_plan(s, id, t, 3), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 3), TP_OK);
 	assert_int_equal(store_tiles_done_map(s, id, done, 3), TP_OK);
 	assert_memory_equal(done, ((uint8_t[]){ 0, 0, 0 }), 3);
 	assert_int_equal(store_tile_get(s, id, 2, &blob, &len), TP_ENOENT);
 	/* fewer tiles: replaced */
-	assert_int_equal(store_tile_put(s, id, 0, "q", 1, 1.0), TP_OK);
-	assert_int_equal(store_tiles_plan(s, id, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "q", 1, 1.0), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
 	assert_int_equal(store_tiles_done_map(s, id, done, 2), TP_OK);
 	assert_memory_equal(done, ((uint8_t[]){ 0, 0 }), 2);
 	/* skipped-ness changed: replaced */
-	assert_int_equal(store_tile_put(s, id, 0, "q", 1, 1.0), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "q", 1, 1.0), TP_OK);
 	t[1].skipped = 0;
-	assert_int_equal(store_tiles_plan(s, id, t, 2), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
 	assert_int_equal(store_tiles_done_map(s, id, done, 2), TP_OK);
 	assert_int_equal(done[0], 0);
 	/* status: 2 pending, 0 skipped */
@@ -343,13 +393,21 @@ static void test_store_tiles_plan_rules(void **state)
 	assert_int_equal(st.tiles[STORE_TILE_PENDING], 2);
 	assert_int_equal(st.tiles[STORE_TILE_SKIPPED], 0);
 	/* put on a tile that does not exist */
-	assert_int_equal(store_tile_put(s, id, 7, "q", 1, 1.0), TP_EUSAGE);
+	assert_int_equal(store_tile_put(s, &l, 7, "q", 1, 1.0), TP_EUSAGE);
 	/* fail a tile */
-	assert_int_equal(store_tile_fail(s, id, 1), TP_OK);
+	assert_int_equal(store_tile_fail(s, &l, 1), TP_OK);
 	assert_int_equal(store_status_get(s, 0, &st), TP_OK);
 	assert_int_equal(st.tiles[STORE_TILE_FAILED], 1);
-	/* a plan for an unknown job violates the foreign key */
-	assert_int_not_equal(store_tiles_plan(s, 999, t, 2), TP_OK);
+	/* fail a tile that does not exist */
+	assert_int_equal(store_tile_fail(s, &l, 7), TP_EUSAGE);
+	/* a plan for an unknown job is refused (no lease on it) */
+	bad = l;
+	bad.job = 999;
+	assert_int_not_equal(store_tiles_plan(s, &bad, t, 2), TP_OK);
+	/* and a write without a lease at all */
+	bad = l;
+	bad.gen = 0;
+	assert_int_equal(store_tiles_plan(s, &bad, t, 2), TP_EUSAGE);
 	store_close(s);
 }
 
@@ -363,6 +421,7 @@ static void test_store_tile_blob_roundtrip(void **state)
 	void *out = NULL;
 	uint32_t x = 12345;
 	int64_t id = add_job(s, &spec_a);
+	struct store_lease l = claim_ok(s, id, "me", 10, 60);
 
 	assert_non_null(in);
 	for (size_t i = 0; i < n; i++) {
@@ -370,19 +429,19 @@ static void test_store_tile_blob_roundtrip(void **state)
 		in[i] = (uint8_t)(x >> 16);
 	}
 	in[0] = 0;      /* embedded NULs must survive */
-	assert_int_equal(store_tiles_plan(s, id, t, 2), TP_OK);
-	assert_int_equal(store_tile_put(s, id, 1, in, n, 12.25), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 1, in, n, 12.25), TP_OK);
 	assert_int_equal(store_tile_get(s, id, 1, &out, &len), TP_OK);
 	assert_int_equal(len, n);
 	assert_memory_equal(out, in, n);
 	tp_free(out);
 	/* an empty result is a result, not "none" */
-	assert_int_equal(store_tile_put(s, id, 0, NULL, 0, 0.5), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, NULL, 0, 0.5), TP_OK);
 	assert_int_equal(store_tile_get(s, id, 0, &out, &len), TP_OK);
 	assert_int_equal(len, 0);
 	tp_free(out);
 	/* overwrite */
-	assert_int_equal(store_tile_put(s, id, 1, "xyz", 3, 1.0), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 1, "xyz", 3, 1.0), TP_OK);
 	assert_int_equal(store_tile_get(s, id, 1, &out, &len), TP_OK);
 	assert_int_equal(len, 3);
 	assert_memory_equal(out, "xyz", 3);
@@ -401,17 +460,16 @@ static void test_store_job_done_drops_blobs(void **state)
 	uint8_t done[3];
 	void *blob = NULL;
 	size_t len;
-	int got;
 	int64_t id = add_job(s, &spec_a);
+	struct store_lease l = claim_ok(s, id, "me", 10, 60);
 	struct store_status st;
 
-	assert_int_equal(store_tiles_plan(s, id, t, 3), TP_OK);
-	assert_int_equal(store_tile_put(s, id, 0, "aa", 2, 2.0), TP_OK);
-	assert_int_equal(store_tile_put(s, id, 2, "bb", 2, 4.0), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 3), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "aa", 2, 2.0), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 2, "bb", 2, 4.0), TP_OK);
 	assert_int_equal(store_tiles_done_map(s, id, done, 3), TP_OK);
 	assert_memory_equal(done, ((uint8_t[]){ 1, 0, 1 }), 3);
-	assert_int_equal(store_job_claim(s, id, "me", 10, 60, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(store_job_done(s, id, "me", "osig"), TP_OK);
+	assert_int_equal(store_job_done(s, &l, "osig", NULL, NULL), TP_OK);
 	assert_int_equal(store_tile_get(s, id, 0, &blob, &len), TP_ENOENT);
 	assert_int_equal(store_tile_get(s, id, 2, &blob, &len), TP_ENOENT);
 	assert_null(blob);
@@ -538,20 +596,23 @@ static void test_store_status_and_jobs_each(void **state)
 	};
 	struct job_seen v;
 	struct store_status st;
-	int got;
+	struct store_lease l0, l1, l2;
 
 	for (int i = 0; i < 4; i++) {
-		struct store_job_spec sp = { "in", NULL, outs[i], "s", "", "o" };
+		struct store_job_spec sp = { "in", NULL, outs[i], "s", "", "o", "", "" };
 		ids[i] = add_job(s, &sp);
 	}
-	assert_int_equal(store_tiles_plan(s, ids[1], t, 3), TP_OK);
-	assert_int_equal(store_tile_put(s, ids[1], 0, "r", 1, 5.0), TP_OK);
+	/* ids[1]: some tiles stored, then given back (queued) */
+	l1 = claim_ok(s, ids[1], "p", 100, 10);
+	assert_int_equal(store_tiles_plan(s, &l1, t, 3), TP_OK);
+	assert_int_equal(store_tile_put(s, &l1, 0, "r", 1, 5.0), TP_OK);
+	assert_int_equal(store_job_release(s, &l1), TP_OK);
 	assert_int_equal(store_timing_add(s, 1, ids[1], "decode", 1, 2.5), TP_OK);
 	assert_int_equal(store_timing_add(s, 1, ids[1], "blend", 1, 0.5), TP_OK);
-	assert_int_equal(store_job_claim(s, ids[0], "p", 100, 10, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(store_job_claim(s, ids[2], "p", 100, 10, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(store_job_done(s, ids[2], "p", "sig"), TP_OK);
-	assert_int_equal(store_job_fail(s, ids[3], NULL, "bad"), TP_OK);
+	l0 = claim_ok(s, ids[0], "p", 100, 10);
+	l2 = claim_ok(s, ids[2], "p", 100, 10);
+	assert_int_equal(store_job_done(s, &l2, "sig", NULL, NULL), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, ids[3], "bad"), TP_OK);
 
 	assert_int_equal(store_status_get(s, 105, &st), TP_OK);
 	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
@@ -587,7 +648,580 @@ static void test_store_status_and_jobs_each(void **state)
 	assert_int_equal(store_jobs_each(s, job_cb, &v), TP_OK);
 	assert_int_equal(v.n, 2);
 	/* the cached statement was reset: a write works right after */
-	assert_int_equal(store_job_release(s, ids[0], "p"), TP_OK);
+	assert_int_equal(store_job_release(s, &l0), TP_OK);
+	store_close(s);
+}
+
+/* ---- lease fencing ---- */
+
+/* A publish callback for store_job_done: counts its calls, writes `stat`
+ * into the identity key and returns `ret` (with a message when not TP_OK). */
+struct publish_ctx {
+	int calls;
+	const char *stat;
+	tp_status ret;
+};
+
+static tp_status publish_cb(void *ctx, char *stat_key, size_t n)
+{
+	struct publish_ctx *p = ctx;
+	p->calls++;
+	if (p->stat)
+		snprintf(stat_key, n, "%s", p->stat);
+	if (p->ret != TP_OK)
+		return tp_err(p->ret, "renaming the output: simulated failure");
+	return TP_OK;
+}
+
+static int64_t job_stage_count(struct store *s, int64_t id, const char *stage)
+{
+	struct stage_seen v;
+	memset(&v, 0, sizeof v);
+	assert_int_equal(store_stages_each(s, id, stage_cb, &v), TP_OK);
+	for (int i = 0; i < v.n; i++)
+		if (!strcmp(v.name[i], stage))
+			return v.count[i];
+	return 0;
+}
+
+/* A holder frozen past its expiry and taken over by B can write nothing. */
+static void test_store_fence_takeover(void **state)
+{
+	struct fx *f = *state;
+	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	const struct store_job_spec sp = { "in/fence.tif", "masks/fence.png", "out/fence.tif",
+					   "isig-f", "msig-f", "opt-1", "", "" };
+	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 0 } };
+	struct store_tile_rec t2[1] = { { 0, 0, 16, 8, 0 } };
+	struct publish_ctx pa = { 0, "stat-a", TP_OK }, pb = { 0, "stat-b", TP_OK };
+	static const char *const stages[2] = { "decode", "blend" };
+	const int64_t counts[2] = { 1, 1 };
+	const double ms[2] = { 2.0, 3.0 };
+	struct store_lease la, lb, none;
+	struct store_job j;
+	char holder[64];
+	uint8_t done[2];
+	void *blob = NULL;
+	size_t len = 0;
+	int got = -1;
+	int64_t run = 7, id = add_job(a, &sp);
+
+	la = claim_ok(a, id, "hosta:11:500", 1000, 60);
+	assert_int_equal(store_tiles_plan(a, &la, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(a, &la, 0, "a0", 2, 1.0), TP_OK);
+	assert_int_equal(store_job_timings(a, &la, run, 2, stages, counts, ms), TP_OK);
+	/* still live at 1059: B cannot take it */
+	assert_int_equal(store_job_claim(b, id, "hostb:22:1000", 1059, 60, NULL, &none, &got,
+					 holder, sizeof holder), TP_OK);
+	assert_int_equal(got, 0);
+	assert_string_equal(holder, "hosta:11:500");
+	/* A freezes; its lease expires at 1060 and B takes over */
+	lb = claim_ok(b, id, "hostb:22:1000", 1061, 60);
+	assert_int_equal(lb.gen, la.gen + 1);
+
+	/* every write of A's is fenced out, naming the image and B's host:pid */
+	assert_lost(store_tile_put(a, &la, 1, "a1", 2, 1.0), "in/fence.tif", "to hostb:22");
+	assert_null(strstr(tp_errmsg(), "hostb:22:1000"));   /* the start time is not shown */
+	assert_lost(store_tile_fail(a, &la, 0), "in/fence.tif", "hostb:22");
+	assert_lost(store_tiles_plan(a, &la, t2, 1), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_renew(a, &la, 1062, 60), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_release(a, &la), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_done(a, &la, "osig-a", publish_cb, &pa), "in/fence.tif", "hostb:22");
+	assert_int_equal(pa.calls, 0);                        /* nothing published */
+	assert_lost(store_job_fail(a, &la, id, "a gave up"), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_timings(a, &la, run, 2, stages, counts, ms), "in/fence.tif",
+		    "hostb:22");
+
+	/* and none of them changed anything */
+	j = find_ok(b, "out/fence.tif");
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	assert_string_equal(j.error, "");
+	assert_string_equal(j.output_sig, "");
+	assert_int_equal(j.attempts, 2);
+	assert_int_equal(store_tiles_done_map(b, id, done, 2), TP_OK);
+	assert_memory_equal(done, ((uint8_t[]){ 1, 0 }), 2);
+	assert_int_equal(store_tile_get(b, id, 0, &blob, &len), TP_OK);
+	assert_int_equal(len, 2);
+	assert_memory_equal(blob, "a0", 2);
+	tp_free(blob);
+	assert_int_equal(job_stage_count(b, id, "decode"), 1);
+	/* B, still holding it, can renew (so A's renew did not extend anything) */
+	assert_int_equal(store_job_claim(a, id, "hosta:11:500", 1100, 60, NULL, &none, &got,
+					 holder, sizeof holder), TP_OK);
+	assert_int_equal(got, 0);
+	assert_string_equal(holder, "hostb:22:1000");
+
+	/* B's writes succeed */
+	assert_int_equal(store_tiles_plan(b, &lb, t, 2), TP_OK);      /* same plan: kept */
+	assert_int_equal(store_tile_put(b, &lb, 1, "b1", 2, 1.0), TP_OK);
+	assert_int_equal(store_tile_fail(b, &lb, 0), TP_OK);
+	assert_int_equal(store_tile_put(b, &lb, 0, "b0", 2, 1.0), TP_OK);
+	assert_int_equal(store_job_timings(b, &lb, run, 2, stages, counts, ms), TP_OK);
+	assert_int_equal(job_stage_count(b, id, "decode"), 2);
+	assert_int_equal(store_job_renew(b, &lb, 1100, 60), TP_OK);
+	assert_int_equal(store_job_done(b, &lb, "osig-b", publish_cb, &pb), TP_OK);
+	assert_int_equal(pb.calls, 1);
+	j = find_ok(a, "out/fence.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_string_equal(j.output_sig, "osig-b");
+	assert_string_equal(j.output_stat, "stat-b");
+
+	/* after B finished, A is still fenced out */
+	assert_lost(store_job_done(a, &la, "osig-a", publish_cb, &pa), "in/fence.tif", "hostb:22");
+	assert_int_equal(pa.calls, 0);
+	assert_lost(store_job_fail(a, &la, id, "late"), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_timings(a, &la, run, 2, stages, counts, ms), "in/fence.tif",
+		    "hostb:22");
+	/* B may still record the job's timings after done, but not renew,
+	 * release, fail or finish it again */
+	assert_int_equal(store_job_timings(b, &lb, run, 2, stages, counts, ms), TP_OK);
+	assert_int_equal(job_stage_count(b, id, "decode"), 3);
+	assert_lost(store_job_renew(b, &lb, 1101, 60), "in/fence.tif", "done");
+	assert_int_equal(store_job_release(b, &lb), TP_ELEASE);
+	assert_int_equal(store_job_fail(b, &lb, id, "late"), TP_ELEASE);
+	assert_int_equal(store_job_done(b, &lb, "osig-b2", publish_cb, &pb), TP_ELEASE);
+	assert_int_equal(pb.calls, 1);
+	assert_int_equal(store_tile_put(b, &lb, 0, "b0", 2, 1.0), TP_ELEASE);
+	j = find_ok(a, "out/fence.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_string_equal(j.output_sig, "osig-b");
+	assert_string_equal(j.error, "");
+	store_close(a);
+	store_close(b);
+}
+
+/* The same owner string reclaiming after expiry gets a new generation; the
+ * old lease is fenced out although its owner text is equal. */
+static void test_store_fence_same_owner(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
+	struct publish_ctx p = { 0, NULL, TP_OK };
+	static const char *const stages[1] = { "inference" };
+	const int64_t counts[1] = { 1 };
+	const double ms[1] = { 1.0 };
+	struct store_lease l1, l2;
+	int64_t id = add_job(s, &spec_a);
+
+	l1 = claim_ok(s, id, "host:1:99", 1000, 60);
+	assert_int_equal(store_tiles_plan(s, &l1, t, 1), TP_OK);
+	l2 = claim_ok(s, id, "host:1:99", 1061, 60);
+	assert_string_equal(l1.owner, l2.owner);
+	assert_int_equal(l2.gen, l1.gen + 1);
+
+	assert_lost(store_tile_put(s, &l1, 0, "x", 1, 1.0), "in/a.tif", "claimed again");
+	assert_lost(store_tile_fail(s, &l1, 0), "in/a.tif", NULL);
+	assert_lost(store_tiles_plan(s, &l1, t, 1), "in/a.tif", NULL);
+	assert_lost(store_job_renew(s, &l1, 1062, 60), "in/a.tif", NULL);
+	assert_lost(store_job_timings(s, &l1, 1, 1, stages, counts, ms), "in/a.tif", NULL);
+	assert_lost(store_job_release(s, &l1), "in/a.tif", NULL);
+	assert_lost(store_job_done(s, &l1, "old", publish_cb, &p), "in/a.tif", NULL);
+	assert_int_equal(p.calls, 0);
+	assert_lost(store_job_fail(s, &l1, id, "old"), "in/a.tif", NULL);
+	assert_int_equal(find_ok(s, "out/a.tif").state, STORE_JOB_RUNNING);
+
+	/* the new lease works */
+	assert_int_equal(store_tile_put(s, &l2, 0, "x", 1, 1.0), TP_OK);
+	assert_int_equal(store_job_timings(s, &l2, 1, 1, stages, counts, ms), TP_OK);
+	assert_int_equal(store_job_renew(s, &l2, 1062, 60), TP_OK);
+	assert_int_equal(store_job_done(s, &l2, "new", publish_cb, &p), TP_OK);
+	assert_int_equal(p.calls, 1);
+	assert_string_equal(find_ok(s, "out/a.tif").output_sig, "new");
+	store_close(s);
+}
+
+/* A changed input resets the job and fences out whoever holds it; an
+ * unchanged sync (even with a new file identity) does not. */
+static void test_store_sync_fences_holder(void **state)
+{
+	struct fx *f = *state;
+	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 0 } };
+	struct publish_ctx p = { 0, NULL, TP_OK };
+	struct store_job_spec sp = spec_a;
+	struct store_lease l, l2;
+	struct store_job j;
+	uint8_t done[2];
+	int64_t id = add_job(a, &spec_a);
+
+	l = claim_ok(a, id, "host:1:5", 1000, 600);
+	assert_int_equal(store_tiles_plan(a, &l, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(a, &l, 0, "r", 1, 1.0), TP_OK);
+
+	/* same content, other identity (touched): the holder keeps its lease */
+	sp.input_stat = "dev:ino:touched";
+	assert_int_equal(store_job_sync(b, &sp, &j), TP_OK);
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	assert_int_equal(store_tile_put(a, &l, 1, "r", 1, 1.0), TP_OK);
+	assert_int_equal(store_job_renew(a, &l, 1001, 600), TP_OK);
+
+	/* the input changed: reset to queued, the holder is fenced out */
+	sp.input_sig = "isig-new";
+	assert_int_equal(store_job_sync(b, &sp, &j), TP_OK);
+	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	assert_int_equal(j.attempts, 0);
+	assert_lost(store_tile_put(a, &l, 0, "r", 1, 1.0), "in/a.tif", NULL);
+	assert_lost(store_tiles_plan(a, &l, t, 2), "in/a.tif", NULL);
+	assert_lost(store_job_renew(a, &l, 1002, 600), "in/a.tif", NULL);
+	assert_lost(store_job_done(a, &l, "osig", publish_cb, &p), "in/a.tif", NULL);
+	assert_int_equal(p.calls, 0);
+	assert_lost(store_job_release(a, &l), "in/a.tif", NULL);
+	assert_lost(store_job_fail(a, &l, id, "x"), "in/a.tif", NULL);
+	j = find_ok(b, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	assert_string_equal(j.error, "");
+	assert_string_equal(j.input_sig, "isig-new");
+	/* the tiles of the old version are gone */
+	assert_int_equal(store_tiles_done_map(b, id, done, 2), TP_OK);
+	assert_int_equal(done[0] + done[1], 0);
+
+	/* the same owner claiming the new version gets a later generation; its
+	 * old lease stays fenced out */
+	l2 = claim_ok(a, id, "host:1:5", 1003, 600);
+	assert_true(l2.gen > l.gen);
+	assert_int_equal(store_tiles_plan(a, &l2, t, 2), TP_OK);
+	assert_lost(store_tile_put(a, &l, 0, "r", 1, 1.0), "in/a.tif", NULL);
+	assert_int_equal(store_tile_put(a, &l2, 0, "r", 1, 1.0), TP_OK);
+	store_close(a);
+	store_close(b);
+}
+
+/* An error from the publish callback rolls back: the job stays running
+ * under the lease, with its tiles, and the callback's status is returned. */
+static void test_store_done_publish_error(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
+	struct publish_ctx bad = { 0, "stat-bad", TP_ECREATE }, ok = { 0, "stat-ok", TP_OK };
+	struct store_lease l;
+	struct store_job j;
+	void *blob = NULL;
+	size_t len = 0;
+	int64_t id = add_job(s, &spec_a);
+
+	l = claim_ok(s, id, "me", 1000, 60);
+	assert_int_equal(store_tiles_plan(s, &l, t, 1), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "abc", 3, 1.0), TP_OK);
+
+	assert_int_equal(store_job_done(s, &l, "osig", publish_cb, &bad), TP_ECREATE);
+	assert_int_equal(bad.calls, 1);
+	assert_non_null(strstr(tp_errmsg(), "simulated failure"));
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	assert_string_equal(j.output_sig, "");
+	assert_string_equal(j.output_stat, "");
+	assert_int_equal(j.attempts, 1);
+	assert_int_equal(store_tile_get(s, id, 0, &blob, &len), TP_OK);     /* blob kept */
+	assert_int_equal(len, 3);
+	tp_free(blob);
+	blob = NULL;
+	/* no transaction left open, and the lease is still ours */
+	assert_int_equal(store_job_renew(s, &l, 1010, 60), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "abd", 3, 1.0), TP_OK);
+
+	/* a second try publishes */
+	assert_int_equal(store_job_done(s, &l, "osig", publish_cb, &ok), TP_OK);
+	assert_int_equal(ok.calls, 1);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_string_equal(j.output_sig, "osig");
+	assert_string_equal(j.output_stat, "stat-ok");
+	assert_int_equal(store_tile_get(s, id, 0, &blob, &len), TP_ENOENT);
+	store_close(s);
+}
+
+/* store_job_fail without a lease never overrides a live lease. */
+static void test_store_fail_unfenced(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	const struct store_job_spec sb = { "in/b.tif", NULL, "out/b.tif", "x", "", "opt-1", "", "" };
+	const struct store_job_spec sc = { "in/c.tif", NULL, "out/c.tif", "x", "", "opt-1", "", "" };
+	struct store_lease l, lc;
+	struct store_job j;
+	int64_t now = tp_wall_s();
+	int64_t ia = add_job(s, &spec_a), ib = add_job(s, &sb), ic = add_job(s, &sc);
+
+	/* a: running under a live lease (wall clock): left alone */
+	l = claim_ok(s, ia, "host:1:7", now, 600);
+	assert_int_equal(store_job_fail(s, NULL, ia, "no mask"), TP_ELEASE);
+	assert_non_null(strstr(tp_errmsg(), "host:1:7"));
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	assert_string_equal(j.error, "");
+	assert_int_equal(store_job_renew(s, &l, now, 600), TP_OK);   /* lease intact */
+
+	/* b: queued: marked failed */
+	assert_int_equal(store_job_fail(s, NULL, ib, "no mask for in/b.tif"), TP_OK);
+	j = find_ok(s, "out/b.tif");
+	assert_int_equal(j.state, STORE_JOB_FAILED);
+	assert_string_equal(j.error, "no mask for in/b.tif");
+
+	/* c: running under a long-expired lease: not live, so marked failed,
+	 * and the stale holder is fenced out */
+	lc = claim_ok(s, ic, "host:2:8", 1000, 60);
+	assert_int_equal(store_job_fail(s, NULL, ic, "gave up"), TP_OK);
+	j = find_ok(s, "out/c.tif");
+	assert_int_equal(j.state, STORE_JOB_FAILED);
+	assert_string_equal(j.error, "gave up");
+	assert_lost(store_tile_put(s, &lc, 0, "x", 1, 1.0), "in/c.tif", NULL);
+
+	/* unknown job */
+	assert_int_equal(store_job_fail(s, NULL, 999, "x"), TP_EUSAGE);
+	/* the fenced form with our own live lease works */
+	assert_int_equal(store_job_fail(s, &l, ia, "engine error"), TP_OK);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_FAILED);
+	assert_string_equal(j.error, "engine error");
+	store_close(s);
+}
+
+/* store_job_find returns what sync recorded; output_stat updates a done job. */
+static void test_store_find_and_output_stat(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f->db);
+	struct store_job_spec sp = { "in/a.tif", "masks/a.png", "out/a.tif", "isig-a",
+				     "msig-a", "opt-1", "1:2:300:400", "1:3:50:60" };
+	const struct store_job_spec sq = { "in/q.tif", NULL, "out/q.tif", "isig-q", NULL,
+					   "opt-1", NULL, NULL };
+	struct publish_ctx p = { 0, "ostat-1", TP_OK };
+	struct store_lease l;
+	struct store_job j, js;
+	int found = -1;
+	int64_t id, iq;
+
+	assert_int_equal(store_job_find(s, "out/a.tif", &found, &j), TP_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(store_job_sync(s, &sp, &js), TP_OK);
+	id = js.id;
+	iq = add_job(s, &sq);
+
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.id, id);
+	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	assert_int_equal(j.attempts, 0);
+	assert_string_equal(j.input_sig, "isig-a");
+	assert_string_equal(j.input_stat, "1:2:300:400");
+	assert_string_equal(j.mask_sig, "msig-a");
+	assert_string_equal(j.mask_stat, "1:3:50:60");
+	assert_string_equal(j.output_sig, "");
+	assert_string_equal(j.output_stat, "");
+	assert_string_equal(j.error, "");
+	/* NULL mask signature and identities read back as "" */
+	j = find_ok(s, "out/q.tif");
+	assert_int_equal(j.id, iq);
+	assert_string_equal(j.mask_sig, "");
+	assert_string_equal(j.input_stat, "");
+	assert_string_equal(j.mask_stat, "");
+
+	/* finish it: the output's identity comes from the publish callback */
+	l = claim_ok(s, id, "me", 1000, 60);
+	assert_int_equal(store_job_done(s, &l, "osig-a", publish_cb, &p), TP_OK);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_int_equal(j.attempts, 1);
+	assert_string_equal(j.output_sig, "osig-a");
+	assert_string_equal(j.output_stat, "ostat-1");
+
+	/* the input was touched (same content): the new identity is recorded,
+	 * the job stays done */
+	sp.input_stat = "1:2:300:401";
+	sp.mask_stat = "1:3:50:61";
+	assert_int_equal(store_job_sync(s, &sp, &js), TP_OK);
+	assert_int_equal(js.state, STORE_JOB_DONE);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_string_equal(j.input_stat, "1:2:300:401");
+	assert_string_equal(j.mask_stat, "1:3:50:61");
+	assert_string_equal(j.output_stat, "ostat-1");
+
+	/* the output was copied back unchanged: record its new identity */
+	assert_int_equal(store_job_output_stat(s, id, "ostat-2"), TP_OK);
+	j = find_ok(s, "out/a.tif");
+	assert_string_equal(j.output_stat, "ostat-2");
+	assert_string_equal(j.output_sig, "osig-a");
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	/* an unfinished job has no output to record */
+	assert_int_equal(store_job_output_stat(s, iq, "ostat-q"), TP_OK);
+	assert_string_equal(find_ok(s, "out/q.tif").output_stat, "");
+
+	/* a content change clears the output's signature and identity */
+	sp.input_sig = "isig-a2";
+	assert_int_equal(store_job_sync(s, &sp, &js), TP_OK);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	assert_string_equal(j.output_sig, "");
+	assert_string_equal(j.output_stat, "");
+	assert_string_equal(j.input_sig, "isig-a2");
+	store_close(s);
+}
+
+/* The schema of version 1, exactly as migrations[0] in store.c creates it. */
+static const char schema_v1[] =
+	"CREATE TABLE meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	"CREATE TABLE runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  started INTEGER NOT NULL,"
+	"  ended INTEGER,"
+	"  argv TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  exit_status INTEGER);"
+	"CREATE TABLE jobs("
+	"  id INTEGER PRIMARY KEY,"
+	"  input TEXT NOT NULL,"
+	"  mask TEXT,"
+	"  output TEXT NOT NULL UNIQUE,"
+	"  input_sig TEXT NOT NULL,"
+	"  mask_sig TEXT NOT NULL DEFAULT '',"
+	"  options_hash TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  lease_owner TEXT,"
+	"  lease_expires INTEGER,"
+	"  output_sig TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX jobs_by_state ON jobs(state, lease_expires);"
+	"CREATE TABLE tiles("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  x INTEGER NOT NULL, y INTEGER NOT NULL,"
+	"  w INTEGER NOT NULL, h INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  result BLOB,"
+	"  engine_ms REAL,"
+	"  PRIMARY KEY(job_id, idx));"
+	"CREATE INDEX tiles_by_state ON tiles(state, engine_ms);"
+	"CREATE TABLE timings("
+	"  run_id INTEGER NOT NULL,"
+	"  job_id INTEGER NOT NULL,"
+	"  stage TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  ms REAL NOT NULL,"
+	"  UNIQUE(run_id, job_id, stage));"
+	"CREATE INDEX timings_by_job ON timings(job_id, stage);";
+
+/* Names of table jobs' columns, comma-separated, via a raw connection. */
+static int raw_col_cb(void *ctx, int n, char **vals, char **names)
+{
+	char *buf = ctx;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], "name") && vals[i]) {
+			strcat(buf, vals[i]);
+			strcat(buf, ",");
+		}
+	return 0;
+}
+
+static int raw_val_cb(void *ctx, int n, char **vals, char **names)
+{
+	(void)names;
+	if (n > 0 && vals[0])
+		snprintf(ctx, 64, "%s", vals[0]);
+	return 0;
+}
+
+static void raw_query(const char *path, const char *sql,
+		      int (*cb)(void *, int, char **, char **), void *ctx)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, cb, ctx, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A store made by a version-1 tilepaint opens, is migrated in place and
+ * keeps its jobs, tiles and timings. */
+static void test_store_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	char cols[1024] = "", ver[64] = "";
+	uint8_t done[2];
+	void *blob = NULL;
+	size_t len = 0;
+	struct store_job j;
+	struct store_lease l;
+	const struct store_job_spec sb = { "in/b.tif", NULL, "out/b.tif", "isig-b", "",
+					   "opt-1", "", "" };
+	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 0 } };
+
+	raw_sql(f->db, schema_v1);
+	raw_sql(f->db,
+		"INSERT INTO meta(key, value) VALUES('schema_version', '1');"
+		"INSERT INTO jobs(id, input, mask, output, input_sig, mask_sig, options_hash,"
+		" state, attempts, output_sig, created, updated) VALUES(1, 'in/a.tif',"
+		" 'masks/a.png', 'out/a.tif', 'isig-a', 'msig-a', 'opt-1', 2, 1, 'osig-a', 5, 6);"
+		"INSERT INTO jobs(id, input, mask, output, input_sig, mask_sig, options_hash,"
+		" state, attempts, lease_owner, lease_expires, created, updated) VALUES(2,"
+		" 'in/b.tif', NULL, 'out/b.tif', 'isig-b', '', 'opt-1', 1, 1, 'old:1:2', 1060,"
+		" 5, 6);"
+		"INSERT INTO tiles(job_id, idx, x, y, w, h, state, result, engine_ms)"
+		" VALUES(2, 0, 0, 0, 8, 8, 1, x'616263', 1.5), (2, 1, 8, 0, 8, 8, 0, NULL, NULL);"
+		"INSERT INTO timings(run_id, job_id, stage, count, ms) VALUES(1, 1, 'decode', 1, 4.0);");
+
+	/* a readonly open does not upgrade it */
+	assert_int_equal(store_open(f->db, 1, &s), TP_EFORMAT);
+	assert_null(s);
+	assert_non_null(strstr(tp_errmsg(), "old store schema"));
+
+	s = open_ok(f->db);
+	assert_int_equal(store_integrity_check(s), TP_OK);
+	raw_query(f->db, "SELECT value FROM meta WHERE key = 'schema_version'", raw_val_cb, ver);
+	assert_string_equal(ver, "2");
+	raw_query(f->db, "PRAGMA table_info(jobs)", raw_col_cb, cols);
+	assert_non_null(strstr(cols, "lease_gen,"));
+	assert_non_null(strstr(cols, "input_stat,"));
+	assert_non_null(strstr(cols, "mask_stat,"));
+	assert_non_null(strstr(cols, "output_stat,"));
+
+	/* the done job is still there, still done */
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.id, 1);
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_int_equal(j.attempts, 1);
+	assert_string_equal(j.output_sig, "osig-a");
+	assert_string_equal(j.output_stat, "");
+	assert_string_equal(j.input_sig, "isig-a");
+	assert_string_equal(j.input_stat, "");
+	assert_string_equal(j.mask_sig, "msig-a");
+	assert_int_equal(store_job_sync(s, &spec_a, &j), TP_OK);
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_int_equal(job_stage_count(s, 1, "decode"), 1);
+
+	/* the job an old process was running (lease generation 0) can be taken
+	 * over once expired, with its stored tiles kept */
+	j = find_ok(s, "out/b.tif");
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	assert_int_equal(store_job_sync(s, &sb, &j), TP_OK);
+	assert_int_equal(j.state, STORE_JOB_RUNNING);
+	l = claim_ok(s, 2, "new:3:4", 1061, 60);
+	assert_int_equal(l.gen, 1);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
+	assert_int_equal(store_tiles_done_map(s, 2, done, 2), TP_OK);
+	assert_memory_equal(done, ((uint8_t[]){ 1, 0 }), 2);
+	assert_int_equal(store_tile_get(s, 2, 0, &blob, &len), TP_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(blob, "abc", 3);
+	tp_free(blob);
+	assert_int_equal(store_tile_put(s, &l, 1, "d", 1, 1.0), TP_OK);
+	assert_int_equal(store_job_done(s, &l, "osig-b", NULL, NULL), TP_OK);
+	assert_int_equal(find_ok(s, "out/b.tif").state, STORE_JOB_DONE);
+	store_close(s);
+
+	/* reopening (now version 2) and a readonly open both work */
+	s = open_ok(f->db);
+	store_close(s);
+	assert_int_equal(store_open(f->db, 1, &s), TP_OK);
+	j = find_ok(s, "out/a.tif");
+	assert_int_equal(j.state, STORE_JOB_DONE);
 	store_close(s);
 }
 
@@ -599,29 +1233,36 @@ static void test_store_busy_is_ebusy(void **state)
 	struct store *s = open_ok(f->db);
 	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
 	sqlite3 *other = NULL;
+	struct store_lease l, l2;
 	int got = -1;
 	int64_t id = add_job(s, &spec_a);
 
-	assert_int_equal(store_tiles_plan(s, id, t, 1), TP_OK);
+	l = claim_ok(s, id, "me", 10, 60);
+	assert_int_equal(store_tiles_plan(s, &l, t, 1), TP_OK);
 	/* another process holds the write lock and does not let go */
 	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 	store_busy_timeout_set(s, 50);
-	assert_int_equal(store_job_claim(s, id, "me", 10, 60, NULL, &got, NULL, 0), TP_EBUSY);
+	assert_int_equal(store_job_claim(s, id, "me", 20, 60, NULL, &l2, &got, NULL, 0), TP_EBUSY);
 	assert_int_equal(got, 0);
+	assert_int_equal(l2.gen, 0);
 	assert_non_null(strstr(tp_errmsg(), "locked by another process"));
 	assert_non_null(strstr(tp_errmsg(), f->db));
-	assert_int_equal(store_tile_put(s, id, 0, "x", 1, 1.0), TP_EBUSY);
+	assert_int_equal(store_tile_put(s, &l, 0, "x", 1, 1.0), TP_EBUSY);
+	assert_int_equal(store_job_renew(s, &l, 20, 60), TP_EBUSY);
 	/* reads still work in WAL mode */
 	struct store_status st;
 	assert_int_equal(store_status_get(s, 0, &st), TP_OK);
-	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
+	assert_int_equal(st.jobs[STORE_JOB_RUNNING], 1);
 	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(other);
-	/* the failed calls left no transaction open */
-	assert_int_equal(store_job_claim(s, id, "me", 10, 60, NULL, &got, NULL, 0), TP_OK);
-	assert_int_equal(got, 1);
-	assert_int_equal(store_tile_put(s, id, 0, "x", 1, 1.0), TP_OK);
+	/* the failed calls left no transaction open (and the lease intact) */
+	assert_int_equal(store_tile_put(s, &l, 0, "x", 1, 1.0), TP_OK);
+	/* reclaiming (same owner) makes a new lease; the old one is fenced out */
+	l2 = claim_ok(s, id, "me", 20, 60);
+	assert_int_equal(l2.gen, l.gen + 1);
+	assert_int_equal(store_tile_put(s, &l2, 0, "x", 1, 1.0), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "x", 1, 1.0), TP_ELEASE);
 	store_close(s);
 }
 
@@ -659,6 +1300,7 @@ static void test_store_claim_race(void **state)
 	pid_t pid[NPROC];
 	int wins = 0, got = 0;
 	char holder[32];
+	struct store_lease l;
 	int64_t id = add_job(s, &spec_a);
 	store_close(s);
 
@@ -668,10 +1310,11 @@ static void test_store_claim_race(void **state)
 		if (pid[i] == 0) {
 			struct store *c = NULL;
 			char owner[16];
+			struct store_lease cl;
 			int g = 0;
 			snprintf(owner, sizeof owner, "p%d", i);
 			if (store_open(f->db, 0, &c) != TP_OK ||
-			    store_job_claim(c, id, owner, 1000, 60, NULL, &g, NULL, 0) != TP_OK)
+			    store_job_claim(c, id, owner, 1000, 60, NULL, &cl, &g, NULL, 0) != TP_OK)
 				_exit(2);
 			store_close(c);
 			_exit(g ? 1 : 0);
@@ -686,7 +1329,7 @@ static void test_store_claim_race(void **state)
 	}
 	assert_int_equal(wins, 1);
 	s = open_ok(f->db);
-	assert_int_equal(store_job_claim(s, id, "late", 1001, 60, NULL, &got, holder,
+	assert_int_equal(store_job_claim(s, id, "late", 1001, 60, NULL, &l, &got, holder,
 					 sizeof holder), TP_OK);
 	assert_int_equal(got, 0);
 	assert_int_equal(holder[0], 'p');
@@ -746,6 +1389,8 @@ static void test_store_oom_loop(void **state)
 	for (long n = 0; n < 1000 && !ok; n++) {
 		struct store *s = NULL;
 		struct store_job j;
+		struct store_lease l;
+		int got = 0;
 		void *blob = NULL;
 		size_t len = 0;
 		tp_status r;
@@ -756,9 +1401,13 @@ static void test_store_oom_loop(void **state)
 		if (r == TP_OK)
 			r = store_job_sync(s, &spec_a, &j);
 		if (r == TP_OK)
-			r = store_tiles_plan(s, j.id, t, 1);
+			r = store_job_claim(s, j.id, "me", 10, 60, NULL, &l, &got, NULL, 0);
 		if (r == TP_OK)
-			r = store_tile_put(s, j.id, 0, "abcd", 4, 1.0);
+			assert_int_equal(got, 1);
+		if (r == TP_OK)
+			r = store_tiles_plan(s, &l, t, 1);
+		if (r == TP_OK)
+			r = store_tile_put(s, &l, 0, "abcd", 4, 1.0);
 		if (r == TP_OK)
 			r = store_tile_get(s, j.id, 0, &blob, &len);
 		tp_alloc_fail_at(-1);
@@ -792,6 +1441,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_job_done_drops_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_timings_and_stages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_status_and_jobs_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_fence_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_fence_same_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_sync_fences_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_done_publish_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_fail_unfenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_find_and_output_stat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_busy_is_ebusy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_readonly_while_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_claim_race, setup, teardown),
