@@ -6,6 +6,7 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <errno.h>
 #include <string.h>
 
 static const char status_synopsis[] =
@@ -102,6 +103,17 @@ static int parse_query_args(int argc, char **argv, const char *cmd, const char *
 	return 0;
 }
 
+/* Everything printed reached stdout? A full disk or a closed pipe must not
+ * pass for a complete report. */
+static int stdout_done(const char *what)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tp_error("writing the %s to standard output: %s", what, strerror(errno));
+		return TP_EXIT_IOERR;
+	}
+	return TP_EXIT_OK;
+}
+
 static int open_ro(const char *db, struct store **st)
 {
 	tp_status rc = store_open(db, 1, st);
@@ -148,15 +160,16 @@ int cmd_status(int argc, char **argv)
 	struct store_status ss;
 	int r = parse_query_args(argc, argv, "status", status_synopsis, 0, db, sizeof db, &fmt);
 	double eta_ms;
+	tp_status walk;
 	struct failed_ctx fc = { fmt, 0 };
 	if (r)
 		return r < 0 ? TP_EXIT_OK : r;
 	if ((r = open_ro(db, &st)) != 0)
 		return r;
-	if (store_status_get(st, tp_wall_s(), &ss) != TP_OK) {
+	if ((walk = store_status_get(st, tp_wall_s(), &ss)) != TP_OK) {
 		tp_error("%s", tp_errmsg());
 		store_close(st);
-		return TP_EXIT_DATAERR;
+		return tp_exit_code(walk);
 	}
 	eta_ms = ss.tile_ms_mean * (double)ss.tiles[STORE_TILE_PENDING];
 	if (fmt == FMT_JSON) {
@@ -167,7 +180,7 @@ int cmd_status(int argc, char **argv)
 		for (int i = 0; i < STORE_TILE_NSTATES; i++)
 			printf("%s\"%s\": %lld", i ? ", " : "", store_tile_state_name(i), (long long)ss.tiles[i]);
 		printf("}, \"tile_ms_mean\": %.3f, \"eta_s\": %.1f, \"failed\": [", ss.tile_ms_mean, eta_ms / 1e3);
-		store_jobs_each(st, print_failed, &fc);
+		walk = store_jobs_each(st, print_failed, &fc);
 		printf("]}\n");
 	} else {
 		char eta[32];
@@ -183,10 +196,15 @@ int cmd_status(int argc, char **argv)
 			       eta, (long long)ss.tiles[STORE_TILE_PENDING], ss.tile_ms_mean);
 		else
 			printf("\nETA:   unknown (no tile timed yet)\n");
-		store_jobs_each(st, print_failed, &fc);
+		walk = store_jobs_each(st, print_failed, &fc);
+	}
+	if (walk != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		store_close(st);
+		return tp_exit_code(walk);
 	}
 	store_close(st);
-	return TP_EXIT_OK;
+	return stdout_done("status");
 }
 
 struct stage_acc {
@@ -224,14 +242,15 @@ static void print_stages(const struct stage_acc *a, enum fmt fmt, const char *in
 	}
 }
 
-struct report_ctx { struct store *st; enum fmt fmt; int n; };
+struct report_ctx { struct store *st; enum fmt fmt; int n; tp_status err; };
 
 static int report_job(void *ctx, const struct store_job_row *r)
 {
 	struct report_ctx *rc = ctx;
 	struct stage_acc a;
 	memset(&a, 0, sizeof a);
-	store_stages_each(rc->st, r->id, collect_stage, &a);
+	if ((rc->err = store_stages_each(rc->st, r->id, collect_stage, &a)) != TP_OK)
+		return 1;   /* stop the walk: the report would be incomplete */
 	if (rc->fmt == FMT_JSON) {
 		printf("%s{\"input\": ", rc->n ? ", " : "");
 		json_str(stdout, r->input);
@@ -268,6 +287,7 @@ int cmd_report(int argc, char **argv)
 	struct store *st = NULL;
 	struct stage_acc all;
 	struct report_ctx rc;
+	tp_status walk;
 	int r = parse_query_args(argc, argv, "report", report_synopsis, 1, db, sizeof db, &fmt);
 	if (r)
 		return r < 0 ? TP_EXIT_OK : r;
@@ -279,12 +299,12 @@ int cmd_report(int argc, char **argv)
 		store_close(st);
 		return TP_EXIT_DATAERR;
 	}
-	rc = (struct report_ctx){ st, fmt, 0 };
+	rc = (struct report_ctx){ st, fmt, 0, TP_OK };
 	if (fmt == FMT_JSON) {
 		printf("{\"stages\": [");
 		print_stages(&all, FMT_JSON, "");
 		printf("], \"total_ms\": %.3f, \"jobs\": [", all.total);
-		store_jobs_each(st, report_job, &rc);
+		walk = store_jobs_each(st, report_job, &rc);
 		printf("]}\n");
 	} else if (fmt == FMT_CSV) {
 		printf("input,stage,count,total_ms,mean_ms,share_pct\n");
@@ -292,13 +312,20 @@ int cmd_report(int argc, char **argv)
 			printf("\"*\",%s,%lld,%.3f,%.3f,%.2f\n", all.name[i], (long long)all.count[i], all.ms[i],
 			       all.count[i] ? all.ms[i] / (double)all.count[i] : 0,
 			       all.total > 0 ? 100.0 * all.ms[i] / all.total : 0);
-		store_jobs_each(st, report_job, &rc);
+		walk = store_jobs_each(st, report_job, &rc);
 	} else {
 		printf("all jobs\n  %-12s %8s %12s %10s %8s\n", "stage", "calls", "total ms", "mean ms", "share");
 		print_stages(&all, FMT_TABLE, "  ");
 		printf("  %-12s %8s %12.1f\n", "total", "", all.total);
-		store_jobs_each(st, report_job, &rc);
+		walk = store_jobs_each(st, report_job, &rc);
+	}
+	if (walk == TP_OK)
+		walk = rc.err;
+	if (walk != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		store_close(st);
+		return tp_exit_code(walk);
 	}
 	store_close(st);
-	return TP_EXIT_OK;
+	return stdout_done("report");
 }

@@ -461,6 +461,36 @@ static tp_status wal_enable(struct store *s)
 	return r;
 }
 
+/* Reopen s->path read-only as an immutable database (URI immutable=1). */
+static tp_status reopen_immutable(struct store *s)
+{
+	size_t n = strlen(s->path);
+	char *uri = tp_malloc(n * 3 + 32), *o;
+	int rc;
+	if (!uri)
+		return tp_err(TP_ENOMEM, "%s: out of memory opening the store", s->path);
+	o = uri + sprintf(uri, "file:");
+	for (const char *p = s->path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f)
+			o += sprintf(o, "%%%02X", c);
+		else
+			*o++ = (char)c;
+	}
+	strcpy(o, "?immutable=1");
+	sqlite3_close_v2(s->db);
+	s->db = NULL;
+	rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	tp_free(uri);
+	if (rc != SQLITE_OK)
+		return tp_err(TP_EIO, "%s: cannot open the job store: %s", s->path,
+			      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	return TP_OK;
+}
+
 tp_status store_open(const char *path, int readonly, struct store **out)
 {
 	struct store *s = NULL;
@@ -508,6 +538,14 @@ tp_status store_open(const char *path, int readonly, struct store **out)
 	{
 		int64_t v = 0;
 		r = schema_version(s, &v);
+		if (r != TP_OK && readonly && (sqlite3_errcode(s->db) & 0xff) == SQLITE_CANTOPEN) {
+			/* A WAL store on a read-only file system (or in a directory we
+			 * cannot write): its -shm cannot be made. Nobody can be writing
+			 * it there, so read it as immutable. */
+			r = reopen_immutable(s);
+			if (r == TP_OK)
+				r = schema_version(s, &v);
+		}
 		if (r != TP_OK)
 			goto fail;
 	}
