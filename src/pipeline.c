@@ -269,6 +269,7 @@ static tp_status open_writer(struct job *j)
 		.jpeg_quality = j->o->jpeg_quality,
 		.png_level = j->o->png_level,
 		.tiff_compression = 0,
+		.name = j->io->output,
 	};
 	char dir[4096], base[1024];
 	enum io_format of = io_format_from_name(j->io->output);

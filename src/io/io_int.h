@@ -30,6 +30,9 @@ struct io_reader {
 
 struct io_writer {
 	char *path;                 /* owned copy; unlinked on close unless finished */
+	char *name;                 /* what error messages call the file (opts->name, or path) */
+	int sys_errno;              /* set by a back end when a write failed for a system
+				     * reason (ENOSPC, EIO...): the message then says so */
 	struct io_info info;
 	uint32_t row;               /* rows written so far */
 	int created;                /* the back end created the file (so may unlink it) */

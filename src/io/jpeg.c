@@ -30,6 +30,7 @@ struct jpeg_ctx {
 	struct jpeg_compress_struct cc;
 	struct jpeg_error_mgr em;
 	int have_d, have_c;
+	int err_errno;           /* errno of a failed write (JERR_FILE_WRITE), else 0 */
 	FILE *f;
 	int warnings;             /* libjpeg warnings since decoding started */
 	char msg[JMSG_LENGTH_MAX];
@@ -46,6 +47,9 @@ struct jpeg_ctx {
 static void jpeg_on_error(j_common_ptr cinfo)
 {
 	struct jpeg_ctx *c = cinfo->client_data;
+	/* libjpeg's stdio destination says "out of disk space?" for any
+	 * failed write; keep the system's own reason */
+	c->err_errno = cinfo->err->msg_code == JERR_FILE_WRITE ? (errno ? errno : EIO) : 0;
 	cinfo->err->format_message(cinfo, c->msg);
 	longjmp(c->jb, 1);
 }
@@ -391,8 +395,10 @@ static tp_status jpeg_write_row_cb(struct io_writer *w, const uint8_t *src)
 {
 	struct jpeg_ctx *c = w->state;
 	c->row = (JSAMPROW)src; /* libjpeg only reads it */
-	if (jpeg_guard(c, step_write_row))
+	if (jpeg_guard(c, step_write_row)) {
+		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: writing row %u: %s", w->path, w->row, c->msg);
+	}
 	return TP_OK;
 }
 
@@ -400,12 +406,18 @@ static tp_status jpeg_finish_cb(struct io_writer *w)
 {
 	struct jpeg_ctx *c = w->state;
 	tp_status s = TP_OK;
-	if (jpeg_guard(c, step_write_end))
+	if (jpeg_guard(c, step_write_end)) {
+		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: finishing: %s", w->path, c->msg);
-	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0)
+	}
+	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0) {
+		w->sys_errno = errno ? errno : EIO;
 		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	if (fclose(c->f) != 0 && !s)
+	}
+	if (fclose(c->f) != 0 && !s) {
+		w->sys_errno = errno ? errno : EIO;
 		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
+	}
 	c->f = NULL;
 	return s;
 }

@@ -37,6 +37,26 @@ struct png_ctx {
 	char *xmp;               /* NUL-terminated copy of the XMP packet */
 };
 
+/* libpng's output through stdio, keeping the system's reason for a failure
+ * (its own png_init_io path only says "Write Error"). */
+static void png_on_write(png_structp png, png_bytep data, size_t n)
+{
+	struct png_ctx *c = png_get_io_ptr(png);
+	if (fwrite(data, 1, n, c->f) != n) {
+		c->w->sys_errno = errno ? errno : EIO;
+		png_error(png, "write failed");
+	}
+}
+
+static void png_on_flush(png_structp png)
+{
+	struct png_ctx *c = png_get_io_ptr(png);
+	if (fflush(c->f) != 0) {
+		c->w->sys_errno = errno ? errno : EIO;
+		png_error(png, "flush failed");
+	}
+}
+
 static void png_on_error(png_structp png, png_const_charp msg)
 {
 	struct png_ctx *c = png_get_error_ptr(png);
@@ -306,7 +326,7 @@ static void step_write_header(struct png_ctx *c)
 	if (!c->info)
 		png_error(c->png, "cannot create info");
 	png_set_benign_errors(c->png, 1); /* a bad ICC profile is dropped, not fatal */
-	png_init_io(c->png, c->f);
+	png_set_write_fn(c->png, c, png_on_write, png_on_flush);
 	png_set_IHDR(c->png, c->info, in->width, in->height, (int)in->bits,
 		     types[in->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
 		     PNG_FILTER_TYPE_DEFAULT);
@@ -360,10 +380,14 @@ static tp_status png_finish_cb(struct io_writer *w)
 	tp_status s = TP_OK;
 	if (png_guard(c, step_write_end))
 		return png_status(c, w->path, "finishing");
-	if (fflush(c->f) != 0 || fsync(fileno(c->f)) != 0)
+	if (fflush(c->f) != 0 || fsync(fileno(c->f)) != 0) {
+		w->sys_errno = errno ? errno : EIO;
 		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	if (fclose(c->f) != 0 && !s)
+	}
+	if (fclose(c->f) != 0 && !s) {
+		w->sys_errno = errno ? errno : EIO;
 		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
+	}
 	c->f = NULL;
 	return s;
 }

@@ -328,11 +328,13 @@ tp_status io_fsync_path(const char *path)
 	return s;
 }
 
+static tp_status write_failure(struct io_writer *w, tp_status s);
+
 tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out)
 {
-	static const struct io_write_opts defaults = { 0, 0, -1 };
+	static const struct io_write_opts defaults = { 0, 0, -1, NULL };
 	struct io_writer *w;
 	tp_status s;
 
@@ -361,21 +363,46 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 	w->info = *info;
 	w->info.buffered = 0;
 	w->path = tp_strdup(path);
-	if (!w->path) {
+	w->name = tp_strdup(opts->name ? opts->name : path);
+	if (!w->path || !w->name) {
+		tp_free(w->path);
+		tp_free(w->name);
 		tp_free(w);
 		return tp_err(TP_ENOMEM, "%s: out of memory", path);
 	}
+	errno = 0;
 	switch (info->format) {
 	case IO_FORMAT_PNG: s = io_png_create(w, meta, opts); break;
 	case IO_FORMAT_JPEG: s = io_jpeg_create(w, meta, opts); break;
 	default: s = io_tiff_create(w, meta, opts); break;
 	}
 	if (s) {
+		s = write_failure(w, s);
 		io_writer_close(w);
 		return s;
 	}
 	*out = w;
 	return TP_OK;
+}
+
+/*
+ * A back end failed with status s: say it as the user sees it. With a
+ * system reason, "writing NAME: REASON" (the temporary's name means nothing
+ * to them); otherwise the back end's message with the temporary's path
+ * replaced by NAME.
+ */
+static tp_status write_failure(struct io_writer *w, tp_status s)
+{
+	char msg[1024];
+	size_t n = strlen(w->path);
+	if (s == TP_ENOMEM)
+		return s;
+	if (w->sys_errno)
+		return tp_err(TP_EIO, "writing %s: %s", w->name, strerror(w->sys_errno));
+	snprintf(msg, sizeof msg, "%s", tp_errmsg());
+	if (strncmp(msg, w->path, n) == 0)
+		return tp_err(s, "writing %s%s", w->name, msg + n);
+	return tp_err(s, "writing %s: %s", w->name, msg);
 }
 
 tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows)
@@ -393,10 +420,11 @@ tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stri
 		return tp_err(w->failed ? TP_EIO : TP_EUSAGE, "%s: writer already %s", w->path,
 			      w->failed ? "failed" : "finished");
 	for (uint32_t i = 0; i < nrows; i++, src += stride) {
+		errno = 0;
 		s = w->write_row(w, src);
 		if (s) {
 			w->failed = 1;
-			return s;
+			return write_failure(w, s);
 		}
 		w->row++;
 	}
@@ -413,10 +441,11 @@ tp_status io_writer_finish(struct io_writer *w)
 	if (w->row != w->info.height)
 		return tp_err(TP_EUSAGE, "%s: finish after %u of %u rows", w->path, w->row,
 			      w->info.height);
+	errno = 0;
 	s = w->finish(w);
 	if (s) {
 		w->failed = 1;
-		return s;
+		return write_failure(w, s);
 	}
 	w->finished = 1;
 	return TP_OK;
@@ -438,6 +467,7 @@ void io_writer_close(struct io_writer *w)
 	if (!w->finished && w->created)
 		unlink(w->path);
 	tp_free(w->path);
+	tp_free(w->name);
 	tp_free(w);
 }
 

@@ -91,6 +91,8 @@ struct io_write_opts {
 			       * io_reader_compression() to keep the input's. */
 	int png_level;      /* zlib level 0..9, -1 = default (6); note 0 in a
 			     * zero-initialised struct means "no compression" */
+	const char *name;   /* the file as error messages name it (the final output,
+			     * when writing to a temporary), or NULL: the path */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
 
@@ -141,7 +143,9 @@ void io_reader_close(struct io_reader *r);
 tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out);
-/* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on failure. */
+/* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on
+ * failure: "writing NAME: REASON", with the system's reason (e.g. "No space
+ * left on device") when the failure came from the file system. */
 tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows);
 /* After the last row: flush, fsync and close the file. TP_EIO on failure.
  * All rows must have been written (TP_EUSAGE otherwise). */

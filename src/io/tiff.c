@@ -24,6 +24,7 @@ struct tiff_ctx {
 	TIFFOpenOptions *topts;
 	char msg[256];             /* first libtiff error since the last reset */
 	int nerr;
+	int err_errno;             /* errno when that error was reported */
 	/* reader layout */
 	uint16_t spp, bps, photometric, planar;
 	uint16_t *cmap[3];         /* palette (borrowed from libtiff), 1 << bps entries */
@@ -48,8 +49,10 @@ static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fm
 	struct tiff_ctx *c = ud;
 	(void)tif;
 	(void)module;
-	if (!c->nerr++)
+	if (!c->nerr++) {
+		c->err_errno = errno;   /* a failed write(2) just before, or 0 */
 		vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	}
 	return 1; /* handled: libtiff prints nothing */
 }
 
@@ -431,8 +434,10 @@ static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_t *src)
 	struct tiff_ctx *c = w->state;
 	/* the predictor works in place: give libtiff a copy, never the caller's row */
 	memcpy(c->line, src, io_row_bytes(&w->info));
-	if (TIFFWriteScanline(c->tif, c->line, w->row, 0) < 0)
+	if (TIFFWriteScanline(c->tif, c->line, w->row, 0) < 0) {
+		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: writing row %u: %s", w->path, w->row, tiff_msg(c));
+	}
 	return TP_OK;
 }
 
@@ -442,9 +447,15 @@ static tp_status tiff_finish_cb(struct io_writer *w)
 	int ok = TIFFFlush(c->tif);
 	TIFFClose(c->tif);
 	c->tif = NULL;
-	if (!ok || c->nerr)
+	if (!ok || c->nerr) {
+		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: finishing: %s", w->path, tiff_msg(c));
-	return io_fsync_path(w->path);
+	}
+	if (io_fsync_path(w->path) != TP_OK) {
+		w->sys_errno = errno ? errno : EIO;
+		return TP_EIO;
+	}
+	return TP_OK;
 }
 
 tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
