@@ -64,7 +64,7 @@ static const char inpaint_synopsis[] =
 "                       as for 'tilepaint run' (see tilepaint run --help)\n"
 "  -h, --help           print this help\n";
 
-static tp_status flush_timings(struct store *s, const struct store_lease *l, int64_t run,
+TP_MUST_USE static tp_status flush_timings(struct store *s, const struct store_lease *l, int64_t run,
 				const struct tp_timings *t, double sign_ms)
 {
 	const char *names[TP_STAGE_COUNT + 1];
@@ -144,7 +144,7 @@ static const char *clobbers(const char *output, const struct file_id *ids, size_
  * an input or mask of the batch, or the output directory is an input
  * directory itself. One line naming both paths; TP_EUSAGE.
  */
-static tp_status guard_inputs(const struct tp_opts *o, char **args, int nargs,
+TP_MUST_USE static tp_status guard_inputs(const struct tp_opts *o, char **args, int nargs,
 			      const struct tp_items *items)
 {
 	struct file_id *ids;
@@ -227,7 +227,7 @@ static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const cha
  * honoured once when it still matches, so an upgraded store does not redo
  * finished work; the new identity and signature are recorded from then on.
  */
-static tp_status sign_file(const char *path, const char *rec_stat, const char *rec_sig,
+TP_MUST_USE static tp_status sign_file(const char *path, const char *rec_stat, const char *rec_sig,
 			   char *stat_key, char *sig, size_t n, double *ms)
 {
 	tp_status rc = tp_stat_key(path, stat_key, n);
@@ -277,7 +277,7 @@ static int output_unchanged(struct run *r, const struct tp_item *it, const struc
 }
 
 /* Claim the job, taking over at once from a holder on this host that is gone. */
-static tp_status claim(struct run *r, const struct tp_item *it, int64_t job_id,
+TP_MUST_USE static tp_status claim(struct run *r, const struct tp_item *it, int64_t job_id,
 		       struct store_lease *lease, int *got)
 {
 	char holder[512] = "";

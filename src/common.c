@@ -59,7 +59,7 @@ double tp_parse_duration(const char *s)
 	return any ? total : -1;
 }
 
-static tp_status read_at(int fd, const char *path, void *buf, size_t n, off_t off)
+TP_MUST_USE static tp_status read_at(int fd, const char *path, void *buf, size_t n, off_t off)
 {
 	size_t got = 0;
 	while (got < n) {

@@ -82,9 +82,9 @@ double tp_parse_duration(const char *s);
  * seeds engines, so touching a file does not change its output).
  * TP_ENOENT / TP_EIO naming the file.
  */
-tp_status tp_file_sig(const char *path, char *sig, size_t n, uint64_t *content_hash);
+TP_MUST_USE tp_status tp_file_sig(const char *path, char *sig, size_t n, uint64_t *content_hash);
 /* "<size>-<mtime ns>" of a file we wrote (cheap: for the re-run check). */
-tp_status tp_output_sig(const char *path, char *sig, size_t n);
+TP_MUST_USE tp_status tp_output_sig(const char *path, char *sig, size_t n);
 
 /* ---- tile results as stored: masked pixels only, uint16, deflated ---- */
 /*
@@ -95,10 +95,10 @@ tp_status tp_output_sig(const char *path, char *sig, size_t n);
  * a fresh run uses exactly the values a resumed run will load. With blob
  * NULL it only quantises pix (a run without a store has nothing to keep).
  */
-tp_status tp_blob_pack(float *pix, const uint8_t *mask, uint32_t w, uint32_t h,
+TP_MUST_USE tp_status tp_blob_pack(float *pix, const uint8_t *mask, uint32_t w, uint32_t h,
 		       uint32_t channels, void **blob, size_t *len);
 /* Inverse: fill the masked pixels of pix from a blob. TP_EFORMAT if it does not fit. */
-tp_status tp_blob_unpack(const void *blob, size_t len, float *pix, const uint8_t *mask,
+TP_MUST_USE tp_status tp_blob_unpack(const void *blob, size_t len, float *pix, const uint8_t *mask,
 			 uint32_t w, uint32_t h, uint32_t channels);
 
 /* ---- worker pool ---- */
@@ -111,7 +111,7 @@ struct tp_task {
 	size_t slot;               /* submitter's bookkeeping */
 };
 /* Start `n` workers, each with its own engine worker scratch. */
-tp_status tp_pool_new(const struct engine_ops *eng, void *state, uint32_t n, struct tp_pool **out);
+TP_MUST_USE tp_status tp_pool_new(const struct engine_ops *eng, void *state, uint32_t n, struct tp_pool **out);
 void tp_pool_free(struct tp_pool *p);
 /* Queue a task (not copied: it must stay valid until it comes back from wait). */
 void tp_pool_submit(struct tp_pool *p, struct tp_task *t);
@@ -140,7 +140,7 @@ struct tp_engine_ctx {
 	int opened;
 	double load_ms;
 };
-tp_status tp_engine_ensure(struct tp_engine_ctx *e);
+TP_MUST_USE tp_status tp_engine_ensure(struct tp_engine_ctx *e);
 void tp_engine_close(struct tp_engine_ctx *e);
 
 /* ---- the band loop ---- */
@@ -177,7 +177,7 @@ struct tp_job_result {
  * left); TP_ELEASE when another process took the job over (nothing more was
  * written). Errors name the file.
  */
-tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
+TP_MUST_USE tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 			 const struct tp_job_io *io, int dry_run, struct tp_job_result *res);
 
 /* The options hash: everything that changes the output bytes. */

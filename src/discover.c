@@ -89,7 +89,7 @@ static int ends_with_mask_suffix(const char *name, const char *suffix)
 	return strncmp(dot - sl, suffix, sl) == 0;
 }
 
-static tp_status add_item(struct tp_items *it, const struct tp_opts *o, const char *input,
+TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts *o, const char *input,
 			  const char *rel)
 {
 	struct tp_item x;
@@ -168,7 +168,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static tp_status walk_dir(struct walk *w, const char *root, const char *sub)
+TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const char *sub)
 {
 	char *dir = sub[0] ? join(root, sub) : tp_strdup(root);
 	DIR *d;

@@ -26,11 +26,11 @@ struct tp_items {
  * directory are ignored, as are mask files beside images. Items come sorted by
  * output path. A missing INPUT argument is TP_ENOENT naming it.
  */
-tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_items *out);
+TP_MUST_USE tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_items *out);
 void discover_free(struct tp_items *items);
 /* Is this file name one tilepaint reads (.png .jpg .jpeg .tif .tiff, any case)? */
 int discover_is_image_name(const char *name);
 /* Create every missing directory of `path`'s parent (mkdir -p). TP_ECREATE on failure. */
-tp_status make_parent_dirs(const char *path);
+TP_MUST_USE tp_status make_parent_dirs(const char *path);
 
 #endif

@@ -50,7 +50,7 @@ static int run_only(int c)
 	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD || c == O_LEASE;
 }
 
-static tp_status parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+TP_MUST_USE static tp_status parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *e;
 	unsigned long v;

@@ -14,10 +14,10 @@ enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
  * argv[*first .. argc). Returns TP_OK, TP_EUSAGE (message set), or
  * TP_ECANCELED after printing --help (exit 0).
  */
-tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
+TP_MUST_USE tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 		     struct tp_opts *o, int *first);
 /* Resolve the engine and its options from *o (TP_EUSAGE on unknown names). */
-tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e);
+TP_MUST_USE tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e);
 /* Print "tilepaint: error: MSG" and the try-help hint; returns 64. */
 int opts_usage_error(const char *cmd, const char *msg);
 

@@ -83,7 +83,7 @@ struct job {
 };
 
 /* At least the engine's context, telea's radius + 2 when one is given, and 32. */
-static tp_status keep_lease(struct job *j);
+TP_MUST_USE static tp_status keep_lease(struct job *j);
 
 /*
  * Test hook: TILEPAINT_TEST_FREEZE=stage:NAME makes the process stop itself
@@ -118,7 +118,7 @@ static uint32_t default_overlap(const struct engine_ops *e, const struct tp_opts
 }
 
 /* Next dilated mask row, reading more of the mask file as needed. */
-static tp_status next_mask_row(struct job *j, const struct io_info *mi)
+TP_MUST_USE static tp_status next_mask_row(struct job *j, const struct io_info *mi)
 {
 	for (;;) {
 		if (j->o->dilate && tiler_dilate_pop(j->dil, j->mask_eff))
@@ -153,7 +153,7 @@ static tp_status next_mask_row(struct job *j, const struct io_info *mi)
 	}
 }
 
-static tp_status open_mask(struct job *j)
+TP_MUST_USE static tp_status open_mask(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in), *mi;
 	tp_status rc;
@@ -181,7 +181,7 @@ static tp_status open_mask(struct job *j)
 }
 
 /* Mask pass: stream the whole mask once and count masked pixels per tile. */
-static tp_status mask_pass(struct job *j)
+TP_MUST_USE static tp_status mask_pass(struct job *j)
 {
 	const struct io_info *mi;
 	tp_status rc;
@@ -201,7 +201,7 @@ static tp_status mask_pass(struct job *j)
 	return TP_OK;
 }
 
-static tp_status make_plan(struct job *j)
+TP_MUST_USE static tp_status make_plan(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
 	const struct engine_ops *e = j->eng->ops;
@@ -215,7 +215,7 @@ static tp_status make_plan(struct job *j)
 }
 
 /* Record the plan in the store and learn which tiles are already done. */
-static tp_status store_plan(struct job *j)
+TP_MUST_USE static tp_status store_plan(struct job *j)
 {
 	struct tiler_plan *p = j->plan;
 	struct store_tile_rec *recs;
@@ -261,7 +261,7 @@ static void remove_stale_temps(const char *output)
 	closedir(d);
 }
 
-static tp_status open_writer(struct job *j)
+TP_MUST_USE static tp_status open_writer(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
 	struct io_info oi = *ii;
@@ -284,7 +284,7 @@ static tp_status open_writer(struct job *j)
 	return io_writer_open(j->tmp_path, &oi, io_reader_meta(j->in), &wo, &j->out);
 }
 
-static tp_status alloc_band(struct job *j)
+TP_MUST_USE static tp_status alloc_band(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
 	struct tiler_plan *p = j->plan;
@@ -344,7 +344,7 @@ static void free_job(struct job *j)
  * (TP_ECANCELED) and keep our lease alive, renewing it every third of its
  * length (TP_ELEASE once another process has taken the job over).
  */
-static tp_status keep_lease(struct job *j)
+TP_MUST_USE static tp_status keep_lease(struct job *j)
 {
 	tp_status rc = TP_OK;
 	if (tp_cancelled())
@@ -360,7 +360,7 @@ static tp_status keep_lease(struct job *j)
 }
 
 /* Read input and mask rows until the band holds rows [.., y_end). */
-static tp_status fill_band(struct job *j, uint32_t y_end)
+TP_MUST_USE static tp_status fill_band(struct job *j, uint32_t y_end)
 {
 	const struct io_info *mi = io_reader_info(j->mk);
 	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
@@ -384,7 +384,7 @@ static tp_status fill_band(struct job *j, uint32_t y_end)
 }
 
 /* Finish rows [.., y_end) in the band, in place, and hand each to the writer. */
-static tp_status emit_rows(struct job *j, uint32_t y_end)
+TP_MUST_USE static tp_status emit_rows(struct job *j, uint32_t y_end)
 {
 	size_t row_bytes = tp_pixfmt_row_bytes(j->fmt, io_reader_info(j->in)->width);
 	double blend = 0, encode = 0;
@@ -414,7 +414,7 @@ static int should_stop(const struct job *j)
 }
 
 /* Commit a finished engine result: quantise, store, renew the lease. */
-static tp_status commit_result(struct job *j, struct slot *s)
+TP_MUST_USE static tp_status commit_result(struct job *j, struct slot *s)
 {
 	const struct tiler_tile *t = &j->plan->tiles[s->tile];
 	void *blob = NULL;
@@ -449,7 +449,7 @@ static tp_status commit_result(struct job *j, struct slot *s)
  * the params allow it (guide=0 turns it off) and there is more than one tile.
  * Its mask half is then counted by the mask pass.
  */
-static tp_status guide_setup(struct job *j)
+TP_MUST_USE static tp_status guide_setup(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
 	uint32_t side;
@@ -472,7 +472,7 @@ static tp_status guide_setup(struct job *j)
  * tile's own context and keep exactly the fill they had without a guide.
  * *needed: some such tile is not stored yet (else no guide is built at all).
  */
-static tp_status guide_plan(struct job *j, int *needed)
+TP_MUST_USE static tp_status guide_plan(struct job *j, int *needed)
 {
 	struct tiler_coarse *c = j->coarse;
 	struct tiler_plan *p = j->plan;
@@ -522,7 +522,7 @@ static tp_status guide_plan(struct job *j, int *needed)
  * scratch, freed at once), and give each slot a buffer for the guide
  * resampled over its tile. Reopens the input for the band loop.
  */
-static tp_status guide_build(struct job *j)
+TP_MUST_USE static tp_status guide_build(struct job *j)
 {
 	struct tiler_coarse *c = j->coarse;
 	const struct engine_ops *e = j->eng->ops;
@@ -597,7 +597,7 @@ static tp_status guide_build(struct job *j)
 }
 
 /* Run and blend the active tiles of tile row r. */
-static tp_status process_row(struct job *j, uint32_t r)
+TP_MUST_USE static tp_status process_row(struct job *j, uint32_t r)
 {
 	struct tiler_plan *p = j->plan;
 	size_t first = (size_t)r * p->ncols, act[4096], nact = 0;
@@ -733,7 +733,7 @@ static tp_status process_row(struct job *j, uint32_t r)
  * identity (stat_key may be NULL). With a store this runs inside
  * store_job_done, under the store's write lock, after the lease check.
  */
-static tp_status publish_output(void *ctx, char *stat_key, size_t n)
+TP_MUST_USE static tp_status publish_output(void *ctx, char *stat_key, size_t n)
 {
 	struct job *j = ctx;
 	char dir[4096];

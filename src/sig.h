@@ -19,14 +19,14 @@
 
 /* "dev:ino:size:mtime:ctime" of `path` (symlinks followed). TP_ENOENT / TP_EIO
  * naming the file. */
-tp_status tp_stat_key(const char *path, char *key, size_t n);
+TP_MUST_USE tp_status tp_stat_key(const char *path, char *key, size_t n);
 /*
  * "x3-<size>-<xxh3 64 hex>" of every byte of `path`. Opened without
  * blocking (a FIFO or device named like an image is TP_EFORMAT "not a
  * regular file"), read sequentially, TP_ECANCELED between reads once
  * tp_cancelled(). Errors name the file.
  */
-tp_status tp_content_sig(const char *path, char *sig, size_t n);
+TP_MUST_USE tp_status tp_content_sig(const char *path, char *sig, size_t n);
 /* 1 when `sig` is a content signature of this kind (not an older form). */
 int tp_sig_is_content(const char *sig);
 

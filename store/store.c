@@ -62,7 +62,7 @@ const char *store_tile_state_name(enum store_tile_state st)
 }
 
 /* Map an SQLite result code to our status. */
-static tp_status status_of(int rc)
+TP_MUST_USE static tp_status status_of(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -89,7 +89,7 @@ static tp_status status_of(int rc)
  * Report an SQLite failure: "<path>: <what>: <sqlite message>". Must run
  * before anything else touches the connection (a ROLLBACK resets errmsg).
  */
-static tp_status db_fail(struct store *s, int rc, const char *what)
+TP_MUST_USE static tp_status db_fail(struct store *s, int rc, const char *what)
 {
 	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
 	if ((rc & 0xff) == SQLITE_BUSY)
@@ -99,7 +99,7 @@ static tp_status db_fail(struct store *s, int rc, const char *what)
 }
 
 /* The cached statement `id`, prepared from `sql` on first use. */
-static tp_status stmt_get(struct store *s, enum stmt_id id, const char *sql,
+TP_MUST_USE static tp_status stmt_get(struct store *s, enum stmt_id id, const char *sql,
 			  sqlite3_stmt **out)
 {
 	if (!s->stmt[id]) {
@@ -125,7 +125,7 @@ static void stmt_reset(sqlite3_stmt *st)
 }
 
 /* A bind call failed: report it (binding only fails on NOMEM/TOOBIG/RANGE). */
-static tp_status bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
+TP_MUST_USE static tp_status bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	tp_status r = db_fail(s, sqlite3_errcode(s->db), what);
 	stmt_reset(st);
@@ -139,7 +139,7 @@ static tp_status bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
  * such, never as NULL). On failure the statement is reset and the error
  * reported as `what`.
  */
-static tp_status bindf(struct store *s, sqlite3_stmt *st, const char *what, const char *fmt, ...)
+TP_MUST_USE static tp_status bindf(struct store *s, sqlite3_stmt *st, const char *what, const char *fmt, ...)
 {
 	static const char zero = 0;
 	va_list ap;
@@ -164,7 +164,7 @@ static tp_status bindf(struct store *s, sqlite3_stmt *st, const char *what, cons
 }
 
 /* Step a statement that returns no rows, then reset it. */
-static tp_status stmt_run(struct store *s, sqlite3_stmt *st, const char *what)
+TP_MUST_USE static tp_status stmt_run(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	tp_status r = TP_OK;
@@ -175,7 +175,7 @@ static tp_status stmt_run(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* Run one fixed SQL statement with no parameters through the cache. */
-static tp_status exec_cached(struct store *s, enum stmt_id id, const char *sql,
+TP_MUST_USE static tp_status exec_cached(struct store *s, enum stmt_id id, const char *sql,
 			     const char *what)
 {
 	sqlite3_stmt *st;
@@ -187,12 +187,12 @@ static tp_status exec_cached(struct store *s, enum stmt_id id, const char *sql,
 
 /* BEGIN IMMEDIATE: take the write lock now (waiting up to the busy timeout),
  * so the reads that follow cannot be invalidated before our write. */
-static tp_status tx_begin(struct store *s, const char *what)
+TP_MUST_USE static tp_status tx_begin(struct store *s, const char *what)
 {
 	return exec_cached(s, ST_BEGIN_IMM, "BEGIN IMMEDIATE", what);
 }
 
-static tp_status tx_commit(struct store *s, const char *what)
+TP_MUST_USE static tp_status tx_commit(struct store *s, const char *what)
 {
 	return exec_cached(s, ST_COMMIT, "COMMIT", what);
 }
@@ -280,7 +280,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
  * so both numbers come from one snapshot: another process may be creating
  * the schema right now.
  */
-static tp_status count_tables(struct store *s, int64_t *meta, int64_t *others)
+TP_MUST_USE static tp_status count_tables(struct store *s, int64_t *meta, int64_t *others)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -312,7 +312,7 @@ out:
 /* The schema version recorded in meta (0 for an empty database). Table meta
  * and its version row are created in one transaction, so seeing one
  * implies the other. */
-static tp_status schema_version(struct store *s, int64_t *version)
+TP_MUST_USE static tp_status schema_version(struct store *s, int64_t *version)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t meta = 0, others = 0;
@@ -356,7 +356,7 @@ out:
 }
 
 /* Check the schema version and, for a writable store, migrate it. */
-static tp_status schema_apply(struct store *s)
+TP_MUST_USE static tp_status schema_apply(struct store *s)
 {
 	int64_t v = 0;
 	char sql[96];
@@ -415,7 +415,7 @@ fail:
 /* ---- open / close -------------------------------------------------------- */
 
 /* Run a pragma (or any SQL without results we need) at open time. */
-static tp_status exec_plain(struct store *s, const char *sql, const char *what)
+TP_MUST_USE static tp_status exec_plain(struct store *s, const char *sql, const char *what)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -430,7 +430,7 @@ static tp_status exec_plain(struct store *s, const char *sql, const char *what)
  * calling the busy handler (it would deadlock against a reader's lock).
  * We retry for as long as the busy timeout would have waited, no longer.
  */
-static tp_status wal_enable(struct store *s)
+TP_MUST_USE static tp_status wal_enable(struct store *s)
 {
 	double t0 = tp_now_ms();
 	const struct timespec pause = { 0, 10 * 1000 * 1000 };   /* 10 ms */
@@ -462,7 +462,7 @@ static tp_status wal_enable(struct store *s)
 }
 
 /* Reopen s->path read-only as an immutable database (URI immutable=1). */
-static tp_status reopen_immutable(struct store *s)
+TP_MUST_USE static tp_status reopen_immutable(struct store *s)
 {
 	size_t n = strlen(s->path);
 	char *uri = tp_malloc(n * 3 + 32), *o;
@@ -824,7 +824,7 @@ fail:
 
 /* Read job `id`'s state and lease inside the current transaction.
  * TP_EUSAGE when there is no such job. *owner is borrowed until *stp is reset. */
-static tp_status job_read(struct store *s, int64_t id, sqlite3_stmt **stp, int *state,
+TP_MUST_USE static tp_status job_read(struct store *s, int64_t id, sqlite3_stmt **stp, int *state,
 			  const char **owner, int64_t *expires)
 {
 	sqlite3_stmt *st;
@@ -923,7 +923,7 @@ fail:
  * its holder may still record the timings of the job it finished); else TP_ELEASE naming the image and who holds the job now (the
  * owner's host:pid, without its start time), or how it stands.
  */
-static tp_status fence(struct store *s, const struct store_lease *l, int allow_done)
+TP_MUST_USE static tp_status fence(struct store *s, const struct store_lease *l, int allow_done)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -969,7 +969,7 @@ static tp_status fence(struct store *s, const struct store_lease *l, int allow_d
 
 /* Run one fenced UPDATE/INSERT of job l->job: BEGIN IMMEDIATE, fence, the
  * statement (already bound), COMMIT. */
-static tp_status fenced_run(struct store *s, const struct store_lease *l, sqlite3_stmt *st,
+TP_MUST_USE static tp_status fenced_run(struct store *s, const struct store_lease *l, sqlite3_stmt *st,
 			    const char *what)
 {
 	tp_status r = tx_begin(s, what);
@@ -1115,7 +1115,7 @@ tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_
 
 /* 1 when job `id` already has exactly the tiles `t[0..n)` (rectangles and
  * skipped-ness, by index), in *same. */
-static tp_status tiles_same(struct store *s, int64_t id, const struct store_tile_rec *t,
+TP_MUST_USE static tp_status tiles_same(struct store *s, int64_t id, const struct store_tile_rec *t,
 			    size_t n, int *same)
 {
 	sqlite3_stmt *st;
@@ -1401,7 +1401,7 @@ fail:
 /* ---- queries ------------------------------------------------------------- */
 
 /* Step through (key, count) rows adding count into arr[key] for 0 <= key < n. */
-static tp_status count_rows(struct store *s, sqlite3_stmt *st, int64_t *arr, int n,
+TP_MUST_USE static tp_status count_rows(struct store *s, sqlite3_stmt *st, int64_t *arr, int n,
 			    const char *what)
 {
 	int rc;

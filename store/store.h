@@ -52,15 +52,15 @@ struct store;
  * the busy timeout, and TP_EIO (or TP_EFORMAT for a corrupt file) with the
  * store path and SQLite's message on other database errors.
  */
-tp_status store_open(const char *path, int readonly, struct store **out);
+TP_MUST_USE tp_status store_open(const char *path, int readonly, struct store **out);
 void store_close(struct store *s);   /* accepts NULL */
 /* PRAGMA integrity_check: TP_OK when "ok", else TP_EFORMAT with the first complaint. */
-tp_status store_integrity_check(struct store *s);
+TP_MUST_USE tp_status store_integrity_check(struct store *s);
 
 /* ---- runs: one row per `tilepaint run` process ---- */
-tp_status store_run_begin(struct store *s, const char *argv_line, const char *host,
+TP_MUST_USE tp_status store_run_begin(struct store *s, const char *argv_line, const char *host,
 			  int64_t pid, int64_t *run_id);
-tp_status store_run_end(struct store *s, int64_t run_id, int exit_status);
+TP_MUST_USE tp_status store_run_end(struct store *s, int64_t run_id, int exit_status);
 
 /* ---- jobs ---- */
 
@@ -92,7 +92,7 @@ struct store_job {
  * *found = 0. Read-only; lets the caller reuse recorded content signatures
  * when a file's identity has not changed, instead of hashing it again.
  */
-tp_status store_job_find(struct store *s, const char *output, int *found, struct store_job *out);
+TP_MUST_USE tp_status store_job_find(struct store *s, const char *output, int *found, struct store_job *out);
 
 /*
  * Make the store agree with `spec` (one BEGIN IMMEDIATE transaction). A job
@@ -105,7 +105,7 @@ tp_status store_job_find(struct store *s, const char *output, int *found, struct
  * *out receives the job's current row (state as stored: a running job with an
  * expired lease still reads running here).
  */
-tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
+TP_MUST_USE tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
 
 /*
  * A lease: the right to write job `job`'s tiles, timings and outcome. Every
@@ -134,16 +134,16 @@ struct store_lease {
  * One BEGIN IMMEDIATE transaction, so two processes never both get *got = 1.
  * TP_EUSAGE when there is no job `id`.
  */
-tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
+TP_MUST_USE tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_t now,
 			  int64_t lease_s, const char *steal_from, struct store_lease *lease,
 			  int *got, char *holder, size_t holder_len);
 /* Extend the lease to now + lease_s. TP_ELEASE if it is no longer ours
  * (holding an expired lease nobody took over still renews). */
-tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t now,
+TP_MUST_USE tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t now,
 			  int64_t lease_s);
 /* Give the job back unfinished (stopped early): state queued, lease cleared.
  * TP_ELEASE if the lease is no longer ours. */
-tp_status store_job_release(struct store *s, const struct store_lease *l);
+TP_MUST_USE tp_status store_job_release(struct store *s, const struct store_lease *l);
 /*
  * Publish the output and mark the job done, fenced: in one BEGIN IMMEDIATE
  * transaction, check the lease (TP_ELEASE, nothing published), call
@@ -157,18 +157,18 @@ tp_status store_job_release(struct store *s, const struct store_lease *l);
  * hold: nobody can take the lease over between the check and the rename.
  * An error from publish rolls back and is returned as it is.
  */
-tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
+TP_MUST_USE tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
 			 tp_status (*publish)(void *ctx, char *stat_key, size_t n), void *ctx);
 /* Mark failed with `error` (lease cleared), fenced by `l`; with l NULL,
  * job `id` is marked failed unfenced, whatever its state (it failed before
  * it could be claimed, e.g. no mask found, or a done job's output is gone
  * and it is to be redone); a job running under a live lease is left alone:
  * TP_ELEASE. TP_EUSAGE for an unknown job. */
-tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
+TP_MUST_USE tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
 			 const char *error);
 /* A finished job's output was found unchanged by content after its identity
  * changed (copied, touched): record the new identity. */
-tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_stat);
+TP_MUST_USE tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_stat);
 
 /* ---- tiles ---- */
 
@@ -184,34 +184,34 @@ struct store_tile_rec {
  * them and their results; otherwise replace them (results dropped).
  * Tile i of the array is stored as index i. Fenced by the lease (TP_ELEASE).
  */
-tp_status store_tiles_plan(struct store *s, const struct store_lease *l,
+TP_MUST_USE tp_status store_tiles_plan(struct store *s, const struct store_lease *l,
 			   const struct store_tile_rec *tiles, size_t n);
 /* done[i] = 1 for tiles of job `id` whose result is stored, else 0 (n = tile
  * count; all n bytes are written). TP_EUSAGE if the job has a stored result
  * at an index >= n (the plan was not recorded first). */
-tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_t n);
+TP_MUST_USE tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_t n);
 /* Fetch a stored result: *blob (caller frees with tp_free; a 0-byte result
  * still gets a non-NULL allocation), *len. TP_ENOENT if none (*blob = NULL). */
-tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len);
+TP_MUST_USE tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob, size_t *len);
 /* Store a result (len bytes copied; len = 0 is a valid empty result) and mark
  * the tile done, with its engine time, in one transaction that also checks
  * the lease (TP_ELEASE). Overwrites an earlier result. TP_EUSAGE if the tile
  * is not in the job's plan. */
-tp_status store_tile_put(struct store *s, const struct store_lease *l, uint32_t idx,
+TP_MUST_USE tp_status store_tile_put(struct store *s, const struct store_lease *l, uint32_t idx,
 			 const void *blob, size_t len, double engine_ms);
 /* Mark a tile failed (its result, if any, dropped), fenced. TP_EUSAGE if no such tile. */
-tp_status store_tile_fail(struct store *s, const struct store_lease *l, uint32_t idx);
+TP_MUST_USE tp_status store_tile_fail(struct store *s, const struct store_lease *l, uint32_t idx);
 
 /* ---- timings ---- */
 
 /* Add `count` calls totalling `ms` milliseconds to (run, job, stage), creating
  * the row or accumulating into it. job may be 0 (process-wide stages such as
  * model_load). Unfenced: for a job's own stages use store_job_timings. */
-tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
+TP_MUST_USE tp_status store_timing_add(struct store *s, int64_t run_id, int64_t job_id,
 			   const char *stage, int64_t count, double ms);
 /* Add n stages' timings of the leased job in one transaction, fenced
  * (TP_ELEASE). Entries with count 0 and ms 0 are skipped. */
-tp_status store_job_timings(struct store *s, const struct store_lease *l, int64_t run_id,
+TP_MUST_USE tp_status store_job_timings(struct store *s, const struct store_lease *l, int64_t run_id,
 			    size_t n, const char *const *stages, const int64_t *counts,
 			    const double *ms);
 
@@ -227,7 +227,7 @@ struct store_status {
 };
 /* Fill *out from one snapshot; `now` (wall seconds) decides which leases are
  * live: a running job whose lease expired (expires <= now) counts as queued. */
-tp_status store_status_get(struct store *s, int64_t now, struct store_status *out);
+TP_MUST_USE tp_status store_status_get(struct store *s, int64_t now, struct store_status *out);
 
 /* One row per job, for `report` and `status` listings. Strings borrowed for the callback. */
 struct store_job_row {
@@ -241,7 +241,7 @@ struct store_job_row {
 /* Call cb for every job in id (discovery) order, state as stored. A nonzero
  * return from cb stops the walk (TP_OK). cb must not call into the same
  * `struct store` (the walk holds its cached statement). */
-tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
+TP_MUST_USE tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
 			  void *ctx);
 
 /* Per-stage sums over all jobs (job_id < 0) or one job; process-wide stages
@@ -249,7 +249,7 @@ tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct sto
  * decode, mask, plan, model_load, inference, blend, encode, write, then others
  * by bytewise name order. Counts and times are summed over runs. A nonzero
  * return from cb stops the walk; cb must not call into the same store. */
-tp_status store_stages_each(struct store *s, int64_t job_id,
+TP_MUST_USE tp_status store_stages_each(struct store *s, int64_t job_id,
 			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
 			    void *ctx);
 

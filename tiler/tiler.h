@@ -39,13 +39,13 @@ static inline int32_t tp_rect_bottom(struct tp_rect r) { return r.y + r.h; }
  * *out is NULL. The caller frees the object with tiler_dilate_free.
  */
 struct tiler_dilate;
-tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
+TP_MUST_USE tp_status tiler_dilate_new(uint32_t width, uint32_t height, uint32_t radius,
 			   struct tiler_dilate **out);
 /* Push the next input row (width bytes, 0 or nonzero; copied). Every output
  * row that is available must be popped before the next push (so push one,
  * pop until 0 works): the ring keeps only the rows the oldest unpopped
  * output needs. TP_EUSAGE past the last row or with an unpopped output. */
-tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row);
+TP_MUST_USE tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *row);
 /* Write the next output row into `row` (width bytes) and return 1, or return 0
  * when it is not available yet (push more) or all rows were popped. */
 int tiler_dilate_pop(struct tiler_dilate *d, uint8_t *row);
@@ -87,7 +87,7 @@ struct tiler_plan {
 /* TP_EUSAGE for a zero or > INT32_MAX image side, zero tile or multiple, or a
  * rounded tile side > INT32_MAX; TP_ENOMEM. On failure *out is NULL. The
  * caller frees the plan with tiler_plan_free. All masked counts start at 0. */
-tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **out);
+TP_MUST_USE tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **out);
 void tiler_plan_free(struct tiler_plan *plan);
 /* Add the masked pixels (nonzero bytes) of effective-mask row `y` (width
  * bytes) to every tile containing it. Call once per row; y >= height is ignored. */
@@ -141,7 +141,7 @@ static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
  * the band) stops the program with TP_ASSERT: it would corrupt an output.
  */
 struct tiler_band;
-tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
+TP_MUST_USE tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 			 struct tiler_band **out);
 void tiler_band_free(struct tiler_band *b);
 /* First row held and the number held. */
@@ -149,7 +149,7 @@ uint32_t tiler_band_y0(const struct tiler_band *b);
 uint32_t tiler_band_nrows(const struct tiler_band *b);
 /* Append image row y0 + nrows: its samples and its effective-mask row
  * (copied). Accumulators of the new row start at 0. TP_EUSAGE when full. */
-tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8_t *mask_row);
+TP_MUST_USE tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8_t *mask_row);
 /* Borrowed pointers to a held row (NULL when not held). */
 const void *tiler_band_src_row(const struct tiler_band *b, uint32_t y);
 const uint8_t *tiler_band_mask_row(const struct tiler_band *b, uint32_t y);
@@ -212,13 +212,13 @@ struct tiler_coarse {
 /* TP_EUSAGE for a zero image side, max_side or min_factor, or a format the
  * band would refuse; TP_ENOMEM. On failure *out is NULL. Free with
  * tiler_coarse_free (accepts NULL). */
-tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt,
+TP_MUST_USE tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt,
 			   uint32_t max_side, uint32_t min_factor, struct tiler_coarse **out);
 void tiler_coarse_free(struct tiler_coarse *c);
 /* Mask pass: effective-mask row y (width bytes, nonzero = masked). */
 void tiler_coarse_mask_row(struct tiler_coarse *c, uint32_t y, const uint8_t *mask_row);
 /* Start the image pass (allocates img and the sums): TP_ENOMEM. */
-tp_status tiler_coarse_image_begin(struct tiler_coarse *c);
+TP_MUST_USE tp_status tiler_coarse_image_begin(struct tiler_coarse *c);
 /* Image pass: row y's samples (the source layout) and its effective-mask row. */
 void tiler_coarse_image_row(struct tiler_coarse *c, uint32_t y, const void *src_row,
 			    const uint8_t *mask_row);

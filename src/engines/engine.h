@@ -99,7 +99,7 @@ int engine_param_double(const char *params, const char *key, double min, double 
  * TP_EUSAGE (with tp_err) when present but out of range.
  */
 #define ENGINE_GUIDE_SIDE 1024
-tp_status engine_guide_params(const char *params, int *on, uint32_t *side);
+TP_MUST_USE tp_status engine_guide_params(const char *params, int *on, uint32_t *side);
 
 /*
  * City-block distance of every pixel of a (h, w) 0/1 mask to the nearest

@@ -130,7 +130,7 @@ struct harmonic_worker {
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                              */
 
-static tp_status harmonic_open(const struct engine_options *opt, void **state)
+TP_MUST_USE static tp_status harmonic_open(const struct engine_options *opt, void **state)
 {
 	struct harmonic_state *s;
 	double order = 2, direct = 1;
@@ -171,7 +171,7 @@ static void harmonic_close(void *state)
 	tp_free(s);
 }
 
-static tp_status harmonic_worker_new(void *state, void **worker)
+TP_MUST_USE static tp_status harmonic_worker_new(void *state, void **worker)
 {
 	(void)state;
 	*worker = tp_calloc(1, sizeof(struct harmonic_worker));
@@ -226,7 +226,7 @@ static void harmonic_worker_free(void *worker)
 }
 
 /* Per-pixel arrays for n pixels, at their rest values (grow only). */
-static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
+TP_MUST_USE static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
 {
 	if (n <= wk->tcap)
 		return TP_OK;
@@ -248,7 +248,7 @@ static tp_status harmonic_reserve_tile(struct harmonic_worker *wk, size_t n)
 
 /* Per-masked-pixel arrays for nm pixels and per-row starts for h rows
  * (grow only; contents not kept). */
-static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, uint32_t h)
+TP_MUST_USE static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, uint32_t h)
 {
 	if (h + (size_t)1 > wk->rcap) {
 		tp_free(wk->rstart);
@@ -286,7 +286,7 @@ static tp_status harmonic_reserve_masked(struct harmonic_worker *wk, size_t nm, 
 }
 
 /* The iterative solver's arrays for n pixels (grow only; contents not kept). */
-static tp_status harmonic_reserve_iter(struct harmonic_worker *wk, size_t n)
+TP_MUST_USE static tp_status harmonic_reserve_iter(struct harmonic_worker *wk, size_t n)
 {
 	size_t nd;
 	if (n <= wk->icap)
@@ -312,7 +312,7 @@ static tp_status harmonic_reserve_iter(struct harmonic_worker *wk, size_t n)
 }
 
 /* The cached DCT plan for (w, h), made on first use (under the FFTW lock). */
-static tp_status harmonic_plan_get(struct harmonic_state *s, uint32_t w, uint32_t h,
+TP_MUST_USE static tp_status harmonic_plan_get(struct harmonic_state *s, uint32_t w, uint32_t h,
 				   const struct harmonic_plan **out)
 {
 	struct harmonic_plan *pl;
@@ -1258,7 +1258,7 @@ out:
 /* iterative solve of what the direct solver left                        */
 
 /* Fill the pixels of `mask` (0/1, one order) by conjugate gradients. */
-static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_worker *wk,
+TP_MUST_USE static tp_status harmonic_iterative(struct harmonic_state *s, struct harmonic_worker *wk,
 				    struct engine_tile *tile, const uint8_t *mask, int order, uint16_t maxd)
 {
 	const struct harmonic_plan *pl = NULL;
@@ -1352,7 +1352,7 @@ static size_t harmonic_scan(const uint8_t *mask, size_t n, uint32_t *list)
 	return nm;
 }
 
-static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)
+TP_MUST_USE static tp_status harmonic_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct harmonic_state *s = state;
 	struct harmonic_worker *wk = worker;

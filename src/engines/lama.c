@@ -102,7 +102,7 @@ struct lama_worker {
 	uint32_t cap_h, cap_w; /* padded size the arena was sized for */
 };
 
-static tp_status lama_open(const struct engine_options *opt, void **state)
+TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **state)
 {
 	struct lama_state *s;
 	double v = 1;
@@ -168,7 +168,7 @@ static size_t worker_floats(const struct lama_net *net, uint32_t h, uint32_t w, 
 }
 
 /* Make sure the arena fits a padded h x w pass; grows only for larger tiles. */
-static tp_status worker_fit(struct lama_state *s, struct lama_worker *wk, uint32_t h, uint32_t w)
+TP_MUST_USE static tp_status worker_fit(struct lama_state *s, struct lama_worker *wk, uint32_t h, uint32_t w)
 {
 	size_t need = worker_floats(s->net, h, w, s->threads);
 	if (need <= wk->arena.cap)
@@ -183,7 +183,7 @@ static tp_status worker_fit(struct lama_state *s, struct lama_worker *wk, uint32
 	return TP_OK;
 }
 
-static tp_status lama_worker_new(void *state, void **worker)
+TP_MUST_USE static tp_status lama_worker_new(void *state, void **worker)
 {
 	struct lama_state *s = state;
 	struct lama_worker *wk = tp_calloc(1, sizeof *wk);
@@ -211,7 +211,7 @@ static void lama_worker_free(void *worker)
 	tp_free(wk);
 }
 
-static tp_status lama_inpaint(void *state, void *worker, struct engine_tile *tile)
+TP_MUST_USE static tp_status lama_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct lama_state *s = state;
 	struct lama_worker *wk = worker;

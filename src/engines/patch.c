@@ -135,7 +135,7 @@ static void patch_dilate(const uint8_t *in, uint8_t *out, uint8_t *tmp, uint32_t
 /* ------------------------------------------------------------------ */
 /* open / close / workers                                               */
 
-static tp_status patch_open(const struct engine_options *opt, void **state)
+TP_MUST_USE static tp_status patch_open(const struct engine_options *opt, void **state)
 {
 	struct patch_state *s;
 	double size = PATCH_DEFAULT_SIZE, em = PATCH_EM_FINE, emc = PATCH_EM_COARSE;
@@ -178,7 +178,7 @@ static void patch_close(void *state)
 	tp_free(state);
 }
 
-static tp_status patch_worker_new(void *state, void **worker)
+TP_MUST_USE static tp_status patch_worker_new(void *state, void **worker)
 {
 	(void)state;
 	*worker = tp_calloc(1, sizeof(struct patch_worker));
@@ -243,7 +243,7 @@ static size_t patch_worker_layout(struct patch_worker *wk, unsigned char *base,
 
 /* Make the arena fit a w x h x C tile (with guide levels when `guided`):
  * grown only when a larger one arrives. */
-static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C,
+TP_MUST_USE static tp_status patch_worker_reserve(struct patch_worker *wk, uint32_t w, uint32_t h, uint32_t C,
 				      int guided)
 {
 	size_t need;
@@ -783,7 +783,7 @@ static void patch_upsample(struct patch_worker *wk, const struct patch_level *b,
 		}
 }
 
-static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *tile)
+TP_MUST_USE static tp_status patch_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct patch_state *s = state;
 	struct patch_worker *wk = worker;

@@ -271,7 +271,7 @@ void telea_fill(const struct telea_worker *wk, float *pix, size_t w, size_t pw, 
 /* ------------------------------------------------------------- scratch */
 
 /* Disk offsets and their geometric weights for radius eps, in scan order. */
-static tp_status telea_disk_make(struct telea_worker *wk)
+TP_MUST_USE static tp_status telea_disk_make(struct telea_worker *wk)
 {
 	int r = (int)wk->radius;
 	size_t n = 0;
@@ -298,7 +298,7 @@ static tp_status telea_disk_make(struct telea_worker *wk)
 }
 
 /* Grids for a tile of w x h pixels (pw x ph padded); grows, never shrinks. */
-static tp_status telea_reserve(struct telea_worker *wk, size_t grid, size_t nodes)
+TP_MUST_USE static tp_status telea_reserve(struct telea_worker *wk, size_t grid, size_t nodes)
 {
 	if (grid > wk->cap_grid) {
 		uint8_t *flag = tp_malloc(grid);
@@ -332,7 +332,7 @@ static tp_status telea_reserve(struct telea_worker *wk, size_t grid, size_t node
 }
 
 /* Padded sizes of a w x h tile; TP_EUSAGE when its indices would not fit int32. */
-static tp_status telea_sizes(const struct telea_worker *wk, uint32_t w, uint32_t h,
+TP_MUST_USE static tp_status telea_sizes(const struct telea_worker *wk, uint32_t w, uint32_t h,
 			     size_t *pw, size_t *grid)
 {
 	size_t b2 = 2 * (size_t)wk->border;
@@ -347,7 +347,7 @@ static tp_status telea_sizes(const struct telea_worker *wk, uint32_t w, uint32_t
 /* ------------------------------------------------------------- engine */
 
 /* *state: a struct telea_state owned by the caller, freed by telea_close(). */
-static tp_status telea_open(const struct engine_options *opt, void **state)
+TP_MUST_USE static tp_status telea_open(const struct engine_options *opt, void **state)
 {
 	uint32_t radius = opt && opt->radius ? opt->radius : TELEA_RADIUS_DEFAULT;
 	struct telea_state *st;
@@ -386,7 +386,7 @@ static void telea_worker_free(void *worker)
 
 /* *worker: scratch owned by the caller's thread, freed by telea_worker_free().
  * `state` is only read here (for the radius), never kept. */
-static tp_status telea_worker_new(void *state, void **worker)
+TP_MUST_USE static tp_status telea_worker_new(void *state, void **worker)
 {
 	const struct telea_state *st = state;
 	struct telea_worker *wk;
@@ -432,7 +432,7 @@ static void telea_layout(struct telea_worker *wk, uint32_t w, uint32_t c, size_t
 
 /* Fills the masked pixels of tile->pix in place; tile->mask is only read.
  * The worker's grids are reused (and grown if the tile is larger). */
-static tp_status telea_inpaint(void *state, void *worker, struct engine_tile *tile)
+TP_MUST_USE static tp_status telea_inpaint(void *state, void *worker, struct engine_tile *tile)
 {
 	struct telea_worker *wk = worker;
 	size_t w, h, C, pw = 0, grid = 0, b, masked = 0;

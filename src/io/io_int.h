@@ -47,21 +47,21 @@ struct io_writer {
 /* Bytes of one packed row of `info`. The limits check makes it fit. */
 size_t io_row_bytes(const struct io_info *info);
 /* Check dimensions and layout; TP_EFORMAT naming `path` when out of range. */
-tp_status io_info_check(const char *path, const struct io_info *info);
+TP_MUST_USE tp_status io_info_check(const char *path, const struct io_info *info);
 
 /* Copy a blob into the reader's metadata (replaces an earlier one). */
-tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n);
-tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n);
-tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n);
+TP_MUST_USE tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n);
+TP_MUST_USE tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n);
+TP_MUST_USE tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n);
 /* Append a text pair (copied; value may hold n bytes without a NUL). */
-tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n);
+TP_MUST_USE tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n);
 /* Allocate r->image for info.height rows; sets info.buffered. */
-tp_status io_reader_alloc_image(struct io_reader *r);
+TP_MUST_USE tp_status io_reader_alloc_image(struct io_reader *r);
 
 /* Lay out `src` (info.height rows of info.width packed pixels, as stored)
  * upright in a new r->image under EXIF orientation o (2..8): swaps width and
  * height for 5..8, sets buffered, and resets the orientation in r->exif. */
-tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o);
+TP_MUST_USE tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o);
 
 /* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 1
  * when absent or malformed. io_exif_reset_orientation sets it to 1 in place. */
@@ -69,17 +69,17 @@ int io_exif_orientation(const uint8_t *p, size_t n);
 void io_exif_reset_orientation(uint8_t *p, size_t n);
 
 /* Back ends: fill r (info, meta, compression, read_row/state or image). */
-tp_status io_png_open(struct io_reader *r);
-tp_status io_jpeg_open(struct io_reader *r);
-tp_status io_tiff_open(struct io_reader *r);
-tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
+TP_MUST_USE tp_status io_png_open(struct io_reader *r);
+TP_MUST_USE tp_status io_jpeg_open(struct io_reader *r);
+TP_MUST_USE tp_status io_tiff_open(struct io_reader *r);
+TP_MUST_USE tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
 			const struct io_write_opts *opts);
-tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
+TP_MUST_USE tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
 			 const struct io_write_opts *opts);
-tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
+TP_MUST_USE tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
 			 const struct io_write_opts *opts);
 
 /* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
-tp_status io_fsync_path(const char *path);
+TP_MUST_USE tp_status io_fsync_path(const char *path);
 
 #endif

@@ -137,7 +137,7 @@ static void step_read_row(struct jpeg_ctx *c)
 	}
 }
 
-static tp_status jpeg_row(struct io_reader *r, struct jpeg_ctx *c, uint8_t *dst, uint32_t y)
+TP_MUST_USE static tp_status jpeg_row(struct io_reader *r, struct jpeg_ctx *c, uint8_t *dst, uint32_t y)
 {
 	c->row = dst;
 	if (c->d.output_scanline >= c->d.output_height)
@@ -150,13 +150,13 @@ static tp_status jpeg_row(struct io_reader *r, struct jpeg_ctx *c, uint8_t *dst,
 	return TP_OK;
 }
 
-static tp_status jpeg_read_row_cb(struct io_reader *r, uint8_t *dst)
+TP_MUST_USE static tp_status jpeg_read_row_cb(struct io_reader *r, uint8_t *dst)
 {
 	return jpeg_row(r, r->state, dst, r->row);
 }
 
 /* Collect EXIF, XMP, ICC (possibly in several APP2 markers), comments, density. */
-static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *orientation)
+TP_MUST_USE static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *orientation)
 {
 	jpeg_saved_marker_ptr m;
 	unsigned icc_count = 0;
@@ -229,7 +229,7 @@ static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *or
 }
 
 /* Decode everything, then lay the pixels out upright in r->image. */
-static tp_status jpeg_decode_oriented(struct io_reader *r, struct jpeg_ctx *c, int o)
+TP_MUST_USE static tp_status jpeg_decode_oriented(struct io_reader *r, struct jpeg_ctx *c, int o)
 {
 	uint32_t sw = c->d.output_width, sh = c->d.output_height;
 	size_t sstride = (size_t)sw * r->info.channels, total;
@@ -391,7 +391,7 @@ static void step_write_end(struct jpeg_ctx *c)
 	jpeg_finish_compress(&c->cc);
 }
 
-static tp_status jpeg_write_row_cb(struct io_writer *w, const uint8_t *src)
+TP_MUST_USE static tp_status jpeg_write_row_cb(struct io_writer *w, const uint8_t *src)
 {
 	struct jpeg_ctx *c = w->state;
 	c->row = (JSAMPROW)src; /* libjpeg only reads it */
@@ -402,7 +402,7 @@ static tp_status jpeg_write_row_cb(struct io_writer *w, const uint8_t *src)
 	return TP_OK;
 }
 
-static tp_status jpeg_finish_cb(struct io_writer *w)
+TP_MUST_USE static tp_status jpeg_finish_cb(struct io_writer *w)
 {
 	struct jpeg_ctx *c = w->state;
 	tp_status s = TP_OK;

@@ -104,7 +104,7 @@ static int png_guard(struct png_ctx *c, void (*step)(struct png_ctx *))
 	return 0;
 }
 
-static tp_status png_status(struct png_ctx *c, const char *path, const char *what)
+TP_MUST_USE static tp_status png_status(struct png_ctx *c, const char *path, const char *what)
 {
 	if (c->oom)
 		return tp_err(TP_ENOMEM, "%s: out of memory %s", path, what);
@@ -174,7 +174,7 @@ static void step_read_image(struct png_ctx *c)
 	png_read_image(c->png, c->rows);
 }
 
-static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
+TP_MUST_USE static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
 {
 	struct png_ctx *c = r->state;
 	char what[48];
@@ -186,7 +186,7 @@ static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
 	return TP_OK;
 }
 
-static tp_status png_read_meta(struct io_reader *r, struct png_ctx *c)
+TP_MUST_USE static tp_status png_read_meta(struct io_reader *r, struct png_ctx *c)
 {
 	png_charp name;
 	int ctype, ntext = 0;
@@ -362,7 +362,7 @@ static void step_write_end(struct png_ctx *c)
 	png_write_end(c->png, NULL);
 }
 
-static tp_status png_write_row_cb(struct io_writer *w, const uint8_t *src)
+TP_MUST_USE static tp_status png_write_row_cb(struct io_writer *w, const uint8_t *src)
 {
 	struct png_ctx *c = w->state;
 	char what[48];
@@ -374,7 +374,7 @@ static tp_status png_write_row_cb(struct io_writer *w, const uint8_t *src)
 	return TP_OK;
 }
 
-static tp_status png_finish_cb(struct io_writer *w)
+TP_MUST_USE static tp_status png_finish_cb(struct io_writer *w)
 {
 	struct png_ctx *c = w->state;
 	tp_status s = TP_OK;
@@ -393,7 +393,7 @@ static tp_status png_finish_cb(struct io_writer *w)
 }
 
 /* Build the text chunk list (keys validated, XMP as iTXt) before the header step. */
-static tp_status png_prepare_text(struct io_writer *w, struct png_ctx *c, const struct io_meta *m)
+TP_MUST_USE static tp_status png_prepare_text(struct io_writer *w, struct png_ctx *c, const struct io_meta *m)
 {
 	size_t n = (m ? m->ntext : 0) + 1;
 	c->text = tp_calloc(n, sizeof *c->text);

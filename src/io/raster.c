@@ -75,7 +75,7 @@ tp_status io_info_check(const char *path, const struct io_info *info)
 	return TP_OK;
 }
 
-static tp_status meta_blob(const char *path, uint8_t **dst, const uint8_t *p, size_t n)
+TP_MUST_USE static tp_status meta_blob(const char *path, uint8_t **dst, const uint8_t *p, size_t n)
 {
 	uint8_t *c = tp_malloc(n);
 	if (!c)
@@ -328,7 +328,7 @@ tp_status io_fsync_path(const char *path)
 	return s;
 }
 
-static tp_status write_failure(struct io_writer *w, tp_status s);
+TP_MUST_USE static tp_status write_failure(struct io_writer *w, tp_status s);
 
 tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
@@ -391,7 +391,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
  * to them); otherwise the back end's message with the temporary's path
  * replaced by NAME.
  */
-static tp_status write_failure(struct io_writer *w, tp_status s)
+TP_MUST_USE static tp_status write_failure(struct io_writer *w, tp_status s)
 {
 	char msg[1024];
 	size_t n = strlen(w->path);

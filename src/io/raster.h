@@ -113,7 +113,7 @@ const char *io_format_name(enum io_format f);
  * TP_EFORMAT (not an image, corrupt header, unsupported kind, or width x
  * height x channels too large to address).
  */
-tp_status io_reader_open(const char *path, struct io_reader **out);
+TP_MUST_USE tp_status io_reader_open(const char *path, struct io_reader **out);
 /* Borrowed; valid until close. */
 const struct io_info *io_reader_info(const struct io_reader *r);
 const struct io_meta *io_reader_meta(const struct io_reader *r);
@@ -127,7 +127,7 @@ int io_reader_compression(const struct io_reader *r);
  * (for a whole-image decode the failure may surface in io_reader_open);
  * after a failure every later read fails too.
  */
-tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows);
+TP_MUST_USE tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows);
 /* Next row index to be read. */
 uint32_t io_reader_row(const struct io_reader *r);
 /* Frees everything; accepts NULL. */
@@ -140,16 +140,16 @@ void io_reader_close(struct io_reader *r);
  * Errors: TP_ECREATE (cannot create), TP_EUSAGE (format cannot hold info:
  * e.g. JPEG with alpha or 16 bits), TP_ENOMEM.
  */
-tp_status io_writer_open(const char *path, const struct io_info *info,
+TP_MUST_USE tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out);
 /* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on
  * failure: "writing NAME: REASON", with the system's reason (e.g. "No space
  * left on device") when the failure came from the file system. */
-tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows);
+TP_MUST_USE tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows);
 /* After the last row: flush, fsync and close the file. TP_EIO on failure.
  * All rows must have been written (TP_EUSAGE otherwise). */
-tp_status io_writer_finish(struct io_writer *w);
+TP_MUST_USE tp_status io_writer_finish(struct io_writer *w);
 /* Free the writer. If io_writer_finish() did not succeed, the file is closed
  * and unlinked. Accepts NULL. */
 void io_writer_close(struct io_writer *w);

@@ -116,7 +116,7 @@ static const struct {
 
 /* ---- reader ---- */
 
-static tp_status tiff_read_meta(struct io_reader *r, struct tiff_ctx *c)
+TP_MUST_USE static tp_status tiff_read_meta(struct io_reader *r, struct tiff_ctx *c)
 {
 	uint32_t n;
 	void *p;
@@ -194,7 +194,7 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 }
 
 /* Decode the strips or tiles holding row y into c->band. */
-static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
+TP_MUST_USE static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
 {
 	uint32_t y0 = y - y % c->block_h;
 	c->band_valid = 0;
@@ -227,7 +227,7 @@ static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx *c, uint32_
 	return TP_OK;
 }
 
-static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
+TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 {
 	struct tiff_ctx *c = r->state;
 	uint8_t *planes[4];
@@ -251,7 +251,7 @@ static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 	return TP_OK;
 }
 
-static tp_status tiff_alloc(struct io_reader *r, uint8_t **p, size_t n)
+TP_MUST_USE static tp_status tiff_alloc(struct io_reader *r, uint8_t **p, size_t n)
 {
 	*p = tp_malloc(n);
 	if (!*p)
@@ -260,7 +260,7 @@ static tp_status tiff_alloc(struct io_reader *r, uint8_t **p, size_t n)
 }
 
 /* Work out the layout and allocate the buffers of the chosen read mode. */
-static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
+TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
 {
 	size_t band;
 	c->nplanes = c->planar == PLANARCONFIG_SEPARATE ? c->spp : 1;
@@ -429,7 +429,7 @@ static int tiff_datetime_ok(const char *s)
 	return 1;
 }
 
-static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_t *src)
+TP_MUST_USE static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_t *src)
 {
 	struct tiff_ctx *c = w->state;
 	/* the predictor works in place: give libtiff a copy, never the caller's row */
@@ -441,7 +441,7 @@ static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_t *src)
 	return TP_OK;
 }
 
-static tp_status tiff_finish_cb(struct io_writer *w)
+TP_MUST_USE static tp_status tiff_finish_cb(struct io_writer *w)
 {
 	struct tiff_ctx *c = w->state;
 	int ok = TIFFFlush(c->tif);

@@ -42,7 +42,7 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-static tp_status zip_open(const struct nn_weights *w, struct zip *z)
+TP_MUST_USE static tp_status zip_open(const struct nn_weights *w, struct zip *z)
 {
 	const uint8_t *m = w->map;
 	size_t len = w->map_len, eocd = 0, lo;
@@ -194,7 +194,7 @@ struct pk {
 #define PK_MAX_OBJS ((size_t)1 << 20)  /* big-lama needs about 20 000 */
 #define PK_MAX_MEMO ((size_t)1 << 20)
 
-static tp_status pk_bad(struct pk *k, const char *why)
+TP_MUST_USE static tp_status pk_bad(struct pk *k, const char *why)
 {
 	return tp_err(TP_EMODEL, "%s: unsupported or malformed checkpoint pickle at byte %zu: %s",
 		      k->w->path, (size_t)(k->p - k->start), why);
@@ -227,12 +227,12 @@ static void pk_free_all(struct pk *k)
 	tp_free(k->memo);
 }
 
-static tp_status pk_oom(struct pk *k)
+TP_MUST_USE static tp_status pk_oom(struct pk *k)
 {
 	return tp_err(TP_ENOMEM, "%s: out of memory reading the checkpoint", k->w->path);
 }
 
-static tp_status pk_push(struct pk *k, struct pk_obj *o)
+TP_MUST_USE static tp_status pk_push(struct pk *k, struct pk_obj *o)
 {
 	if (!o)
 		return pk_oom(k);
@@ -258,7 +258,7 @@ static struct pk_obj *pk_pop(struct pk *k)
 	return k->stack[--k->sp];
 }
 
-static tp_status pk_add_item(struct pk *k, struct pk_obj *c, struct pk_obj *item)
+TP_MUST_USE static tp_status pk_add_item(struct pk *k, struct pk_obj *c, struct pk_obj *item)
 {
 	if (c->len == c->cap) {
 		size_t nc = c->cap ? 2 * c->cap : 8;
@@ -281,7 +281,7 @@ static size_t pk_mark(const struct pk *k)
 	return SIZE_MAX;
 }
 
-static tp_status pk_need(struct pk *k, size_t n)
+TP_MUST_USE static tp_status pk_need(struct pk *k, size_t n)
 {
 	if ((size_t)(k->end - k->p) < n)
 		return pk_bad(k, "truncated");
@@ -289,7 +289,7 @@ static tp_status pk_need(struct pk *k, size_t n)
 }
 
 /* Build a tuple of the n items on top of the stack. */
-static tp_status pk_tuple_n(struct pk *k, size_t from)
+TP_MUST_USE static tp_status pk_tuple_n(struct pk *k, size_t from)
 {
 	struct pk_obj *t = pk_new(k, PK_TUPLE);
 	if (!t)
@@ -306,7 +306,7 @@ static int str_eq(const struct pk_obj *o, const char *s)
 	return o && o->kind == PK_STR && o->len == strlen(s) && memcmp(o->s, s, o->len) == 0;
 }
 
-static tp_status pk_global(struct pk *k, const char *mod, size_t ml, const char *name, size_t nl)
+TP_MUST_USE static tp_status pk_global(struct pk *k, const char *mod, size_t ml, const char *name, size_t nl)
 {
 	struct pk_obj *g = pk_new(k, PK_GLOBAL);
 	char full[256];
@@ -338,7 +338,7 @@ static tp_status pk_global(struct pk *k, const char *mod, size_t ml, const char 
 }
 
 /* torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, meta]) */
-static tp_status pk_rebuild_tensor(struct pk *k, const struct pk_obj *args)
+TP_MUST_USE static tp_status pk_rebuild_tensor(struct pk *k, const struct pk_obj *args)
 {
 	struct pk_obj *t;
 	const struct pk_obj *st, *off, *size, *stride;
@@ -369,7 +369,7 @@ static tp_status pk_rebuild_tensor(struct pk *k, const struct pk_obj *args)
 }
 
 /* BINPERSID ('storage', storage_type, key, location, numel) */
-static tp_status pk_persid(struct pk *k, const struct pk_obj *pid)
+TP_MUST_USE static tp_status pk_persid(struct pk *k, const struct pk_obj *pid)
 {
 	struct pk_obj *s;
 	char name[128];
@@ -395,7 +395,7 @@ static tp_status pk_persid(struct pk *k, const struct pk_obj *pid)
 	return pk_push(k, s);
 }
 
-static tp_status pk_reduce(struct pk *k)
+TP_MUST_USE static tp_status pk_reduce(struct pk *k)
 {
 	struct pk_obj *args = pk_pop(k), *fn = pk_pop(k);
 	if (!args || !fn || fn->kind != PK_GLOBAL || args->kind != PK_TUPLE)
@@ -412,7 +412,7 @@ static tp_status pk_reduce(struct pk *k)
 	return pk_bad(k, "REDUCE on a storage type");
 }
 
-static tp_status pk_run(struct pk *k)
+TP_MUST_USE static tp_status pk_run(struct pk *k)
 {
 	for (;;) {
 		uint8_t op;
@@ -651,7 +651,7 @@ static const struct pk_obj *dict_get(const struct pk_obj *d, const char *key)
 	return NULL;
 }
 
-static tp_status add_tensor(struct pk *k, struct nn_weights *w, const struct pk_obj *key,
+TP_MUST_USE static tp_status add_tensor(struct pk *k, struct nn_weights *w, const struct pk_obj *key,
 			    const struct pk_obj *t, size_t *cap)
 {
 	struct nn_wtensor *x;

@@ -67,15 +67,15 @@ static float *net_alloc(struct lama_net *net, size_t n)
 	return p;
 }
 
-static tp_status oom(struct loader *l)
+TP_MUST_USE static tp_status oom(struct loader *l)
 {
 	return tp_err(TP_ENOMEM, "%s: out of memory for the folded weights", l->w->path);
 }
 
 /* Find key (printf format after "generator.model.") and check shape (ndim dims). */
-static tp_status get(struct loader *l, const struct nn_wtensor **out, uint32_t ndim,
+TP_MUST_USE static tp_status get(struct loader *l, const struct nn_wtensor **out, uint32_t ndim,
 		     const uint64_t *dims, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static tp_status get(struct loader *l, const struct nn_wtensor **out, uint32_t ndim,
+TP_MUST_USE static tp_status get(struct loader *l, const struct nn_wtensor **out, uint32_t ndim,
 		     const uint64_t *dims, const char *fmt, ...)
 {
 	const struct nn_wtensor *t;
@@ -114,7 +114,7 @@ static float fval(const struct nn_wtensor *t, size_t i)
 }
 
 /* The optional num_batches_tracked counter of a BN: scalar int64 if present. */
-static tp_status mark_counter(struct loader *l, const char *bn)
+TP_MUST_USE static tp_status mark_counter(struct loader *l, const char *bn)
 {
 	char key[300];
 	const struct nn_wtensor *t;
@@ -130,7 +130,7 @@ static tp_status mark_counter(struct loader *l, const char *bn)
 
 /* Load BN "generator.model.<prefix>" with c channels into scale[c], shift[c]:
  * y = x * scale + shift; bias (or NULL) is a conv bias applied before BN. */
-static tp_status load_bn(struct loader *l, const char *prefix, uint32_t c, const float *bias,
+TP_MUST_USE static tp_status load_bn(struct loader *l, const char *prefix, uint32_t c, const float *bias,
 			 double *scale, float *shift)
 {
 	const struct nn_wtensor *g, *b, *m, *v;
@@ -165,7 +165,7 @@ static void copy_rows(float *dst, size_t ld, size_t row0, size_t col0, const str
 			dst[(row0 + r) * ld + col0 + k] = (float)(fval(t, r * kk + k) * scale[r]);
 }
 
-static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, struct lama_ffc *f)
+TP_MUST_USE static tp_status load_ffc(struct loader *l, uint32_t idx, const char *which, struct lama_ffc *f)
 {
 	const struct lama_config *c = &l->net->cfg;
 	uint32_t nl = c->nl, ng = c->ng, cs = c->cs;
@@ -249,7 +249,7 @@ out:
 }
 
 /* A plain conv "model.<idx>.ffc.convl2l" (+ optional convl2g rows) with bn_l (+ bn_g). */
-static tp_status load_down(struct loader *l, uint32_t idx, uint32_t cin, uint32_t k,
+TP_MUST_USE static tp_status load_down(struct loader *l, uint32_t idx, uint32_t cin, uint32_t k,
 			   uint32_t nl, uint32_t ng, struct nn_conv *cv)
 {
 	const struct nn_wtensor *wl, *wg = NULL;
@@ -286,7 +286,7 @@ out:
 	return st;
 }
 
-static tp_status load_up(struct loader *l, uint32_t idx, uint32_t cin, uint32_t cout,
+TP_MUST_USE static tp_status load_up(struct loader *l, uint32_t idx, uint32_t cin, uint32_t cout,
 			 struct nn_convt *ct)
 {
 	const struct nn_wtensor *w, *b;
@@ -321,7 +321,7 @@ out:
 	return st;
 }
 
-static tp_status load_final(struct loader *l, uint32_t idx, uint32_t cin, struct nn_conv *cv)
+TP_MUST_USE static tp_status load_final(struct loader *l, uint32_t idx, uint32_t cin, struct nn_conv *cv)
 {
 	const struct nn_wtensor *w, *b;
 	uint64_t dw[4] = { 3, cin, 7, 7 }, db[1] = { 3 };

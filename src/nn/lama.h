@@ -31,11 +31,11 @@ struct lama_net;
  * holds folded copies: w may be closed afterwards. Caller frees with
  * lama_net_free.
  */
-tp_status lama_net_load(const struct nn_weights *w, struct lama_net **out);
+TP_MUST_USE tp_status lama_net_load(const struct nn_weights *w, struct lama_net **out);
 /* nn_weights_open + lama_net_load + close (the file is unmapped on return). */
-tp_status lama_net_open(const char *path, struct lama_net **out);
+TP_MUST_USE tp_status lama_net_open(const char *path, struct lama_net **out);
 /* The same with nn_weights_open_flags flags. */
-tp_status lama_net_open_flags(const char *path, unsigned flags, struct lama_net **out);
+TP_MUST_USE tp_status lama_net_open_flags(const char *path, unsigned flags, struct lama_net **out);
 void lama_net_free(struct lama_net *net);
 const struct lama_config *lama_net_config(const struct lama_net *net);
 /* Bytes held by the folded weights. */
@@ -50,7 +50,7 @@ size_t lama_net_bytes(const struct lama_net *net);
  * threads (h, w multiples of 8, >= 16). */
 size_t lama_net_scratch(const struct lama_net *net, uint32_t h, uint32_t w, uint32_t threads);
 /* Make the FFT plans for h x w (under the plan mutex). Call before forward on a new shape. */
-tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w);
+TP_MUST_USE tp_status lama_net_prepare(const struct lama_net *net, uint32_t h, uint32_t w);
 
 /* Stages timed by lama_net_forward when asked (milliseconds, accumulated). */
 enum { LAMA_ST_ENCODE, LAMA_ST_BLOCKS, LAMA_ST_DECODE, LAMA_ST_FINAL, LAMA_ST_COUNT };
@@ -63,7 +63,7 @@ enum { LAMA_ST_ENCODE, LAMA_ST_BLOCKS, LAMA_ST_DECODE, LAMA_ST_FINAL, LAMA_ST_CO
  * LAMA_ST_COUNT timings added. TP_EUSAGE on a bad size; TP_ENOMEM if a new
  * FFT plan cannot be made. Same bytes for any pool size.
  */
-tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
+TP_MUST_USE tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
 			   struct nn_tensor *out, struct nn_arena *arena, struct nn_pool *pool,
 			   double *stage_ms);
 

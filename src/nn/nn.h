@@ -45,7 +45,7 @@ struct nn_arena {
 	size_t used;   /* floats handed out since the last reset */
 };
 /* Allocate an arena of `floats` floats. TP_ENOMEM on failure. */
-tp_status nn_arena_init(struct nn_arena *a, size_t floats);
+TP_MUST_USE tp_status nn_arena_init(struct nn_arena *a, size_t floats);
 /* Free the block (accepts a zeroed arena). */
 void nn_arena_free(struct nn_arena *a);
 /* Round n up to NN_ALIGN_FLOATS (for sizing arenas). */
@@ -101,7 +101,7 @@ void nn_pad2d(const struct nn_tensor *in, struct nn_tensor *out, uint32_t top, u
 struct nn_pool;
 typedef void (*nn_task_fn)(void *ctx, uint32_t task, uint32_t tid);
 /* Start threads - 1 helper threads (none for 1). Free with nn_pool_free. TP_ENOMEM. */
-tp_status nn_pool_new(uint32_t threads, struct nn_pool **out);
+TP_MUST_USE tp_status nn_pool_new(uint32_t threads, struct nn_pool **out);
 /* Stop and join the helpers (accepts NULL). */
 void nn_pool_free(struct nn_pool *p);
 /* Threads including the caller (1 for NULL). */
@@ -241,7 +241,7 @@ struct nn_fft_plan;
 /* Find or make the plans for h x w in the process-wide cache (planning
  * under one mutex, FFTW_ESTIMATE so plans are deterministic and fast).
  * The cache owns the plan; it lives until nn_fft_cleanup. TP_ENOMEM. */
-tp_status nn_fft_plan_get(uint32_t h, uint32_t w, const struct nn_fft_plan **out);
+TP_MUST_USE tp_status nn_fft_plan_get(uint32_t h, uint32_t w, const struct nn_fft_plan **out);
 /* Free every cached plan (call when no worker runs). */
 void nn_fft_cleanup(void);
 

@@ -25,7 +25,7 @@ struct js {
 	const char *path;   /* for messages */
 };
 
-static tp_status js_fail(struct js *j, const char *what)
+TP_MUST_USE static tp_status js_fail(struct js *j, const char *what)
 {
 	return tp_err(TP_EMODEL, "%s: malformed safetensors header: %s", j->path, what);
 }
@@ -42,7 +42,7 @@ static int js_peek(struct js *j, char c)
 	return j->p < j->end && *j->p == c;
 }
 
-static tp_status js_expect(struct js *j, char c)
+TP_MUST_USE static tp_status js_expect(struct js *j, char c)
 {
 	if (!js_peek(j, c)) {
 		char msg[32];
@@ -54,7 +54,7 @@ static tp_status js_expect(struct js *j, char c)
 }
 
 /* Parse a string into buf (cap bytes incl. NUL); longer strings fail. */
-static tp_status js_string(struct js *j, char *buf, size_t cap)
+TP_MUST_USE static tp_status js_string(struct js *j, char *buf, size_t cap)
 {
 	size_t n = 0;
 	if (js_expect(j, '"'))
@@ -105,7 +105,7 @@ static tp_status js_string(struct js *j, char *buf, size_t cap)
 	return TP_OK;
 }
 
-static tp_status js_uint(struct js *j, uint64_t *v)
+TP_MUST_USE static tp_status js_uint(struct js *j, uint64_t *v)
 {
 	uint64_t x = 0;
 	int digits = 0;
@@ -124,7 +124,7 @@ static tp_status js_uint(struct js *j, uint64_t *v)
 }
 
 /* Skip any JSON value (for __metadata__ and unknown fields). */
-static tp_status js_skip(struct js *j, int depth)
+TP_MUST_USE static tp_status js_skip(struct js *j, int depth)
 {
 	char tmp[4096];
 	if (depth > 16)
@@ -162,7 +162,7 @@ static tp_status js_skip(struct js *j, int depth)
 
 /* ---- the file ---- */
 
-static tp_status parse_dtype(struct nn_wtensor *t, const char *s, uint64_t *esize)
+static void parse_dtype(struct nn_wtensor *t, const char *s, uint64_t *esize)
 {
 	snprintf(t->dtype_name, sizeof t->dtype_name, "%s", s);
 	if (strcmp(s, "F32") == 0) {
@@ -175,11 +175,10 @@ static tp_status parse_dtype(struct nn_wtensor *t, const char *s, uint64_t *esiz
 		t->dtype = NN_DTYPE_OTHER;
 		*esize = 0;
 	}
-	return TP_OK;
 }
 
 /* One tensor entry: {"dtype": "...", "shape": [...], "data_offsets": [b, e]}. */
-static tp_status parse_entry(struct js *j, struct nn_wtensor *t, const uint8_t *data,
+TP_MUST_USE static tp_status parse_entry(struct js *j, struct nn_wtensor *t, const uint8_t *data,
 			     uint64_t data_len)
 {
 	char key[64], dt[32] = "";
@@ -259,7 +258,7 @@ static tp_status parse_entry(struct js *j, struct nn_wtensor *t, const uint8_t *
 	return TP_OK;
 }
 
-static tp_status parse_safetensors(struct nn_weights *w)
+TP_MUST_USE static tp_status parse_safetensors(struct nn_weights *w)
 {
 	const uint8_t *m = w->map;
 	uint64_t hlen = 0;

@@ -41,7 +41,7 @@ struct nn_weights {
  * sizes) but not the architecture. On success *out is owned by the caller
  * (nn_weights_close). TP_EMODEL / TP_ENOENT / TP_ENOMEM on failure.
  */
-tp_status nn_weights_open(const char *path, struct nn_weights **out);
+TP_MUST_USE tp_status nn_weights_open(const char *path, struct nn_weights **out);
 
 /* Flags for nn_weights_open_flags. */
 enum {
@@ -53,7 +53,7 @@ enum {
 	NN_WEIGHTS_PICKLE_LENIENT = 1
 };
 /* nn_weights_open with flags (0 = the strict default). */
-tp_status nn_weights_open_flags(const char *path, unsigned flags, struct nn_weights **out);
+TP_MUST_USE tp_status nn_weights_open_flags(const char *path, unsigned flags, struct nn_weights **out);
 /* The tensor called name, or NULL. */
 const struct nn_wtensor *nn_weights_find(const struct nn_weights *w, const char *name);
 /* Unmap and free (accepts NULL). Tensor data pointers die with it. */
@@ -61,8 +61,8 @@ void nn_weights_close(struct nn_weights *w);
 
 /* Internal to src/nn: sort w->t by name and reject duplicates, and check
  * that no two byte ranges overlap. */
-tp_status nn_weights_finish(struct nn_weights *w);
+TP_MUST_USE tp_status nn_weights_finish(struct nn_weights *w);
 /* Internal: the .ckpt reader (ckpt.c), on an already mapped file. */
-tp_status nn_ckpt_parse(struct nn_weights *w, unsigned flags);
+TP_MUST_USE tp_status nn_ckpt_parse(struct nn_weights *w, unsigned flags);
 
 #endif

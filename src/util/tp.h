@@ -34,6 +34,9 @@ enum tp_status {
 	TP_EINTERNAL   /* a bug: an invariant did not hold */
 };
 typedef enum tp_status tp_status;
+/* On every function returning tp_status: a status dropped on the floor is a
+ * compile error (-Werror), so each one is handled or visibly discarded. */
+#define TP_MUST_USE __attribute__((warn_unused_result))
 
 /* Short constant name of a status ("ENOMEM", ...). Never NULL. */
 const char *tp_status_name(tp_status s);
