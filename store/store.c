@@ -17,6 +17,21 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* The states as SQL literals, tied to the enums of store.h at compile time,
+ * so the SQL below names states instead of spelling their numbers. */
+#define J_QUEUED "0"
+#define J_RUNNING "1"
+#define J_DONE "2"
+#define J_FAILED "3"
+#define T_PENDING "0"
+#define T_DONE "1"
+#define T_SKIPPED "2"
+#define T_FAILED "3"
+_Static_assert(STORE_JOB_QUEUED == 0 && STORE_JOB_RUNNING == 1 && STORE_JOB_DONE == 2 &&
+	       STORE_JOB_FAILED == 3, "J_* literals must match enum store_job_state");
+_Static_assert(STORE_TILE_PENDING == 0 && STORE_TILE_DONE == 1 && STORE_TILE_SKIPPED == 2 &&
+	       STORE_TILE_FAILED == 3, "T_* literals must match enum store_tile_state");
+
 /* ---- connection and statement cache -------------------------------------- */
 
 /* Cached statements, one slot each; the SQL lives beside the function using it. */
@@ -633,11 +648,9 @@ tp_status store_run_begin(struct store *s, const char *argv_line, const char *ho
 		"INSERT INTO runs(started, argv, host, pid) VALUES(?1, ?2, ?3, ?4)", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, tp_wall_s()) ||
-	    sqlite3_bind_text(st, 2, argv_line ? argv_line : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, host ? host : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, pid))
-		return bind_fail(s, st, "recording the run");
+	if ((r = bindf(s, st, "recording the run", "itti", tp_wall_s(), argv_line ? argv_line : "",
+		       host ? host : "", pid)) != TP_OK)
+		return r;
 	r = stmt_run(s, st, "recording the run");
 	if (r == TP_OK)
 		*run_id = sqlite3_last_insert_rowid(s->db);
@@ -651,10 +664,9 @@ tp_status store_run_end(struct store *s, int64_t run_id, int exit_status)
 		"UPDATE runs SET ended = ?1, exit_status = ?2 WHERE id = ?3", &st);
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, tp_wall_s()) ||
-	    sqlite3_bind_int(st, 2, exit_status) ||
-	    sqlite3_bind_int64(st, 3, run_id))
-		return bind_fail(s, st, "recording the end of the run");
+	if ((r = bindf(s, st, "recording the end of the run", "iii", tp_wall_s(),
+		       (int64_t)exit_status, run_id)) != TP_OK)
+		return r;
 	return stmt_run(s, st, "recording the end of the run");
 }
 
@@ -773,7 +785,7 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 		 * stale holder's every later write fail. */
 		r = stmt_get(s, ST_JOB_RESET,
 			"UPDATE jobs SET input = ?2, mask = ?3, input_sig = ?4, mask_sig = ?5, "
-			"options_hash = ?6, input_stat = ?7, mask_stat = ?8, state = 0, "
+			"options_hash = ?6, input_stat = ?7, mask_stat = ?8, state = " J_QUEUED ", "
 			"attempts = 0, error = '', lease_owner = NULL, lease_expires = NULL, "
 			"lease_gen = lease_gen + 1, output_sig = '', output_stat = '', "
 			"updated = ?9 WHERE id = ?1", &st);
@@ -890,7 +902,7 @@ tp_status store_job_claim(struct store *s, int64_t id, const char *owner, int64_
 	stmt_reset(st);
 
 	r = stmt_get(s, ST_JOB_CLAIM,
-		"UPDATE jobs SET state = 1, lease_owner = ?2, lease_expires = ?3, "
+		"UPDATE jobs SET state = " J_RUNNING ", lease_owner = ?2, lease_expires = ?3, "
 		"lease_gen = ?4, attempts = attempts + 1, updated = ?5 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
@@ -1007,7 +1019,7 @@ tp_status store_job_release(struct store *s, const struct store_lease *l)
 {
 	sqlite3_stmt *st;
 	tp_status r = stmt_get(s, ST_JOB_RELEASE,
-		"UPDATE jobs SET state = 0, lease_owner = NULL, lease_expires = NULL, "
+		"UPDATE jobs SET state = " J_QUEUED ", lease_owner = NULL, lease_expires = NULL, "
 		"updated = ?2 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		return r;
@@ -1031,7 +1043,7 @@ tp_status store_job_done(struct store *s, const struct store_lease *l, const cha
 	if (publish && (r = publish(ctx, stat_key, sizeof stat_key)) != TP_OK)
 		goto fail;
 	r = stmt_get(s, ST_JOB_DONE,
-		"UPDATE jobs SET state = 2, lease_expires = NULL, "
+		"UPDATE jobs SET state = " J_DONE ", lease_expires = NULL, "
 		"error = '', output_sig = ?2, output_stat = ?3, updated = ?4 WHERE id = ?1", &st);
 	if (r != TP_OK)
 		goto fail;
@@ -1065,7 +1077,7 @@ tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t i
 
 	if (l) {
 		r = stmt_get(s, ST_JOB_FAIL,
-			"UPDATE jobs SET state = 3, error = ?2, lease_owner = NULL, "
+			"UPDATE jobs SET state = " J_FAILED ", error = ?2, lease_owner = NULL, "
 			"lease_expires = NULL, updated = ?3 WHERE id = ?1", &st);
 		if (r != TP_OK)
 			return r;
@@ -1076,9 +1088,9 @@ tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t i
 	}
 	/* Unfenced: the job failed before a claim. Never over a live lease. */
 	r = stmt_get(s, ST_JOB_FAIL_ANY,
-		"UPDATE jobs SET state = 3, error = ?2, lease_owner = NULL, "
+		"UPDATE jobs SET state = " J_FAILED ", error = ?2, lease_owner = NULL, "
 		"lease_expires = NULL, updated = ?3 WHERE id = ?1 AND "
-		"NOT (state = 1 AND lease_expires > ?3)", &st);
+		"NOT (state = " J_RUNNING " AND lease_expires > ?3)", &st);
 	if (r != TP_OK)
 		return r;
 	if ((r = bindf(s, st, "marking a job failed", "iti", id, error ? error : "",
@@ -1103,7 +1115,7 @@ tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_
 {
 	sqlite3_stmt *st;
 	tp_status r = stmt_get(s, ST_JOB_OUT_STAT,
-		"UPDATE jobs SET output_stat = ?2 WHERE id = ?1 AND state = 2", &st);
+		"UPDATE jobs SET output_stat = ?2 WHERE id = ?1 AND state = " J_DONE, &st);
 	if (r != TP_OK)
 		return r;
 	if ((r = bindf(s, st, "recording an output's identity", "it", id, output_stat)) != TP_OK)
@@ -1127,8 +1139,8 @@ TP_MUST_USE static tp_status tiles_same(struct store *s, int64_t id, const struc
 	*same = 0;
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id))
-		return bind_fail(s, st, "reading a job's tiles");
+	if ((r = bindf(s, st, "reading a job's tiles", "i", id)) != TP_OK)
+		return r;
 	*same = 1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (i >= n || sqlite3_column_int64(st, 0) != (int64_t)i ||
@@ -1210,7 +1222,7 @@ tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_
 	sqlite3_stmt *st;
 	int rc;
 	tp_status r = stmt_get(s, ST_TILES_DONE,
-		"SELECT idx FROM tiles WHERE job_id = ?1 AND +state = 1 AND result IS NOT NULL",
+		"SELECT idx FROM tiles WHERE job_id = ?1 AND +state = " T_DONE " AND result IS NOT NULL",
 		&st);
 
 	/* "+state": without it the planner may pick tiles_by_state and scan every
@@ -1219,8 +1231,8 @@ tp_status store_tiles_done_map(struct store *s, int64_t id, uint8_t *done, size_
 		return r;
 	if (n)
 		memset(done, 0, n);
-	if (sqlite3_bind_int64(st, 1, id))
-		return bind_fail(s, st, "reading finished tiles");
+	if ((r = bindf(s, st, "reading finished tiles", "i", id)) != TP_OK)
+		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t idx = sqlite3_column_int64(st, 0);
 		if (idx < 0 || (uint64_t)idx >= n) {
@@ -1249,8 +1261,8 @@ tp_status store_tile_get(struct store *s, int64_t id, uint32_t idx, void **blob,
 	*len = 0;
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, idx))
-		return bind_fail(s, st, "reading a tile result");
+	if ((r = bindf(s, st, "reading a tile result", "ii", id, (int64_t)idx)) != TP_OK)
+		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const void *p = sqlite3_column_blob(st, 0);
@@ -1284,7 +1296,7 @@ tp_status store_tile_put(struct store *s, const struct store_lease *l, uint32_t 
 	/* An empty result is bound as a 0-byte blob, not NULL, which would
 	 * read back as "no result". */
 	r = stmt_get(s, ST_TILE_PUT,
-		"UPDATE tiles SET state = 1, result = ?3, engine_ms = ?4 "
+		"UPDATE tiles SET state = " T_DONE ", result = ?3, engine_ms = ?4 "
 		"WHERE job_id = ?1 AND idx = ?2", &st);
 	if (r != TP_OK)
 		return r;
@@ -1318,7 +1330,7 @@ tp_status store_tile_fail(struct store *s, const struct store_lease *l, uint32_t
 {
 	sqlite3_stmt *st;
 	tp_status r = stmt_get(s, ST_TILE_FAIL,
-		"UPDATE tiles SET state = 3, result = NULL WHERE job_id = ?1 AND idx = ?2", &st);
+		"UPDATE tiles SET state = " T_FAILED ", result = NULL WHERE job_id = ?1 AND idx = ?2", &st);
 
 	if (r != TP_OK)
 		return r;
@@ -1431,12 +1443,11 @@ tp_status store_status_get(struct store *s, int64_t now, struct store_status *ou
 		return r;
 
 	r = stmt_get(s, ST_STATUS_JOBS,
-		"SELECT CASE WHEN state = 1 AND (lease_expires IS NULL OR lease_expires <= ?1) "
-		"THEN 0 ELSE state END AS st, count(*) FROM jobs GROUP BY st", &st);
+		"SELECT CASE WHEN state = " J_RUNNING " AND (lease_expires IS NULL OR lease_expires <= ?1) "
+		"THEN " J_QUEUED " ELSE state END AS st, count(*) FROM jobs GROUP BY st", &st);
 	if (r != TP_OK)
 		goto out;
-	if (sqlite3_bind_int64(st, 1, now)) {
-		r = bind_fail(s, st, "counting jobs");
+	if ((r = bindf(s, st, "counting jobs", "i", now)) != TP_OK) {
 		goto out;
 	}
 	r = count_rows(s, st, out->jobs, STORE_JOB_NSTATES, "counting jobs");
@@ -1453,7 +1464,7 @@ tp_status store_status_get(struct store *s, int64_t now, struct store_status *ou
 
 	r = stmt_get(s, ST_STATUS_TIMED,
 		"SELECT count(engine_ms), coalesce(avg(engine_ms), 0) FROM tiles "
-		"WHERE state = 1 AND engine_ms IS NOT NULL", &st);
+		"WHERE state = " T_DONE " AND engine_ms IS NOT NULL", &st);
 	if (r != TP_OK)
 		goto out;
 	rc = sqlite3_step(st);
@@ -1497,7 +1508,7 @@ tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct sto
 		" coalesce(m.ms, 0) "
 		"FROM jobs j "
 		"LEFT JOIN (SELECT job_id, count(*) AS total,"
-		"  sum(state = 2) AS skipped, sum(state = 1) AS done"
+		"  sum(state = " T_SKIPPED ") AS skipped, sum(state = " T_DONE ") AS done"
 		"  FROM tiles GROUP BY job_id) t ON t.job_id = j.id "
 		"LEFT JOIN (SELECT job_id, sum(ms) AS ms FROM timings GROUP BY job_id) m"
 		"  ON m.job_id = j.id "
@@ -1550,8 +1561,8 @@ tp_status store_stages_each(struct store *s, int64_t job_id,
 
 	if (r != TP_OK)
 		return r;
-	if (sqlite3_bind_int64(st, 1, job_id))
-		return bind_fail(s, st, "summing stage timings");
+	if ((r = bindf(s, st, "summing stage timings", "i", job_id)) != TP_OK)
+		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *stage = (const char *)sqlite3_column_text(st, 0);
 		if (cb(ctx, stage ? stage : "", sqlite3_column_int64(st, 1),
