@@ -202,7 +202,8 @@ TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const ch
 		}
 		n++;
 	}
-	qsort(names, n, sizeof *names, cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n && rc == TP_OK; i++) {
 		char *path = join(dir, names[i]);
 		char *rel = sub[0] ? join(sub, names[i]) : tp_strdup(names[i]);
@@ -267,7 +268,8 @@ tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_it
 	tp_free(w.masks_canon);
 	if (rc != TP_OK)
 		return rc;
-	qsort(out->v, out->n, sizeof *out->v, cmp_item);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_item);
 	/* two inputs that would write one output: the later ones are refused */
 	for (size_t i = 1; i < out->n; i++) {
 		if (strcmp(out->v[i].output, out->v[i - 1].output) == 0 && !out->v[i].problem) {

@@ -11,11 +11,14 @@
 
 struct io_reader {
 	char *path;                 /* owned copy of the file name */
+	uint64_t file_size;         /* bytes in the file when opened: what it
+				     * declares (byte counts, metadata) must fit */
 	struct io_info info;
 	struct io_meta meta;        /* points into the owned fields below */
 	uint8_t *icc, *exif, *xmp;  /* owned metadata blobs (tp_malloc) */
 	char **keys, **values;      /* owned text pairs, ntext of each */
 	size_t ntext;
+	size_t text_bytes;          /* their values, for IO_MAX_TEXT_BYTES */
 	int compression;            /* io_reader_compression() */
 	uint32_t row;               /* next row to hand out */
 	int failed;                 /* a read failed: every later read fails too */
@@ -44,10 +47,32 @@ struct io_writer {
 	void *state;
 };
 
+/*
+ * Limits on what a file may declare, checked before anything is allocated
+ * for it (with io_info_check and io_check_bytes). A file breaking one is
+ * TP_EFORMAT naming it and the limit.
+ */
+#define IO_MAX_DIM 1048576u                  /* width and height */
+#define IO_MAX_META ((size_t)16 << 20)       /* one ICC, EXIF or XMP blob */
+#define IO_MAX_TEXT 1024u                    /* text pairs (PNG text, JPEG COM) */
+#define IO_MAX_TEXT_BYTES ((size_t)16 << 20) /* all their values together */
+/* deflate never expands by more than 1032:1 (258 bytes per 2-bit code):
+ * PNG pixel data and compressed metadata cannot exceed this times the file */
+#define IO_DEFLATE_MAX_RATIO 1032u
+
 /* Bytes of one packed row of `info`. The limits check makes it fit. */
 size_t io_row_bytes(const struct io_info *info);
-/* Check dimensions and layout; TP_EFORMAT naming `path` when out of range. */
+/* Check dimensions and layout (width x height x channels x bytes per sample
+ * must be addressable); TP_EFORMAT naming `path` when out of range. */
 TP_MUST_USE tp_status io_info_check(const char *path, const struct io_info *info);
+/* `what` declares `need` bytes that must lie in the file (a byte count, a
+ * metadata length): TP_EFORMAT naming the file when it has fewer. */
+TP_MUST_USE tp_status io_check_bytes(const struct io_reader *r, const char *what, uint64_t need);
+/* The process-wide cap set with io_reader_set_max_memory (0: none). Back
+ * ends check every buffer sized by the file against it before allocating:
+ * TP_EFORMAT naming the file, what, and both numbers. */
+TP_MUST_USE tp_status io_check_memory(const struct io_reader *r, const char *what, uint64_t need);
+size_t io_max_memory(void);
 
 /* Copy a blob into the reader's metadata (replaces an earlier one). */
 TP_MUST_USE tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n);

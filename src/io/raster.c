@@ -10,9 +10,37 @@
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define IO_MAX_DIM 1048576u
+static size_t io_mem_cap; /* io_reader_set_max_memory; 0: none */
+
+void io_reader_set_max_memory(size_t bytes)
+{
+	io_mem_cap = bytes;
+}
+
+size_t io_max_memory(void)
+{
+	return io_mem_cap;
+}
+
+tp_status io_check_memory(const struct io_reader *r, const char *what, uint64_t need)
+{
+	if (io_mem_cap && need > io_mem_cap)
+		return tp_err(TP_EFORMAT, "%s: %s needs %llu bytes, over the reader memory limit "
+			      "of %zu", r->path, what, (unsigned long long)need, io_mem_cap);
+	return TP_OK;
+}
+
+tp_status io_check_bytes(const struct io_reader *r, const char *what, uint64_t need)
+{
+	if (need > r->file_size)
+		return tp_err(TP_EFORMAT, "%s: %s declares %llu bytes but the file has only %llu",
+			      r->path, what, (unsigned long long)need,
+			      (unsigned long long)r->file_size);
+	return TP_OK;
+}
 
 enum io_format io_sniff(const uint8_t *head, size_t n)
 {
@@ -70,14 +98,22 @@ tp_status io_info_check(const char *path, const struct io_info *info)
 	if (info->bits != 8 && info->bits != 16)
 		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported (8 or 16)",
 			      path, info->bits);
-	if (tp_mul_overflow(info->width, (size_t)info->channels * 2, &n))
+	if (tp_mul_overflow(info->width, (size_t)info->channels * (info->bits / 8), &n))
 		return tp_err(TP_EFORMAT, "%s: row of %u pixels too large", path, info->width);
+	if (tp_mul_overflow(n, info->height, &n))
+		return tp_err(TP_EFORMAT, "%s: %ux%u image of %u x %u-bit samples too large to "
+			      "address", path, info->width, info->height, info->channels, info->bits);
 	return TP_OK;
 }
 
-TP_MUST_USE static tp_status meta_blob(const char *path, uint8_t **dst, const uint8_t *p, size_t n)
+TP_MUST_USE static tp_status meta_blob(const char *path, const char *what, uint8_t **dst,
+			   const uint8_t *p, size_t n)
 {
-	uint8_t *c = tp_malloc(n);
+	uint8_t *c;
+	if (n > IO_MAX_META)
+		return tp_err(TP_EFORMAT, "%s: %s of %zu bytes, over the %zu-byte metadata limit",
+			      path, what, n, IO_MAX_META);
+	c = tp_malloc(n);
 	if (!c)
 		return tp_err(TP_ENOMEM, "%s: out of memory for %zu bytes of metadata", path, n);
 	memcpy(c, p, n);
@@ -88,7 +124,7 @@ TP_MUST_USE static tp_status meta_blob(const char *path, uint8_t **dst, const ui
 
 tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n)
 {
-	tp_status s = meta_blob(r->path, &r->icc, p, n);
+	tp_status s = meta_blob(r->path, "ICC profile", &r->icc, p, n);
 	if (!s) {
 		r->meta.icc = r->icc;
 		r->meta.icc_len = n;
@@ -98,7 +134,7 @@ tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n)
 
 tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n)
 {
-	tp_status s = meta_blob(r->path, &r->exif, p, n);
+	tp_status s = meta_blob(r->path, "EXIF block", &r->exif, p, n);
 	if (!s) {
 		r->meta.exif = r->exif;
 		r->meta.exif_len = n;
@@ -108,7 +144,7 @@ tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n)
 
 tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n)
 {
-	tp_status s = meta_blob(r->path, &r->xmp, p, n);
+	tp_status s = meta_blob(r->path, "XMP packet", &r->xmp, p, n);
 	if (!s) {
 		r->meta.xmp = r->xmp;
 		r->meta.xmp_len = n;
@@ -119,6 +155,13 @@ tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n)
 tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n)
 {
 	char **k = NULL, **v = NULL, *kc = NULL, *vc = NULL;
+	if (r->ntext >= IO_MAX_TEXT)
+		return tp_err(TP_EFORMAT, "%s: more than %u text metadata entries", r->path,
+			      IO_MAX_TEXT);
+	if (n > IO_MAX_TEXT_BYTES - r->text_bytes)
+		return tp_err(TP_EFORMAT, "%s: text metadata over %zu bytes in all", r->path,
+			      IO_MAX_TEXT_BYTES);
+	r->text_bytes += n;
 	k = tp_realloc(r->keys, (r->ntext + 1) * sizeof *k);
 	if (k)
 		r->keys = k;
@@ -146,9 +189,12 @@ tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *val
 tp_status io_reader_alloc_image(struct io_reader *r)
 {
 	size_t total;
+	tp_status s;
 	r->image_stride = io_row_bytes(&r->info);
 	if (tp_mul_overflow(r->image_stride, r->info.height, &total))
 		return tp_err(TP_EFORMAT, "%s: image too large to decode in memory", r->path);
+	if ((s = io_check_memory(r, "decoding the whole image", total)))
+		return s;
 	r->image = tp_malloc(total);
 	if (!r->image)
 		return tp_err(TP_ENOMEM, "%s: out of memory decoding %ux%u image (%zu bytes)",
@@ -203,6 +249,7 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 	struct io_reader *r = NULL;
 	uint8_t head[16];
 	size_t n;
+	struct stat st;
 	FILE *f;
 	tp_status s;
 
@@ -214,7 +261,7 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 		return tp_err(TP_EIO, "%s: %s", path, strerror(errno));
 	}
 	n = fread(head, 1, sizeof head, f);
-	if (n < sizeof head && ferror(f)) {
+	if ((n < sizeof head && ferror(f)) || fstat(fileno(f), &st) != 0) {
 		s = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
 		fclose(f);
 		return s;
@@ -228,6 +275,7 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 		s = tp_err(TP_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
+	r->file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	r->info.format = io_sniff(head, n);
 	switch (r->info.format) {
 	case IO_FORMAT_PNG: s = io_png_open(r); break;

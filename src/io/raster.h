@@ -17,7 +17,15 @@
  * to RGB, strips or tiles, contiguous or separate planes, any codec libtiff
  * has (JPEG YCbCr decoded as RGB). TIFF memory: one row of tiles or one strip
  * per plane (at most 2 GiB, else TP_EFORMAT); JPEG decoding at most 2 GiB.
- * Limits: width and height 1..1,048,576, else TP_EFORMAT.
+ * Limits: width and height 1..1,048,576, else TP_EFORMAT. Every size a file
+ * declares is checked before anything is allocated for it: width x height x
+ * channels x bytes per sample (addressable), TIFF tile sides (<= 65536) and
+ * strip/tile sizes (one band <= 2 GiB, and at most 4096 times the file
+ * size), TIFF strip/tile byte counts (inside the file), PNG pixel data (at
+ * most 1032 times the file, the deflate limit), Huffman JPEG pixels (at most
+ * 512 per byte of file, one bit per 8x8 block), ICC/EXIF/XMP blobs (16 MiB
+ * each, uncompressed ones inside the file), text pairs (1024, 16 MiB in
+ * all). A file breaking one is TP_EFORMAT naming it and what is wrong.
  *
  * Errors: every function returns a tp_status and sets tp_err() with a message
  * that names the file. Library errors (libpng/libjpeg longjmp, libtiff
@@ -114,6 +122,14 @@ const char *io_format_name(enum io_format f);
  * height x channels too large to address).
  */
 TP_MUST_USE tp_status io_reader_open(const char *path, struct io_reader **out);
+/*
+ * Cap the bytes any one reader may allocate for pixels sized by the file
+ * (whole-image decodes, TIFF bands and tiles, libtiff's single allocations,
+ * libjpeg's coefficient memory); 0 (the default) leaves only the limits
+ * above. An image needing more is TP_EFORMAT. For fuzzing harnesses and
+ * memory-tight hosts; process-wide, set it before opening readers.
+ */
+void io_reader_set_max_memory(size_t bytes);
 /* Borrowed; valid until close. */
 const struct io_info *io_reader_info(const struct io_reader *r);
 const struct io_meta *io_reader_meta(const struct io_reader *r);

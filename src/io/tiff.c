@@ -16,6 +16,14 @@
 
 /* Most bytes held for one band of strips (separate planes) or one row of tiles. */
 #define IO_TIFF_MAX_BAND ((size_t)1 << 31)
+/* Tile width and length (the spec has no maximum; 256-1024 is usual). */
+#define IO_TIFF_MAX_TILE_SIDE 65536u
+/* A band (and tile) may need at most this many bytes per byte of file: no
+ * lossless codec libtiff has for our layouts expands more than about 4000:1
+ * (deflate 1032:1, LZW and PackBits less), so a file that declares more is a
+ * bomb or truncated; below IO_TIFF_BAND_FREE bytes nobody cares. */
+#define IO_TIFF_MAX_RATIO 4096u
+#define IO_TIFF_BAND_FREE ((size_t)64 << 20)
 
 enum tiff_mode { MODE_SCANLINE, MODE_STRIPS_SEPARATE, MODE_TILES };
 
@@ -92,6 +100,8 @@ static struct tiff_ctx *tiff_ctx_new(void)
 		return NULL;
 	}
 	TIFFOpenOptionsSetErrorHandlerExtR(c->topts, tiff_on_error, c);
+	if (io_max_memory())
+		TIFFOpenOptionsSetMaxSingleMemAlloc(c->topts, (tmsize_t)io_max_memory());
 	TIFFOpenOptionsSetWarningHandlerExtR(c->topts, tiff_on_warning, c);
 	return c;
 }
@@ -126,10 +136,12 @@ TP_MUST_USE static tp_status tiff_read_meta(struct io_reader *r, struct tiff_ctx
 	tp_status s;
 
 	if (TIFFGetField(c->tif, TIFFTAG_ICCPROFILE, &n, &p) && p && n)
-		if ((s = io_meta_set_icc(r, p, n)))
+		if ((s = io_check_bytes(r, "TIFF ICC profile", n)) ||
+		    (s = io_meta_set_icc(r, p, n)))
 			return s;
 	if (TIFFGetField(c->tif, TIFFTAG_XMLPACKET, &n, &p) && p && n)
-		if ((s = io_meta_set_xmp(r, p, n)))
+		if ((s = io_check_bytes(r, "TIFF XMP packet", n)) ||
+		    (s = io_meta_set_xmp(r, p, n)))
 			return s;
 	if (TIFFGetField(c->tif, TIFFTAG_XRESOLUTION, &xr) &&
 	    TIFFGetField(c->tif, TIFFTAG_YRESOLUTION, &yr) && xr > 0 && yr > 0) {
@@ -259,18 +271,60 @@ TP_MUST_USE static tp_status tiff_alloc(struct io_reader *r, uint8_t **p, size_t
 	return TP_OK;
 }
 
-/* Work out the layout and allocate the buffers of the chosen read mode. */
+/* Every strip or tile with data must lie inside the file (its byte count is
+ * what libtiff reads, so a bogus one would only fail later, row by row). */
+TP_MUST_USE static tp_status tiff_check_striles(struct io_reader *r, struct tiff_ctx *c)
+{
+	uint32_t n = TIFFNumberOfStrips(c->tif);
+	const char *what = TIFFIsTiled(c->tif) ? "tile" : "strip";
+	for (uint32_t i = 0; i < n; i++) {
+		int err = 0;
+		uint64_t off = TIFFGetStrileOffsetWithErr(c->tif, i, &err);
+		uint64_t cnt = err ? 0 : TIFFGetStrileByteCountWithErr(c->tif, i, &err);
+		if (err)
+			return tp_err(TP_EFORMAT, "%s: TIFF %s %u: unreadable offset or byte count (%s)",
+				      r->path, what, i, tiff_msg(c));
+		if (cnt && (off > r->file_size || cnt > r->file_size - off))
+			return tp_err(TP_EFORMAT, "%s: TIFF %s %u declares %llu bytes at offset %llu, "
+				      "past the end of the file (%llu bytes)", r->path, what, i,
+				      (unsigned long long)cnt, (unsigned long long)off,
+				      (unsigned long long)r->file_size);
+	}
+	return TP_OK;
+}
+
+/* A strip or tile of `size` bytes (libtiff's 64-bit figure) fits the limits. */
+TP_MUST_USE static tp_status tiff_check_block(struct io_reader *r, const char *what, uint64_t size)
+{
+	if (!size || size > IO_TIFF_MAX_BAND)
+		return tp_err(TP_EFORMAT, "%s: TIFF %s of %llu bytes %s", r->path, what,
+			      (unsigned long long)size,
+			      size ? "over the 2 GiB limit" : "is empty");
+	return TP_OK;
+}
+
+/* Work out the layout, check every size the file declares for it, and only
+ * then allocate the buffers of the chosen read mode. */
 TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ctx *c)
 {
-	size_t band;
+	size_t band, need;
+	uint64_t ratio_cap;
+	tp_status s;
 	c->nplanes = c->planar == PLANARCONFIG_SEPARATE ? c->spp : 1;
+	if ((s = tiff_check_striles(r, c)))
+		return s;
 	if (TIFFIsTiled(c->tif)) {
 		uint32_t tw = 0, th = 0;
 		TIFFGetField(c->tif, TIFFTAG_TILEWIDTH, &tw);
 		TIFFGetField(c->tif, TIFFTAG_TILELENGTH, &th);
+		if (!tw || !th || tw > IO_TIFF_MAX_TILE_SIDE || th > IO_TIFF_MAX_TILE_SIDE)
+			return tp_err(TP_EFORMAT, "%s: bad TIFF tile size %ux%u (1..%u a side)",
+				      r->path, tw, th, IO_TIFF_MAX_TILE_SIDE);
+		if ((s = tiff_check_block(r, "tile", TIFFTileSize64(c->tif))))
+			return s;
 		c->block_size = (size_t)TIFFTileSize64(c->tif);
 		/* tile rows are concatenated, so each must end on a pixel boundary */
-		if (!tw || !th || !c->block_size || c->block_size % th ||
+		if (c->block_size % th ||
 		    ((uint64_t)tw * c->bps * (c->planar == PLANARCONFIG_SEPARATE ? 1 : c->spp)) % 8)
 			return tp_err(TP_EFORMAT, "%s: bad TIFF tile size %ux%u", r->path, tw, th);
 		c->mode = MODE_TILES;
@@ -279,23 +333,27 @@ TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ct
 		c->ntx = (r->info.width + tw - 1) / tw;
 		if (tp_mul_overflow(c->block_size / th, c->ntx, &c->plane_row))
 			return tp_err(TP_EFORMAT, "%s: TIFF tile row too large", r->path);
-		if (tiff_alloc(r, &c->tile, c->block_size))
-			return TP_ENOMEM;
 	} else if (c->nplanes > 1) {
 		uint32_t rps = 0;
 		TIFFGetFieldDefaulted(c->tif, TIFFTAG_ROWSPERSTRIP, &rps);
 		c->mode = MODE_STRIPS_SEPARATE;
 		c->block_h = rps == 0 || rps > r->info.height ? r->info.height : rps;
+		if ((s = tiff_check_block(r, "strip", TIFFStripSize64(c->tif))) ||
+		    (s = tiff_check_block(r, "scanline", TIFFScanlineSize64(c->tif))))
+			return s;
 		c->block_size = (size_t)TIFFStripSize64(c->tif);
 		c->plane_row = (size_t)TIFFScanlineSize64(c->tif);
-		if (!c->plane_row || c->block_size < c->plane_row * c->block_h)
+		if (c->block_size < c->plane_row * c->block_h)
 			return tp_err(TP_EFORMAT, "%s: bad TIFF strip layout", r->path);
 	} else {
-		size_t n = (size_t)TIFFScanlineSize64(c->tif);
+		uint64_t n = TIFFScanlineSize64(c->tif);
 		c->mode = MODE_SCANLINE;
 		if (!n)
 			return tp_err(TP_EFORMAT, "%s: bad TIFF scanline size", r->path);
-		return tiff_alloc(r, &c->line, n);
+		if ((s = tiff_check_block(r, "scanline", n)) ||
+		    (s = io_check_memory(r, "a TIFF scanline", n)))
+			return s;
+		return tiff_alloc(r, &c->line, (size_t)n);
 	}
 	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
 	    band > IO_TIFF_MAX_BAND)
@@ -303,7 +361,21 @@ TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ct
 			      "x %u planes; limit %zu bytes)", r->path,
 			      c->mode == MODE_TILES ? "tile rows" : "strips", c->block_h,
 			      c->plane_row, c->nplanes, (size_t)IO_TIFF_MAX_BAND);
-	return tiff_alloc(r, &c->band, band < c->block_size ? c->block_size : band);
+	if (band < c->block_size)
+		band = c->block_size;
+	need = band + (c->mode == MODE_TILES ? c->block_size : 0);
+	ratio_cap = r->file_size * (uint64_t)IO_TIFF_MAX_RATIO;
+	if (need > IO_TIFF_BAND_FREE && need > ratio_cap)
+		return tp_err(TP_EFORMAT, "%s: TIFF %s need %zu bytes, more than %u times the "
+			      "%llu-byte file (a bomb or truncated)", r->path,
+			      c->mode == MODE_TILES ? "tile rows" : "strips", need, IO_TIFF_MAX_RATIO,
+			      (unsigned long long)r->file_size);
+	if ((s = io_check_memory(r, c->mode == MODE_TILES ? "a TIFF tile row" : "a TIFF strip",
+				 need)))
+		return s;
+	if (c->mode == MODE_TILES && tiff_alloc(r, &c->tile, c->block_size))
+		return TP_ENOMEM;
+	return tiff_alloc(r, &c->band, band);
 }
 
 tp_status io_tiff_open(struct io_reader *r)
