@@ -79,6 +79,14 @@ FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
 
 BIN = $(BUILD)/tilepaint
 
+# The LD_PRELOAD fault-injection shim (tests/e2e/17-fault-injection.sh). Never
+# built with the sanitizers (it is loaded before their runtime); in SAN builds
+# it leaves malloc to ASan.
+FAULTINJ = $(BUILD)/tests/libfaultinj.so
+ifeq ($(SAN),1)
+FAULTINJ_FLAGS = -DFAULTINJ_NO_MALLOC
+endif
+
 .PHONY: all deps demo check tests bench install uninstall clean lint fuzz
 all: $(BIN)
 
@@ -122,7 +130,13 @@ $(BUILD)/.pkgcheck:
 	done
 	@mkdir -p $(BUILD) && touch $@
 
-tests: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+$(FAULTINJ): tests/faultinj/faultinj.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FAULTINJ_FLAGS) $(CFLAGS) \
+		-fPIC -shared -o $@ $< -ldl
+
+tests: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN) $(FAULTINJ)
 
 deps:
 	@scripts/install-deps.sh
