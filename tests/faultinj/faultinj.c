@@ -12,6 +12,8 @@
  *   FAULT_STICKY=1            fail every call from the n-th on (a disk that stays full)
  *   FAULT_COUNT=FILE          at exit, write "OP CALLS" per kind and "fired OP N" when
  *                             a call was failed, to FILE
+ *   FAULT_TRACE=FILE          append "OP N PATH" for every counted call (not malloc) to
+ *                             FILE, to learn which call a number is
  *
  * The kinds: write = write, pwrite, pwrite64, and fwrite on streams open for
  * writing; fsync = fsync, fdatasync; rename = rename, renameat; open = open,
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum op { OP_WRITE, OP_FSYNC, OP_RENAME, OP_OPEN, OP_MALLOC, OP_COUNT };
@@ -54,6 +57,7 @@ static int cfg_errno = EIO;
 static int cfg_sticky;
 static const char *cfg_path;
 static const char *cfg_count;
+static int cfg_trace = -1;   /* FAULT_TRACE descriptor */
 
 static long calls[OP_COUNT];
 static long fired_at;   /* the call number that was failed first, 0: none yet */
@@ -100,6 +104,9 @@ static void config(void)
 		cfg_path = v;
 	if ((v = getenv("FAULT_COUNT")) != NULL && *v)
 		cfg_count = v;
+	if ((v = getenv("FAULT_TRACE")) != NULL && *v)
+		cfg_trace = (int)syscall(SYS_openat, AT_FDCWD, v,
+					 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	__atomic_store_n(&cfg_state, 2, __ATOMIC_RELEASE);
 }
 
@@ -108,31 +115,45 @@ static int path_matches(const char *path)
 	return !cfg_path || (path && strstr(path, cfg_path));
 }
 
-static int fd_matches(int fd)
+static __thread char fd_target[4096];
+
+/* The path descriptor fd is open on, in fd_target (only when needed). */
+static const char *fd_path(int fd)
 {
-	char link[64], target[4096];
+	char link[64];
 	ssize_t n;
-	if (!cfg_path)
-		return 1;
+	config();
+	if (!cfg_path && cfg_trace < 0)
+		return "";
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof target - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	return strstr(target, cfg_path) != NULL;
+	n = readlink(link, fd_target, sizeof fd_target - 1);
+	fd_target[n < 0 ? 0 : n] = '\0';
+	return fd_target;
+}
+
+static void trace(enum op op, long n, const char *path, const char *path2)
+{
+	char line[8400];
+	int len = snprintf(line, sizeof line, "%s %ld %s%s%s\n", op_names[op], n, path ? path : "?",
+			   path2 ? " " : "", path2 ? path2 : "");
+	if (len > 0 && (size_t)len < sizeof line)
+		(void)!syscall(SYS_write, cfg_trace, line, (size_t)len);
 }
 
 /*
- * Count a call of kind `op` (when it matches FAULT_PATH) and say whether it
- * is to fail. On 1 errno is already set to FAULT_ERRNO.
+ * Count a call of kind `op` on `path` (and `path2`, a rename's target; both
+ * may be NULL) when it matches FAULT_PATH, and say whether it is to fail.
+ * On 1 errno is already set to FAULT_ERRNO.
  */
-static int hit(enum op op, int matches)
+static int hit2(enum op op, const char *path, const char *path2)
 {
 	long n;
 	config();
-	if (!matches)
+	if (cfg_path && op != OP_MALLOC && !path_matches(path) && !path_matches(path2))
 		return 0;
 	n = __atomic_add_fetch(&calls[op], 1, __ATOMIC_RELAXED);
+	if (cfg_trace >= 0 && op != OP_MALLOC)
+		trace(op, n, path, path2);
 	if ((int)op != cfg_op || cfg_n <= 0)
 		return 0;
 	if (n == cfg_n || (cfg_sticky && n > cfg_n)) {
@@ -143,6 +164,11 @@ static int hit(enum op op, int matches)
 		return 1;
 	}
 	return 0;
+}
+
+static int hit(enum op op, const char *path)
+{
+	return hit2(op, path, NULL);
 }
 
 #define REAL(type, name, args)                                                  \
@@ -177,21 +203,21 @@ REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *))
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (fd > 2 && hit(OP_WRITE, fd_matches(fd)))
+	if (fd > 2 && hit(OP_WRITE, fd_path(fd)))
 		return -1;
 	return get_write()(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	if (fd > 2 && hit(OP_WRITE, fd_matches(fd)))
+	if (fd > 2 && hit(OP_WRITE, fd_path(fd)))
 		return -1;
 	return get_pwrite()(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
-	if (fd > 2 && hit(OP_WRITE, fd_matches(fd)))
+	if (fd > 2 && hit(OP_WRITE, fd_path(fd)))
 		return -1;
 	return get_pwrite64()(fd, buf, n, off);
 }
@@ -232,14 +258,14 @@ size_t fwrite(const void *ptr, size_t size, size_t nmemb, FILE *f)
 
 int fsync(int fd)
 {
-	if (fd > 2 && hit(OP_FSYNC, fd_matches(fd)))
+	if (fd > 2 && hit(OP_FSYNC, fd_path(fd)))
 		return -1;
 	return get_fsync()(fd);
 }
 
 int fdatasync(int fd)
 {
-	if (fd > 2 && hit(OP_FSYNC, fd_matches(fd)))
+	if (fd > 2 && hit(OP_FSYNC, fd_path(fd)))
 		return -1;
 	return get_fdatasync()(fd);
 }
@@ -248,14 +274,14 @@ int fdatasync(int fd)
 
 int rename(const char *from, const char *to)
 {
-	if (hit(OP_RENAME, path_matches(from) || path_matches(to)))
+	if (hit2(OP_RENAME, from, to))
 		return -1;
 	return get_rename()(from, to);
 }
 
 int renameat(int dfrom, const char *from, int dto, const char *to)
 {
-	if (hit(OP_RENAME, path_matches(from) || path_matches(to)))
+	if (hit2(OP_RENAME, from, to))
 		return -1;
 	return get_renameat()(dfrom, from, dto, to);
 }
@@ -274,7 +300,7 @@ int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get_open()(path, flags, mode);
 }
@@ -286,7 +312,7 @@ int open64(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get_open64()(path, flags, mode);
 }
@@ -298,7 +324,7 @@ int openat(int dir, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get_openat()(dir, path, flags, mode);
 }
@@ -310,49 +336,49 @@ int openat64(int dir, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get_openat64()(dir, path, flags, mode);
 }
 
 int __open_2(const char *path, int flags)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get___open_2()(path, flags);
 }
 
 int __open64_2(const char *path, int flags)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get___open64_2()(path, flags);
 }
 
 int __openat_2(int dir, const char *path, int flags)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get___openat_2()(dir, path, flags);
 }
 
 int __openat64_2(int dir, const char *path, int flags)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return -1;
 	return get___openat64_2()(dir, path, flags);
 }
 
 FILE *fopen(const char *path, const char *mode)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return NULL;
 	return get_fopen()(path, mode);
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
-	if (hit(OP_OPEN, path_matches(path)))
+	if (hit(OP_OPEN, path))
 		return NULL;
 	return get_fopen64()(path, mode);
 }
@@ -366,14 +392,14 @@ extern void *__libc_realloc(void *, size_t);
 
 void *malloc(size_t n)
 {
-	if (hit(OP_MALLOC, 1))
+	if (hit(OP_MALLOC, NULL))
 		return NULL;
 	return __libc_malloc(n);
 }
 
 void *calloc(size_t count, size_t size)
 {
-	if (hit(OP_MALLOC, 1))
+	if (hit(OP_MALLOC, NULL))
 		return NULL;
 	return __libc_calloc(count, size);
 }
@@ -381,7 +407,7 @@ void *calloc(size_t count, size_t size)
 void *realloc(void *p, size_t n)
 {
 	/* realloc(p, 0) frees: not an allocation that can fail */
-	if ((n || !p) && hit(OP_MALLOC, 1))
+	if ((n || !p) && hit(OP_MALLOC, NULL))
 		return NULL;
 	return __libc_realloc(p, n);
 }
