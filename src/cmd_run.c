@@ -416,7 +416,8 @@ static enum item_outcome run_item(struct run *r, const struct tp_item *it)
 			snprintf(msg, sizeof msg, "%s: %s", it->input, it->problem);
 		else
 			snprintf(msg, sizeof msg, "%s", tp_errmsg());
-		return fail_unclaimed(r, job.id, msg, it->problem ? TP_EXIT_DATAERR : tp_job_exit_code(src));
+		return fail_unclaimed(r, job.id, msg, it->problem ? tp_exit_code(it->why)
+							      : tp_job_exit_code(src));
 	}
 	if (job.state == STORE_JOB_DONE) {
 		if (output_unchanged(r, it, &job))
@@ -442,6 +443,8 @@ static enum item_outcome run_item(struct run *r, const struct tp_item *it)
 static int dry_run(struct run *r)
 {
 	uint64_t tiles = 0, active = 0;
+	if (r->items.errors)
+		r->ex = worse(r->ex, TP_EXIT_DATAERR);
 	for (size_t i = 0; i < r->items.n; i++) {
 		struct tp_item *it = &r->items.v[i];
 		struct tp_job_io io = { .input = it->input, .mask = it->mask, .output = it->output };
@@ -452,7 +455,7 @@ static int dry_run(struct run *r)
 		r->n.images++;
 		if (it->problem) {
 			tp_error("%s: %s", it->input, it->problem);
-			r->ex = worse(r->ex, TP_EXIT_DATAERR);
+			r->ex = worse(r->ex, tp_exit_code(it->why));
 			continue;
 		}
 		rc = tp_job_process(&r->eng, &r->o, &io, 1, &res);
@@ -584,6 +587,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if ((r.ex = open_store(&r, argc, argv)) != TP_EXIT_OK)
 		goto out;
+	if (r.items.errors)   /* directories that could not be listed, each printed */
+		r.ex = worse(r.ex, TP_EXIT_DATAERR);
 	{
 		struct store_status ss;
 		double est = 0;
@@ -644,7 +649,7 @@ int cmd_inpaint(int argc, char **argv)
 		/* the output must not be (or link to) the image or the mask */
 		struct tp_item one = { .input = argv[first], .mask = argv[first + 1],
 				       .output = argv[first + 2] };
-		struct tp_items items = { &one, 1, 1 };
+		struct tp_items items = { &one, 1, 1, 0 };
 		struct tp_opts none = { 0 };
 		if ((rc = guard_inputs(&none, NULL, 0, &items)) != TP_OK)
 			return opts_usage_error("inpaint", tp_errmsg());

@@ -82,17 +82,9 @@ tp_status tp_file_sig(const char *path, char *sig, size_t n, uint64_t *content_h
 	unsigned char *buf = NULL;
 	uint64_t h = TP_HASH_INIT;
 	tp_status rc = TP_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = tp_err(TP_EFORMAT, "%s: not a regular file", path);
-		goto out;
-	}
+	int fd;
+	if ((rc = tp_open_regular(path, &fd, &st)) != TP_OK)
+		return rc;
 	buf = tp_malloc(CHUNK);
 	if (!buf) {
 		rc = tp_err(TP_ENOMEM, "%s: out of memory", path);

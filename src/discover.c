@@ -89,8 +89,13 @@ static int ends_with_mask_suffix(const char *name, const char *suffix)
 	return strncmp(dot - sl, suffix, sl) == 0;
 }
 
+/*
+ * Append the image `input` (named `rel` under -o). With `problem` set it is
+ * refused for that reason (exit code from the table for `why`), and no mask
+ * is looked for.
+ */
 TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts *o, const char *input,
-			  const char *rel)
+			  const char *rel, tp_status why, const char *problem)
 {
 	struct tp_item x;
 	char dir[PATH_MAX], stem[PATH_MAX];
@@ -109,6 +114,14 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	x.output = join(o->out_dir ? o->out_dir : ".", rel);
 	if (!x.input || !x.rel || !x.output)
 		goto oom;
+	x.why = TP_EFORMAT;
+	if (problem) {
+		x.why = why;
+		if (!(x.problem = tp_strdup(problem)))
+			goto oom;
+		it->v[it->n++] = x;
+		return TP_OK;
+	}
 	/* <rel dir> and <stem> */
 	slash = strrchr(rel, '/');
 	base = slash ? slash + 1 : rel;
@@ -150,6 +163,7 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	it->v[it->n++] = x;
 	return TP_OK;
 oom:
+	tp_free(x.problem);
 	tp_free(x.input);
 	tp_free(x.rel);
 	tp_free(x.output);
@@ -157,18 +171,206 @@ oom:
 	return tp_err(TP_ENOMEM, "out of memory listing inputs");
 }
 
+/*
+ * A set of file identities: directories entered, by (device, inode), and
+ * images taken, by the (device, inode) of the image and of its mask, so that a
+ * directory loop ends and a job reached by several paths (links, loops, the
+ * same file named twice) is done once. Open addressing; never shrinks.
+ */
+struct id_set {
+	struct file_key { dev_t dev, mdev; ino_t ino, mino; } *v;
+	unsigned char *used;
+	size_t n, cap;
+};
+
+static size_t id_hash(struct file_key k)
+{
+	uint64_t h = tp_hash_u64(tp_hash_u64(TP_HASH_INIT, (uint64_t)k.dev), (uint64_t)k.ino);
+	h = tp_hash_u64(tp_hash_u64(h, (uint64_t)k.mdev), (uint64_t)k.mino);
+	return (size_t)h;
+}
+
+/* Add the file of `st` (with its mask's `mst`, or NULL): 1 when new, 0 when
+ * already there, -1 out of memory. */
+static int id_set_add(struct id_set *s, const struct stat *st, const struct stat *mst)
+{
+	struct file_key k = { st->st_dev, mst ? mst->st_dev : 0, st->st_ino, mst ? mst->st_ino : 0 };
+	size_t i;
+	if (2 * (s->n + 1) > s->cap) {
+		struct id_set t = { 0 };
+		t.cap = s->cap ? s->cap * 2 : 256;
+		t.v = tp_calloc(t.cap, sizeof *t.v);
+		t.used = tp_calloc(t.cap, 1);
+		if (!t.v || !t.used) {
+			tp_free(t.v);
+			tp_free(t.used);
+			return -1;
+		}
+		for (size_t j = 0; j < s->cap; j++) {
+			if (!s->used[j])
+				continue;
+			for (i = id_hash(s->v[j]) & (t.cap - 1); t.used[i]; i = (i + 1) & (t.cap - 1))
+				;
+			t.v[i] = s->v[j];
+			t.used[i] = 1;
+		}
+		t.n = s->n;
+		tp_free(s->v);
+		tp_free(s->used);
+		*s = t;
+	}
+	for (i = id_hash(k) & (s->cap - 1); s->used[i]; i = (i + 1) & (s->cap - 1))
+		if (s->v[i].dev == k.dev && s->v[i].ino == k.ino && s->v[i].mdev == k.mdev &&
+		    s->v[i].mino == k.mino)
+			return 0;
+	s->v[i] = k;
+	s->used[i] = 1;
+	s->n++;
+	return 1;
+}
+
+static void id_set_free(struct id_set *s)
+{
+	tp_free(s->v);
+	tp_free(s->used);
+}
+
+/* An entry found through a symbolic link, visited after every real path. */
+struct deferred {
+	const char *root;   /* the INPUT argument it was found under (borrowed) */
+	char *rel;          /* its name relative to root */
+};
+
 struct walk {
 	const struct tp_opts *o;
 	struct tp_items *items;
 	char *out_canon, *masks_canon;
+	struct id_set dirs, images;
+	struct deferred *links;   /* a queue: grows while it is worked through */
+	size_t nlinks, caplinks;
 };
+
+/*
+ * Take the image at `path` (stat `st`, following links), with its mask, once:
+ * added, or dropped when the same image with the same mask was already taken
+ * by another path (a hard link with a mask of its own is a job of its own).
+ */
+TP_MUST_USE static tp_status take_image(struct walk *w, const char *path, const char *rel,
+					const struct stat *st)
+{
+	struct tp_item *x;
+	struct stat mst;
+	int fresh;
+	tp_status rc = add_item(w->items, w->o, path, rel, TP_OK, NULL);
+	if (rc != TP_OK)
+		return rc;
+	x = &w->items->v[w->items->n - 1];
+	if (x->problem)   /* no mask: reported once per path, nothing to dedupe */
+		return TP_OK;
+	fresh = id_set_add(&w->images, st, x->mask && stat(x->mask, &mst) == 0 ? &mst : NULL);
+	if (fresh < 0)
+		return tp_err(TP_ENOMEM, "out of memory listing inputs");
+	if (!fresh) {
+		tp_log(TP_LOG_DEBUG, "%s: the same image and mask as an input already listed; "
+		       "done once", path);
+		tp_free(x->input);
+		tp_free(x->rel);
+		tp_free(x->output);
+		tp_free(x->mask);
+		w->items->n--;
+	}
+	return TP_OK;
+}
+
+/* Refuse `path`, an entry named like an image that is no regular file. */
+TP_MUST_USE static tp_status refuse_special(struct walk *w, const char *path, const char *rel,
+					    const struct stat *st)
+{
+	char msg[64];
+	snprintf(msg, sizeof msg, "not a regular file (%s)", tp_file_kind(st->st_mode));
+	return add_item(w->items, w->o, path, rel, TP_EFORMAT, msg);
+}
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const char *sub)
+TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const char *sub,
+				      const struct stat *dst);
+
+/*
+ * One directory entry, `root`/`rel` (`name` its last part). An entry that is a
+ * symbolic link is, when `may_defer`, queued to be visited after everything
+ * reached by real paths, so that an image (or directory) reachable both ways
+ * is taken by its real path whatever the names sort to.
+ */
+TP_MUST_USE static tp_status visit_entry(struct walk *w, const char *root, const char *rel,
+					 const char *name, int may_defer)
+{
+	const char *suffix = w->o->mask_suffix ? w->o->mask_suffix : "_mask";
+	int image = discover_is_image_name(name) && !ends_with_mask_suffix(name, suffix);
+	char *path = join(root, rel);
+	char *pc = NULL;
+	struct stat st;
+	tp_status rc = TP_OK;
+	if (!path)
+		return tp_err(TP_ENOMEM, "out of memory listing inputs");
+	if (may_defer && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (w->nlinks == w->caplinks) {
+			size_t cap = w->caplinks ? w->caplinks * 2 : 16;
+			struct deferred *v = tp_realloc(w->links, cap * sizeof *v);
+			if (!v) {
+				tp_free(path);
+				return tp_err(TP_ENOMEM, "out of memory listing inputs");
+			}
+			w->links = v;
+			w->caplinks = cap;
+		}
+		w->links[w->nlinks].root = root;
+		if (!(w->links[w->nlinks].rel = tp_strdup(rel)))
+			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
+		else
+			w->nlinks++;
+		tp_free(path);
+		return rc;
+	}
+	pc = canon(path);
+	if (is_inside(pc, w->out_canon) || is_inside(pc, w->masks_canon)) {
+		/* our own output / the masks: not an input */
+	} else if (stat(path, &st) != 0) {
+		/* vanished since listed: nothing to do; a dangling or looping link
+		 * named like an image: say so */
+		int e = errno;
+		if (image && (e != ENOENT || lstat(path, &st) == 0)) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "cannot open: %s", strerror(e));
+			rc = add_item(w->items, w->o, path, rel, e == ENOENT ? TP_ENOENT : TP_EFORMAT,
+				      msg);
+		}
+	} else if (S_ISDIR(st.st_mode) && w->o->recurse) {
+		rc = walk_dir(w, root, rel, &st);
+	} else if (!image) {
+		/* not ours: other files, and masks beside their images (a file named
+		 * like a mask is one, whichever way masks are found) */
+	} else if (S_ISREG(st.st_mode)) {
+		rc = take_image(w, path, rel, &st);
+	} else {
+		rc = refuse_special(w, path, rel, &st);
+	}
+	tp_free(pc);
+	tp_free(path);
+	return rc;
+}
+
+/*
+ * List `root`/`sub` (its stat `dst`) into the plan, in name order. A
+ * directory already entered (a loop, or a second path to it) is not entered
+ * again; one that cannot be listed is reported and counted, and the walk goes
+ * on.
+ */
+TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const char *sub,
+				      const struct stat *dst)
 {
 	char *dir = sub[0] ? join(root, sub) : tp_strdup(root);
 	DIR *d;
@@ -176,14 +378,24 @@ TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const ch
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	tp_status rc = TP_OK;
-	const char *suffix = w->o->mask_suffix ? w->o->mask_suffix : "_mask";
+	int fresh;
 	if (!dir)
 		return tp_err(TP_ENOMEM, "out of memory listing inputs");
-	d = opendir(dir);
-	if (!d) {
-		rc = tp_err(TP_EIO, "%s: cannot list: %s", dir, strerror(errno));
+	if ((fresh = id_set_add(&w->dirs, dst, NULL)) <= 0) {
+		if (fresh < 0)
+			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
+		else
+			tp_log(TP_LOG_DEBUG, "%s: directory already listed (a loop or a second "
+			       "path to it); not entered again", dir);
 		tp_free(dir);
 		return rc;
+	}
+	d = opendir(dir);
+	if (!d) {
+		tp_error("%s: cannot list: %s", dir, strerror(errno));
+		w->items->errors++;
+		tp_free(dir);
+		return TP_OK;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -205,29 +417,9 @@ TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const ch
 	if (n > 1)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n && rc == TP_OK; i++) {
-		char *path = join(dir, names[i]);
 		char *rel = sub[0] ? join(sub, names[i]) : tp_strdup(names[i]);
-		struct stat st;
-		char *pc;
-		if (!path || !rel) {
-			tp_free(path);
-			tp_free(rel);
-			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
-			break;
-		}
-		pc = canon(path);
-		if (stat(path, &st) != 0 || is_inside(pc, w->out_canon) || is_inside(pc, w->masks_canon)) {
-			/* vanished, or our own output / the masks: not an input */
-		} else if (S_ISDIR(st.st_mode)) {
-			if (w->o->recurse)
-				rc = walk_dir(w, root, rel);
-		} else if (S_ISREG(st.st_mode) && discover_is_image_name(names[i]) &&
-			   !ends_with_mask_suffix(names[i], suffix)) {
-			/* a file named like a mask is one, whichever way masks are found */
-			rc = add_item(w->items, w->o, path, rel);
-		}
-		tp_free(pc);
-		tp_free(path);
+		rc = rel ? visit_entry(w, root, rel, names[i], 1)
+			 : tp_err(TP_ENOMEM, "out of memory listing inputs");
 		tp_free(rel);
 	}
 out:
@@ -248,22 +440,44 @@ static int cmp_item(const void *a, const void *b)
 
 tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_items *out)
 {
-	struct walk w = { o, out, NULL, NULL };
+	struct walk w = { o, out, NULL, NULL, { 0 }, { 0 }, NULL, 0, 0 };
 	tp_status rc = TP_OK;
 	memset(out, 0, sizeof *out);
 	w.out_canon = o->out_dir ? canon(o->out_dir) : NULL;
 	w.masks_canon = o->masks_dir ? canon(o->masks_dir) : NULL;
 	for (int i = 0; i < nargs && rc == TP_OK; i++) {
+		const char *slash = strrchr(args[i], '/');
+		const char *base = slash && slash[1] ? slash + 1 : args[i];
 		struct stat st;
 		if (stat(args[i], &st) != 0) {
-			rc = tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", args[i], strerror(errno));
+			/* missing, a dangling link, a link loop: that input fails, the
+			 * others go on */
+			char msg[128];
+			int e = errno;
+			snprintf(msg, sizeof msg, "%s", e == ENOENT || e == ENOTDIR ? "no such file"
+							: strerror(e));
+			rc = add_item(out, o, args[i], base, e == ENOENT || e == ENOTDIR ? TP_ENOENT
+										  : TP_EFORMAT, msg);
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk_dir(&w, args[i], "");
+			rc = walk_dir(&w, args[i], "", &st);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = take_image(&w, args[i], base, &st);
 		} else {
-			const char *slash = strrchr(args[i], '/');
-			rc = add_item(out, o, args[i], slash ? slash + 1 : args[i]);
+			rc = refuse_special(&w, args[i], base, &st);
 		}
 	}
+	/* then what was found through links, in the order found (the queue grows
+	 * as linked directories are listed) */
+	for (size_t i = 0; i < w.nlinks && rc == TP_OK; i++) {
+		const char *slash = strrchr(w.links[i].rel, '/');
+		rc = visit_entry(&w, w.links[i].root, w.links[i].rel,
+				 slash ? slash + 1 : w.links[i].rel, 0);
+	}
+	for (size_t i = 0; i < w.nlinks; i++)
+		tp_free(w.links[i].rel);
+	tp_free(w.links);
+	id_set_free(&w.dirs);
+	id_set_free(&w.images);
 	tp_free(w.out_canon);
 	tp_free(w.masks_canon);
 	if (rc != TP_OK)

@@ -21,16 +21,6 @@ tp_status tp_stat_key(const char *path, char *key, size_t n)
 	return TP_OK;
 }
 
-static const char *kind_of(mode_t m)
-{
-	if (S_ISDIR(m)) return "a directory";
-	if (S_ISFIFO(m)) return "a FIFO";
-	if (S_ISSOCK(m)) return "a socket";
-	if (S_ISCHR(m)) return "a character device";
-	if (S_ISBLK(m)) return "a block device";
-	return "not a plain file";
-}
-
 tp_status tp_content_sig(const char *path, char *sig, size_t n)
 {
 	enum { CHUNK = 1 << 20 };
@@ -39,18 +29,10 @@ tp_status tp_content_sig(const char *path, char *sig, size_t n)
 	unsigned char *buf = NULL;
 	tp_status rc = TP_OK;
 	uint64_t total = 0;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
-		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = tp_err(TP_EFORMAT, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
-		goto out;
-	}
+	if ((rc = tp_open_regular(path, &fd, &st)) != TP_OK)
+		return rc;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	buf = tp_malloc(CHUNK);
 	h = XXH3_createState();

@@ -13,6 +13,9 @@ struct io_reader {
 	char *path;                 /* owned copy of the file name */
 	uint64_t file_size;         /* bytes in the file when opened: what it
 				     * declares (byte counts, metadata) must fit */
+	FILE *f;                    /* the file, opened once (never blocking on a
+				     * FIFO or device); the back end's open takes it
+				     * (sets this to NULL) */
 	struct io_info info;
 	struct io_meta meta;        /* points into the owned fields below */
 	uint8_t *icc, *exif, *xmp;  /* owned metadata blobs (tp_malloc) */

@@ -260,10 +260,8 @@ tp_status io_jpeg_open(struct io_reader *r)
 		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
 	r->state = c;
 	r->free_state = jpeg_ctx_free;
-	c->f = fopen(r->path, "rb");
-	if (!c->f)
-		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", r->path,
-			      strerror(errno));
+	c->f = r->f;   /* ours now */
+	r->f = NULL;
 	if (jpeg_guard(c, step_read_header))
 		return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", r->path, c->msg);
 	if (c->d.jpeg_color_space == JCS_GRAYSCALE && c->d.num_components == 1) {

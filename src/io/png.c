@@ -240,10 +240,8 @@ tp_status io_png_open(struct io_reader *r)
 		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
 	r->state = c;
 	r->free_state = png_ctx_free;
-	c->f = fopen(r->path, "rb");
-	if (!c->f)
-		return tp_err(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", r->path,
-			      strerror(errno));
+	c->f = r->f;   /* ours now */
+	r->f = NULL;
 	if (png_guard(c, step_read_header))
 		return png_status(c, r->path, "header");
 	r->info.width = png_get_image_width(c->png, c->info);

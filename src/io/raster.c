@@ -251,25 +251,29 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 	size_t n;
 	struct stat st;
 	FILE *f;
+	int fd;
 	tp_status s;
 
 	*out = NULL;
-	f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return tp_err(TP_ENOENT, "%s: no such file", path);
-		return tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+	if ((s = tp_open_regular(path, &fd, &st)) != TP_OK)
+		return s;
+	if (!(f = fdopen(fd, "rb"))) {
+		s = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+		close(fd);
+		return s;
 	}
 	n = fread(head, 1, sizeof head, f);
-	if ((n < sizeof head && ferror(f)) || fstat(fileno(f), &st) != 0) {
-		s = tp_err(TP_EIO, "%s: %s", path, strerror(errno));
+	if ((n < sizeof head && ferror(f)) || fseek(f, 0, SEEK_SET) != 0) {
+		s = tp_err(TP_EIO, "%s: cannot read: %s", path, strerror(errno));
 		fclose(f);
 		return s;
 	}
-	fclose(f);
 	r = tp_calloc(1, sizeof *r);
-	if (!r)
+	if (!r) {
+		fclose(f);
 		return tp_err(TP_ENOMEM, "%s: out of memory", path);
+	}
+	r->f = f;
 	r->path = tp_strdup(path);
 	if (!r->path) {
 		s = tp_err(TP_ENOMEM, "%s: out of memory", path);
@@ -348,6 +352,8 @@ void io_reader_close(struct io_reader *r)
 {
 	if (!r)
 		return;
+	if (r->f)
+		fclose(r->f);
 	if (r->free_state)
 		r->free_state(r->state);
 	for (size_t i = 0; i < r->ntext; i++) {

@@ -392,9 +392,26 @@ tp_status io_tiff_open(struct io_reader *r)
 	r->state = c;
 	r->free_state = tiff_ctx_free;
 	/* "m": read(), not mmap, so resident memory is what we hold, not the file */
-	c->tif = TIFFOpenExt(r->path, "rm", c->topts);
-	if (!c->tif)
-		return tp_err(TP_EFORMAT, "%s: not a readable TIFF (%s)", r->path, tiff_msg(c));
+	{
+		/* libtiff gets its own descriptor on the file opened once (it closes
+		 * it in TIFFClose) */
+		int fd = dup(fileno(r->f));
+		if (fd < 0)
+			return tp_err(TP_EIO, "%s: %s", r->path, strerror(errno));
+		fclose(r->f);
+		r->f = NULL;
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			tp_status s2 = tp_err(TP_EIO, "%s: %s", r->path, strerror(errno));
+			close(fd);
+			return s2;
+		}
+		c->tif = TIFFFdOpenExt(fd, r->path, "rm", c->topts);
+		if (!c->tif) {
+			close(fd);
+			return tp_err(TP_EFORMAT, "%s: not a readable TIFF (%s)", r->path,
+				      tiff_msg(c));
+		}
+	}
 	TIFFGetField(c->tif, TIFFTAG_IMAGEWIDTH, &w);
 	TIFFGetField(c->tif, TIFFTAG_IMAGELENGTH, &h);
 	TIFFGetFieldDefaulted(c->tif, TIFFTAG_SAMPLESPERPIXEL, &c->spp);

@@ -386,13 +386,9 @@ tp_status nn_weights_open_flags(const char *path, unsigned flags, struct nn_weig
 		st = tp_err(TP_ENOMEM, "%s: out of memory opening the model", path);
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		st = tp_err(TP_EMODEL, "%s: cannot open model: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		st = tp_err(TP_EMODEL, "%s: model is not a regular file", path);
+	if (tp_open_regular(path, &fd, &sb) != TP_OK) {
+		/* the reason, as a model problem (exit 78, not 65) */
+		st = tp_err(TP_EMODEL, "cannot open model %s", tp_errmsg());
 		goto out;
 	}
 	if (sb.st_size < 8) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/types.h>
 
 #define TP_VERSION "1.0.0"
 
@@ -135,6 +136,19 @@ static inline int tp_cancelled(void)
 {
 	return tp_stop_signal != 0;
 }
+
+/* ---- files ---- */
+struct stat;
+/*
+ * Open `path` to read, refusing anything but a regular file without
+ * blocking on it (a FIFO with no writer, a device, a socket, a directory):
+ * TP_EFORMAT "PATH: not a regular file (a FIFO)"; TP_ENOENT when missing,
+ * TP_EIO otherwise. On success *fd is a blocking descriptor and *st (when
+ * not NULL) its fstat.
+ */
+TP_MUST_USE tp_status tp_open_regular(const char *path, int *fd, struct stat *st);
+/* "a FIFO", "a directory", ... for messages. */
+const char *tp_file_kind(mode_t mode);
 
 /* ---- clock ---- */
 /* Monotonic milliseconds (fractional). */

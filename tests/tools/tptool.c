@@ -20,10 +20,14 @@
  *                                                   and at most MAXFRAC of the samples differ at all
  *   tptool stats IMAGE X Y W H                      "mean M... sd S..." per colour channel inside the
  *                                                   rectangle, samples scaled to [0, 1]
+ *   tptool mksock PATH                              leave a Unix socket file at PATH
  */
 #include "src/io/raster.h"
 
 #include <math.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <string.h>
 
 static int fail(const char *what)
@@ -509,6 +513,20 @@ static int mutate(int argc, char **argv)
 	return fclose(out) ? 2 : 0;
 }
 
+/* mksock PATH: leave a Unix socket bound at PATH (a special file to refuse) */
+static int mksock(int argc, char **argv)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+	if (argc != 3 || strlen(argv[2]) >= sizeof a.sun_path)
+		return 2;
+	strcpy(a.sun_path, argv[2]);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		return 2;
+	return close(fd) ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -525,6 +543,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "fromraw")) return fromraw(argc, argv);
 	if (!strcmp(argv[1], "near")) return near(argc, argv);
 	if (!strcmp(argv[1], "stats")) return stats(argc, argv);
+	if (!strcmp(argv[1], "mksock")) return mksock(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;
