@@ -37,6 +37,7 @@ static const char run_synopsis[] =
 "  --shard K/N          process only the K-th of N disjoint shares of the images\n"
 "  --jpeg-quality N     JPEG output quality 1-100 (default 95)\n"
 "  --png-level N        PNG zlib level 0-9 (default 6)\n"
+"  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
 "Engine and tiling:\n"
 "  --engine NAME        patch (default), telea, harmonic, lama (default with --model)\n"
 "  --model FILE         model weights for lama (.safetensors or big-lama .ckpt)\n"
@@ -60,7 +61,8 @@ static const char inpaint_synopsis[] =
 "format (.png .tif .tiff .jpg .jpeg); the layout (bit depth, channels) is IMAGE's.\n"
 "\n"
 "  --engine NAME, --model FILE, --engine-opt K=V,.., --tile N, --overlap N,\n"
-"  --dilate N, --radius N, -j N, --jpeg-quality N, --png-level N, -q, -v\n"
+"  --dilate N, --radius N, -j N, --jpeg-quality N, --png-level N,\n"
+"  --max-pixels N, -q, -v\n"
 "                       as for 'tilepaint run' (see tilepaint run --help)\n"
 "  -h, --help           print this help\n";
 
@@ -563,6 +565,15 @@ static int parse(struct run *r, int argc, char **argv, int *first)
 	return TP_EXIT_OK;
 }
 
+/* Every item is an input that does not exist (and there is one at least). */
+static int all_missing(const struct tp_items *items)
+{
+	for (size_t i = 0; i < items->n; i++)
+		if (!items->v[i].problem || items->v[i].why != TP_ENOENT)
+			return 0;
+	return items->n > 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run r;
@@ -577,6 +588,13 @@ int cmd_run(int argc, char **argv)
 		tp_error("%s", tp_errmsg());
 		discover_free(&r.items);
 		return tp_exit_code(rc);
+	}
+	if (all_missing(&r.items)) {
+		/* nothing there at all (a mistyped path): say so, create nothing */
+		for (size_t i = 0; i < r.items.n; i++)
+			tp_error("%s: %s", r.items.v[i].input, r.items.v[i].problem);
+		discover_free(&r.items);
+		return TP_EXIT_NOINPUT;
 	}
 	tp_signals_install();
 	tp_lease_owner(r.owner, sizeof r.owner, r.host, sizeof r.host);

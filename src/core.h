@@ -57,6 +57,7 @@ struct tp_opts {
 	int png_level;             /* -1: default */
 	double max_time_s;         /* 0: none */
 	double lease_s;            /* --lease: how long a claim lasts unrenewed (seconds) */
+	uint64_t max_pixels;       /* --max-pixels: refuse larger images; 0: no limit */
 	int quiet;
 	int dry_run;
 	/* run only */

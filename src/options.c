@@ -13,7 +13,7 @@
 enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
-	O_PNG_LEVEL, O_SHARD, O_LEASE
+	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS
 };
 
 static const struct option long_opts[] = {
@@ -39,6 +39,7 @@ static const struct option long_opts[] = {
 	{ "png-level", required_argument, NULL, O_PNG_LEVEL },
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "lease", required_argument, NULL, O_LEASE },
+	{ "max-pixels", required_argument, NULL, O_MAX_PIXELS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -60,6 +61,27 @@ TP_MUST_USE static tp_status parse_u32(const char *name, const char *s, uint32_t
 		return tp_err(TP_EUSAGE, "--%s must be a whole number from %u to %u, not '%s'",
 			      name, min, max, s);
 	*out = (uint32_t)v;
+	return TP_OK;
+}
+
+/* "250000000", "250M", "4G": a pixel count (K, M, G are powers of 1000). */
+TP_MUST_USE static tp_status parse_pixels(const char *s, uint64_t *out)
+{
+	char *e;
+	unsigned long long v;
+	uint64_t mul = 1;
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (*e == 'K' || *e == 'k')
+		mul = 1000, e++;
+	else if (*e == 'M' || *e == 'm')
+		mul = 1000000, e++;
+	else if (*e == 'G' || *e == 'g')
+		mul = 1000000000, e++;
+	if (errno || e == s || *e || *s == '-' || v == 0 || v > UINT64_MAX / mul)
+		return tp_err(TP_EUSAGE, "--max-pixels takes a pixel count such as 250000000, 250M "
+			      "or 4G, not '%s'", s);
+	*out = (uint64_t)v * mul;
 	return TP_OK;
 }
 
@@ -112,6 +134,7 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 			if (o->lease_s < 3 || o->lease_s > 7 * 86400.0)
 				rc = tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", optarg);
 			break;
+		case O_MAX_PIXELS: rc = parse_pixels(optarg, &o->max_pixels); break;
 		case O_DRY_RUN: o->dry_run = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
@@ -145,6 +168,8 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 	}
 	if (o->quiet)
 		tp_log_set_level(TP_LOG_ERROR);
+	/* readers refuse larger images from their header, before any work */
+	io_reader_set_max_pixels(o->max_pixels);
 	if (!!o->masks_dir + !!o->mask_file + !!o->mask_suffix > 1)
 		return tp_err(TP_EUSAGE, "--masks, --mask and --mask-suffix exclude each other");
 	*first = optind;

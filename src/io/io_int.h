@@ -76,6 +76,9 @@ TP_MUST_USE tp_status io_check_bytes(const struct io_reader *r, const char *what
  * TP_EFORMAT naming the file, what, and both numbers. */
 TP_MUST_USE tp_status io_check_memory(const struct io_reader *r, const char *what, uint64_t need);
 size_t io_max_memory(void);
+/* io_info_check for a file being read, plus the io_reader_set_max_pixels
+ * limit: every back end calls it as soon as the header gives the size. */
+TP_MUST_USE tp_status io_reader_check(const struct io_reader *r);
 
 /* Copy a blob into the reader's metadata (replaces an earlier one). */
 TP_MUST_USE tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n);

@@ -283,7 +283,7 @@ tp_status io_jpeg_open(struct io_reader *r)
 	r->info.height = c->d.image_height;
 	r->info.bits = 8;
 	r->info.alpha = 0;
-	if ((s = io_info_check(r->path, &r->info)))
+	if ((s = io_reader_check(r)))
 		return s;
 	if ((s = jpeg_read_meta(r, c, &orientation)))
 		return s;

@@ -249,7 +249,7 @@ tp_status io_png_open(struct io_reader *r)
 	r->info.channels = png_get_channels(c->png, c->info);
 	r->info.bits = png_get_bit_depth(c->png, c->info);
 	r->info.alpha = r->info.channels == 2 || r->info.channels == 4;
-	if ((s = io_info_check(r->path, &r->info)))
+	if ((s = io_reader_check(r)))
 		return s;
 	if (png_get_rowbytes(c->png, c->info) != io_row_bytes(&r->info))
 		return tp_err(TP_EFORMAT, "%s: unexpected PNG row layout", r->path);

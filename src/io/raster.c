@@ -20,6 +20,13 @@ void io_reader_set_max_memory(size_t bytes)
 	io_mem_cap = bytes;
 }
 
+static uint64_t io_pixel_cap; /* io_reader_set_max_pixels; 0: none */
+
+void io_reader_set_max_pixels(uint64_t pixels)
+{
+	io_pixel_cap = pixels;
+}
+
 size_t io_max_memory(void)
 {
 	return io_mem_cap;
@@ -104,6 +111,17 @@ tp_status io_info_check(const char *path, const struct io_info *info)
 		return tp_err(TP_EFORMAT, "%s: %ux%u image of %u x %u-bit samples too large to "
 			      "address", path, info->width, info->height, info->channels, info->bits);
 	return TP_OK;
+}
+
+tp_status io_reader_check(const struct io_reader *r)
+{
+	tp_status s = io_info_check(r->path, &r->info);
+	uint64_t px = (uint64_t)r->info.width * r->info.height;
+	if (s == TP_OK && io_pixel_cap && px > io_pixel_cap)
+		s = tp_err(TP_EFORMAT, "%s: %ux%u image (%llu pixels) is over the --max-pixels "
+			   "limit of %llu", r->path, r->info.width, r->info.height,
+			   (unsigned long long)px, (unsigned long long)io_pixel_cap);
+	return s;
 }
 
 TP_MUST_USE static tp_status meta_blob(const char *path, const char *what, uint8_t **dst,
@@ -229,7 +247,7 @@ tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o)
 		r->info.width = sh;
 		r->info.height = sw;
 	}
-	if ((s = io_info_check(r->path, &r->info)) || (s = io_reader_alloc_image(r)))
+	if ((s = io_reader_check(r)) || (s = io_reader_alloc_image(r)))
 		return s;
 	for (uint32_t y = 0; y < r->info.height; y++) {
 		uint8_t *d = r->image + (size_t)y * r->image_stride;
@@ -289,7 +307,7 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 		s = tp_err(TP_EFORMAT, "%s: not a PNG, JPEG or TIFF file", path);
 	}
 	if (!s)
-		s = io_info_check(path, &r->info);
+		s = io_reader_check(r);
 out:
 	if (s) {
 		io_reader_close(r);

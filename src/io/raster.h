@@ -130,6 +130,14 @@ TP_MUST_USE tp_status io_reader_open(const char *path, struct io_reader **out);
  * memory-tight hosts; process-wide, set it before opening readers.
  */
 void io_reader_set_max_memory(size_t bytes);
+/*
+ * Refuse images of more than `pixels` pixels (width x height; 0, the
+ * default: no limit beyond the above), from the header, before anything is
+ * allocated or decoded for them: TP_EFORMAT naming the file, its size and the
+ * limit. For --max-pixels (untrusted drop folders); process-wide, set it
+ * before opening readers.
+ */
+void io_reader_set_max_pixels(uint64_t pixels);
 /* Borrowed; valid until close. */
 const struct io_info *io_reader_info(const struct io_reader *r);
 const struct io_meta *io_reader_meta(const struct io_reader *r);

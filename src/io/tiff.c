@@ -477,7 +477,7 @@ tp_status io_tiff_open(struct io_reader *r)
 			      "(gray 1-2, RGB 3-4)", r->path, c->spp);
 	}
 	r->info.bits = c->bps == 16 ? 16 : 8;
-	if ((s = io_info_check(r->path, &r->info)))
+	if ((s = io_reader_check(r)))
 		return s;
 	if ((s = tiff_read_meta(r, c)))
 		return s;

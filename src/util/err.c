@@ -25,10 +25,13 @@ const char *tp_status_name(tp_status s)
 
 tp_status tp_err(tp_status code, const char *fmt, ...)
 {
+	/* formatted aside first: an argument may be tp_errmsg() itself */
+	char msg[sizeof tp_msg];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tp_msg, sizeof tp_msg, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(tp_msg, msg, sizeof tp_msg);
 	return code;
 }
 

@@ -46,6 +46,15 @@ static void *other_thread(void *arg)
 	return NULL;
 }
 
+/* a message may quote the previous one (tp_err reads it while writing) */
+static void test_util_err_wraps_itself(void **state)
+{
+	(void)state;
+	(void)tp_err(TP_ENOENT, "x.png: no such file");
+	assert_int_equal(tp_err(TP_EMODEL, "cannot open model %s (%d)", tp_errmsg(), 7), TP_EMODEL);
+	assert_string_equal(tp_errmsg(), "cannot open model x.png: no such file (7)");
+}
+
 static void test_util_err_is_per_thread(void **state)
 {
 	pthread_t t;
@@ -156,6 +165,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util_status_names),
 		cmocka_unit_test(test_util_err_message_and_prefix),
+		cmocka_unit_test(test_util_err_wraps_itself),
 		cmocka_unit_test(test_util_err_is_per_thread),
 		cmocka_unit_test(test_util_alloc_fail_at),
 		cmocka_unit_test(test_util_alloc_large),
