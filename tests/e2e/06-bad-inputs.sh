@@ -31,3 +31,24 @@ grep_out "in/truncated.png"
 # the failed ones fail again (and only they are attempted); the good ones stay done
 expect_exit 65 "$TP" run in -o out --engine telea
 grep_err "2 already done"
+
+# bombs by declared size are refused from the header: a TIFF declaring a 2^31
+# tile side, and with --max-pixels an image larger than allowed
+mkdir big
+cp "$TP_TOP/tests/fuzz/corpus/tiff/bomb-tile-2g-side.tif" big/bomb.tif
+"$TOOL" mask big/bomb_mask.png 64 64 disk:10,10,4
+"$TOOL" gen big/huge.png 4000 3000 3 8 7
+"$TOOL" mask big/huge_mask.png 4000 3000 disk:2000,1500,50
+"$TOOL" gen big/small.png 300 200 3 8 8
+"$TOOL" mask big/small_mask.png 300 200 disk:150,100,20
+expect_exit 65 "$TP" run big -o bigout --engine telea --max-pixels 10M -q
+grep_err "big/bomb.tif: bad TIFF tile size 2147483648x2147483648"
+grep_err "big/huge.png: 4000x3000 image (12000000 pixels) is over the --max-pixels limit of 10000000"
+eq "$(wc -l <"$T/.stderr")" 2 "one line per refused image"
+eq "$(sql bigout/.tilepaint.db "select count(*) from tiles t join jobs j on t.job_id = j.id where j.input = 'big/huge.png'")" 0 "tiles planned for a refused image"
+"$TOOL" unmasked big/small.png bigout/small.png big/small_mask.png >/dev/null || fail "small.png not done"
+[ ! -e bigout/huge.png ] && [ ! -e bigout/bomb.tif ] || fail "an output for a refused image"
+# without the limit the same image is done
+expect_exit 65 "$TP" run big -o bigout --engine telea -q
+[ -e bigout/huge.png ] || fail "huge.png not done without --max-pixels"
+expect_exit 64 "$TP" run big -o x --max-pixels 12Q; grep_err "max-pixels takes a pixel count"
