@@ -5,6 +5,7 @@
 #   make check      install missing packages, build, run every test
 #   make check SAN=1   the same under ASan + UBSan (build-san/)
 #   make bench      benchmarks (scripts/bench/), printed as ratios
+#   make fuzz SECONDS=N   each libFuzzer target for N seconds (clang, build-fuzz/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # User CFLAGS never drop the project's flags: those are appended separately.
@@ -17,7 +18,12 @@ CFLAGS     ?= -O2 -g
 SAN        ?= 0
 V          ?= 0
 
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# make fuzz: clang, libFuzzer's coverage hooks in every object, ASan + UBSan
+BUILD      ?= build-fuzz
+SANFLAGS    = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+else ifeq ($(SAN),1)
 BUILD      ?= build-san
 SANFLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else
@@ -74,8 +80,18 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC   = $(wildcard tests/tools/*.c)
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+# Fuzz targets (tests/fuzz/fuzz_*.c): with gcc each is linked with replay.c's
+# main and replays files (make check); with FUZZ=1 it is a libFuzzer binary.
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
+ifeq ($(FUZZ),1)
+FUZZ_MAIN  = $(BUILD)/tests/common.o
+FUZZ_LINK  = -fsanitize=fuzzer
+else
+FUZZ_MAIN  = $(BUILD)/tests/common.o $(BUILD)/tests/replay.o
+FUZZ_LINK  =
+endif
+SECONDS    ?= 60
 
 BIN = $(BUILD)/tilepaint
 
@@ -87,7 +103,7 @@ ifeq ($(SAN),1)
 FAULTINJ_FLAGS = -DFAULTINJ_NO_MALLOC
 endif
 
-.PHONY: all deps demo check tests bench install uninstall clean lint fuzz
+.PHONY: all deps demo check tests bench install uninstall clean lint fuzz fuzz-bins
 all: $(BIN)
 
 $(BIN): $(BUILD)/src/main.o $(OBJ_all)
@@ -119,9 +135,13 @@ $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call obj,$$(call deps_of,$$
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
-$(TOOL_BIN) $(FUZZ_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(OBJ_all)
+$(TOOL_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(OBJ_all)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(FUZZ_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(FUZZ_MAIN) $(OBJ_all)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
 
 # A missing package stops the build with its name (run scripts/install-deps.sh).
 $(BUILD)/.pkgcheck:
@@ -153,7 +173,14 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(TOOL_BIN)
 	@scripts/bench/run-all.sh $(BUILD)
 
-fuzz: $(FUZZ_BIN)
+# libFuzzer needs clang and its runtime (not installed by clang alone on
+# Debian: libclang-rt-14-dev is only recommended).
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz:
+	@scripts/install-deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory FUZZ=1 CC=clang fuzz-bins
+	@scripts/fuzz.sh build-fuzz $(SECONDS)
 
 # Dependencies point one way: tiler/ and store/ use only src/util.
 lint:

@@ -1,6 +1,8 @@
 # The readers never crash, hang or leak on damaged files: seeds of every
 # format and layout, truncated at many points and with bytes overwritten,
-# replayed through fuzz_raster (under ASan in `make check SAN=1`); and the
+# replayed through the fuzz targets fuzz_png, fuzz_jpeg, fuzz_tiff, fuzz_mask,
+# fuzz_safetensors and fuzz_ckpt, with the committed corpus (ok-* must be
+# accepted, bad-* refused) (under ASan in `make check SAN=1`); and the
 # real binary answers each with one error line and exit 65, never a crash.
 . "$(dirname "$0")/common.sh"
 mkdir seeds in
@@ -21,7 +23,18 @@ for s in seeds/*; do
 		n=$((n + 1)); "$TOOL" mutate "$s" "in/m$n.${s##*.}" "$seed" $((seed % 4 + 1))
 	done
 done
-timeout 120 "$TP_TOOLS/fuzz_raster" seeds/* in/* || fail "fuzz_raster failed on the corpus (exit $?)"
+# the committed corpus: every target, and each seed named ok-* must be read to
+# the end, each bad-* refused (replay exits 1 otherwise)
+C="$TP_TOP/tests/fuzz/corpus"
+for t in png jpeg tiff mask safetensors ckpt; do
+	timeout 120 "$TP_TOOLS/fuzz_$t" "$C/$t" >"$T/.replay" 2>&1 || { cat "$T/.replay"; fail "fuzz_$t on its corpus (exit $?)"; }
+	grep -q "^[1-9][0-9]* inputs:" "$T/.replay" || fail "fuzz_$t replayed nothing"
+done
+"$TP_TOOLS/fuzz_mask" "$C/png" "$C/tiff" "$C/jpeg" >/dev/null || fail "fuzz_mask on the image corpus"
+# the generated damaged files, through the reader of their format
+timeout 120 "$TP_TOOLS/fuzz_png" seeds/*.png in/*.png >/dev/null || fail "fuzz_png on damaged files"
+timeout 120 "$TP_TOOLS/fuzz_jpeg" seeds/*.jpg in/*.jpg >/dev/null || fail "fuzz_jpeg on damaged files"
+timeout 120 "$TP_TOOLS/fuzz_tiff" seeds/*.tif in/*.tif >/dev/null || fail "fuzz_tiff on damaged files"
 # the real binary, on a sample of the damaged files
 for f in in/c1.png in/c3.png in/m10.png in/c20.tif in/m40.jpg; do
 	[ -e "$f" ] || continue
