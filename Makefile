@@ -178,7 +178,7 @@ bench: deps
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz:
-	@scripts/install-deps.sh clang libclang-rt-14-dev
+	@scripts/install-deps.sh clang libclang-rt-14-dev time
 	@$(MAKE) --no-print-directory FUZZ=1 CC=clang fuzz-bins
 	@scripts/fuzz.sh build-fuzz $(SECONDS)
 
@@ -202,6 +202,6 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tilepaint $(DESTDIR)$(MANDIR)/man1/tilepaint.1
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

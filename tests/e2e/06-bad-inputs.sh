@@ -35,7 +35,7 @@ grep_err "2 already done"
 # bombs by declared size are refused from the header: a TIFF declaring a 2^31
 # tile side, and with --max-pixels an image larger than allowed
 mkdir big
-cp "$TP_TOP/tests/fuzz/corpus/tiff/bomb-tile-2g-side.tif" big/bomb.tif
+cp "$TP_TOP/tests/fuzz/corpus/tiff/bad-bomb-tile-2g-side.tif" big/bomb.tif
 "$TOOL" mask big/bomb_mask.png 64 64 disk:10,10,4
 "$TOOL" gen big/huge.png 4000 3000 3 8 7
 "$TOOL" mask big/huge_mask.png 4000 3000 disk:2000,1500,50
