@@ -19,8 +19,10 @@ for s in seeds/*; do
 		[ "$cut" -gt 0 ] && [ "$cut" -lt "$size" ] || continue
 		n=$((n + 1)); "$TOOL" corrupt "$s" "in/c$n.${s##*.}" "$cut"
 	done
+	dims=$("$TOOL" info "$s" | cut -d' ' -f1,2)
 	for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
 		n=$((n + 1)); "$TOOL" mutate "$s" "in/m$n.${s##*.}" "$seed" $((seed % 4 + 1))
+		"$TOOL" mask "in/m${n}_mask.png" $dims disk:3,3,2
 	done
 done
 # the committed corpus: every target, and each seed named ok-* must be read to
@@ -35,10 +37,26 @@ done
 timeout 120 "$TP_TOOLS/fuzz_png" seeds/*.png in/*.png >/dev/null || fail "fuzz_png on damaged files"
 timeout 120 "$TP_TOOLS/fuzz_jpeg" seeds/*.jpg in/*.jpg >/dev/null || fail "fuzz_jpeg on damaged files"
 timeout 120 "$TP_TOOLS/fuzz_tiff" seeds/*.tif in/*.tif >/dev/null || fail "fuzz_tiff on damaged files"
-# the real binary, on a sample of the damaged files
-for f in in/c1.png in/c3.png in/m10.png in/c20.tif in/m40.jpg; do
-	[ -e "$f" ] || continue
-	"$TOOL" mask "${f%.*}_mask.png" 61 47 disk:5,5,3
+# the real binary: every truncated file is refused (one line naming it, a
+# failed job, no output, exit 65), each seed's truncations sharing one mask of
+# its size; the mutated ones may decode (a changed sample is still an image)
+# but never crash, and each is done or refused with one line
+for s in seeds/*; do
+	b=$(basename "$s" | tr . -)
+	mkdir "cut-$b"
+	set -- $("$TOOL" info "$s")
+	"$TOOL" mask "m-$b.png" "$1" "$2" disk:3,3,2
+	size=$(wc -c < "$s") k=0
+	for cut in 8 33 100 $((size / 3)) $((size / 2)) $((size - 20)); do
+		[ "$cut" -gt 0 ] && [ "$cut" -lt "$size" ] || continue
+		k=$((k + 1)); "$TOOL" corrupt "$s" "cut-$b/t$k.${s##*.}" "$cut"
+	done
+	expect_exit 65 timeout 120 "$TP" run "cut-$b" --mask "m-$b.png" -o "out-$b" --engine telea -q
+	for f in cut-$b/*; do
+		[ "$(grep -c "$f" "$T/.stderr")" -eq 1 ] || { cat "$T/.stderr"; fail "$f: not exactly one error line"; }
+		[ ! -e "out-$b/${f##*/}" ] || fail "$f: a truncated file gave an output"
+	done
+	eq "$(sql "out-$b/.tilepaint.db" "select count(*) from jobs where state = 3")" "$k" "$b: failed jobs"
 done
 set +e
 timeout 120 "$TP" run in -o out --engine telea -q 2>"$T/.stderr"
@@ -46,4 +64,13 @@ rc=$?
 set -e
 [ $rc -eq 0 ] || [ $rc -eq 65 ] || { cat "$T/.stderr"; fail "run on damaged files exited $rc"; }
 grep -q "AddressSanitizer\|runtime error\|Segmentation" "$T/.stderr" && fail "crash report"
+for f in in/m*; do
+	case "$f" in *_mask.png) continue ;; esac
+	e=$(grep -c "$f:" "$T/.stderr" || true)
+	if [ -e "out/${f#in/}" ]; then
+		[ "$e" -eq 0 ] || fail "$f: done and reported as an error"
+	else
+		[ "$e" -eq 1 ] || { cat "$T/.stderr"; fail "$f: neither done nor refused with one line ($e)"; }
+	fi
+done
 echo "$n damaged files replayed"
