@@ -89,6 +89,16 @@ static int ends_with_mask_suffix(const char *name, const char *suffix)
 	return strncmp(dot - sl, suffix, sl) == 0;
 }
 
+/* The strings an item owns. */
+static void item_free(struct tp_item *x)
+{
+	tp_free(x->input);
+	tp_free(x->rel);
+	tp_free(x->output);
+	tp_free(x->mask);
+	tp_free(x->problem);
+}
+
 /*
  * Append the image `input` (named `rel` under -o). With `problem` set it is
  * refused for that reason (exit code from the table for `why`), and no mask
@@ -163,11 +173,7 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	it->v[it->n++] = x;
 	return TP_OK;
 oom:
-	tp_free(x.problem);
-	tp_free(x.input);
-	tp_free(x.rel);
-	tp_free(x.output);
-	tp_free(x.mask);
+	item_free(&x);
 	return tp_err(TP_ENOMEM, "out of memory listing inputs");
 }
 
@@ -273,10 +279,7 @@ TP_MUST_USE static tp_status take_image(struct walk *w, const char *path, const 
 	if (!fresh) {
 		tp_log(TP_LOG_DEBUG, "%s: the same image and mask as an input already listed; "
 		       "done once", path);
-		tp_free(x->input);
-		tp_free(x->rel);
-		tp_free(x->output);
-		tp_free(x->mask);
+		item_free(x);
 		w->items->n--;
 	}
 	return TP_OK;
@@ -498,13 +501,8 @@ tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_it
 
 void discover_free(struct tp_items *items)
 {
-	for (size_t i = 0; i < items->n; i++) {
-		tp_free(items->v[i].input);
-		tp_free(items->v[i].rel);
-		tp_free(items->v[i].output);
-		tp_free(items->v[i].mask);
-		tp_free(items->v[i].problem);
-	}
+	for (size_t i = 0; i < items->n; i++)
+		item_free(&items->v[i]);
 	tp_free(items->v);
 	memset(items, 0, sizeof *items);
 }

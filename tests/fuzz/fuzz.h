@@ -32,6 +32,17 @@ extern tp_status fuzz_status;
  * `path`) or -1. The caller closes it. */
 int fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t n);
 
+struct io_reader;
+/*
+ * Open the bytes as tilepaint opens an input (io_reader_open, on a memfile),
+ * refusing images over `max_pixels` and buffers over 256 MiB (libFuzzer's
+ * rss limit is 2 GiB; the readers themselves allow far more). Returns the
+ * memfile's descriptor, to close after io_reader_close, with the open's
+ * status in *s and the reader in *r; or -1 when no memfile could be made.
+ */
+int fuzz_open_image(const uint8_t *data, size_t size, uint64_t max_pixels,
+		    struct io_reader **r, tp_status *s);
+
 /* Record a refusal (s != TP_OK) or acceptance; returns 0 for libFuzzer. */
 int fuzz_done(tp_status s);
 

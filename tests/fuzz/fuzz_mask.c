@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #define FUZZ_MAX_PIXELS ((uint64_t)4 << 20)
-#define FUZZ_MAX_MEMORY ((size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,7 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *row = NULL, *bin = NULL, *eff = NULL;
 	uint64_t seen = 0, counted = 0;
 	uint32_t radius, popped = 0;
-	char path[64];
 	tp_status s;
 	int fd;
 
@@ -31,11 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || io_sniff(data, size) == IO_FORMAT_UNKNOWN)
 		return 0;
 	radius = data[size - 1] % 5;
-	if ((fd = fuzz_memfile(data, size, path, sizeof path)) < 0)
+	if ((fd = fuzz_open_image(data, size, FUZZ_MAX_PIXELS, &r, &s)) < 0)
 		return 0;
-	io_reader_set_max_pixels(FUZZ_MAX_PIXELS);
-	io_reader_set_max_memory(FUZZ_MAX_MEMORY);
-	s = io_reader_open(path, &r);
 	if (s == TP_OK) {
 		struct tiler_plan_params pp;
 		size_t rb;

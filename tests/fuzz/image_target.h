@@ -10,28 +10,22 @@
 
 #include <unistd.h>
 
-/* Caps for the fuzzer's sake (libFuzzer's rss limit is 2 GiB): the readers
- * themselves allow images up to 2^20 a side. */
+/* A cap for the fuzzer's sake: the readers allow images up to 2^20 a side. */
 #define FUZZ_MAX_PIXELS ((uint64_t)16 << 20)
-#define FUZZ_MAX_MEMORY ((size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct io_reader *r = NULL;
 	const struct io_info *in;
 	uint8_t *row = NULL, *bin = NULL;
-	char path[64];
 	tp_status s;
 	int fd;
 
 	fuzz_outcome = FUZZ_SKIPPED;
 	if (io_sniff(data, size) != FUZZ_FORMAT)
 		return 0;
-	if ((fd = fuzz_memfile(data, size, path, sizeof path)) < 0)
+	if ((fd = fuzz_open_image(data, size, FUZZ_MAX_PIXELS, &r, &s)) < 0)
 		return 0;
-	io_reader_set_max_pixels(FUZZ_MAX_PIXELS);
-	io_reader_set_max_memory(FUZZ_MAX_MEMORY);
-	s = io_reader_open(path, &r);
 	if (s == TP_OK) {
 		size_t rb;
 		in = io_reader_info(r);
