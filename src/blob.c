@@ -3,7 +3,7 @@
  * quantised to 16 bits and deflated (zlib). A fresh run blends the same
  * quantised values a resumed run loads, so the two give identical bytes.
  */
-#include "core.h"
+#include "blob.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,10 @@
  * of a job store, as a table for people or CSV / JSON for scripts. They open
  * the store read-only, so they are safe while a run is writing.
  */
+#include "commands.h"
+#include "exit.h"
 #include "options.h"
+#include "../store/store.h"
 
 #include <getopt.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 #ifndef DISCOVER_H
 #define DISCOVER_H
 
-#include "core.h"
+#include "options.h"
 
 struct tp_item {
 	char *input;      /* path as found */

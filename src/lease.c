@@ -1,8 +1,8 @@
 /*
- * lease.c - lease owner names and dead-holder detection (see lease.h).
+ * lease.c - who holds a job: owner names, dead holders, claiming and keeping
+ * a lease (see lease.h).
  */
 #include "lease.h"
-#include "util/tp.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -96,4 +96,46 @@ int tp_holder_is_dead(const char *holder, const char *host)
 	if (named > 0 && started > 0 && started > named + 2)
 		return 1;
 	return 0;
+}
+
+tp_status tp_lease_claim(struct store *s, int64_t job_id, const char *owner, const char *host,
+			 double lease_s, const char *input, struct store_lease *lease, int *got)
+{
+	char holder[512] = "";
+	int64_t secs = (int64_t)(lease_s + 0.5);
+	tp_status rc = store_job_claim(s, job_id, owner, tp_wall_s(), secs, NULL, lease, got,
+				       holder, sizeof holder);
+	if (rc == TP_OK && !*got && holder[0] && tp_holder_is_dead(holder, host)) {
+		char dead[512];
+		snprintf(dead, sizeof dead, "%s", holder);
+		tp_info("%s: taking over from %s, which is no longer running", input, dead);
+		rc = store_job_claim(s, job_id, owner, tp_wall_s(), secs, dead, lease, got, holder,
+				     sizeof holder);
+	}
+	if (rc == TP_OK && !*got && holder[0])
+		tp_info("%s: being processed by %s; leaving it", input, holder);
+	return rc;
+}
+
+void tp_lease_keeper_init(struct tp_lease_keeper *k, struct store *s,
+			  const struct store_lease *l, double lease_s, struct tp_timings *t)
+{
+	*k = (struct tp_lease_keeper){ s, l, lease_s, tp_now_ms(), t };
+}
+
+tp_status tp_lease_keep(struct tp_lease_keeper *k)
+{
+	tp_status rc = TP_OK;
+	if (!k->store || tp_now_ms() - k->last_renew <= k->lease_s * 1e3 / 3)
+		return TP_OK;
+	TP_TIMED(k->t, TP_STAGE_STORE)
+		rc = store_job_renew(k->store, k->lease, tp_wall_s(), (int64_t)(k->lease_s + 0.5));
+	k->last_renew = tp_now_ms();
+	return rc;
+}
+
+int tp_lease_lost(struct tp_lease_keeper *k)
+{
+	return k->store && store_job_renew(k->store, k->lease, tp_wall_s(),
+					   (int64_t)(k->lease_s + 0.5)) == TP_ELEASE;
 }

@@ -2,7 +2,9 @@
  * main.c - the command table. Only this file calls exit(); commands return a
  * sysexits code (see tilepaint(1), EXIT STATUS).
  */
-#include "core.h"
+#include "commands.h"
+#include "exit.h"
+#include "engines/engine.h"
 
 #include <string.h>
 

@@ -3,7 +3,9 @@
  * two commands (and the man page) cannot drift apart.
  */
 #include "options.h"
+#include "exit.h"
 #include "lease.h"
+#include "io/raster.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -92,78 +94,94 @@ int opts_usage_error(const char *cmd, const char *msg)
 	return TP_EXIT_USAGE;
 }
 
-tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
-		     struct tp_opts *o, int *first)
+/* Apply one parsed option to *o. */
+TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o)
 {
-	int c;
+	uint32_t v = 0;
+	tp_status rc = TP_OK;
+	switch (c) {
+	case 'o': o->out_dir = arg; break;
+	case O_DB: o->db = arg; break;
+	case O_MASKS: o->masks_dir = arg; break;
+	case O_MASK: o->mask_file = arg; break;
+	case O_MASK_SUFFIX: o->mask_suffix = arg; break;
+	case 'r': o->recurse = 1; break;
+	case O_ENGINE: o->engine_name = arg; break;
+	case O_MODEL: o->model = arg; break;
+	case O_ENGINE_OPT: o->engine_params = arg; break;
+	case O_TILE: return parse_u32("tile", arg, 16, 65536, &o->tile);
+	case O_OVERLAP: return parse_u32("overlap", arg, 0, 32768, &o->overlap);
+	case O_DILATE: return parse_u32("dilate", arg, 0, 256, &o->dilate);
+	case O_RADIUS: return parse_u32("radius", arg, 1, 64, &o->radius);
+	case 'j': return parse_u32("jobs", arg, 1, 256, &o->threads);
+	case O_MAX_TIME:
+		o->max_time_s = tp_parse_duration(arg);
+		if (o->max_time_s <= 0)
+			return tp_err(TP_EUSAGE, "--max-time takes a duration such as 90s, 9m or 1h30m, not '%s'", arg);
+		break;
+	case O_LEASE:
+		o->lease_s = tp_parse_duration(arg);
+		if (o->lease_s < 3 || o->lease_s > 7 * 86400.0)
+			return tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", arg);
+		break;
+	case O_MAX_PIXELS: return parse_pixels(arg, &o->max_pixels);
+	case O_DRY_RUN: o->dry_run = 1; break;
+	case 'q': o->quiet = 1; break;
+	case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
+	case O_JPEG_Q:
+		rc = parse_u32("jpeg-quality", arg, 1, 100, &v);
+		o->jpeg_quality = (int)v;
+		break;
+	case O_PNG_LEVEL:
+		rc = parse_u32("png-level", arg, 0, 9, &v);
+		o->png_level = (int)v;
+		break;
+	case O_SHARD: {
+		unsigned k, n;
+		char extra;
+		if (sscanf(arg, "%u/%u%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
+			return tp_err(TP_EUSAGE, "--shard takes K/N with 1 <= K <= N, not '%s'", arg);
+		o->shard_k = k;
+		o->shard_n = n;
+		break;
+	}
+	default:
+		return tp_err(TP_EINTERNAL, "option %d not handled", c);
+	}
+	return rc;
+}
+
+/* The defaults every command starts from. */
+static void opts_defaults(struct tp_opts *o)
+{
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	memset(o, 0, sizeof *o);
 	o->overlap = UINT32_MAX;
 	o->png_level = -1;
 	o->threads = ncpu > 0 ? (uint32_t)ncpu : 1;
 	o->lease_s = TP_LEASE_DEFAULT_S;
+}
+
+tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
+		     struct tp_opts *o, int *first)
+{
+	int c;
+	opts_defaults(o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:rj:qvh", long_opts, NULL)) != -1) {
-		tp_status rc = TP_OK;
-		uint32_t v;
+		tp_status rc;
 		if (which == OPT_FOR_INPAINT && run_only(c))
 			return tp_err(TP_EUSAGE, "option '%s' is for 'tilepaint run'", argv[optind - 1]);
-		switch (c) {
-		case 'o': o->out_dir = optarg; break;
-		case O_DB: o->db = optarg; break;
-		case O_MASKS: o->masks_dir = optarg; break;
-		case O_MASK: o->mask_file = optarg; break;
-		case O_MASK_SUFFIX: o->mask_suffix = optarg; break;
-		case 'r': o->recurse = 1; break;
-		case O_ENGINE: o->engine_name = optarg; break;
-		case O_MODEL: o->model = optarg; break;
-		case O_ENGINE_OPT: o->engine_params = optarg; break;
-		case O_TILE: rc = parse_u32("tile", optarg, 16, 65536, &o->tile); break;
-		case O_OVERLAP: rc = parse_u32("overlap", optarg, 0, 32768, &o->overlap); break;
-		case O_DILATE: rc = parse_u32("dilate", optarg, 0, 256, &o->dilate); break;
-		case O_RADIUS: rc = parse_u32("radius", optarg, 1, 64, &o->radius); break;
-		case 'j': rc = parse_u32("jobs", optarg, 1, 256, &o->threads); break;
-		case O_MAX_TIME:
-			o->max_time_s = tp_parse_duration(optarg);
-			if (o->max_time_s <= 0)
-				rc = tp_err(TP_EUSAGE, "--max-time takes a duration such as 90s, 9m or 1h30m, not '%s'", optarg);
-			break;
-		case O_LEASE:
-			o->lease_s = tp_parse_duration(optarg);
-			if (o->lease_s < 3 || o->lease_s > 7 * 86400.0)
-				rc = tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", optarg);
-			break;
-		case O_MAX_PIXELS: rc = parse_pixels(optarg, &o->max_pixels); break;
-		case O_DRY_RUN: o->dry_run = 1; break;
-		case 'q': o->quiet = 1; break;
-		case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
-		case O_JPEG_Q:
-			rc = parse_u32("jpeg-quality", optarg, 1, 100, &v);
-			o->jpeg_quality = (int)v;
-			break;
-		case O_PNG_LEVEL:
-			rc = parse_u32("png-level", optarg, 0, 9, &v);
-			o->png_level = (int)v;
-			break;
-		case O_SHARD: {
-			unsigned k, n;
-			char extra;
-			if (sscanf(optarg, "%u/%u%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
-				rc = tp_err(TP_EUSAGE, "--shard takes K/N with 1 <= K <= N, not '%s'", optarg);
-			o->shard_k = k;
-			o->shard_n = n;
-			break;
-		}
-		case 'h':
+		if (c == 'h') {
 			fputs(synopsis, stdout);
 			return TP_ECANCELED;
-		case ':':
-			return tp_err(TP_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return tp_err(TP_EUSAGE, "unknown option '%s'", argv[optind - 1]);
 		}
-		if (rc != TP_OK)
+		if (c == ':')
+			return tp_err(TP_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
+		if (c == '?')
+			return tp_err(TP_EUSAGE, "unknown option '%s'", argv[optind - 1]);
+		if ((rc = apply_opt(c, optarg, o)) != TP_OK)
 			return rc;
 	}
 	if (o->quiet)
@@ -173,36 +191,5 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 	if (!!o->masks_dir + !!o->mask_file + !!o->mask_suffix > 1)
 		return tp_err(TP_EUSAGE, "--masks, --mask and --mask-suffix exclude each other");
 	*first = optind;
-	return TP_OK;
-}
-
-tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e)
-{
-	const char *name = o->engine_name ? o->engine_name : o->model ? "lama" : "patch";
-	memset(e, 0, sizeof *e);
-	e->ops = engine_find(name);
-	if (!e->ops) {
-		char list[256] = "";
-		for (size_t i = 0; engine_list[i]; i++) {
-			strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-			strncat(list, engine_list[i]->name, sizeof list - strlen(list) - 1);
-		}
-		return tp_err(TP_EUSAGE, "unknown engine '%s' (engines: %s)", name, list);
-	}
-	if (e->ops->needs_model && !o->model)
-		return tp_err(TP_EUSAGE, "engine '%s' needs --model FILE", name);
-	if (!e->ops->needs_model && o->model)
-		return tp_err(TP_EUSAGE, "engine '%s' takes no --model", name);
-	e->threads = o->threads;
-	e->eopt.model = o->model;
-	e->eopt.radius = o->radius;
-	e->eopt.params = o->engine_params;
-	/* tiles run in parallel across workers with one thread each, unless the
-	 * engine parallelises inside a tile itself (same bytes either way) */
-	e->eopt.threads = 1;
-	if (e->ops->inner_threads) {
-		e->eopt.threads = o->threads;
-		e->threads = 1;
-	}
 	return TP_OK;
 }

@@ -1,11 +1,36 @@
 /*
- * options.h - command-line parsing shared by `run` and `inpaint`, and the
- * engine context both build from it.
+ * options.h - the options `run` and `inpaint` share, and their parser.
  */
-#ifndef OPTIONS_H
-#define OPTIONS_H
+#ifndef TP_OPTIONS_H
+#define TP_OPTIONS_H
 
-#include "core.h"
+#include "util/tp.h"
+
+struct tp_opts {
+	const char *engine_name;   /* NULL: patch, or lama when --model is given */
+	const char *model;         /* --model FILE */
+	const char *engine_params; /* --engine-opt k=v,... */
+	uint32_t tile;             /* 0: engine default */
+	uint32_t overlap;          /* UINT32_MAX: engine default */
+	uint32_t dilate;           /* mask dilation radius, pixels */
+	uint32_t radius;           /* telea radius; 0: engine default */
+	uint32_t threads;          /* -j: worker threads */
+	int jpeg_quality;          /* 0: IO_JPEG_QUALITY_DEFAULT */
+	int png_level;             /* -1: default */
+	double max_time_s;         /* 0: none */
+	double lease_s;            /* --lease: how long a claim lasts unrenewed (seconds) */
+	uint64_t max_pixels;       /* --max-pixels: refuse larger images; 0: no limit */
+	int quiet;
+	int dry_run;
+	/* run only */
+	const char *out_dir;
+	const char *db;
+	const char *masks_dir;
+	const char *mask_file;
+	const char *mask_suffix;
+	int recurse;
+	uint32_t shard_k, shard_n; /* 1-based shard K of N; N = 0: none */
+};
 
 enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
 
@@ -15,9 +40,7 @@ enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
  * TP_ECANCELED after printing --help (exit 0).
  */
 TP_MUST_USE tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
-		     struct tp_opts *o, int *first);
-/* Resolve the engine and its options from *o (TP_EUSAGE on unknown names). */
-TP_MUST_USE tp_status opts_engine(const struct tp_opts *o, struct tp_engine_ctx *e);
+				 struct tp_opts *o, int *first);
 /* Print "tilepaint: error: MSG" and the try-help hint; returns 64. */
 int opts_usage_error(const char *cmd, const char *msg);
 

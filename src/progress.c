@@ -6,7 +6,7 @@
  * wall-clock rate measured so far (at first: the mean engine time per tile
  * from the store's history, over the workers).
  */
-#include "core.h"
+#include "progress.h"
 
 #include <string.h>
 #include <unistd.h>

@@ -30,4 +30,15 @@ TP_MUST_USE tp_status tp_content_sig(const char *path, char *sig, size_t n);
 /* 1 when `sig` is a content signature of this kind (not an older form). */
 int tp_sig_is_content(const char *sig);
 
+/*
+ * The sampled signature of a file: "<size>-<hash of size, first and last
+ * 64 KiB>-<mtime ns>". *content_hash gets the hash part alone, which seeds
+ * the engines (so touching a file does not change its output); it also names
+ * a model file in the options hash, and is what stores of tilepaint before
+ * content signatures recorded. TP_ENOENT / TP_EIO naming the file.
+ */
+TP_MUST_USE tp_status tp_file_sig(const char *path, char *sig, size_t n, uint64_t *content_hash);
+/* "<size>-<mtime ns>" of a file we wrote (what older stores recorded of outputs). */
+TP_MUST_USE tp_status tp_output_sig(const char *path, char *sig, size_t n);
+
 #endif

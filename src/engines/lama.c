@@ -97,7 +97,7 @@ struct lama_state {
 };
 
 struct lama_worker {
-	struct nn_pool *pool;  /* state->threads threads (the caller + helpers) */
+	struct tp_pool *pool;  /* state->threads threads (the caller + helpers) */
 	struct nn_arena arena; /* forward scratch + input + output tensors */
 	uint32_t cap_h, cap_w; /* padded size the arena was sized for */
 };
@@ -193,7 +193,7 @@ TP_MUST_USE static tp_status lama_worker_new(void *state, void **worker)
 	if (!wk)
 		return tp_err(TP_ENOMEM, "out of memory for a LaMa worker");
 	if ((st = nn_pool_new(s->threads, &wk->pool)) || (st = worker_fit(s, wk, t, t))) {
-		nn_pool_free(wk->pool);
+		tp_pool_free(wk->pool);
 		tp_free(wk);
 		return st;
 	}
@@ -206,7 +206,7 @@ static void lama_worker_free(void *worker)
 	struct lama_worker *wk = worker;
 	if (!wk)
 		return;
-	nn_pool_free(wk->pool);
+	tp_pool_free(wk->pool);
 	nn_arena_free(&wk->arena);
 	tp_free(wk);
 }

@@ -138,7 +138,7 @@ void nn_gemm_par(const struct nn_exec *ex, uint32_t m, uint32_t n, uint32_t k, c
 		 const float *shift, int relu)
 {
 	struct gemm_job j = { m, n, k, lda, ldb, ldc, a, b, c, beta, shift, relu };
-	nn_pool_run(ex->pool, (n + NN_GEMM_NB - 1) / NN_GEMM_NB, gemm_task, &j);
+	tp_pool_run(ex->pool, (n + NN_GEMM_NB - 1) / NN_GEMM_NB, gemm_task, &j);
 }
 
 /* ---- convolution ---- */
@@ -245,11 +245,11 @@ void nn_conv2d(const struct nn_conv *cv, const struct nn_tensor *in, struct nn_t
 		/* stride 1 and pad <= k - 1 keep every read inside the chunk's input rows */
 		TP_ASSERT(cv->stride == 1 && 2 * cv->pad + 1 == cv->k && in->h > cv->pad);
 		j.rows = tap_rows(cv, in->w, j.oh);
-		nn_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_tap_task, &j);
+		tp_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_tap_task, &j);
 		return;
 	}
 	j.rows = nn_conv_chunk_rows((size_t)cv->cin * cv->k * cv->k, j.ow, j.oh);
-	nn_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_task, &j);
+	tp_pool_run(ex->pool, (j.oh + j.rows - 1) / j.rows, conv_task, &j);
 }
 
 /* ---- transposed convolution ---- */
@@ -346,11 +346,11 @@ void nn_convt2d(const struct nn_convt *ct, const struct nn_tensor *in, struct nn
 	chunks = (in->h + j.rows - 1) / j.rows;
 	memset(out->data, 0, (size_t)oh * ow * ct->cout * sizeof(float));
 	j.parity = 0;
-	nn_pool_run(ex->pool, (chunks + 1) / 2, convt_task, &j);
+	tp_pool_run(ex->pool, (chunks + 1) / 2, convt_task, &j);
 	j.parity = 1;
-	nn_pool_run(ex->pool, chunks / 2, convt_task, &j);
+	tp_pool_run(ex->pool, chunks / 2, convt_task, &j);
 	{
 		struct act_job a = { out->data, (size_t)oh * ow, ct->shift, ct->relu };
-		nn_pool_run(ex->pool, ct->cout, act_task, &a);
+		tp_pool_run(ex->pool, ct->cout, act_task, &a);
 	}
 }

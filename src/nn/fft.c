@@ -146,8 +146,8 @@ void nn_fourier_unit(const struct nn_fft_plan *plan, const struct nn_fu *fu, con
 	struct fu_job j = { plan, ex, a, f, shared, shared + nn_align(2 * c * hw2), h, w,
 			    (float)(1.0 / sqrt((double)h * w)) };
 	TP_ASSERT(plan->h == h && plan->w == w && ex->slice >= nn_fu_slice(h, w));
-	nn_pool_run(ex->pool, c, fu_forward, &j);
+	tp_pool_run(ex->pool, c, fu_forward, &j);
 	nn_gemm_par(ex, 2 * c, (uint32_t)hw2, 2 * c, fu->w, 2 * c, j.s, (uint32_t)hw2, 0.0f, j.t,
 		    (uint32_t)hw2, fu->shift, 1);
-	nn_pool_run(ex->pool, c, fu_inverse, &j);
+	tp_pool_run(ex->pool, c, fu_inverse, &j);
 }

@@ -636,12 +636,12 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 	struct ffc_job j = { f, bf->xp, bf->wv, bf->wm, y, nl, ng, h, w, th, tw, 0, 0 };
 	uint32_t rows = nn_wino_chunk_rows(nl + ng, tw, th);
 	float *yg = y + nl * hw;
-	nn_pool_run(bf->ex.pool, nl + ng, pad_task, &pj);
+	tp_pool_run(bf->ex.pool, nl + ng, pad_task, &pj);
 	for (j.ty0 = 0; j.ty0 < th; j.ty0 = j.ty1) {
 		j.ty1 = j.ty0 + rows < th ? j.ty0 + rows : th;
-		nn_pool_run(bf->ex.pool, nl + ng, wino_in_task, &j);
-		nn_pool_run(bf->ex.pool, 2 * NN_WINO_P, wino_gemm_task, &j);
-		nn_pool_run(bf->ex.pool, nl + ng, wino_out_task, &j);
+		tp_pool_run(bf->ex.pool, nl + ng, wino_in_task, &j);
+		tp_pool_run(bf->ex.pool, 2 * NN_WINO_P, wino_gemm_task, &j);
+		tp_pool_run(bf->ex.pool, nl + ng, wino_out_task, &j);
 	}
 	/* SpectralTransform: a = relu(bn(conv1(xg))); out = conv2(a + fu(a)),
 	 * added to the l2g result before the folded bn_g and ReLU. */
@@ -653,12 +653,12 @@ static void ffc_forward(const struct lama_net *net, const struct lama_ffc *f,
 }
 
 tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
-			   struct nn_tensor *out, struct nn_arena *arena, struct nn_pool *pool,
+			   struct nn_tensor *out, struct nn_arena *arena, struct tp_pool *pool,
 			   double *stage_ms)
 {
 	const struct lama_config *c = &net->cfg;
 	uint32_t h = in->h, w = in->w, bh = h / 8, bw = w / 8;
-	uint32_t threads = nn_pool_threads(pool);
+	uint32_t threads = tp_pool_size(pool);
 	const struct nn_fft_plan *plan;
 	struct bufs bf;
 	double t0 = stage_ms ? tp_now_ms() : 0, t1;

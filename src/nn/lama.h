@@ -64,7 +64,7 @@ enum { LAMA_ST_ENCODE, LAMA_ST_BLOCKS, LAMA_ST_DECODE, LAMA_ST_FINAL, LAMA_ST_CO
  * FFT plan cannot be made. Same bytes for any pool size.
  */
 TP_MUST_USE tp_status lama_net_forward(const struct lama_net *net, const struct nn_tensor *in,
-			   struct nn_tensor *out, struct nn_arena *arena, struct nn_pool *pool,
+			   struct nn_tensor *out, struct nn_arena *arena, struct tp_pool *pool,
 			   double *stage_ms);
 
 #endif

@@ -16,6 +16,7 @@
 #define NN_H
 
 #include "../util/tp.h"
+#include "../util/pool.h"
 
 /* ---- tensors ------------------------------------------------------------ */
 
@@ -97,23 +98,22 @@ void nn_pad2d(const struct nn_tensor *in, struct nn_tensor *out, uint32_t top, u
 
 /* ---- threads ------------------------------------------------------------ */
 
-/* A fork-join pool: the caller plus threads - 1 helpers. */
-struct nn_pool;
-typedef void (*nn_task_fn)(void *ctx, uint32_t task, uint32_t tid);
-/* Start threads - 1 helper threads (none for 1). Free with nn_pool_free. TP_ENOMEM. */
-TP_MUST_USE tp_status nn_pool_new(uint32_t threads, struct nn_pool **out);
-/* Stop and join the helpers (accepts NULL). */
-void nn_pool_free(struct nn_pool *p);
-/* Threads including the caller (1 for NULL). */
-uint32_t nn_pool_threads(const struct nn_pool *p);
-/* Run fn(ctx, task, tid) for every task in [0, ntasks), tid < nn_pool_threads(p),
- * and return when all are done. p may be NULL (run inline). Not reentrant. */
-void nn_pool_run(struct nn_pool *p, uint32_t ntasks, nn_task_fn fn, void *ctx);
+/*
+ * Kernels run fork-join on the program's one pool (util/pool.h): task t of
+ * tp_pool_run gets a worker number < tp_pool_size(pool) to pick its scratch.
+ */
+/* A pool of `threads` workers: the caller and threads - 1 more (none for 1).
+ * Free with tp_pool_free. TP_ENOMEM. */
+TP_MUST_USE static inline tp_status nn_pool_new(uint32_t threads, struct tp_pool **out)
+{
+	struct tp_pool_spec spec = { .threads = threads > 1 ? threads - 1 : 0 };
+	return tp_pool_new(&spec, out);
+}
 
 /* What every parallel kernel gets: the pool and per-thread scratch. */
 struct nn_exec {
-	struct nn_pool *pool;  /* may be NULL: single-threaded */
-	float *scratch;        /* nn_pool_threads(pool) slices of `slice` floats, 64-byte aligned */
+	struct tp_pool *pool;  /* may be NULL: single-threaded */
+	float *scratch;        /* tp_pool_size(pool) slices of `slice` floats, 64-byte aligned */
 	size_t slice;          /* floats per thread (a multiple of NN_ALIGN_FLOATS) */
 };
 /* Thread tid's scratch slice. */

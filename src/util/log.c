@@ -35,8 +35,6 @@ void tp_log(enum tp_log_level level, const char *fmt, ...)
 		line);
 }
 
-volatile sig_atomic_t tp_stop_signal;
-
 double tp_now_ms(void)
 {
 	struct timespec ts;

@@ -136,6 +136,13 @@ static inline int tp_cancelled(void)
 {
 	return tp_stop_signal != 0;
 }
+/* Catch SIGINT, SIGTERM and SIGHUP into tp_stop_signal (a second one ends the
+ * process at once) and ignore SIGPIPE. */
+void tp_signals_install(void);
+/* "45s", "3m07s", "2h05m": a duration in ms, rounded to the second, for people. */
+void tp_format_duration(char *buf, size_t n, double ms);
+/* Parse a duration ("90", "90s", "9m", "1h30m", "2d") into seconds; -1 on error. */
+double tp_parse_duration(const char *s);
 
 /* ---- files ---- */
 struct stat;

@@ -14,7 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "src/core.h"
+#include "src/blob.h"
+#include "src/engine_ctx.h"
+#include "src/job.h"
+#include "src/sig.h"
+#include "src/io/raster.h"
 #include "src/discover.h"
 
 static char dir[] = "/tmp/tp-core.XXXXXX";

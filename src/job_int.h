@@ -1,0 +1,100 @@
+/*
+ * job_int.h - what the files of one job share: the job's state and the
+ * steps tp_job_process takes, each in the file named beside it.
+ *
+ *   job.c        the steps in order; the job's buffers; checkpoints
+ *   job_mask.c   the mask stream: read, binarise, dilate; the mask pass
+ *   job_guide.c  the guide for holes thicker than a tile's context
+ *   job_band.c   the band loop: fill the band, run and blend a row of tiles
+ *   job_output.c the output: temporary beside the final name, publish
+ */
+#ifndef TP_JOB_INT_H
+#define TP_JOB_INT_H
+
+#include "job.h"
+#include "lease.h"
+#include "workers.h"
+#include "io/raster.h"
+#include "../tiler/tiler.h"
+
+/* One tile on its way through the engine; `window` of these are reused. */
+struct slot {
+	float *pix;          /* (tile_h, tile_w, color) */
+	uint8_t *mask;       /* (tile_h, tile_w) */
+	float *guide;        /* (tile_h, tile_w, color) in job.guide_buf, or NULL: no guide */
+	struct tp_task task;
+	int ready;           /* result in pix, ready to blend */
+	size_t tile;         /* plan index */
+};
+
+struct job {
+	struct tp_engine_ctx *eng;
+	const struct tp_opts *o;
+	const struct tp_job_io *io;
+	struct tp_job_result *res;
+	struct tp_timings *t;      /* = &res->t */
+	struct tp_lease_keeper keeper;
+	struct io_reader *in, *mk;
+	struct io_writer *out;
+	struct tiler_dilate *dil;
+	struct tiler_plan *plan;
+	struct tiler_band *band;
+	struct tp_pixfmt fmt;
+	uint32_t color;
+	size_t row_bytes;    /* one input row */
+	void *mask_src;      /* one mask row in the mask file's layout */
+	uint8_t *mask_bin;   /* one binarised row */
+	uint8_t *mask_eff;   /* one dilated row */
+	void *row_buf;       /* one input row */
+	struct slot *slots;
+	size_t window;
+	size_t pix_bytes;    /* each slot's pix */
+	uint8_t *done;       /* (ntiles) result already in the store */
+	uint32_t mask_rows_pushed;
+	struct tiler_coarse *coarse; /* the guide's coarse image, or NULL: no guide */
+	uint8_t *guided;     /* (ntiles) 1: the tile touches a thick hole and gets the guide */
+	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
+	int guide_ready;     /* coarse->img holds the engine's fill */
+	char tmp_path[4096];
+	int published;       /* the temporary was renamed into place */
+};
+
+/* job.c */
+/* Between units of work: TP_ECANCELED once a stop signal came, and the
+ * lease kept alive (TP_ELEASE once another process took the job over). */
+TP_MUST_USE tp_status job_checkpoint(struct job *j);
+/* Every 64th row y of a long pass: job_checkpoint, else TP_OK. */
+TP_MUST_USE tp_status job_checkpoint_row(struct job *j, uint32_t y);
+/* Test hook: stop (SIGSTOP) on reaching a stage or the n-th committed tile. */
+void job_test_freeze(const char *stage, uint64_t tiles);
+
+/* job_mask.c */
+/* (Re)open the mask at its first row, checking its size against the image. */
+TP_MUST_USE tp_status job_mask_open(struct job *j);
+/* The next effective (binarised, dilated) mask row into j->mask_eff. */
+TP_MUST_USE tp_status job_mask_next_row(struct job *j);
+/* Stream the whole mask once: masked pixels per tile, and the guide's coarse mask. */
+TP_MUST_USE tp_status job_mask_pass(struct job *j);
+
+/* job_guide.c */
+/* Before the mask pass: make the coarse image when the engine wants a guide. */
+TP_MUST_USE tp_status job_guide_setup(struct job *j);
+/* After the mask pass: which tiles need it; build it when one of those is not stored. */
+TP_MUST_USE tp_status job_guide_prepare(struct job *j);
+
+/* job_band.c */
+/* Read input and mask rows until the band holds rows [.., y_end). */
+TP_MUST_USE tp_status job_band_fill(struct job *j, uint32_t y_end);
+/* Run (or load from the store) and blend the active tiles of tile row r. */
+TP_MUST_USE tp_status job_band_row(struct job *j, uint32_t r);
+/* Finish rows [.., y_end) in the band and hand each to the writer. */
+TP_MUST_USE tp_status job_band_emit(struct job *j, uint32_t y_end);
+
+/* job_output.c */
+/* Open the writer on a temporary name beside the output (stale ones removed). */
+TP_MUST_USE tp_status job_output_open(struct job *j);
+/* Finish the temporary, sign it and put it in place (fenced by the store's
+ * transaction when there is one). */
+TP_MUST_USE tp_status job_output_publish(struct job *j);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * job_output.c - a job's output: written to a temporary name beside the
+ * final one (so the rename is atomic and on the same file system), fsynced,
+ * signed, and renamed into place together with the store's "done" in one
+ * fenced transaction. Nothing else is ever left at the output path.
+ */
+#include "job_int.h"
+#include "sig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Remove temporaries a killed run left for this output (we hold its lease). */
+static void remove_stale_temps(const char *output)
+{
+	char dir[4096], base[1024], prefix[1100];
+	DIR *d;
+	struct dirent *de;
+	snprintf(dir, sizeof dir, "%s", output);
+	snprintf(base, sizeof base, "%s", output);
+	snprintf(prefix, sizeof prefix, ".%s.tmp-", basename(base));
+	d = opendir(dirname(dir));
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
+tp_status job_output_open(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	struct io_info oi = *ii;
+	struct io_write_opts wo = {
+		.jpeg_quality = j->o->jpeg_quality,
+		.png_level = j->o->png_level,
+		.tiff_compression = 0,
+		.name = j->io->output,
+	};
+	char dir[4096], base[1024];
+	enum io_format of = io_format_from_name(j->io->output);
+	if (j->io->store)
+		remove_stale_temps(j->io->output);
+	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
+	oi.buffered = 0;
+	if (oi.format == ii->format)
+		wo.tiff_compression = io_reader_compression(j->in);
+	snprintf(dir, sizeof dir, "%s", j->io->output);
+	snprintf(base, sizeof base, "%s", j->io->output);
+	snprintf(j->tmp_path, sizeof j->tmp_path, "%s/.%s.tmp-%ld-%04lx", dirname(dir),
+		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
+	return io_writer_open(j->tmp_path, &oi, io_reader_meta(j->in), &wo, &j->out);
+}
+
+/*
+ * Put the finished temporary in place: rename over the output path, fsync
+ * the directory so the rename itself is durable, and give the output's
+ * identity (stat_key may be NULL). With a store this runs inside
+ * store_job_done, under the store's write lock, after the lease check.
+ */
+TP_MUST_USE static tp_status rename_into_place(void *ctx, char *stat_key, size_t n)
+{
+	struct job *j = ctx;
+	char dir[4096];
+	int fd;
+	if (rename(j->tmp_path, j->io->output) != 0)
+		return tp_err(TP_EIO, "%s: cannot rename the finished output into place: %s",
+			      j->io->output, strerror(errno));
+	j->published = 1;
+	snprintf(dir, sizeof dir, "%s", j->io->output);
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		int e = fsync(fd) != 0 ? errno : 0;
+		close(fd);
+		if (e && e != EINVAL && e != EROFS)
+			return tp_err(TP_EIO, "%s: syncing its directory: %s", j->io->output,
+				      strerror(e));
+	}
+	return stat_key ? tp_stat_key(j->io->output, stat_key, n) : TP_OK;
+}
+
+tp_status job_output_publish(struct job *j)
+{
+	const struct tp_job_io *io = j->io;
+	tp_status rc;
+	TP_TIMED(j->t, TP_STAGE_WRITE)
+		rc = io_writer_finish(j->out);
+	if (rc == TP_OK)
+		job_test_freeze("publish", 0);
+	if (rc == TP_OK && tp_cancelled())
+		rc = tp_err(TP_ECANCELED, "%s: stopped before the output was put in place", io->input);
+	if (rc != TP_OK)
+		return rc;
+	TP_TIMED(j->t, TP_STAGE_WRITE) {
+		/* what the store keeps to tell later whether the output is still ours */
+		rc = tp_content_sig(j->tmp_path, j->res->output_sig, sizeof j->res->output_sig);
+		if (rc == TP_OK && io->store)
+			rc = store_job_done(io->store, io->lease, j->res->output_sig,
+					    rename_into_place, j);
+		else if (rc == TP_OK)
+			rc = rename_into_place(j, NULL, 0);
+	}
+	return rc;
+}

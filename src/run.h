@@ -1,0 +1,43 @@
+/*
+ * run.h - what the files of `tilepaint run` share: the state one run
+ * carries from image to image.
+ *
+ *   cmd_run.c   the command: parse, discover, plan, then each image, summarise
+ *   run_item.c  one image: sign, agree with the store, skip, claim, work, record
+ */
+#ifndef TP_RUN_H
+#define TP_RUN_H
+
+#include "discover.h"
+#include "engine_ctx.h"
+#include "job.h"
+#include "progress.h"
+#include "../store/store.h"
+
+struct run_counts {
+	size_t images, done_now, up_to_date, failed, busy, left;
+	uint64_t tiles, active, computed, reused;
+};
+
+/* What one `tilepaint run` process carries from image to image. */
+struct run {
+	struct tp_opts o;
+	struct tp_engine_ctx eng;
+	struct tp_items items;
+	struct store *st;
+	struct tp_progress *prog;
+	struct run_counts n;
+	char owner[512], host[256], dbpath[4096], opt_hex[32];
+	int64_t run_id;
+	double deadline;
+	int ex;          /* exit code so far (the worst outcome wins) */
+	int stopped;     /* no further image is started */
+};
+
+/* How one image ended, for the counts and the exit code. */
+enum item_outcome { ITEM_DONE, ITEM_UP_TO_DATE, ITEM_FAILED, ITEM_BUSY, ITEM_STOPPED };
+
+/* One image of the batch, start to end; its outcome is also in r->ex. */
+enum item_outcome run_item(struct run *r, const struct tp_item *it);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * run_item.c - one image of `tilepaint run`, start to end, and all the
+ * bookkeeping of it in the store: sign the input and mask, make the store's
+ * job agree with them (an unchanged, finished job whose output is still in
+ * place is skipped without loading anything), claim the job's lease, process
+ * it, and record done / failed / released with its timings. One bad file
+ * gives one error line and a failed job; the batch goes on.
+ */
+#include "run.h"
+#include "exit.h"
+#include "lease.h"
+#include "sig.h"
+
+#include <string.h>
+
+TP_MUST_USE static tp_status flush_timings(struct store *s, const struct store_lease *l, int64_t run,
+					   const struct tp_timings *t, double sign_ms)
+{
+	const char *names[TP_STAGE_COUNT + 1];
+	int64_t counts[TP_STAGE_COUNT + 1];
+	double ms[TP_STAGE_COUNT + 1];
+	for (int i = 0; i < TP_STAGE_COUNT; i++) {
+		names[i] = tp_stage_name((enum tp_stage)i);
+		counts[i] = t->count[i] ? t->count[i] : (t->ms[i] != 0);
+		ms[i] = t->ms[i];
+	}
+	names[TP_STAGE_COUNT] = TP_STAGE_SIGN_NAME;
+	counts[TP_STAGE_COUNT] = sign_ms > 0;
+	ms[TP_STAGE_COUNT] = sign_ms;
+	return store_job_timings(s, l, run, TP_STAGE_COUNT + 1, names, counts, ms);
+}
+
+/* The store failed us (locked past its timeout, a full disk): print it and
+ * stop the batch; the next run resumes. */
+static enum item_outcome store_trouble(struct run *r)
+{
+	tp_error("%s", tp_errmsg());
+	r->ex = tp_exit_worse(r->ex, TP_EXIT_TEMPFAIL);
+	r->stopped = 1;
+	return ITEM_STOPPED;
+}
+
+/* Record a failure of `it` that happened before or without a claim. */
+static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const char *msg, int exit_code)
+{
+	tp_progress_clear(r->prog);
+	tp_error("%s", msg);
+	if (job_id && store_job_fail(r->st, NULL, job_id, msg) != TP_OK)
+		tp_error("%s", tp_errmsg());
+	r->ex = tp_exit_worse(r->ex, exit_code);
+	return ITEM_FAILED;
+}
+
+/*
+ * The content signature of `path`: the recorded one when the file's
+ * identity is what was recorded (no read at all), else every byte hashed.
+ * A recorded signature of the older kind (size, head and tail, mtime) is
+ * honoured once when it still matches, so an upgraded store does not redo
+ * finished work; the new identity and signature are recorded from then on.
+ */
+TP_MUST_USE static tp_status sign_file(const char *path, const char *rec_stat, const char *rec_sig,
+				       char *stat_key, char *sig, size_t n, double *ms)
+{
+	tp_status rc = tp_stat_key(path, stat_key, n);
+	double t0;
+	if (rc != TP_OK)
+		return rc;
+	if (rec_sig[0] && tp_sig_is_content(rec_sig) && strcmp(stat_key, rec_stat) == 0) {
+		snprintf(sig, n, "%s", rec_sig);
+		return TP_OK;
+	}
+	t0 = tp_now_ms();
+	if (rec_sig[0] && !tp_sig_is_content(rec_sig) && !rec_stat[0]) {
+		char old[160];
+		if (tp_file_sig(path, old, sizeof old, NULL) == TP_OK && strcmp(old, rec_sig) == 0) {
+			snprintf(sig, n, "%s", rec_sig);
+			stat_key[0] = '\0';   /* keep the old kind until the file changes */
+			*ms += tp_now_ms() - t0;
+			return TP_OK;
+		}
+	}
+	rc = tp_content_sig(path, sig, n);
+	*ms += tp_now_ms() - t0;
+	return rc;
+}
+
+/* A finished job: is its output still the one we wrote? */
+static int output_unchanged(struct run *r, const struct tp_item *it, const struct store_job *job)
+{
+	char key[TP_SIG_LEN], sig[TP_SIG_LEN];
+	if (tp_stat_key(it->output, key, sizeof key) != TP_OK)
+		return 0;
+	if (job->output_stat[0] && strcmp(key, job->output_stat) == 0)
+		return 1;
+	if (!tp_sig_is_content(job->output_sig)) {
+		/* recorded by an older tilepaint: size and mtime only */
+		char old[128];
+		return tp_output_sig(it->output, old, sizeof old) == TP_OK &&
+		       strcmp(old, job->output_sig) == 0;
+	}
+	if (tp_content_sig(it->output, sig, sizeof sig) != TP_OK || strcmp(sig, job->output_sig) != 0)
+		return 0;
+	/* same bytes under a new identity (copied, touched): remember it */
+	if (store_job_output_stat(r->st, job->id, key) != TP_OK)
+		tp_warn("%s", tp_errmsg());
+	return 1;
+}
+
+/* Process the claimed job (the engines' seed: the input's size, head and
+ * tail, as it always was). */
+TP_MUST_USE static tp_status process(struct run *r, const struct tp_item *it,
+				     const struct store_lease *lease, struct tp_job_result *res)
+{
+	uint64_t seed = 0;
+	char sig[160];
+	struct tp_job_io io;
+	tp_status rc = tp_file_sig(it->input, sig, sizeof sig, &seed);
+	memset(res, 0, sizeof *res);
+	if (rc == TP_OK)
+		rc = make_parent_dirs(it->output);
+	if (rc != TP_OK)
+		return rc;
+	io = (struct tp_job_io){
+		.input = it->input, .mask = it->mask, .output = it->output,
+		.content_hash = seed, .store = r->st, .lease = lease,
+		.lease_s = r->o.lease_s, .run_id = r->run_id,
+		.deadline_ms = r->deadline, .progress = r->prog,
+		.computed_total = &r->n.computed,
+	};
+	return tp_job_process(&r->eng, &r->o, &io, 0, res);
+}
+
+/* Give the job back unfinished and stop the batch. */
+static enum item_outcome release_and_stop(struct run *r, const struct store_lease *lease, int code)
+{
+	if (store_job_release(r->st, lease) != TP_OK)
+		tp_error("%s", tp_errmsg());
+	r->ex = tp_exit_worse(r->ex, code);
+	r->stopped = 1;
+	return ITEM_STOPPED;
+}
+
+/* Record how the claimed job ended (every store write fenced by the lease). */
+static enum item_outcome record(struct run *r, const struct tp_item *it,
+				const struct store_lease *lease, tp_status rc,
+				const struct tp_job_result *res, double sign_ms)
+{
+	char msg[1200];
+	if (rc == TP_ELEASE) {
+		tp_error("%s", tp_errmsg());
+		r->ex = tp_exit_worse(r->ex, TP_EXIT_TEMPFAIL);
+		r->stopped = 1;
+		return ITEM_STOPPED;
+	}
+	/* our timings go in whatever happened, as long as the job is ours */
+	if (flush_timings(r->st, lease, r->run_id, &res->t, sign_ms) != TP_OK && rc == TP_OK)
+		tp_warn("%s", tp_errmsg());
+	if (rc == TP_OK) {
+		tp_debug("%s: done (%llu tiles, %llu inpainted, %llu reused)", it->output,
+			 (unsigned long long)res->tiles, (unsigned long long)res->computed,
+			 (unsigned long long)res->reused);
+		tp_job_debug_guide(it->output, res);
+		return ITEM_DONE;
+	}
+	if (rc == TP_ECANCELED) {
+		r->n.left++;
+		return release_and_stop(r, lease, TP_EXIT_OK);
+	}
+	tp_error("%s", tp_errmsg());
+	if (rc == TP_EMODEL || (rc == TP_EUSAGE && !r->eng.opened))
+		/* the engine cannot start: every job would fail the same way */
+		return release_and_stop(r, lease, TP_EXIT_CONFIG);
+	snprintf(msg, sizeof msg, "%s", tp_errmsg());
+	if (store_job_fail(r->st, lease, 0, msg) != TP_OK)
+		tp_error("%s", tp_errmsg());
+	r->ex = tp_exit_worse(r->ex, tp_job_exit_code(rc));
+	return ITEM_FAILED;
+}
+
+/* Run the claimed job and record how it ended. */
+static enum item_outcome work(struct run *r, const struct tp_item *it,
+			      const struct store_lease *lease, double sign_ms)
+{
+	struct tp_job_result res;
+	int was_open = r->eng.opened;
+	tp_status rc = process(r, it, lease, &res);
+	if (!was_open && r->eng.opened && rc != TP_ELEASE &&
+	    store_timing_add(r->st, r->run_id, 0, tp_stage_name(TP_STAGE_MODEL_LOAD), 1,
+			     r->eng.load_ms) != TP_OK)
+		tp_warn("%s", tp_errmsg());
+	r->n.tiles += res.tiles;
+	r->n.active += res.active;
+	r->n.reused += res.reused;
+	tp_progress_clear(r->prog);
+	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
+	return record(r, it, lease, rc, &res, sign_ms);
+}
+
+/* The signatures of the image and its mask (the recorded ones when the
+ * files' identities are unchanged). */
+struct item_sigs {
+	char in_stat[TP_SIG_LEN], in_sig[TP_SIG_LEN];
+	char mk_stat[TP_SIG_LEN], mk_sig[TP_SIG_LEN];
+	double ms;
+};
+
+TP_MUST_USE static tp_status sign_item(const struct tp_item *it, const struct store_job *rec,
+				       struct item_sigs *g)
+{
+	tp_status rc;
+	memset(g, 0, sizeof *g);
+	if (it->problem)
+		return TP_OK;
+	rc = sign_file(it->input, rec->input_stat, rec->input_sig, g->in_stat, g->in_sig,
+		       sizeof g->in_sig, &g->ms);
+	if (rc == TP_OK && it->mask)
+		rc = sign_file(it->mask, rec->mask_stat, rec->mask_sig, g->mk_stat, g->mk_sig,
+			       sizeof g->mk_sig, &g->ms);
+	return rc;
+}
+
+/* A job known to be unusable before any claim: record it failed. */
+static enum item_outcome fail_item(struct run *r, const struct tp_item *it, int64_t job_id,
+				   tp_status sign_rc)
+{
+	/* the stored error is the line as printed: it names the file */
+	char msg[1200];
+	if (it->problem)
+		snprintf(msg, sizeof msg, "%s: %s", it->input, it->problem);
+	else
+		snprintf(msg, sizeof msg, "%s", tp_errmsg());
+	return fail_unclaimed(r, job_id, msg, it->problem ? tp_exit_code(it->why)
+							  : tp_job_exit_code(sign_rc));
+}
+
+enum item_outcome run_item(struct run *r, const struct tp_item *it)
+{
+	struct store_job rec, job;
+	struct store_job_spec spec;
+	struct store_lease lease;
+	struct item_sigs g;
+	int found = 0, got = 0;
+	tp_status src;
+
+	if (store_job_find(r->st, it->output, &found, &rec) != TP_OK)
+		return store_trouble(r);
+	src = sign_item(it, &rec, &g);
+	if (src == TP_ECANCELED) {
+		r->stopped = 1;
+		return ITEM_STOPPED;
+	}
+	spec = (struct store_job_spec){ it->input, it->mask, it->output, g.in_sig, g.mk_sig,
+					r->opt_hex, g.in_stat, g.mk_stat };
+	if (store_job_sync(r->st, &spec, &job) != TP_OK)
+		return store_trouble(r);
+	if (it->problem || src != TP_OK)
+		return fail_item(r, it, job.id, src);
+	if (job.state == STORE_JOB_DONE) {
+		if (output_unchanged(r, it, &job))
+			return ITEM_UP_TO_DATE;
+		/* finished before, but the output is gone or was changed: redo */
+		tp_info("%s: the output is missing or changed since it was written; redoing it",
+			it->output);
+		if (store_job_fail(r->st, NULL, job.id,
+				   "output missing or changed since it was written; redoing") != TP_OK)
+			tp_warn("%s", tp_errmsg());
+	}
+	if (tp_lease_claim(r->st, job.id, r->owner, r->host, r->o.lease_s, it->input, &lease,
+			   &got) != TP_OK)
+		return store_trouble(r);
+	if (!got)
+		return ITEM_BUSY;
+	return work(r, it, &lease, g.ms);
+}
