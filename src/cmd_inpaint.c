@@ -26,7 +26,7 @@ static void debug_stages(const char *output, double load_ms, const struct tp_tim
 	char line[512];
 	int n = snprintf(line, sizeof line, "%s: stages (ms): model_load %.1f", output, load_ms);
 	for (int s = 0; s < TP_STAGE_COUNT && n > 0 && (size_t)n < sizeof line; s++)
-		if (s != TP_STAGE_MODEL_LOAD)
+		if (s != TP_STAGE_MODEL_LOAD && s != TP_STAGE_SIGN)
 			n += snprintf(line + n, sizeof line - (size_t)n, ", %s %.1f",
 				      tp_stage_name((enum tp_stage)s), t->ms[s]);
 	tp_debug("%s", line);

@@ -297,10 +297,10 @@ int cmd_report(int argc, char **argv)
 	if ((r = open_ro(db, &st)) != 0)
 		return r;
 	memset(&all, 0, sizeof all);
-	if (store_stages_each(st, -1, collect_stage, &all) != TP_OK) {
+	if ((walk = store_stages_each(st, -1, collect_stage, &all)) != TP_OK) {
 		tp_error("%s", tp_errmsg());
 		store_close(st);
-		return TP_EXIT_DATAERR;
+		return tp_exit_code(walk);
 	}
 	rc = (struct report_ctx){ st, fmt, 0, TP_OK };
 	if (fmt == FMT_JSON) {

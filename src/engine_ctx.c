@@ -2,6 +2,7 @@
  * engine_ctx.c - the engine as a command uses it (see engine_ctx.h).
  */
 #include "engine_ctx.h"
+#include "timing.h"
 
 #include <string.h>
 
@@ -38,22 +39,22 @@ tp_status tp_engine_select(const struct tp_opts *o, struct tp_engine_ctx *e)
 
 tp_status tp_engine_ensure(struct tp_engine_ctx *e)
 {
+	struct tp_timings t = { 0 };
 	tp_status rc;
-	double t0;
 	if (e->opened)
 		return TP_OK;
-	t0 = tp_now_ms();
-	rc = e->ops->open(&e->eopt, &e->state);
+	TP_TIMED(&t, TP_STAGE_MODEL_LOAD) {
+		rc = e->ops->open(&e->eopt, &e->state);
+		if (rc == TP_OK && (rc = tp_workers_new(e->ops, e->state, e->threads,
+							&e->workers)) != TP_OK) {
+			if (e->ops->close)
+				e->ops->close(e->state);
+			e->state = NULL;
+		}
+	}
 	if (rc != TP_OK)
 		return rc;
-	rc = tp_workers_new(e->ops, e->state, e->threads, &e->workers);
-	if (rc != TP_OK) {
-		if (e->ops->close)
-			e->ops->close(e->state);
-		e->state = NULL;
-		return rc;
-	}
-	e->load_ms = tp_now_ms() - t0;
+	e->load_ms = t.ms[TP_STAGE_MODEL_LOAD];
 	e->opened = 1;
 	return TP_OK;
 }

@@ -80,9 +80,9 @@ void tp_exit_print(FILE *f)
 	fprintf(f, "exit codes, from least to most serious (the most serious outcome wins):\n");
 	for (size_t i = 0; i < NCODES; i++)
 		fprintf(f, "  %2d  %-9s  %s\n", codes[i].code, codes[i].name, codes[i].meaning);
-	fprintf(f, "\nstatus      command   image     store\n");
+	fprintf(f, "\nstatus      a command      an image       opening the store\n");
 	for (size_t i = 0; i < NSTATUSES; i++)
-		fprintf(f, "%-10s  %2d %-6.6s %2d %-6.6s %2d %s\n", tp_status_name(statuses[i].status),
+		fprintf(f, "%-10s  %2d %-9s   %2d %-9s   %2d %s\n", tp_status_name(statuses[i].status),
 			statuses[i].whole, code_name(statuses[i].whole), statuses[i].image,
 			code_name(statuses[i].image), statuses[i].store, code_name(statuses[i].store));
 }

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tilepaint COMMAND [OPTIONS] ...\n\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  tilepaint %s\n", commands[i].synopsis);
-	fprintf(f, "  tilepaint --help | --version\n\nengines:\n");
+	fprintf(f, "  tilepaint --help | --version | --exit-codes\n\nengines:\n");
 	for (size_t i = 0; engine_list[i]; i++)
 		fprintf(f, "  %-9s %s\n", engine_list[i]->name, engine_list[i]->summary);
 	fprintf(f, "\n'tilepaint COMMAND --help' for a command's options; man tilepaint for the rest.\n");
@@ -38,6 +38,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return TP_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--exit-codes")) {
+		tp_exit_print(stdout);
 		return TP_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {

@@ -13,21 +13,19 @@
 
 #include <string.h>
 
+/* The job's stage times and the signing's, into the store. */
 TP_MUST_USE static tp_status flush_timings(struct store *s, const struct store_lease *l, int64_t run,
-					   const struct tp_timings *t, double sign_ms)
+					   const struct tp_timings *job, const struct tp_timings *sign)
 {
-	const char *names[TP_STAGE_COUNT + 1];
-	int64_t counts[TP_STAGE_COUNT + 1];
-	double ms[TP_STAGE_COUNT + 1];
+	const char *names[TP_STAGE_COUNT];
+	int64_t counts[TP_STAGE_COUNT];
+	double ms[TP_STAGE_COUNT];
 	for (int i = 0; i < TP_STAGE_COUNT; i++) {
 		names[i] = tp_stage_name((enum tp_stage)i);
-		counts[i] = t->count[i] ? t->count[i] : (t->ms[i] != 0);
-		ms[i] = t->ms[i];
+		counts[i] = job->count[i] + sign->count[i];
+		ms[i] = job->ms[i] + sign->ms[i];
 	}
-	names[TP_STAGE_COUNT] = TP_STAGE_SIGN_NAME;
-	counts[TP_STAGE_COUNT] = sign_ms > 0;
-	ms[TP_STAGE_COUNT] = sign_ms;
-	return store_job_timings(s, l, run, TP_STAGE_COUNT + 1, names, counts, ms);
+	return store_job_timings(s, l, run, TP_STAGE_COUNT, names, counts, ms);
 }
 
 /* The store failed us (locked past its timeout, a full disk): print it and
@@ -59,28 +57,28 @@ static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const cha
  * finished work; the new identity and signature are recorded from then on.
  */
 TP_MUST_USE static tp_status sign_file(const char *path, const char *rec_stat, const char *rec_sig,
-				       char *stat_key, char *sig, size_t n, double *ms)
+				       char *stat_key, char *sig, size_t n, struct tp_timings *t)
 {
 	tp_status rc = tp_stat_key(path, stat_key, n);
-	double t0;
+	int old_same = 0;
 	if (rc != TP_OK)
 		return rc;
 	if (rec_sig[0] && tp_sig_is_content(rec_sig) && strcmp(stat_key, rec_stat) == 0) {
 		snprintf(sig, n, "%s", rec_sig);
 		return TP_OK;
 	}
-	t0 = tp_now_ms();
-	if (rec_sig[0] && !tp_sig_is_content(rec_sig) && !rec_stat[0]) {
-		char old[160];
-		if (tp_file_sig(path, old, sizeof old, NULL) == TP_OK && strcmp(old, rec_sig) == 0) {
-			snprintf(sig, n, "%s", rec_sig);
-			stat_key[0] = '\0';   /* keep the old kind until the file changes */
-			*ms += tp_now_ms() - t0;
-			return TP_OK;
+	TP_TIMED(t, TP_STAGE_SIGN) {
+		if (rec_sig[0] && !tp_sig_is_content(rec_sig) && !rec_stat[0]) {
+			char old[160];
+			old_same = tp_file_sig(path, old, sizeof old, NULL) == TP_OK &&
+				   strcmp(old, rec_sig) == 0;
 		}
+		rc = old_same ? TP_OK : tp_content_sig(path, sig, n);
 	}
-	rc = tp_content_sig(path, sig, n);
-	*ms += tp_now_ms() - t0;
+	if (old_same) {
+		snprintf(sig, n, "%s", rec_sig);
+		stat_key[0] = '\0';   /* keep the old kind until the file changes */
+	}
 	return rc;
 }
 
@@ -143,7 +141,7 @@ static enum item_outcome release_and_stop(struct run *r, const struct store_leas
 /* Record how the claimed job ended (every store write fenced by the lease). */
 static enum item_outcome record(struct run *r, const struct tp_item *it,
 				const struct store_lease *lease, tp_status rc,
-				const struct tp_job_result *res, double sign_ms)
+				const struct tp_job_result *res, const struct tp_timings *sign)
 {
 	char msg[1200];
 	if (rc == TP_ELEASE) {
@@ -153,7 +151,7 @@ static enum item_outcome record(struct run *r, const struct tp_item *it,
 		return ITEM_STOPPED;
 	}
 	/* our timings go in whatever happened, as long as the job is ours */
-	if (flush_timings(r->st, lease, r->run_id, &res->t, sign_ms) != TP_OK && rc == TP_OK)
+	if (flush_timings(r->st, lease, r->run_id, &res->t, sign) != TP_OK && rc == TP_OK)
 		tp_warn("%s", tp_errmsg());
 	if (rc == TP_OK) {
 		tp_debug("%s: done (%llu tiles, %llu inpainted, %llu reused)", it->output,
@@ -179,7 +177,7 @@ static enum item_outcome record(struct run *r, const struct tp_item *it,
 
 /* Run the claimed job and record how it ended. */
 static enum item_outcome work(struct run *r, const struct tp_item *it,
-			      const struct store_lease *lease, double sign_ms)
+			      const struct store_lease *lease, const struct tp_timings *sign)
 {
 	struct tp_job_result res;
 	int was_open = r->eng.opened;
@@ -193,7 +191,7 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	r->n.reused += res.reused;
 	tp_progress_clear(r->prog);
 	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
-	return record(r, it, lease, rc, &res, sign_ms);
+	return record(r, it, lease, rc, &res, sign);
 }
 
 /* The signatures of the image and its mask (the recorded ones when the
@@ -201,7 +199,7 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 struct item_sigs {
 	char in_stat[TP_SIG_LEN], in_sig[TP_SIG_LEN];
 	char mk_stat[TP_SIG_LEN], mk_sig[TP_SIG_LEN];
-	double ms;
+	struct tp_timings t;   /* the sign stage */
 };
 
 TP_MUST_USE static tp_status sign_item(const struct tp_item *it, const struct store_job *rec,
@@ -212,10 +210,10 @@ TP_MUST_USE static tp_status sign_item(const struct tp_item *it, const struct st
 	if (it->problem)
 		return TP_OK;
 	rc = sign_file(it->input, rec->input_stat, rec->input_sig, g->in_stat, g->in_sig,
-		       sizeof g->in_sig, &g->ms);
+		       sizeof g->in_sig, &g->t);
 	if (rc == TP_OK && it->mask)
 		rc = sign_file(it->mask, rec->mask_stat, rec->mask_sig, g->mk_stat, g->mk_sig,
-			       sizeof g->mk_sig, &g->ms);
+			       sizeof g->mk_sig, &g->t);
 	return rc;
 }
 
@@ -270,5 +268,5 @@ enum item_outcome run_item(struct run *r, const struct tp_item *it)
 		return store_trouble(r);
 	if (!got)
 		return ITEM_BUSY;
-	return work(r, it, &lease, g.ms);
+	return work(r, it, &lease, &g.t);
 }

@@ -7,7 +7,7 @@ const char *tp_stage_name(enum tp_stage s)
 {
 	static const char *const names[TP_STAGE_COUNT] = {
 		"decode", "mask", "plan", "model_load", "inference",
-		"blend", "encode", "write", "store",
+		"blend", "encode", "write", "store", "sign",
 	};
 	return (unsigned)s < TP_STAGE_COUNT ? names[s] : "unknown";
 }

@@ -26,12 +26,11 @@ enum tp_stage {
 	TP_STAGE_ENCODE,      /* encoding output rows */
 	TP_STAGE_WRITE,       /* flush, fsync, rename */
 	TP_STAGE_STORE,       /* job store transactions for tile results */
+	TP_STAGE_SIGN,        /* hashing inputs and masks whose identity changed (before
+			       * the claim: not a pipeline stage, recorded with the others) */
 	TP_STAGE_COUNT
 };
 const char *tp_stage_name(enum tp_stage s);
-/* "sign": hashing inputs and masks whose identity changed (not a pipeline
- * stage: it happens before the claim, and is recorded with the job's others) */
-#define TP_STAGE_SIGN_NAME "sign"
 
 #define TP_TIMING_DEPTH 8   /* timed sections open at once, at most */
 

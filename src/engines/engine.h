@@ -63,11 +63,11 @@ struct engine_ops {
 			       * 2: the same, but only for tiles with no known pixel at all
 			       * (engines that use the guide for nothing else) */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
-	tp_status (*open)(const struct engine_options *opt, void **state);
+	TP_MUST_USE tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */
-	tp_status (*worker_new)(void *state, void **worker);
+	TP_MUST_USE tp_status (*worker_new)(void *state, void **worker);
 	/* Fill the masked pixels of one tile. */
-	tp_status (*inpaint)(void *state, void *worker, struct engine_tile *tile);
+	TP_MUST_USE tp_status (*inpaint)(void *state, void *worker, struct engine_tile *tile);
 	void (*worker_free)(void *worker);  /* accepts NULL */
 	void (*close)(void *state);         /* accepts NULL */
 };

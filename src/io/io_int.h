@@ -29,7 +29,7 @@ struct io_reader {
 	uint8_t *image;
 	size_t image_stride;
 	/* streaming back end: decode the next row (index r->row) into `dst` */
-	tp_status (*read_row)(struct io_reader *r, uint8_t *dst);
+	TP_MUST_USE tp_status (*read_row)(struct io_reader *r, uint8_t *dst);
 	void (*free_state)(void *state);
 	void *state;                /* back-end state, freed with free_state */
 };
@@ -44,8 +44,8 @@ struct io_writer {
 	int created;                /* the back end created the file (so may unlink it) */
 	int finished;               /* io_writer_finish succeeded */
 	int failed;                 /* a write failed: the file is garbage */
-	tp_status (*write_row)(struct io_writer *w, const uint8_t *src);
-	tp_status (*finish)(struct io_writer *w);
+	TP_MUST_USE tp_status (*write_row)(struct io_writer *w, const uint8_t *src);
+	TP_MUST_USE tp_status (*finish)(struct io_writer *w);
 	void (*free_state)(void *state); /* also closes the file if still open */
 	void *state;
 };

@@ -30,7 +30,7 @@ struct tp_pool_spec {
 	uint32_t threads;   /* threads to start; 0: none, everything runs on the caller */
 	/* optional, per worker, on that worker's thread (worker 0 only when
 	 * threads is 0): a failure of any start fails tp_pool_new with its error */
-	tp_status (*start)(void *ctx, uint32_t worker);
+	TP_MUST_USE tp_status (*start)(void *ctx, uint32_t worker);
 	void (*stop)(void *ctx, uint32_t worker);
 	void *ctx;
 };

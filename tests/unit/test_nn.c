@@ -315,13 +315,13 @@ static void check_fu(uint32_t c, uint32_t h, uint32_t w)
 	double *ref = malloc((size_t)c * h * w * sizeof *ref);
 	struct nn_fu fu = { c, wt, shift };
 	struct nn_exec ex;
-	struct nn_pool *pool = NULL;
+	struct tp_pool *pool = NULL;
 	assert_int_equal(nn_fft_plan_get(h, w, &plan), TP_OK);
 	assert_int_equal(nn_pool_new(2, &pool), TP_OK);
 	assert_int_equal(nn_arena_init(&ar, nn_fu_scratch(c, h, w) + 2 * nn_fu_slice(h, w)), TP_OK);
 	ex = (struct nn_exec){ pool, nn_arena_take(&ar, 2 * nn_fu_slice(h, w)), nn_fu_slice(h, w) };
 	nn_fourier_unit(plan, &fu, a, f, h, w, nn_arena_take(&ar, nn_fu_scratch(c, h, w)), &ex);
-	nn_pool_free(pool);
+	tp_pool_free(pool);
 	naive_fu(&fu, a, h, w, ref);
 	for (size_t i = 0; i < (size_t)c * h * w; i++)
 		if (fabs(f[i] - ref[i]) > 1e-4) {
@@ -543,12 +543,12 @@ static void test_nn_lama_golden(void **state)
 		/* the same bytes with 2 and 3 threads */
 		out.data = out2;
 		for (uint32_t th = 2; th <= 3; th++) {
-			struct nn_pool *pool = NULL;
+			struct tp_pool *pool = NULL;
 			assert_int_equal(nn_pool_new(th, &pool), TP_OK);
 			memset(out2, 0, (size_t)3 * H * W * sizeof(float));
 			assert_int_equal(lama_net_forward(net, &in, &out, &ar, pool, NULL), TP_OK);
 			assert_memory_equal(outd, out2, (size_t)3 * H * W * sizeof(float));
-			nn_pool_free(pool);
+			tp_pool_free(pool);
 		}
 		nn_arena_free(&ar);
 		free(ind);

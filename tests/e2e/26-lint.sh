@@ -1,0 +1,76 @@
+# make lint enforces the architecture: on a copy of the sources, each
+# forbidden dependency, a library outside its part, a long top-layer
+# function, a TP_TIMED body that returns, a tp_status function without
+# TP_MUST_USE and a man page out of step with the exit-code table each fail
+# scripts/lint.sh with a line naming the rule; the untouched copy passes.
+. "$(dirname "$0")/common.sh"
+BUILD=$(cd "$(dirname "$TP")" && pwd)
+mkdir repo
+(cd "$TP_TOP" && tar cf - src tiler store scripts man) | (cd repo && tar xf -)
+
+expect_exit 0 repo/scripts/lint.sh "$BUILD"
+grep_out "lint: ok"
+
+# expect_lint FILE LINE PATTERN: FILE with LINE appended fails lint with
+# PATTERN in the message; FILE is restored after
+expect_lint() {
+	cp "repo/$1" saved
+	echo "$2" >>"repo/$1"
+	expect_exit 1 repo/scripts/lint.sh "$BUILD"
+	grep_err "$3"
+	cp saved "repo/$1"
+}
+
+note "forbidden dependencies between parts"
+expect_lint tiler/band.c '#include "../src/io/raster.h"' "tiler must not depend on io"
+expect_lint tiler/plan.c '#include "../store/store.h"' "tiler must not depend on store"
+expect_lint tiler/mask.c '#include "../src/engines/engine.h"' "tiler must not depend on engines"
+expect_lint tiler/coarse.c '#include "../src/nn/nn.h"' "tiler must not depend on nn"
+expect_lint store/store.c '#include "../tiler/tiler.h"' "store must not depend on tiler"
+expect_lint store/store.c '#include "../src/io/raster.h"' "store must not depend on io"
+expect_lint store/store_int.h '#include "../src/engines/engine.h"' "store must not depend on engines"
+expect_lint store/store.c '#include "../src/nn/weights.h"' "store must not depend on nn"
+expect_lint src/engines/telea.c '#include "../io/raster.h"' "engines must not depend on io"
+expect_lint src/engines/patch.c '#include "../../store/store.h"' "engines must not depend on store"
+expect_lint src/io/png.c '#include "../../store/store.h"' "io must not depend on store"
+expect_lint src/io/tiff.c '#include "../engines/engine.h"' "io must not depend on engines"
+expect_lint src/nn/conv.c '#include "../../store/store.h"' "nn must not depend on store"
+expect_lint src/nn/fft.c '#include "../io/raster.h"' "nn must not depend on io"
+expect_lint src/engines/engine.h '#include "../job.h"' "engines must not depend on top"
+expect_lint src/util/log.c '#include "../io/raster.h"' "util must not depend on io"
+grep_err "src/util/log.c:[0-9]* includes src/io/raster.h"
+
+note "libraries stay in their part"
+expect_lint src/blob.c '#include <sqlite3.h>' "src/blob.c includes <sqlite3.h>: only store/ may use that library"
+expect_lint tiler/band.c '#include <tiffio.h>' "only src/io/ may use that library"
+
+note "short top-layer functions"
+{ echo "int lint_long(void);"; echo "int lint_long(void)"; echo "{"; echo "	int x = 0;"
+  i=0; while [ $i -lt 78 ]; do echo "	x++;"; i=$((i + 1)); done
+  echo "	return x;"; echo "}"; } >long.c
+cp repo/src/exit.c saved
+cat long.c >>repo/src/exit.c
+expect_exit 1 repo/scripts/lint.sh "$BUILD"
+grep_err "src/exit.c:[0-9]*: int lint_long(void) is [0-9]* lines (at most 80)"
+cp saved repo/src/exit.c
+
+note "TP_TIMED bodies, TP_MUST_USE"
+cp repo/src/job_mask.c saved
+sed 's/^\t\t\trc = io_reader_read_rows(j->mk, j->mask_src, src_bytes, 1);$/\t\t\treturn io_reader_read_rows(j->mk, j->mask_src, src_bytes, 1);/' saved >repo/src/job_mask.c
+cmp -s saved repo/src/job_mask.c && fail "the TP_TIMED body to change was not found"
+expect_exit 1 repo/scripts/lint.sh "$BUILD"
+grep_err "src/job_mask.c:[0-9]*: a TP_TIMED body must not return, break or goto"
+cp saved repo/src/job_mask.c
+expect_lint src/timing.h 'tp_status lint_unchecked(int x);' "not TP_MUST_USE: src/timing.h:[0-9]*: tp_status lint_unchecked"
+expect_lint src/io/io_int.h '	tp_status (*lint_op)(int x);' "not TP_MUST_USE: src/io/io_int.h:[0-9]*:"
+
+note "the man page and the exit-code table"
+cp repo/man/tilepaint.1 saved
+awk '/^\.B 73$/ { skip = 3 } skip { skip--; next } { print }' saved >repo/man/tilepaint.1
+expect_exit 1 repo/scripts/lint.sh "$BUILD"
+grep_err "man page EXIT STATUS lists codes '0 64 65 66 70 74 75 78 ', the program's table '0 64 65 66 70 73 74 75 78 '"
+sed 's/^65, 66, 75, 73, 74, 78, 70/65, 66, 73, 75, 74, 78, 70/' saved >repo/man/tilepaint.1
+expect_exit 1 repo/scripts/lint.sh "$BUILD"
+grep_err "man page EXIT STATUS gives the order '65, 66, 73, 75, 74, 78, 70', the program's table '65, 66, 75, 73, 74, 78, 70'"
+cp saved repo/man/tilepaint.1
+expect_exit 0 repo/scripts/lint.sh "$BUILD"
