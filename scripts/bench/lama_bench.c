@@ -68,7 +68,7 @@ static double sgemm_rate(int m, int n, int k, int threads, int runs)
 int main(int argc, char **argv)
 {
 	struct lama_net *net = NULL;
-	struct nn_pool *pool = NULL;
+	struct tp_pool *pool = NULL;
 	struct nn_arena ar;
 	struct rusage ru;
 	double t0, load_ms, times[64], stages[LAMA_ST_COUNT] = { 0 }, blocks_macs, macs;
@@ -104,10 +104,16 @@ int main(int argc, char **argv)
 		}
 		for (size_t i = 3 * (size_t)s * s; i < (size_t)4 * s * s; i++)
 			in[i] = in[i] > 0.7f ? 1.0f : 0.0f;
-		lama_net_forward(net, &ti, &to, &ar, pool, NULL); /* warm-up */
+		if (lama_net_forward(net, &ti, &to, &ar, pool, NULL) != TP_OK) { /* warm-up */
+			fprintf(stderr, "lama_bench: %s\n", tp_errmsg());
+			return 1;
+		}
 		for (int i = 0; i < runs; i++) {
 			t0 = tp_now_ms();
-			lama_net_forward(net, &ti, &to, &ar, pool, stages);
+			if (lama_net_forward(net, &ti, &to, &ar, pool, stages) != TP_OK) {
+				fprintf(stderr, "lama_bench: %s\n", tp_errmsg());
+				return 1;
+			}
 			times[i] = tp_now_ms() - t0;
 		}
 		free(in);
@@ -136,7 +142,7 @@ int main(int argc, char **argv)
 	}
 	printf("\n");
 	nn_arena_free(&ar);
-	nn_pool_free(pool);
+	tp_pool_free(pool);
 	lama_net_free(net);
 	nn_fft_cleanup();
 	return 0;
