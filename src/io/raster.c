@@ -4,8 +4,9 @@
  * of its format, handing out rows (decoded one at a time by read_row or
  * copied from the whole image in r->image; callers never see the difference
  * except through io_info.buffered), and the writer's checks, rows and error
- * messages. The top of src/io: it calls the back ends (png.c, jpeg.c,
- * tiff.c) and io_common.c, and nothing in src/io calls it.
+ * messages. The top of src/io: it reaches the back ends (png.c, jpeg.c,
+ * tiff.c) through the table of their struct io_format_ops, calls
+ * io_common.c, and nothing in src/io calls it.
  */
 #include "io_int.h"
 
@@ -15,16 +16,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The formats, in the order their signatures are tried. */
+static const struct io_format_ops *const formats[] = {
+	&io_png_format, &io_jpeg_format, &io_tiff_format
+};
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+/* The back end of format f, or NULL. */
+static const struct io_format_ops *format_ops(enum io_format f)
+{
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (formats[i]->format == f)
+			return formats[i];
+	return NULL;
+}
+
 enum io_format io_sniff(const uint8_t *head, size_t n)
 {
-	static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-	if (n >= 8 && !memcmp(head, png_sig, 8))
-		return IO_FORMAT_PNG;
-	if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
-		return IO_FORMAT_JPEG;
-	if (n >= 4 && ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && head[3] == 0) ||
-		       (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43))))
-		return IO_FORMAT_TIFF;
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (formats[i]->probe(head, n))
+			return formats[i]->format;
 	return IO_FORMAT_UNKNOWN;
 }
 
@@ -34,28 +45,23 @@ enum io_format io_format_from_name(const char *path)
 	if (!dot || strchr(dot, '/'))
 		return IO_FORMAT_UNKNOWN;
 	dot++;
-	if (!strcasecmp(dot, "png"))
-		return IO_FORMAT_PNG;
-	if (!strcasecmp(dot, "jpg") || !strcasecmp(dot, "jpeg") || !strcasecmp(dot, "jpe"))
-		return IO_FORMAT_JPEG;
-	if (!strcasecmp(dot, "tif") || !strcasecmp(dot, "tiff"))
-		return IO_FORMAT_TIFF;
+	for (size_t i = 0; i < NFORMATS; i++)
+		for (const char *const *e = formats[i]->extensions; *e; e++)
+			if (!strcasecmp(dot, *e))
+				return formats[i]->format;
 	return IO_FORMAT_UNKNOWN;
 }
 
 const char *io_format_name(enum io_format f)
 {
-	switch (f) {
-	case IO_FORMAT_PNG: return "png";
-	case IO_FORMAT_JPEG: return "jpeg";
-	case IO_FORMAT_TIFF: return "tiff";
-	default: return "unknown";
-	}
+	const struct io_format_ops *ops = format_ops(f);
+	return ops ? ops->name : "unknown";
 }
 
 tp_status io_reader_open(const char *path, struct io_reader **out)
 {
 	struct io_reader *r = NULL;
+	const struct io_format_ops *ops;
 	uint8_t head[16];
 	size_t n;
 	struct stat st;
@@ -90,13 +96,11 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 	}
 	r->file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	r->info.format = io_sniff(head, n);
-	switch (r->info.format) {
-	case IO_FORMAT_PNG: s = io_png_open(r); break;
-	case IO_FORMAT_JPEG: s = io_jpeg_open(r); break;
-	case IO_FORMAT_TIFF: s = io_tiff_open(r); break;
-	default:
+	ops = format_ops(r->info.format);
+	if (ops)
+		s = ops->open(r);
+	else
 		s = tp_err(TP_EFORMAT, "%s: not a PNG, JPEG or TIFF file", path);
-	}
 	if (!s)
 		s = io_reader_check(r);
 out:
@@ -186,6 +190,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 			 struct io_writer **out)
 {
 	static const struct io_write_opts defaults = { 0, 0, -1, NULL };
+	const struct io_format_ops *ops;
 	struct io_writer *w;
 	tp_status s;
 
@@ -205,8 +210,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 					       info->channels == 2 || info->channels == 4))
 		return tp_err(TP_EUSAGE, "%s: JPEG cannot hold %s", path,
 			      info->bits != 8 ? "16-bit samples" : "an alpha channel");
-	if (info->format != IO_FORMAT_PNG && info->format != IO_FORMAT_JPEG &&
-	    info->format != IO_FORMAT_TIFF)
+	if (!(ops = format_ops(info->format)))
 		return tp_err(TP_EUSAGE, "%s: unknown output format", path);
 	w = tp_calloc(1, sizeof *w);
 	if (!w)
@@ -222,11 +226,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 		return tp_err(TP_ENOMEM, "%s: out of memory", path);
 	}
 	errno = 0;
-	switch (info->format) {
-	case IO_FORMAT_PNG: s = io_png_create(w, meta, opts); break;
-	case IO_FORMAT_JPEG: s = io_jpeg_create(w, meta, opts); break;
-	default: s = io_tiff_create(w, meta, opts); break;
-	}
+	s = ops->create(w, meta, opts);
 	if (s) {
 		s = write_failure(w, s);
 		io_writer_close(w);
