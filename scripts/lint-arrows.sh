@@ -8,9 +8,13 @@
 # and for a longer cycle (through arrows not in such a pair)
 #   lint: PART: a.c -> b.c -> c.c -> a.c form a cycle (a.c calls f, ...)
 # on stderr; exit 1 when any part has a cycle, 2 on a missing build, else 0.
+# With -g first, also print each part's arrows on stdout, one file a line:
+#   PART: a.c -> b.c c.c
 # Example: scripts/lint-arrows.sh build src/io src/nn src/engines tiler store src/util
 set -u
-[ $# -ge 2 ] || { echo "usage: lint-arrows.sh BUILD PART..." >&2; exit 2; }
+graph=0
+[ "${1:-}" = -g ] && { graph=1; shift; }
+[ $# -ge 2 ] || { echo "usage: lint-arrows.sh [-g] BUILD PART..." >&2; exit 2; }
 BUILD=$1
 shift
 NM=${NM:-nm}
@@ -23,7 +27,7 @@ for part in "$@"; do
 		f=${o##*/}
 		# "file.c symbol type", one line per symbol nm lists
 		"$NM" -P "$o" | awk -v f="${f%.o}.c" 'NF >= 2 { print f, $1, $2 }'
-	done | awk -v part="$part" '
+	done | awk -v part="$part" -v graph="$graph" '
 	# names, defined by files, refs by files
 	{ file[$1] = 1 }
 	$3 ~ /^[TDRBCGSWV]$/ { def[$2] = $1; verb[$2] = ($3 == "T" || $3 == "W") ? "calls" : "uses" }
@@ -53,6 +57,13 @@ for part in "$@"; do
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && node[j - 1] > node[j]; j--) {
 				t = node[j]; node[j] = node[j - 1]; node[j - 1] = t
+			}
+		if (graph)
+			for (i = 1; i <= n; i++) {
+				out = ""
+				for (j = 1; j <= n; j++)
+					if (edge[node[i], node[j]]) out = out " " node[j]
+				printf "%s: %s ->%s\n", part, node[i], out == "" ? " (nothing)" : out
 			}
 		bad = 0
 		for (i = 1; i <= n; i++)
