@@ -1,8 +1,12 @@
 /*
  * io_int.h - private to src/io: the reader and writer objects shared by the
- * format back ends (png.c, jpeg.c, tiff.c) and the dispatch in raster.c.
- * A back end fills `info`, the owned metadata and either `read_row` (streaming)
- * or `image` (whole-image decode); raster.c does the checks and row copying.
+ * format back ends (png.c, jpeg.c, tiff.c) and the dispatch in raster.c, and
+ * the helpers below both. A back end fills `info`, the owned metadata and
+ * either `read_row` (streaming) or `image` (whole-image decode); raster.c
+ * does the row copying, and reaches the back ends through their struct
+ * io_format_ops. The files call each other one way only:
+ *   raster.c -> png.c, jpeg.c, tiff.c -> io_common.c -> exif.c
+ * (raster.c also calls io_common.c; the back ends also call exif.c).
  */
 #ifndef IO_INT_H
 #define IO_INT_H
@@ -63,6 +67,8 @@ struct io_writer {
  * PNG pixel data and compressed metadata cannot exceed this times the file */
 #define IO_DEFLATE_MAX_RATIO 1032u
 
+/* ---- io_common.c: limits, metadata, whole-image buffer, fsync ---- */
+
 /* Bytes of one packed row of `info`. The limits check makes it fit. */
 size_t io_row_bytes(const struct io_info *info);
 /* Check dimensions and layout (width x height x channels x bytes per sample
@@ -89,6 +95,9 @@ TP_MUST_USE tp_status io_meta_add_text(struct io_reader *r, const char *key, con
 /* Allocate r->image for info.height rows; sets info.buffered. */
 TP_MUST_USE tp_status io_reader_alloc_image(struct io_reader *r);
 
+/* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
+TP_MUST_USE tp_status io_fsync_path(const char *path);
+
 /* Lay out `src` (info.height rows of info.width packed pixels, as stored)
  * upright in a new r->image under EXIF orientation o (2..8): swaps width and
  * height for 5..8, sets buffered, and resets the orientation in r->exif. */
@@ -99,18 +108,25 @@ TP_MUST_USE tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, 
 int io_exif_orientation(const uint8_t *p, size_t n);
 void io_exif_reset_orientation(uint8_t *p, size_t n);
 
-/* Back ends: fill r (info, meta, compression, read_row/state or image). */
-TP_MUST_USE tp_status io_png_open(struct io_reader *r);
-TP_MUST_USE tp_status io_jpeg_open(struct io_reader *r);
-TP_MUST_USE tp_status io_tiff_open(struct io_reader *r);
-TP_MUST_USE tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
-			const struct io_write_opts *opts);
-TP_MUST_USE tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
-			 const struct io_write_opts *opts);
-TP_MUST_USE tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
-			 const struct io_write_opts *opts);
+/* ---- the back ends, used by raster.c only ---- */
 
-/* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
-TP_MUST_USE tp_status io_fsync_path(const char *path);
+/* One format: what raster.c's dispatch needs of its back end. */
+struct io_format_ops {
+	enum io_format format;
+	const char *name;                /* io_format_name() */
+	const char *const *extensions;   /* file name extensions (io_format_from_name),
+					  * lower case, matched ignoring case; NULL-terminated */
+	/* 1 when a file's first n bytes (n may be short) carry the format's signature */
+	int (*probe)(const uint8_t *head, size_t n);
+	/* Fill r (info, meta, compression, read_row/state or image). */
+	tp_status (*open)(struct io_reader *r);
+	/* Create w->path (set created), write what comes before the rows, set
+	 * write_row, finish and state/free_state. */
+	tp_status (*create)(struct io_writer *w, const struct io_meta *meta,
+			    const struct io_write_opts *opts);
+};
+
+/* png.c, jpeg.c, tiff.c */
+extern const struct io_format_ops io_png_format, io_jpeg_format, io_tiff_format;
 
 #endif

@@ -250,7 +250,7 @@ out:
 	return s;
 }
 
-tp_status io_jpeg_open(struct io_reader *r)
+TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 {
 	struct jpeg_ctx *c = jpeg_ctx_new();
 	int orientation;
@@ -420,8 +420,8 @@ TP_MUST_USE static tp_status jpeg_finish_cb(struct io_writer *w)
 	return s;
 }
 
-tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
-			 const struct io_write_opts *opts)
+TP_MUST_USE static tp_status jpeg_create(struct io_writer *w, const struct io_meta *meta,
+					 const struct io_write_opts *opts)
 {
 	struct jpeg_ctx *c = jpeg_ctx_new();
 	tp_status s = TP_OK;
@@ -452,3 +452,14 @@ tp_status io_jpeg_create(struct io_writer *w, const struct io_meta *meta,
 	w->finish = jpeg_finish_cb;
 	return s;
 }
+
+static int jpeg_probe(const uint8_t *head, size_t n)
+{
+	return n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff;
+}
+
+static const char *const jpeg_extensions[] = { "jpg", "jpeg", "jpe", NULL };
+
+const struct io_format_ops io_jpeg_format = {
+	IO_FORMAT_JPEG, "jpeg", jpeg_extensions, jpeg_probe, jpeg_open, jpeg_create
+};

@@ -230,7 +230,7 @@ TP_MUST_USE static tp_status png_read_meta(struct io_reader *r, struct png_ctx *
 	return TP_OK;
 }
 
-tp_status io_png_open(struct io_reader *r)
+TP_MUST_USE static tp_status png_open(struct io_reader *r)
 {
 	struct png_ctx *c = tp_calloc(1, sizeof *c);
 	int orientation;
@@ -423,8 +423,8 @@ TP_MUST_USE static tp_status png_prepare_text(struct io_writer *w, struct png_ct
 	return TP_OK;
 }
 
-tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
-			const struct io_write_opts *opts)
+TP_MUST_USE static tp_status png_create(struct io_writer *w, const struct io_meta *meta,
+					const struct io_write_opts *opts)
 {
 	struct png_ctx *c = tp_calloc(1, sizeof *c);
 	tp_status s;
@@ -449,3 +449,15 @@ tp_status io_png_create(struct io_writer *w, const struct io_meta *meta,
 	w->finish = png_finish_cb;
 	return TP_OK;
 }
+
+static int png_probe(const uint8_t *head, size_t n)
+{
+	static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	return n >= 8 && !memcmp(head, png_sig, 8);
+}
+
+static const char *const png_extensions[] = { "png", NULL };
+
+const struct io_format_ops io_png_format = {
+	IO_FORMAT_PNG, "png", png_extensions, png_probe, png_open, png_create
+};

@@ -1,64 +1,41 @@
 /*
- * raster.c - format dispatch, sniffing, limits, metadata ownership and the
- * row copying shared by every back end. Back ends decode one row at a time
- * (read_row) or the whole image (r->image); callers never see the difference
- * except through io_info.buffered.
+ * raster.c - the public reader and writer of raster.h on top of the format
+ * back ends: sniffing and format names, opening a file through the back end
+ * of its format, handing out rows (decoded one at a time by read_row or
+ * copied from the whole image in r->image; callers never see the difference
+ * except through io_info.buffered), and the writer's checks, rows and error
+ * messages. The top of src/io: it reaches the back ends (png.c, jpeg.c,
+ * tiff.c) through the table of their struct io_format_ops, calls
+ * io_common.c, and nothing in src/io calls it.
  */
 #include "io_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static size_t io_mem_cap; /* io_reader_set_max_memory; 0: none */
+/* The formats, in the order their signatures are tried. */
+static const struct io_format_ops *const formats[] = {
+	&io_png_format, &io_jpeg_format, &io_tiff_format
+};
+#define NFORMATS (sizeof formats / sizeof formats[0])
 
-void io_reader_set_max_memory(size_t bytes)
+/* The back end of format f, or NULL. */
+static const struct io_format_ops *format_ops(enum io_format f)
 {
-	io_mem_cap = bytes;
-}
-
-static uint64_t io_pixel_cap; /* io_reader_set_max_pixels; 0: none */
-
-void io_reader_set_max_pixels(uint64_t pixels)
-{
-	io_pixel_cap = pixels;
-}
-
-size_t io_max_memory(void)
-{
-	return io_mem_cap;
-}
-
-tp_status io_check_memory(const struct io_reader *r, const char *what, uint64_t need)
-{
-	if (io_mem_cap && need > io_mem_cap)
-		return tp_err(TP_EFORMAT, "%s: %s needs %llu bytes, over the reader memory limit "
-			      "of %zu", r->path, what, (unsigned long long)need, io_mem_cap);
-	return TP_OK;
-}
-
-tp_status io_check_bytes(const struct io_reader *r, const char *what, uint64_t need)
-{
-	if (need > r->file_size)
-		return tp_err(TP_EFORMAT, "%s: %s declares %llu bytes but the file has only %llu",
-			      r->path, what, (unsigned long long)need,
-			      (unsigned long long)r->file_size);
-	return TP_OK;
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (formats[i]->format == f)
+			return formats[i];
+	return NULL;
 }
 
 enum io_format io_sniff(const uint8_t *head, size_t n)
 {
-	static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-	if (n >= 8 && !memcmp(head, png_sig, 8))
-		return IO_FORMAT_PNG;
-	if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
-		return IO_FORMAT_JPEG;
-	if (n >= 4 && ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && head[3] == 0) ||
-		       (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43))))
-		return IO_FORMAT_TIFF;
+	for (size_t i = 0; i < NFORMATS; i++)
+		if (formats[i]->probe(head, n))
+			return formats[i]->format;
 	return IO_FORMAT_UNKNOWN;
 }
 
@@ -68,203 +45,23 @@ enum io_format io_format_from_name(const char *path)
 	if (!dot || strchr(dot, '/'))
 		return IO_FORMAT_UNKNOWN;
 	dot++;
-	if (!strcasecmp(dot, "png"))
-		return IO_FORMAT_PNG;
-	if (!strcasecmp(dot, "jpg") || !strcasecmp(dot, "jpeg") || !strcasecmp(dot, "jpe"))
-		return IO_FORMAT_JPEG;
-	if (!strcasecmp(dot, "tif") || !strcasecmp(dot, "tiff"))
-		return IO_FORMAT_TIFF;
+	for (size_t i = 0; i < NFORMATS; i++)
+		for (const char *const *e = formats[i]->extensions; *e; e++)
+			if (!strcasecmp(dot, *e))
+				return formats[i]->format;
 	return IO_FORMAT_UNKNOWN;
 }
 
 const char *io_format_name(enum io_format f)
 {
-	switch (f) {
-	case IO_FORMAT_PNG: return "png";
-	case IO_FORMAT_JPEG: return "jpeg";
-	case IO_FORMAT_TIFF: return "tiff";
-	default: return "unknown";
-	}
-}
-
-size_t io_row_bytes(const struct io_info *info)
-{
-	return (size_t)info->width * info->channels * (info->bits / 8);
-}
-
-tp_status io_info_check(const char *path, const struct io_info *info)
-{
-	size_t n;
-	if (info->width == 0 || info->height == 0 || info->width > IO_MAX_DIM ||
-	    info->height > IO_MAX_DIM)
-		return tp_err(TP_EFORMAT, "%s: image size %ux%u out of range (1..%u)",
-			      path, info->width, info->height, IO_MAX_DIM);
-	if (info->channels < 1 || info->channels > 4)
-		return tp_err(TP_EFORMAT, "%s: %u channels not supported (1..4)", path,
-			      info->channels);
-	if (info->bits != 8 && info->bits != 16)
-		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported (8 or 16)",
-			      path, info->bits);
-	if (tp_mul_overflow(info->width, (size_t)info->channels * (info->bits / 8), &n))
-		return tp_err(TP_EFORMAT, "%s: row of %u pixels too large", path, info->width);
-	if (tp_mul_overflow(n, info->height, &n))
-		return tp_err(TP_EFORMAT, "%s: %ux%u image of %u x %u-bit samples too large to "
-			      "address", path, info->width, info->height, info->channels, info->bits);
-	return TP_OK;
-}
-
-tp_status io_reader_check(const struct io_reader *r)
-{
-	tp_status s = io_info_check(r->path, &r->info);
-	uint64_t px = (uint64_t)r->info.width * r->info.height;
-	if (s == TP_OK && io_pixel_cap && px > io_pixel_cap)
-		s = tp_err(TP_EFORMAT, "%s: %ux%u image (%llu pixels) is over the --max-pixels "
-			   "limit of %llu", r->path, r->info.width, r->info.height,
-			   (unsigned long long)px, (unsigned long long)io_pixel_cap);
-	return s;
-}
-
-TP_MUST_USE static tp_status meta_blob(const char *path, const char *what, uint8_t **dst,
-			   const uint8_t *p, size_t n)
-{
-	uint8_t *c;
-	if (n > IO_MAX_META)
-		return tp_err(TP_EFORMAT, "%s: %s of %zu bytes, over the %zu-byte metadata limit",
-			      path, what, n, IO_MAX_META);
-	c = tp_malloc(n);
-	if (!c)
-		return tp_err(TP_ENOMEM, "%s: out of memory for %zu bytes of metadata", path, n);
-	memcpy(c, p, n);
-	tp_free(*dst);
-	*dst = c;
-	return TP_OK;
-}
-
-tp_status io_meta_set_icc(struct io_reader *r, const uint8_t *p, size_t n)
-{
-	tp_status s = meta_blob(r->path, "ICC profile", &r->icc, p, n);
-	if (!s) {
-		r->meta.icc = r->icc;
-		r->meta.icc_len = n;
-	}
-	return s;
-}
-
-tp_status io_meta_set_exif(struct io_reader *r, const uint8_t *p, size_t n)
-{
-	tp_status s = meta_blob(r->path, "EXIF block", &r->exif, p, n);
-	if (!s) {
-		r->meta.exif = r->exif;
-		r->meta.exif_len = n;
-	}
-	return s;
-}
-
-tp_status io_meta_set_xmp(struct io_reader *r, const uint8_t *p, size_t n)
-{
-	tp_status s = meta_blob(r->path, "XMP packet", &r->xmp, p, n);
-	if (!s) {
-		r->meta.xmp = r->xmp;
-		r->meta.xmp_len = n;
-	}
-	return s;
-}
-
-tp_status io_meta_add_text(struct io_reader *r, const char *key, const char *value, size_t n)
-{
-	char **k = NULL, **v = NULL, *kc = NULL, *vc = NULL;
-	if (r->ntext >= IO_MAX_TEXT)
-		return tp_err(TP_EFORMAT, "%s: more than %u text metadata entries", r->path,
-			      IO_MAX_TEXT);
-	if (n > IO_MAX_TEXT_BYTES - r->text_bytes)
-		return tp_err(TP_EFORMAT, "%s: text metadata over %zu bytes in all", r->path,
-			      IO_MAX_TEXT_BYTES);
-	r->text_bytes += n;
-	k = tp_realloc(r->keys, (r->ntext + 1) * sizeof *k);
-	if (k)
-		r->keys = k;
-	v = tp_realloc(r->values, (r->ntext + 1) * sizeof *v);
-	if (v)
-		r->values = v;
-	kc = tp_strdup(key);
-	vc = tp_malloc(n + 1);
-	if (!k || !v || !kc || !vc) {
-		tp_free(kc);
-		tp_free(vc);
-		return tp_err(TP_ENOMEM, "%s: out of memory for text metadata", r->path);
-	}
-	memcpy(vc, value, n);
-	vc[n] = 0;
-	r->keys[r->ntext] = kc;
-	r->values[r->ntext] = vc;
-	r->ntext++;
-	r->meta.ntext = r->ntext;
-	r->meta.text_keys = (const char *const *)r->keys;
-	r->meta.text_values = (const char *const *)r->values;
-	return TP_OK;
-}
-
-tp_status io_reader_alloc_image(struct io_reader *r)
-{
-	size_t total;
-	tp_status s;
-	r->image_stride = io_row_bytes(&r->info);
-	if (tp_mul_overflow(r->image_stride, r->info.height, &total))
-		return tp_err(TP_EFORMAT, "%s: image too large to decode in memory", r->path);
-	if ((s = io_check_memory(r, "decoding the whole image", total)))
-		return s;
-	r->image = tp_malloc(total);
-	if (!r->image)
-		return tp_err(TP_ENOMEM, "%s: out of memory decoding %ux%u image (%zu bytes)",
-			      r->path, r->info.width, r->info.height, total);
-	r->info.buffered = 1;
-	return TP_OK;
-}
-
-/* Source pixel for upright (x, y) under EXIF orientation o; sw, sh = stored size. */
-static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
-		       uint32_t *sx, uint32_t *sy)
-{
-	switch (o) {
-	case 2: *sx = sw - 1 - x; *sy = y; break;
-	case 3: *sx = sw - 1 - x; *sy = sh - 1 - y; break;
-	case 4: *sx = x; *sy = sh - 1 - y; break;
-	case 5: *sx = y; *sy = x; break;
-	case 6: *sx = y; *sy = sh - 1 - x; break;
-	case 7: *sx = sw - 1 - y; *sy = sh - 1 - x; break;
-	case 8: *sx = sw - 1 - y; *sy = x; break;
-	default: *sx = x; *sy = y; break;
-	}
-}
-
-tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o)
-{
-	uint32_t sw = r->info.width, sh = r->info.height;
-	size_t px = (size_t)r->info.channels * (r->info.bits / 8), sstride = sw * px;
-	tp_status s;
-
-	if (o >= 5) {
-		r->info.width = sh;
-		r->info.height = sw;
-	}
-	if ((s = io_reader_check(r)) || (s = io_reader_alloc_image(r)))
-		return s;
-	for (uint32_t y = 0; y < r->info.height; y++) {
-		uint8_t *d = r->image + (size_t)y * r->image_stride;
-		for (uint32_t x = 0; x < r->info.width; x++) {
-			uint32_t sx, sy;
-			orient_src(o, x, y, sw, sh, &sx, &sy);
-			memcpy(d + (size_t)x * px, src + (size_t)sy * sstride + (size_t)sx * px, px);
-		}
-	}
-	if (r->exif)
-		io_exif_reset_orientation(r->exif, r->meta.exif_len);
-	return TP_OK;
+	const struct io_format_ops *ops = format_ops(f);
+	return ops ? ops->name : "unknown";
 }
 
 tp_status io_reader_open(const char *path, struct io_reader **out)
 {
 	struct io_reader *r = NULL;
+	const struct io_format_ops *ops;
 	uint8_t head[16];
 	size_t n;
 	struct stat st;
@@ -299,13 +96,11 @@ tp_status io_reader_open(const char *path, struct io_reader **out)
 	}
 	r->file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	r->info.format = io_sniff(head, n);
-	switch (r->info.format) {
-	case IO_FORMAT_PNG: s = io_png_open(r); break;
-	case IO_FORMAT_JPEG: s = io_jpeg_open(r); break;
-	case IO_FORMAT_TIFF: s = io_tiff_open(r); break;
-	default:
+	ops = format_ops(r->info.format);
+	if (ops)
+		s = ops->open(r);
+	else
 		s = tp_err(TP_EFORMAT, "%s: not a PNG, JPEG or TIFF file", path);
-	}
 	if (!s)
 		s = io_reader_check(r);
 out:
@@ -388,18 +183,6 @@ void io_reader_close(struct io_reader *r)
 	tp_free(r);
 }
 
-tp_status io_fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	tp_status s = TP_OK;
-	if (fd < 0)
-		return tp_err(TP_EIO, "%s: reopen for fsync: %s", path, strerror(errno));
-	if (fsync(fd) != 0)
-		s = tp_err(TP_EIO, "%s: fsync: %s", path, strerror(errno));
-	close(fd);
-	return s;
-}
-
 TP_MUST_USE static tp_status write_failure(struct io_writer *w, tp_status s);
 
 tp_status io_writer_open(const char *path, const struct io_info *info,
@@ -407,6 +190,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 			 struct io_writer **out)
 {
 	static const struct io_write_opts defaults = { 0, 0, -1, NULL };
+	const struct io_format_ops *ops;
 	struct io_writer *w;
 	tp_status s;
 
@@ -426,8 +210,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 					       info->channels == 2 || info->channels == 4))
 		return tp_err(TP_EUSAGE, "%s: JPEG cannot hold %s", path,
 			      info->bits != 8 ? "16-bit samples" : "an alpha channel");
-	if (info->format != IO_FORMAT_PNG && info->format != IO_FORMAT_JPEG &&
-	    info->format != IO_FORMAT_TIFF)
+	if (!(ops = format_ops(info->format)))
 		return tp_err(TP_EUSAGE, "%s: unknown output format", path);
 	w = tp_calloc(1, sizeof *w);
 	if (!w)
@@ -443,11 +226,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 		return tp_err(TP_ENOMEM, "%s: out of memory", path);
 	}
 	errno = 0;
-	switch (info->format) {
-	case IO_FORMAT_PNG: s = io_png_create(w, meta, opts); break;
-	case IO_FORMAT_JPEG: s = io_jpeg_create(w, meta, opts); break;
-	default: s = io_tiff_create(w, meta, opts); break;
-	}
+	s = ops->create(w, meta, opts);
 	if (s) {
 		s = write_failure(w, s);
 		io_writer_close(w);

@@ -378,7 +378,7 @@ TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ct
 	return tiff_alloc(r, &c->band, band);
 }
 
-tp_status io_tiff_open(struct io_reader *r)
+TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 {
 	struct tiff_ctx *c = tiff_ctx_new();
 	uint32_t w = 0, h = 0;
@@ -547,8 +547,8 @@ TP_MUST_USE static tp_status tiff_finish_cb(struct io_writer *w)
 	return TP_OK;
 }
 
-tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
-			 const struct io_write_opts *opts)
+TP_MUST_USE static tp_status tiff_create(struct io_writer *w, const struct io_meta *meta,
+					 const struct io_write_opts *opts)
 {
 	const struct io_info *in = &w->info;
 	struct tiff_ctx *c = tiff_ctx_new();
@@ -638,3 +638,16 @@ tp_status io_tiff_create(struct io_writer *w, const struct io_meta *meta,
 	w->finish = tiff_finish_cb;
 	return TP_OK;
 }
+
+/* "II" or "MM", then 42 (classic) or 43 (BigTIFF) in that byte order */
+static int tiff_probe(const uint8_t *head, size_t n)
+{
+	return n >= 4 && ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && head[3] == 0) ||
+			  (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43)));
+}
+
+static const char *const tiff_extensions[] = { "tif", "tiff", NULL };
+
+const struct io_format_ops io_tiff_format = {
+	IO_FORMAT_TIFF, "tiff", tiff_extensions, tiff_probe, tiff_open, tiff_create
+};

@@ -59,10 +59,11 @@ const struct nn_wtensor *nn_weights_find(const struct nn_weights *w, const char 
 /* Unmap and free (accepts NULL). Tensor data pointers die with it. */
 void nn_weights_close(struct nn_weights *w);
 
-/* Internal to src/nn: sort w->t by name and reject duplicates, and check
- * that no two byte ranges overlap. */
+/* Internal to src/nn (weights_common.c, called by both readers): sort w->t
+ * by name and reject duplicates, and check that no two byte ranges overlap. */
 TP_MUST_USE tp_status nn_weights_finish(struct nn_weights *w);
-/* Internal: the .ckpt reader (ckpt.c), on an already mapped file. */
+/* Internal: the .ckpt reader (ckpt.c), on an already mapped file; called by
+ * nn_weights_open_flags (weights.c) only. */
 TP_MUST_USE tp_status nn_ckpt_parse(struct nn_weights *w, unsigned flags);
 
 #endif
