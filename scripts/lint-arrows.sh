@@ -25,6 +25,8 @@ for part in "$@"; do
 	[ -e "$1" ] || { echo "lint: $part: no object files in $BUILD/$part (build first)" >&2; exit 2; }
 	for o in "$@"; do
 		f=${o##*/}
+		# an object whose source is gone (a file removed since the build) is stale
+		[ -f "$part/${f%.o}.c" ] || continue
 		# "file.c symbol type", one line per symbol nm lists
 		"$NM" -P "$o" | awk -v f="${f%.o}.c" 'NF >= 2 { print f, $1, $2 }'
 	done | awk -v part="$part" -v graph="$graph" '

@@ -1,6 +1,6 @@
 /*
- * job.c - inpaint one image: the steps in order (tp_job_process), the job's
- * buffers, and the checkpoints between units of work. The one place that
+ * job.c - inpaint one image: the steps in order (tp_job_process) and the
+ * job's buffers. The one place that
  * knows io, engines, tiler and store at once, with the files job_int.h lists.
  *
  * For one image: a mask pass (stream the mask, binarise, dilate, count masked
@@ -16,44 +16,7 @@
  */
 #include "job_int.h"
 
-#include <signal.h>
 #include <string.h>
-
-/*
- * Test hook: TILEPAINT_TEST_FREEZE=stage:NAME makes the process stop itself
- * (SIGSTOP) the first time it reaches stage NAME (decode, mask, guide, band,
- * encode, publish), and tile:N after committing its N-th tile, so that the
- * end-to-end tests can signal or out-wait a process at a chosen point
- * without depending on timing. Unset, it costs one getenv per call.
- */
-void job_test_freeze(const char *stage, uint64_t tiles)
-{
-	static int fired;
-	const char *v = getenv("TILEPAINT_TEST_FREEZE");
-	char want[64];
-	if (!v || fired)
-		return;
-	if (stage)
-		snprintf(want, sizeof want, "stage:%s", stage);
-	else
-		snprintf(want, sizeof want, "tile:%llu", (unsigned long long)tiles);
-	if (strcmp(v, want) == 0) {
-		fired = 1;
-		raise(SIGSTOP);
-	}
-}
-
-tp_status job_checkpoint(struct job *j)
-{
-	if (tp_cancelled())
-		return tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
-	return tp_lease_keep(&j->keeper);
-}
-
-tp_status job_checkpoint_row(struct job *j, uint32_t y)
-{
-	return (y & 63) == 63 ? job_checkpoint(j) : TP_OK;
-}
 
 /* Open the input; its size and pixel layout. */
 TP_MUST_USE static tp_status open_input(struct job *j)

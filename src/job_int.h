@@ -2,7 +2,8 @@
  * job_int.h - what the files of one job share: the job's state and the
  * steps tp_job_process takes, each in the file named beside it.
  *
- *   job.c        the steps in order; the job's buffers; checkpoints
+ *   job.c        the steps in order; the job's buffers
+ *   job_check.c  checkpoints between units of work (below the others)
  *   job_mask.c   the mask stream: read, binarise, dilate; the mask pass
  *   job_guide.c  the guide for holes thicker than a tile's context
  *   job_band.c   the band loop: fill the band, run and blend a row of tiles
@@ -59,7 +60,7 @@ struct job {
 	int published;       /* the temporary was renamed into place */
 };
 
-/* job.c */
+/* job_check.c */
 /* Between units of work: TP_ECANCELED once a stop signal came, and the
  * lease kept alive (TP_ELEASE once another process took the job over). */
 TP_MUST_USE tp_status job_checkpoint(struct job *j);

@@ -1,23 +1,13 @@
 /*
- * engine.c - the registry of built-in engines and shared option parsing.
+ * engine.c - what the engines share: parsing their --engine-opt parameters,
+ * the guide's parameters, and the distance of hole pixels from known ones.
+ * (The list of engines is registry.c, above the engines.)
  */
 #include "engine.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-const struct engine_ops *const engine_list[] = {
-	&engine_patch, &engine_telea, &engine_harmonic, &engine_lama, NULL
-};
-
-const struct engine_ops *engine_find(const char *name)
-{
-	for (size_t i = 0; engine_list[i]; i++)
-		if (strcmp(engine_list[i]->name, name) == 0)
-			return engine_list[i];
-	return NULL;
-}
 
 int engine_param_double(const char *params, const char *key, double min, double max, double *val)
 {

@@ -119,10 +119,10 @@ struct io_format_ops {
 	/* 1 when a file's first n bytes (n may be short) carry the format's signature */
 	int (*probe)(const uint8_t *head, size_t n);
 	/* Fill r (info, meta, compression, read_row/state or image). */
-	tp_status (*open)(struct io_reader *r);
+	TP_MUST_USE tp_status (*open)(struct io_reader *r);
 	/* Create w->path (set created), write what comes before the rows, set
 	 * write_row, finish and state/free_state. */
-	tp_status (*create)(struct io_writer *w, const struct io_meta *meta,
+	TP_MUST_USE tp_status (*create)(struct io_writer *w, const struct io_meta *meta,
 			    const struct io_write_opts *opts);
 };
 

@@ -74,3 +74,16 @@ expect_exit 1 repo/scripts/lint.sh "$BUILD"
 grep_err "man page EXIT STATUS gives the order '65, 66, 73, 75, 74, 78, 70', the program's table '65, 66, 75, 73, 74, 78, 70'"
 cp saved repo/man/tilepaint.1
 expect_exit 0 repo/scripts/lint.sh "$BUILD"
+
+note "arrows one way inside a part (scripts/lint-arrows.sh on the objects)"
+mkdir -p arrows/part arrows/build/part
+printf 'int b(void);\nint a(void) { return b(); }\n' >arrows/part/a.c
+printf 'int a(void);\nint c(void);\nint b(void) { return c(); }\nint c(void) { return 1; }\nint d(void) { return a(); }\n' >arrows/part/b.c
+printf 'int c2(void) { return 2; }\n' >arrows/part/c.c
+for f in a b c; do cc -c -o arrows/build/part/$f.o arrows/part/$f.c; done
+(cd arrows && expect_exit 1 "$TP_TOP/scripts/lint-arrows.sh" build part)
+grep_err "lint: part: a.c and b.c use each other (a.c calls b, b.c calls a)"
+printf 'int c(void);\nint b(void) { return c(); }\nint c(void) { return 1; }\n' >arrows/part/b.c
+cc -c -o arrows/build/part/b.o arrows/part/b.c
+(cd arrows && expect_exit 0 "$TP_TOP/scripts/lint-arrows.sh" build part)
+grep_out "lint: arrows ok"

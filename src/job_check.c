@@ -1,0 +1,46 @@
+/*
+ * job_check.c - what every step of a job calls between units of work: the
+ * checkpoint (a stop signal honoured, the lease kept alive) and the test
+ * hook that freezes the process at a chosen point. Below all the job's
+ * other files.
+ */
+#include "job_int.h"
+
+#include <signal.h>
+#include <string.h>
+
+/*
+ * Test hook: TILEPAINT_TEST_FREEZE=stage:NAME makes the process stop itself
+ * (SIGSTOP) the first time it reaches stage NAME (decode, mask, guide, band,
+ * encode, publish), and tile:N after committing its N-th tile, so that the
+ * end-to-end tests can signal or out-wait a process at a chosen point
+ * without depending on timing. Unset, it costs one getenv per call.
+ */
+void job_test_freeze(const char *stage, uint64_t tiles)
+{
+	static int fired;
+	const char *v = getenv("TILEPAINT_TEST_FREEZE");
+	char want[64];
+	if (!v || fired)
+		return;
+	if (stage)
+		snprintf(want, sizeof want, "stage:%s", stage);
+	else
+		snprintf(want, sizeof want, "tile:%llu", (unsigned long long)tiles);
+	if (strcmp(v, want) == 0) {
+		fired = 1;
+		raise(SIGSTOP);
+	}
+}
+
+tp_status job_checkpoint(struct job *j)
+{
+	if (tp_cancelled())
+		return tp_err(TP_ECANCELED, "%s: stopped with tiles left", j->io->input);
+	return tp_lease_keep(&j->keeper);
+}
+
+tp_status job_checkpoint_row(struct job *j, uint32_t y)
+{
+	return (y & 63) == 63 ? job_checkpoint(j) : TP_OK;
+}
