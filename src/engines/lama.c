@@ -128,7 +128,7 @@ TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **
 	/* FFT plans for the default tile, made once here (other sizes on first use). */
 	if ((st = lama_net_prepare(s->net, engine_lama.default_tile, engine_lama.default_tile)))
 		goto fail;
-	/* Threads inside one inpaint() are ours (nn_pool, fixed work split), so
+	/* Threads inside one inpaint() are ours (the pool, fixed work split), so
 	 * OpenBLAS runs single-threaded: its own threading would change low bits
 	 * with the thread count. */
 	nn_blas_set_threads(1);

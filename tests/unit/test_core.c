@@ -18,6 +18,7 @@
 #include "src/engine_ctx.h"
 #include "src/job.h"
 #include "src/sig.h"
+#include "src/timing.h"
 #include "src/io/raster.h"
 #include "src/discover.h"
 
@@ -496,9 +497,60 @@ static void test_core_job_oom_loop(void **state)
 	}
 }
 
+/* Timed sections nest and each millisecond counts once, in the innermost:
+ * the stages of a nested pair add up to no more than the time around them
+ * (the old hand-written pairs counted the inner time in both), also when a
+ * stage is nested in itself. */
+static void spin(double ms)
+{
+	double t0 = tp_now_ms();
+	while (tp_now_ms() - t0 < ms)
+		;
+}
+
+static void test_core_timed_sections(void **state)
+{
+	struct tp_timings t;
+	double t0, total;
+	int x = 0;
+	(void)state;
+	memset(&t, 0, sizeof t);
+	t0 = tp_now_ms();
+	TP_TIMED(&t, TP_STAGE_MASK) {
+		spin(1);
+		TP_TIMED(&t, TP_STAGE_DECODE)
+			spin(3);
+		TP_TIMED(&t, TP_STAGE_DECODE)
+			x++;
+	}
+	total = tp_now_ms() - t0;
+	assert_int_equal(x, 1);
+	assert_int_equal(t.count[TP_STAGE_MASK], 1);
+	assert_int_equal(t.count[TP_STAGE_DECODE], 2);
+	assert_true(t.ms[TP_STAGE_DECODE] >= 3);
+	assert_true(t.ms[TP_STAGE_MASK] >= 1);
+	assert_true(t.ms[TP_STAGE_MASK] + t.ms[TP_STAGE_DECODE] <= total);
+	assert_int_equal(t.depth, 0);
+
+	memset(&t, 0, sizeof t);
+	t0 = tp_now_ms();
+	TP_TIMED(&t, TP_STAGE_BLEND)
+		TP_TIMED(&t, TP_STAGE_BLEND)
+			spin(3);
+	total = tp_now_ms() - t0;
+	assert_int_equal(t.count[TP_STAGE_BLEND], 2);
+	assert_true(t.ms[TP_STAGE_BLEND] >= 3 && t.ms[TP_STAGE_BLEND] <= total);
+	tp_timings_add(&t, TP_STAGE_INFERENCE, 2.5);
+	assert_true(t.ms[TP_STAGE_INFERENCE] == 2.5);
+	assert_int_equal(t.count[TP_STAGE_INFERENCE], 1);
+	assert_string_equal(tp_stage_name(TP_STAGE_SIGN), "sign");
+	assert_string_equal(tp_stage_name(TP_STAGE_COUNT), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_core_timed_sections),
 		cmocka_unit_test(test_core_blob_roundtrip),
 		cmocka_unit_test(test_core_duration),
 		cmocka_unit_test(test_core_file_sig),

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "src/util/tp.h"
+#include "src/util/pool.h"
+
+#include <stdatomic.h>
 
 static void test_util_status_names(void **state)
 {
@@ -160,6 +163,113 @@ static void test_util_hash_stable(void **state)
 	assert_true(tp_hash_u64(TP_HASH_INIT, 1) != tp_hash_u64(TP_HASH_INIT, 256));
 }
 
+/* ---- the thread pool ---- */
+
+struct fj { atomic_uint hits[1000]; atomic_uint bad_worker; uint32_t size; };
+
+static void fj_task(void *ctx, uint32_t task, uint32_t worker)
+{
+	struct fj *f = ctx;
+	atomic_fetch_add(&f->hits[task], 1);
+	if (worker >= f->size)
+		atomic_fetch_add(&f->bad_worker, 1);
+}
+
+/* fork-join: every task exactly once, worker numbers below tp_pool_size,
+ * for 0, 1 and 3 threads, and for fewer tasks than threads */
+static void test_util_pool_run(void **state)
+{
+	(void)state;
+	for (uint32_t th = 0; th <= 3; th += (th ? 2 : 1)) {
+		struct tp_pool_spec spec = { .threads = th };
+		struct tp_pool *p;
+		assert_int_equal(tp_pool_new(&spec, &p), TP_OK);
+		assert_int_equal(tp_pool_size(p), th + 1);
+		for (uint32_t n = 0; n <= 1000; n += n < 4 ? 1 : 499) {
+			struct fj *f = calloc(1, sizeof *f);
+			f->size = tp_pool_size(p);
+			for (int rep = 0; rep < 3; rep++)
+				tp_pool_run(p, n, fj_task, f);
+			for (uint32_t t = 0; t < 1000; t++)
+				assert_int_equal(atomic_load(&f->hits[t]), t < n ? 3 : 0);
+			assert_int_equal(atomic_load(&f->bad_worker), 0);
+			free(f);
+		}
+		tp_pool_free(p);
+	}
+	assert_int_equal(tp_pool_size(NULL), 1);
+}
+
+struct qitem { struct tp_pool_item item; int value, out; uint32_t worker; };
+struct qctx { atomic_uint started, stopped; int fail_worker; };
+
+static void q_run(struct tp_pool_item *self, uint32_t worker)
+{
+	struct qitem *q = (struct qitem *)self;
+	q->out = q->value * 2;
+	q->worker = worker;
+}
+
+static tp_status q_start(void *ctx, uint32_t worker)
+{
+	struct qctx *c = ctx;
+	atomic_fetch_add(&c->started, 1);
+	if ((int)worker == c->fail_worker)
+		return tp_err(TP_ENOMEM, "no scratch for worker %u", worker);
+	return TP_OK;
+}
+
+static void q_stop(void *ctx, uint32_t worker)
+{
+	struct qctx *c = ctx;
+	(void)worker;
+	atomic_fetch_add(&c->stopped, 1);
+}
+
+/* queue: every item comes back once, run by a thread (1..threads) or, with
+ * no threads, at once on the caller; start hooks run per worker, stop hooks
+ * for those that started; a failing start fails tp_pool_new with its error */
+static void test_util_pool_queue(void **state)
+{
+	(void)state;
+	for (uint32_t th = 0; th <= 2; th++) {
+		struct qctx c = { .fail_worker = -1 };
+		struct tp_pool_spec spec = { .threads = th, .start = q_start, .stop = q_stop, .ctx = &c };
+		struct qitem items[50];
+		int seen[50] = { 0 };
+		struct tp_pool *p;
+		assert_int_equal(tp_pool_new(&spec, &p), TP_OK);
+		assert_int_equal(atomic_load(&c.started), th ? th : 1);
+		for (int i = 0; i < 50; i++) {
+			items[i] = (struct qitem){ .item = { q_run }, .value = i, .out = -1 };
+			tp_pool_submit(p, &items[i].item);
+		}
+		for (int i = 0; i < 50; i++) {
+			struct qitem *q = (struct qitem *)tp_pool_wait(p);
+			assert_int_equal(q->out, q->value * 2);
+			assert_true(th ? (q->worker >= 1 && q->worker <= th) : q->worker == 0);
+			seen[q->value]++;
+		}
+		for (int i = 0; i < 50; i++)
+			assert_int_equal(seen[i], 1);
+		tp_pool_free(p);
+		assert_int_equal(atomic_load(&c.stopped), th ? th : 1);
+	}
+	for (int fail = 0; fail <= 2; fail++) {
+		struct qctx c = { .fail_worker = fail };
+		struct tp_pool_spec spec = { .threads = fail ? 2 : 0, .start = q_start, .stop = q_stop,
+					     .ctx = &c };
+		struct tp_pool *p = (struct tp_pool *)&c;
+		char want[64];
+		assert_int_equal(tp_pool_new(&spec, &p), TP_ENOMEM);
+		assert_null(p);
+		snprintf(want, sizeof want, "no scratch for worker %d", fail);
+		assert_string_equal(tp_errmsg(), want);
+		/* the workers that started are stopped; the failed one is not */
+		assert_int_equal(atomic_load(&c.stopped), atomic_load(&c.started) - 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +282,8 @@ int main(void)
 		cmocka_unit_test(test_util_byte_scans),
 		cmocka_unit_test(test_util_mul_overflow),
 		cmocka_unit_test(test_util_hash_stable),
+		cmocka_unit_test(test_util_pool_run),
+		cmocka_unit_test(test_util_pool_queue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
