@@ -130,8 +130,12 @@ $(BUILD)/tests/%.o: tests/fuzz/%.c | $(BUILD)/.pkgcheck
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# <m> of test_<m>, outside the rule: a '%' written in a static pattern
+# rule's prerequisites is replaced by the stem before the second expansion.
+unit_mod = $(patsubst test_%,%,$(1))
+
 .SECONDEXPANSION:
-$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call obj,$$(call deps_of,$$(patsubst test_%,%,$$*)))
+$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call obj,$$(call deps_of,$$(call unit_mod,$$*)))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
