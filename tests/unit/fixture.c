@@ -331,15 +331,15 @@ void fx_img_texture(struct fx_img *im, uint32_t seed)
 			}
 }
 
-void fx_assert_in_known_range(const float *pix, const uint8_t *mask, size_t npx, uint32_t c,
-			      float tol)
+void fx_assert_in_known_range(const float *known, const float *pix, const uint8_t *mask,
+			      size_t npx, uint32_t c, float tol)
 {
 	for (uint32_t k = 0; k < c; k++) {
 		float lo = INFINITY, hi = -INFINITY;
 		for (size_t i = 0; i < npx; i++)
 			if (!mask[i]) {
-				lo = fminf(lo, pix[i * c + k]);
-				hi = fmaxf(hi, pix[i * c + k]);
+				lo = fminf(lo, known[i * c + k]);
+				hi = fmaxf(hi, known[i * c + k]);
 			}
 		for (size_t i = 0; i < npx; i++)
 			if (mask[i]) {

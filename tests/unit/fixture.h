@@ -102,10 +102,11 @@ void fx_mask_rect(uint8_t *mask, uint32_t w, uint32_t h, int x0, int y0, int x1,
 void fx_mask_disk(uint8_t *mask, uint32_t w, uint32_t h, int cx, int cy, int r);
 void fx_poison(float *pix, const uint8_t *mask, size_t npx, uint32_t c, float v);
 
-/* Every hole value is a number inside [lo - tol, hi + tol], where lo and hi
- * are the least and greatest known value of its channel. */
-void fx_assert_in_known_range(const float *pix, const uint8_t *mask, size_t npx, uint32_t c,
-			      float tol);
+/* Every hole value of pix is a number inside [lo - tol, hi + tol], where lo
+ * and hi are the least and greatest known (unmasked) value of its channel in
+ * `known` (the pixels before the fill, or pix itself). */
+void fx_assert_in_known_range(const float *known, const float *pix, const uint8_t *mask,
+			      size_t npx, uint32_t c, float tol);
 
 /* ---- comparisons ---- */
 
