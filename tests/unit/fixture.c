@@ -1,8 +1,9 @@
 /*
  * fixture.c - the helpers every unit test shares (see fixture.h): temporary
  * directories, files, the lama golden cases, seeded generators, float images
- * and masks, buffer comparisons, and the reference sampler and blender.
- * Only libc, cmocka and src/util: linked into every unit test program.
+ * and masks, an engine job, buffer comparisons, and the reference sampler
+ * and blender. Only libc, cmocka and src/util (engine.h for the ops' type):
+ * linked into every unit test program.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/engines/engine.h"
 #include "src/util/tp.h"
 #include "fixture.h"
 
@@ -348,6 +350,17 @@ void fx_assert_in_known_range(const float *known, const float *pix, const uint8_
 				assert_true(v >= lo - tol && v <= hi + tol);
 			}
 	}
+}
+
+void *fx_job_run(void *job)
+{
+	struct fx_job *j = job;
+	void *wk = NULL;
+	j->s = j->e->worker_new(j->st, &wk);
+	if (j->s == TP_OK)
+		j->s = j->e->inpaint(j->st, wk, j->t);
+	j->e->worker_free(wk);
+	return NULL;
 }
 
 /* ---- comparisons ---- */

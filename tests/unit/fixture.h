@@ -2,8 +2,10 @@
  * fixture.h - what the unit tests share (tests/unit/fixture.c): temporary
  * directories and paths in them, whole files, the lama golden cases of
  * tests/data, seeded generators, float images with masks (the engines'
- * tiles), buffer comparisons, and the reference sampler and blender the band
- * tests hold tiler/ to. It needs only libc, cmocka and src/util, so every
+ * tiles) and an engine worker run on a thread, buffer comparisons, and the
+ * reference sampler and blender the band tests hold tiler/ to. It needs
+ * only libc, cmocka and src/util (engines are called through the ops a test
+ * passes, never by name), so every
  * unit test links it; what needs the io layer is in fixture_io.h, what needs
  * the store in fixture_store.h (each its own object, linked only by the tests
  * that link that module).
@@ -17,6 +19,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "src/util/tp.h"
+
+struct engine_ops;
+struct engine_tile;
 
 /* ---- temporary directories ---- */
 
@@ -107,6 +114,16 @@ void fx_poison(float *pix, const uint8_t *mask, size_t npx, uint32_t c, float v)
  * `known` (the pixels before the fill, or pix itself). */
 void fx_assert_in_known_range(const float *known, const float *pix, const uint8_t *mask,
 			      size_t npx, uint32_t c, float tol);
+
+/* One worker's pass over one tile, e.g. on a thread: e->worker_new(st),
+ * e->inpaint(st, worker, t), e->worker_free; s is the first failure or TP_OK. */
+struct fx_job {
+	const struct engine_ops *e;
+	void *st;                   /* from e->open, shared by the jobs */
+	struct engine_tile *t;      /* filled in place */
+	tp_status s;
+};
+void *fx_job_run(void *job);    /* a pthread start routine; returns NULL */
 
 /* ---- comparisons ---- */
 

@@ -351,9 +351,8 @@ static void test_harmonic_degenerate(void **state)
 /* ---- determinism: two workers, and two threads at once, give the same bytes ---- */
 
 struct job {
-	void *st;
 	struct tt a;
-	tp_status s;
+	struct fx_job run;          /* run.t is &a.t */
 };
 
 static void job_fill(struct job *j)
@@ -369,17 +368,6 @@ static void job_fill(struct job *j)
 	fx_img_poison(&j->a.im, 7.0f);
 }
 
-static void *job_run(void *arg)
-{
-	struct job *j = arg;
-	void *wk = NULL;
-	j->s = engine_harmonic.worker_new(j->st, &wk);
-	if (j->s == TP_OK)
-		j->s = engine_harmonic.inpaint(j->st, wk, &j->a.t);
-	engine_harmonic.worker_free(wk);
-	return NULL;
-}
-
 static void test_harmonic_deterministic(void **state)
 {
 	struct engine_options o = { .threads = 1 };
@@ -392,16 +380,16 @@ static void test_harmonic_deterministic(void **state)
 		o.params = params[order - 1];
 		assert_int_equal(engine_harmonic.open(&o, &st), TP_OK);
 		for (int i = 0; i < 3; i++) {
-			j[i].st = st;
 			job_fill(&j[i]);
+			j[i].run = (struct fx_job){ &engine_harmonic, st, &j[i].a.t, TP_EINTERNAL };
 		}
-		job_run(&j[0]);
+		fx_job_run(&j[0].run);
 		for (int i = 0; i < 2; i++)
-			assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+			assert_int_equal(pthread_create(&th[i], NULL, fx_job_run, &j[i + 1].run), 0);
 		for (int i = 0; i < 2; i++)
 			pthread_join(th[i], NULL);
 		for (int i = 0; i < 3; i++)
-			assert_int_equal(j[i].s, TP_OK);
+			assert_int_equal(j[i].run.s, TP_OK);
 		assert_memory_equal(j[0].a.im.pix, j[1].a.im.pix, 96 * 80 * 3 * sizeof(float));
 		assert_memory_equal(j[0].a.im.pix, j[2].a.im.pix, 96 * 80 * 3 * sizeof(float));
 		for (int i = 0; i < 3; i++)

@@ -370,26 +370,14 @@ static void test_patch_guide_partial(void **state)
 /* ---- determinism ---- */
 
 struct job {
-	void *st;
 	struct tt a;
-	tp_status s;
+	struct fx_job run;          /* run.t is &a.t */
 };
-
-static void *job_run(void *arg)
-{
-	struct job *j = arg;
-	void *wk = NULL;
-	j->s = engine_patch.worker_new(j->st, &wk);
-	if (j->s == TP_OK)
-		j->s = engine_patch.inpaint(j->st, wk, &j->a.t);
-	engine_patch.worker_free(wk);
-	return NULL;
-}
 
 static void job_init(struct job *j, void *st, uint64_t seed)
 {
-	j->st = st;
 	tt_init(&j->a, 120, 100, 3, seed);
+	j->run = (struct fx_job){ &engine_patch, st, &j->a.t, TP_EINTERNAL };
 	/* Break the periodicity so matches are ambiguous and the PRNG matters. */
 	for (size_t i = 0; i < 120 * 100 * 3; i++)
 		j->a.ref[i] = j->a.im.pix[i] = 0.7f * j->a.im.pix[i] + 0.3f * (float)((i * 2654435761u) % 997) / 996.0f;
@@ -409,14 +397,14 @@ static void test_patch_deterministic(void **state)
 	for (int i = 0; i < 3; i++)
 		job_init(&j[i], st, 99);
 	job_init(&j[3], st, 100);
-	job_run(&j[0]);
-	job_run(&j[3]);
+	fx_job_run(&j[0].run);
+	fx_job_run(&j[3].run);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, fx_job_run, &j[i + 1].run), 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(j[i].s, TP_OK);
+		assert_int_equal(j[i].run.s, TP_OK);
 	assert_memory_equal(j[0].a.im.pix, j[1].a.im.pix, 120 * 100 * 3 * sizeof(float));
 	assert_memory_equal(j[0].a.im.pix, j[2].a.im.pix, 120 * 100 * 3 * sizeof(float));
 	/* The seed is really used: another seed gives another (valid) fill. */
