@@ -130,8 +130,20 @@ $(BUILD)/tests/%.o: tests/fuzz/%.c | $(BUILD)/.pkgcheck
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(TP_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The shared test fixture (tests/unit/fixture*.c): fixture.o (libc, cmocka,
+# src/util) goes into every unit test; fixture_io.o and fixture_store.o only
+# into tests that link src/io or store/ anyway, so no fixture pulls in a module.
+fixture_of = $(BUILD)/tests/fixture.o \
+	$(if $(filter $(SRC_io),$(call deps_of,$(1))),$(BUILD)/tests/fixture_io.o) \
+	$(if $(filter $(SRC_store),$(call deps_of,$(1))),$(BUILD)/tests/fixture_store.o)
+
+# <m> of test_<m>, outside the rule: a '%' written in a static pattern
+# rule's prerequisites is replaced by the stem before the second expansion.
+unit_mod = $(patsubst test_%,%,$(1))
+
 .SECONDEXPANSION:
-$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call obj,$$(call deps_of,$$(patsubst test_%,%,$$*)))
+$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/%.o $$(call fixture_of,$$(call unit_mod,$$*)) \
+		$$(call obj,$$(call deps_of,$$(call unit_mod,$$*)))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(TP_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 

@@ -32,5 +32,5 @@ cmp out/big.png ref-out/big.png || fail "resumed output differs from the uninter
 reused=$(sed -n 's/.* \([0-9]*\) reused.*/\1/p' "$T/.stderr")
 [ "$reused" -ge "$before" ] || fail "only $reused tiles reused of $before stored before the kill"
 eq "$(sql out/.tilepaint.db "pragma integrity_check")" ok "integrity after resume"
-ls -a out | grep -q '\.tmp-' && fail "temporary files left behind"
+no_temps out
 eq "$(sql out/.tilepaint.db "select state from jobs")" 2 "job state"

@@ -21,65 +21,36 @@
 #include "src/timing.h"
 #include "src/io/raster.h"
 #include "src/discover.h"
+#include "fixture.h"
+#include "fixture_io.h"
 
-static char dir[] = "/tmp/tp-core.XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[256];
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd);
-}
-
-static void path(char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s/%s", dir, name);
-}
-
-/* An RGB image whose samples are a function of (x, y, c), and a mask. */
+/* An image whose samples are a function of (i, y) (i: sample in the row),
+ * written through src/io in the format its name says. */
 static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint32_t bits)
 {
 	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0 };
-	struct io_writer *wr = NULL;
-	size_t rb = (size_t)w * ch * (bits / 8);
-	uint8_t *row = malloc(rb);
-	assert_int_equal(io_writer_open(p, &info, NULL, NULL, &wr), TP_OK);
-	for (uint32_t y = 0; y < h; y++) {
+	uint8_t *img = malloc((size_t)w * h * ch * (bits / 8));
+	assert_non_null(img);
+	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t i = 0; i < w * ch; i++) {
 			uint32_t v = (i * 7 + y * 13) % 251;
-			if (bits == 8)
-				row[i] = (uint8_t)v;
-			else
-				((uint16_t *)row)[i] = (uint16_t)(v * 257 + 3);
+			fx_sample_set(img, bits, (size_t)y * w * ch + i, bits == 8 ? v : v * 257 + 3);
 		}
-		assert_int_equal(io_writer_write_rows(wr, row, rb, 1), TP_OK);
-	}
-	assert_int_equal(io_writer_finish(wr), TP_OK);
-	io_writer_close(wr);
-	free(row);
+	assert_int_equal(fx_write_image(p, &info, img, NULL, NULL), TP_OK);
+	free(img);
 }
 
+/* A mask (an 8-bit gray PNG, whatever the name) holding [x0, x1) x [y0, y1). */
 static void write_mask(const char *p, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
 {
 	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0 };
-	struct io_writer *wr = NULL;
-	uint8_t *row = malloc(w);
-	assert_int_equal(io_writer_open(p, &info, NULL, NULL, &wr), TP_OK);
-	for (uint32_t y = 0; y < h; y++) {
-		for (uint32_t x = 0; x < w; x++)
-			row[x] = (x >= x0 && x < x1 && y >= y0 && y < y1) ? 255 : 0;
-		assert_int_equal(io_writer_write_rows(wr, row, w, 1), TP_OK);
-	}
-	assert_int_equal(io_writer_finish(wr), TP_OK);
-	io_writer_close(wr);
-	free(row);
+	uint8_t *m = calloc((size_t)w * h, 1);
+	assert_non_null(m);
+	fx_mask_rect(m, w, h, (int)x0, (int)y0, (int)x1, (int)y1);
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		m[i] *= 255;
+	assert_int_equal(fx_write_image(p, &info, m, NULL, NULL), TP_OK);
+	free(m);
 }
 
 /* ---- a fake engine: masked pixels = 0.25 + tile origin parity, counts calls ---- */
@@ -169,11 +140,11 @@ static void test_core_duration(void **state)
 
 static void test_core_file_sig(void **state)
 {
-	char p[512], s1[160], s2[160];
+	const char *p = fx_path("sig.bin");
+	char s1[160], s2[160];
 	uint64_t h1, h2;
 	FILE *f;
 	(void)state;
-	path(p, sizeof p, "sig.bin");
 	f = fopen(p, "wb");
 	for (int i = 0; i < 200000; i++)
 		fputc(i & 0xff, f);
@@ -194,20 +165,18 @@ static void test_core_file_sig(void **state)
 	fclose(f);
 	assert_int_equal(tp_file_sig(p, s2, sizeof s2, &h2), TP_OK);
 	assert_true(h1 != h2);
-	path(p, sizeof p, "missing");
+	p = fx_path("missing");
 	assert_int_equal(tp_file_sig(p, s2, sizeof s2, &h2), TP_ENOENT);
 	assert_non_null(strstr(tp_errmsg(), "missing"));
 }
 
 static void test_core_discover_masks(void **state)
 {
-	char in[512], masks[512], p[600];
+	char *in = fx_path("disc"), *masks = fx_path("discmasks"), p[600];
 	struct tp_opts o;
 	struct tp_items it;
 	char *args[1];
 	(void)state;
-	path(in, sizeof in, "disc");
-	path(masks, sizeof masks, "discmasks");
 	mkdir(in, 0777);
 	mkdir(masks, 0777);
 	snprintf(p, sizeof p, "%s/sub", in);
@@ -339,14 +308,12 @@ static void run_job_with(const struct engine_ops *ops, const char *params, const
 
 static void test_core_job_skips_and_composites(void **state)
 {
-	char img[512], mask[512], out[512];
+	const char *img = fx_path("job.png"), *mask = fx_path("job_mask.png"), *out = fx_path("job_out.png");
 	struct tp_job_result res;
-	struct io_reader *a = NULL, *b = NULL;
-	uint8_t ra[100 * 4], rb[100 * 4];
+	struct io_info ia, ib;
+	uint8_t *a, *b;
+	tp_status st;
 	(void)state;
-	path(img, sizeof img, "job.png");
-	path(mask, sizeof mask, "job_mask.png");
-	path(out, sizeof out, "job_out.png");
 	write_image(img, 100, 70, 4, 8);
 	write_mask(mask, 100, 70, 40, 30, 50, 36);
 	fake_calls = 0;
@@ -356,11 +323,14 @@ static void test_core_job_skips_and_composites(void **state)
 	assert_int_equal(res.active, (uint64_t)fake_calls);
 	assert_int_equal(res.computed, res.active);
 	assert_true(res.active < res.tiles);
-	assert_int_equal(io_reader_open(img, &a), TP_OK);
-	assert_int_equal(io_reader_open(out, &b), TP_OK);
+	a = fx_read_image(img, &ia, &st);
+	assert_int_equal(st, TP_OK);
+	b = fx_read_image(out, &ib, &st);
+	assert_int_equal(st, TP_OK);
+	assert_true(ia.width == 100 && ia.height == 70 && ia.channels == 4 && ia.bits == 8);
+	assert_true(ib.width == 100 && ib.height == 70 && ib.channels == 4 && ib.bits == 8);
 	for (uint32_t y = 0; y < 70; y++) {
-		assert_int_equal(io_reader_read_rows(a, ra, sizeof ra, 1), TP_OK);
-		assert_int_equal(io_reader_read_rows(b, rb, sizeof rb, 1), TP_OK);
+		const uint8_t *ra = a + (size_t)y * 100 * 4, *rb = b + (size_t)y * 100 * 4;
 		for (uint32_t x = 0; x < 100; x++) {
 			int m = x >= 40 && x < 50 && y >= 30 && y < 36;
 			if (!m) {
@@ -371,36 +341,29 @@ static void test_core_job_skips_and_composites(void **state)
 			}
 		}
 	}
-	io_reader_close(a);
-	io_reader_close(b);
+	free(a);
+	free(b);
 }
 
 static void test_core_job_threads_identical(void **state)
 {
-	char img[512], mask[512], o1[512], o2[512], cmd[2048];
+	const char *img = fx_path("thr.tif"), *mask = fx_path("thr_mask.png");
+	const char *o1 = fx_path("thr1.tif"), *o2 = fx_path("thr2.tif");
 	struct tp_job_result res;
 	(void)state;
-	path(img, sizeof img, "thr.tif");
-	path(mask, sizeof mask, "thr_mask.png");
-	path(o1, sizeof o1, "thr1.tif");
-	path(o2, sizeof o2, "thr2.tif");
 	write_image(img, 90, 90, 3, 16);
 	write_mask(mask, 90, 90, 10, 10, 80, 80);
 	run_job(img, mask, o1, 1, &res, TP_OK);
 	run_job(img, mask, o2, 3, &res, TP_OK);
-	snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", o1, o2);
-	assert_int_equal(system(cmd), 0);
+	assert_true(fx_files_equal(o1, o2));
 }
 
 static void test_core_job_errors(void **state)
 {
-	char img[512], mask[512], out[512];
+	const char *img = fx_path("err.png"), *mask = fx_path("err_mask.png"), *out = fx_path("err_out.png");
 	struct tp_job_result res;
 	struct stat st;
 	(void)state;
-	path(img, sizeof img, "err.png");
-	path(mask, sizeof mask, "err_mask.png");
-	path(out, sizeof out, "err_out.png");
 	write_image(img, 40, 30, 3, 8);
 	write_mask(mask, 30, 40, 0, 0, 5, 5);
 	run_job(img, mask, out, 1, &res, TP_EFORMAT);
@@ -411,13 +374,13 @@ static void test_core_job_errors(void **state)
 /* Sample (x, y, channel 0) of a 16-bit image file. */
 static uint16_t sample16(const char *p, uint32_t x, uint32_t y)
 {
-	struct io_reader *r = NULL;
-	uint16_t row[90 * 3], v;
-	assert_int_equal(io_reader_open(p, &r), TP_OK);
-	for (uint32_t i = 0; i <= y; i++)
-		assert_int_equal(io_reader_read_rows(r, row, sizeof row, 1), TP_OK);
-	v = row[x * 3];
-	io_reader_close(r);
+	struct io_info info;
+	tp_status st;
+	uint16_t *img = fx_read_image(p, &info, &st), v;
+	assert_int_equal(st, TP_OK);
+	assert_true(info.bits == 16 && info.channels == 3 && x < info.width && y < info.height);
+	v = img[((size_t)y * info.width + x) * 3];
+	free(img);
 	return v;
 }
 
@@ -426,15 +389,10 @@ static uint16_t sample16(const char *p, uint32_t x, uint32_t y)
  * and -j 3 give the same bytes; guide=0 turns it off; thin holes get none. */
 static void test_core_job_guide(void **state)
 {
-	char img[512], mask[512], thin[512], o1[512], o2[512], o3[512], cmd[2048];
+	const char *img = fx_path("gd.tif"), *mask = fx_path("gd_mask.png"), *thin = fx_path("gd_thin.png");
+	const char *o1 = fx_path("gd1.tif"), *o2 = fx_path("gd2.tif"), *o3 = fx_path("gd3.tif");
 	struct tp_job_result res;
 	(void)state;
-	path(img, sizeof img, "gd.tif");
-	path(mask, sizeof mask, "gd_mask.png");
-	path(thin, sizeof thin, "gd_thin.png");
-	path(o1, sizeof o1, "gd1.tif");
-	path(o2, sizeof o2, "gd2.tif");
-	path(o3, sizeof o3, "gd3.tif");
 	write_image(img, 90, 90, 3, 16);
 	write_mask(mask, 90, 90, 10, 10, 80, 80);
 	guide_calls = guided_calls = 0;
@@ -448,8 +406,7 @@ static void test_core_job_guide(void **state)
 	assert_true(res.guide_thick >= 30 && res.guide_thick <= 40);   /* 35 */
 	assert_true(abs((int)sample16(o1, 45, 45) - 39321) <= 1);   /* 0.6 */
 	run_job_with(&fakeg_engine, NULL, img, mask, o2, 3, &res);
-	snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", o1, o2);
-	assert_int_equal(system(cmd), 0);
+	assert_true(fx_files_equal(o1, o2));
 	guide_calls = guided_calls = 0;
 	run_job_with(&fakeg_engine, "guide=0", img, mask, o3, 2, &res);
 	assert_int_equal(guide_calls, 0);
@@ -469,13 +426,10 @@ static void test_core_job_guide(void **state)
 
 static void test_core_job_oom_loop(void **state)
 {
-	char img[512], mask[512], out[512];
+	const char *img = fx_path("oom.png"), *mask = fx_path("oom_mask.png"), *out = fx_path("oom_out.png");
 	struct tp_job_result res;
 	int ok = 0;
 	(void)state;
-	path(img, sizeof img, "oom.png");
-	path(mask, sizeof mask, "oom_mask.png");
-	path(out, sizeof out, "oom_out.png");
 	write_image(img, 50, 40, 3, 8);
 	write_mask(mask, 50, 40, 5, 5, 30, 20);
 	for (int g = 0; g < 2; g++) {
@@ -562,5 +516,5 @@ int main(void)
 		cmocka_unit_test(test_core_job_guide),
 		cmocka_unit_test(test_core_job_oom_loop),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

@@ -18,38 +18,26 @@
 
 #include "src/engines/engine.h"
 #include "src/engines/harmonic_int.h"
+#include "fixture.h"
 
-/* A tile with its own pixel and mask storage. */
+/* A tile over its own storage (a fixture image, zeroed). Masked pixels are
+ * poisoned with 7.0 (fx_img_poison) so a fill that reads them shows. */
 struct tt {
 	struct engine_tile t;
-	float *pix;
-	uint8_t *mask;
+	struct fx_img im;
 };
 
 static void tt_init(struct tt *a, uint32_t w, uint32_t h, uint32_t c)
 {
 	memset(a, 0, sizeof *a);
-	a->pix = calloc((size_t)w * h * c, sizeof(float));
-	a->mask = calloc((size_t)w * h, 1);
-	assert_non_null(a->pix);
-	assert_non_null(a->mask);
+	a->im = fx_img_new(w, h, c);
 	a->t.w = w; a->t.h = h; a->t.channels = c; a->t.bits = 16;
-	a->t.pix = a->pix; a->t.mask = a->mask; a->t.seed = 42;
+	a->t.pix = a->im.pix; a->t.mask = a->im.mask; a->t.seed = 42;
 }
 
 static void tt_free(struct tt *a)
 {
-	free(a->pix);
-	free(a->mask);
-}
-
-/* Poison masked pixels so a fill that reads them shows. */
-static void tt_poison(struct tt *a)
-{
-	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
-		if (a->mask[i])
-			for (uint32_t c = 0; c < a->t.channels; c++)
-				a->pix[i * a->t.channels + c] = 7.0f;
+	fx_img_free(&a->im);
 }
 
 static long g_direct;   /* groups the last run() solved directly */
@@ -69,14 +57,6 @@ static tp_status run(const char *params, struct engine_tile *t, long *iters, int
 	engine_harmonic.worker_free(wk);
 	engine_harmonic.close(st);
 	return s;
-}
-
-static void mask_disc(uint8_t *m, uint32_t w, int cx, int cy, int r)
-{
-	for (int y = cy - r; y <= cy + r; y++)
-		for (int x = cx - r; x <= cx + r; x++)
-			if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
-				m[(size_t)y * w + x] = 1;
 }
 
 /* A 1-3 px scratch along a diagonal-ish line plus a horizontal one. */
@@ -108,15 +88,15 @@ static double fill_err(const char *params, uint32_t w, uint32_t h, uint32_t C, f
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++)
 			for (uint32_t c = 0; c < C; c++)
-				a.pix[((size_t)y * w + x) * C + c] = (float)f(x, y, (int)c);
+				a.im.pix[((size_t)y * w + x) * C + c] = (float)f(x, y, (int)c);
 	mk(&a);
-	tt_poison(&a);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run(params, &a.t, iters, dct), TP_OK);
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++)
-			if (a.mask[(size_t)y * w + x])
+			if (a.im.mask[(size_t)y * w + x])
 				for (uint32_t c = 0; c < C; c++) {
-					double e = fabs(a.pix[((size_t)y * w + x) * C + c] - f(x, y, (int)c));
+					double e = fabs(a.im.pix[((size_t)y * w + x) * C + c] - f(x, y, (int)c));
 					if (e > err)
 						err = e;
 				}
@@ -124,16 +104,16 @@ static double fill_err(const char *params, uint32_t w, uint32_t h, uint32_t C, f
 	return err;
 }
 
-static void mk_scratch(struct tt *a) { mask_scratch(a->mask, a->t.w, a->t.h); }
-static void mk_disc(struct tt *a) { mask_disc(a->mask, a->t.w, 40, 32, 20); }
-static void mk_small_disc(struct tt *a) { mask_disc(a->mask, a->t.w, 40, 32, 8); }
+static void mk_scratch(struct tt *a) { mask_scratch(a->im.mask, a->t.w, a->t.h); }
+static void mk_disc(struct tt *a) { fx_img_disk(&a->im, 40, 32, 20); }
+static void mk_small_disc(struct tt *a) { fx_img_disk(&a->im, 40, 32, 8); }
 static void mk_both(struct tt *a) { mk_scratch(a); mk_disc(a); }
 /* Most of the tile: thick enough (D x masked > 20 x tile) for the DCT path. */
 static void mk_big(struct tt *a)
 {
 	for (uint32_t y = 2; y + 2 < a->t.h; y++)
 		for (uint32_t x = 2; x + 2 < a->t.w; x++)
-			a->mask[(size_t)y * a->t.w + x] = 1;
+			a->im.mask[(size_t)y * a->t.w + x] = 1;
 }
 
 #define LEVEL16 (1.0 / 65535.0)
@@ -199,11 +179,11 @@ static void mk_huge(struct tt *a)
 	uint32_t w = a->t.w, h = a->t.h;
 	for (uint32_t y = 10; y < h - 10; y++)
 		for (uint32_t x = 30; x < w - 4; x++)
-			a->mask[(size_t)y * w + x] = 1;
+			a->im.mask[(size_t)y * w + x] = 1;
 	for (uint32_t y = 3; y < h - 3; y++)
-		a->mask[(size_t)y * w + 5] = 1;
-	a->mask[(size_t)5 * w + 20] = 1;
-	a->mask[(size_t)(h - 4) * w + 20] = 1;
+		a->im.mask[(size_t)y * w + 5] = 1;
+	a->im.mask[(size_t)5 * w + 20] = 1;
+	a->im.mask[(size_t)(h - 4) * w + 20] = 1;
 }
 
 /* A linear field that stays inside [0, 1] on a 330 x 300 tile. */
@@ -253,20 +233,19 @@ static void test_harmonic_direct_matches_cg(void **state)
 		for (uint32_t y = 0; y < 80; y++)
 			for (uint32_t x = 0; x < 96; x++)
 				for (int c = 0; c < 3; c++)
-					a.pix[((size_t)y * 96 + x) * 3 + c] = b.pix[((size_t)y * 96 + x) * 3 + c] =
+					a.im.pix[((size_t)y * 96 + x) * 3 + c] = b.im.pix[((size_t)y * 96 + x) * 3 + c] =
 						(float)f_wavy(x, y, c);
-		mask_scratch(a.mask, 96, 80);
-		mask_disc(a.mask, 96, 30, 50, 7);
-		mask_disc(a.mask, 96, 70, 30, 18);
-		memcpy(b.mask, a.mask, 96 * 80);
-		tt_poison(&a);
-		tt_poison(&b);
+		mask_scratch(a.im.mask, 96, 80);
+		fx_img_disk(&a.im, 30, 50, 7);
+		fx_img_disk(&a.im, 70, 30, 18);
+		memcpy(b.im.mask, a.im.mask, 96 * 80);
+		fx_img_poison(&a.im, 7.0f);
+		fx_img_poison(&b.im, 7.0f);
 		assert_int_equal(run(pairs[o][0], &a.t, NULL, NULL), TP_OK);
 		assert_true(g_direct > 0);
 		assert_int_equal(run(pairs[o][1], &b.t, NULL, NULL), TP_OK);
 		assert_int_equal(g_direct, 0);
-		for (size_t i = 0; i < (size_t)96 * 80 * 3; i++)
-			err = fmax(err, fabs(a.pix[i] - b.pix[i]));
+		err = fx_max_abs_diff(a.im.pix, b.im.pix, (size_t)96 * 80 * 3);
 		assert_true(err < 0.5 * LEVEL16);
 		tt_free(&a);
 		tt_free(&b);
@@ -304,39 +283,35 @@ static void test_harmonic_border(void **state)
 		uint32_t w = 50, h = 40;
 		tt_init(&a, w, h, 3);
 		for (size_t i = 0; i < (size_t)w * h; i++) {
-			a.pix[i * 3 + 0] = 0.25f; a.pix[i * 3 + 1] = 0.5f; a.pix[i * 3 + 2] = 1.0f;
+			a.im.pix[i * 3 + 0] = 0.25f; a.im.pix[i * 3 + 1] = 0.5f; a.im.pix[i * 3 + 2] = 1.0f;
 		}
 		for (uint32_t y = 0; y < h; y++)
 			for (uint32_t x = 0; x < w; x++)
 				if (x < 3 || y < 2 || x >= w - 15 || (y >= h - 20 && x < 20))
-					a.mask[(size_t)y * w + x] = 1;
-		tt_poison(&a);
+					a.im.mask[(size_t)y * w + x] = 1;
+		fx_img_poison(&a.im, 7.0f);
 		assert_int_equal(run(order == 2 ? "order=2" : "order=1", &a.t, NULL, NULL), TP_OK);
 		for (size_t i = 0; i < (size_t)w * h; i++) {
-			assert_true(fabsf(a.pix[i * 3 + 0] - 0.25f) < 1e-6f);
-			assert_true(fabsf(a.pix[i * 3 + 1] - 0.5f) < 1e-6f);
-			assert_true(fabsf(a.pix[i * 3 + 2] - 1.0f) < 1e-6f);
+			assert_true(fabsf(a.im.pix[i * 3 + 0] - 0.25f) < 1e-6f);
+			assert_true(fabsf(a.im.pix[i * 3 + 1] - 0.5f) < 1e-6f);
+			assert_true(fabsf(a.im.pix[i * 3 + 2] - 1.0f) < 1e-6f);
 		}
 		tt_free(&a);
 	}
 	/* Maximum principle: a random-ish known field; fills stay inside [min, max]. */
 	struct tt a;
 	uint32_t w = 64, h = 64;
-	float lo = 1, hi = 0;
+	float *known;
 	tt_init(&a, w, h, 1);
 	for (size_t i = 0; i < (size_t)w * h; i++) {
-		a.pix[i] = (float)(0.2 + 0.5 * ((i * 2654435761u) % 1000) / 1000.0);
-		a.mask[i] = (i % w) > 40 || (i / w) < 10;
-		if (!a.mask[i]) {
-			lo = fminf(lo, a.pix[i]);
-			hi = fmaxf(hi, a.pix[i]);
-		}
+		a.im.pix[i] = (float)(0.2 + 0.5 * ((i * 2654435761u) % 1000) / 1000.0);
+		a.im.mask[i] = (i % w) > 40 || (i / w) < 10;
 	}
-	tt_poison(&a);
+	known = fx_img_copy_pix(&a.im);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run("order=1", &a.t, NULL, NULL), TP_OK);
-	for (size_t i = 0; i < (size_t)w * h; i++)
-		if (a.mask[i])
-			assert_true(a.pix[i] >= lo - 1e-6f && a.pix[i] <= hi + 1e-6f);
+	fx_assert_in_known_range(known, a.im.pix, a.im.mask, (size_t)w * h, 1, 1e-6f);
+	free(known);
 	tt_free(&a);
 }
 
@@ -346,39 +321,38 @@ static void test_harmonic_degenerate(void **state)
 	struct tt a;
 	(void)state;
 	tt_init(&a, 33, 17, 3);
-	memset(a.mask, 1, 33 * 17);
-	tt_poison(&a);
+	memset(a.im.mask, 1, 33 * 17);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
 	for (size_t i = 0; i < 33 * 17 * 3; i++)
-		assert_true(a.pix[i] == 0.5f);
-	a.mask[5 * 33 + 7] = 0;
+		assert_true(a.im.pix[i] == 0.5f);
+	a.im.mask[5 * 33 + 7] = 0;
 	for (int c = 0; c < 3; c++)
-		a.pix[(5 * 33 + 7) * 3 + c] = 0.1f * (float)(c + 1);
+		a.im.pix[(5 * 33 + 7) * 3 + c] = 0.1f * (float)(c + 1);
 	for (int order = 1; order <= 2; order++) {
 		assert_int_equal(run(order == 2 ? "order=2" : NULL, &a.t, NULL, NULL), TP_OK);
 		for (size_t i = 0; i < 33 * 17; i++)
 			for (int c = 0; c < 3; c++)
-				assert_true(fabsf(a.pix[i * 3 + c] - 0.1f * (float)(c + 1)) < 2e-6f);
+				assert_true(fabsf(a.im.pix[i * 3 + c] - 0.1f * (float)(c + 1)) < 2e-6f);
 	}
 	/* No masked pixel: nothing changes. 1x1 tiles work. */
-	memset(a.mask, 0, 33 * 17);
-	a.pix[0] = 0.75f;
+	memset(a.im.mask, 0, 33 * 17);
+	a.im.pix[0] = 0.75f;
 	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
-	assert_true(a.pix[0] == 0.75f);
+	assert_true(a.im.pix[0] == 0.75f);
 	tt_free(&a);
 	tt_init(&a, 1, 1, 1);
-	a.mask[0] = 1;
+	a.im.mask[0] = 1;
 	assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
-	assert_true(a.pix[0] == 0.5f);
+	assert_true(a.im.pix[0] == 0.5f);
 	tt_free(&a);
 }
 
 /* ---- determinism: two workers, and two threads at once, give the same bytes ---- */
 
 struct job {
-	void *st;
 	struct tt a;
-	tp_status s;
+	struct fx_job run;          /* run.t is &a.t */
 };
 
 static void job_fill(struct job *j)
@@ -387,22 +361,11 @@ static void job_fill(struct job *j)
 	for (uint32_t y = 0; y < 80; y++)
 		for (uint32_t x = 0; x < 96; x++)
 			for (int c = 0; c < 3; c++)
-				j->a.pix[((size_t)y * 96 + x) * 3 + c] =
+				j->a.im.pix[((size_t)y * 96 + x) * 3 + c] =
 					(float)(0.5 + 0.3 * sin(x * 0.3 + c) * cos(y * 0.21));
-	mask_scratch(j->a.mask, 96, 80);
-	mask_disc(j->a.mask, 96, 50, 40, 25);
-	tt_poison(&j->a);
-}
-
-static void *job_run(void *arg)
-{
-	struct job *j = arg;
-	void *wk = NULL;
-	j->s = engine_harmonic.worker_new(j->st, &wk);
-	if (j->s == TP_OK)
-		j->s = engine_harmonic.inpaint(j->st, wk, &j->a.t);
-	engine_harmonic.worker_free(wk);
-	return NULL;
+	mask_scratch(j->a.im.mask, 96, 80);
+	fx_img_disk(&j->a.im, 50, 40, 25);
+	fx_img_poison(&j->a.im, 7.0f);
 }
 
 static void test_harmonic_deterministic(void **state)
@@ -417,18 +380,18 @@ static void test_harmonic_deterministic(void **state)
 		o.params = params[order - 1];
 		assert_int_equal(engine_harmonic.open(&o, &st), TP_OK);
 		for (int i = 0; i < 3; i++) {
-			j[i].st = st;
 			job_fill(&j[i]);
+			j[i].run = (struct fx_job){ &engine_harmonic, st, &j[i].a.t, TP_EINTERNAL };
 		}
-		job_run(&j[0]);
+		fx_job_run(&j[0].run);
 		for (int i = 0; i < 2; i++)
-			assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+			assert_int_equal(pthread_create(&th[i], NULL, fx_job_run, &j[i + 1].run), 0);
 		for (int i = 0; i < 2; i++)
 			pthread_join(th[i], NULL);
 		for (int i = 0; i < 3; i++)
-			assert_int_equal(j[i].s, TP_OK);
-		assert_memory_equal(j[0].a.pix, j[1].a.pix, 96 * 80 * 3 * sizeof(float));
-		assert_memory_equal(j[0].a.pix, j[2].a.pix, 96 * 80 * 3 * sizeof(float));
+			assert_int_equal(j[i].run.s, TP_OK);
+		assert_memory_equal(j[0].a.im.pix, j[1].a.im.pix, 96 * 80 * 3 * sizeof(float));
+		assert_memory_equal(j[0].a.im.pix, j[2].a.im.pix, 96 * 80 * 3 * sizeof(float));
 		for (int i = 0; i < 3; i++)
 			tt_free(&j[i].a);
 		engine_harmonic.close(st);
@@ -448,13 +411,13 @@ static void test_harmonic_worker_grows(void **state)
 		tt_init(&a, s, s, 1);
 		for (uint32_t y = 0; y < s; y++)
 			for (uint32_t x = 0; x < s; x++)
-				a.pix[(size_t)y * s + x] = (float)f_lin(x, y, 0);
-		mask_disc(a.mask, s, (int)s / 2, (int)s / 2, (int)s / 3);
-		tt_poison(&a);
+				a.im.pix[(size_t)y * s + x] = (float)f_lin(x, y, 0);
+		fx_img_disk(&a.im, (int)s / 2, (int)s / 2, (int)s / 3);
+		fx_img_poison(&a.im, 7.0f);
 		assert_int_equal(engine_harmonic.inpaint(st, wk, &a.t), TP_OK);
 		for (uint32_t y = 0; y < s; y++)
 			for (uint32_t x = 0; x < s; x++)
-				assert_true(fabs(a.pix[(size_t)y * s + x] - f_lin(x, y, 0)) < 0.5 * LEVEL16);
+				assert_true(fabs(a.im.pix[(size_t)y * s + x] - f_lin(x, y, 0)) < 0.5 * LEVEL16);
 		tt_free(&a);
 	}
 	engine_harmonic.worker_free(wk);
@@ -498,30 +461,30 @@ static void test_harmonic_guide(void **state)
 	for (int pass = 0; pass < 3; pass++) {
 		tt_init(&a, 64, 48, 3);
 		if (pass == 0) {
-			memset(a.mask, 1, 64 * 48);
+			memset(a.im.mask, 1, 64 * 48);
 		} else {
 			for (uint32_t y = 0; y < 48; y++)
 				for (uint32_t x = 0; x < 64; x++) {
-					a.pix[((size_t)y * 64 + x) * 3] = 0.9f;   /* known: not the guide */
-					a.mask[(size_t)y * 64 + x] = x >= 20;
+					a.im.pix[((size_t)y * 64 + x) * 3] = 0.9f;   /* known: not the guide */
+					a.im.mask[(size_t)y * 64 + x] = x >= 20;
 				}
 		}
-		tt_poison(&a);
+		fx_img_poison(&a.im, 7.0f);
 		a.t.guide = guide;
 		a.t.guide_scale = 4;
 		assert_int_equal(run(NULL, &a.t, NULL, NULL), TP_OK);
 		if (pass == 0) {
 			for (size_t i = 0; i < (size_t)64 * 48 * 3; i++)
-				assert_true(fabs(a.pix[i] - guide[i]) < 0.5 * LEVEL16);
+				assert_true(fabs(a.im.pix[i] - guide[i]) < 0.5 * LEVEL16);
 		} else {
-			assert_true(a.pix[0] == 0.9f);
-			assert_true(a.pix[(47 * 64 + 63) * 3 + 1] == guide[(47 * 64 + 63) * 3 + 1]);
+			assert_true(a.im.pix[0] == 0.9f);
+			assert_true(a.im.pix[(47 * 64 + 63) * 3 + 1] == guide[(47 * 64 + 63) * 3 + 1]);
 			for (size_t i = 0; i < (size_t)64 * 48 * 3; i++)
-				assert_true(a.pix[i] >= 0.0f && a.pix[i] <= 1.0f);
+				assert_true(a.im.pix[i] >= 0.0f && a.im.pix[i] <= 1.0f);
 			if (pass == 1)
-				memcpy(first, a.pix, 64 * 48 * 3 * sizeof(float));
+				memcpy(first, a.im.pix, 64 * 48 * 3 * sizeof(float));
 			else
-				assert_memory_equal(first, a.pix, 64 * 48 * 3 * sizeof(float));
+				assert_memory_equal(first, a.im.pix, 64 * 48 * 3 * sizeof(float));
 		}
 		tt_free(&a);
 	}
@@ -540,7 +503,7 @@ static void test_harmonic_oom(void **state)
 		struct tt a;
 		tp_status s;
 		tt_init(&a, 40, 40, 3);
-		mask_disc(a.mask, 40, 20, 20, 15);
+		fx_img_disk(&a.im, 20, 20, 15);
 		tp_alloc_fail_at(n);
 		s = engine_harmonic.open(&o, &st);
 		if (s == TP_OK)

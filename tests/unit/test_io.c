@@ -2,7 +2,7 @@
  * test_io.c - unit tests of src/io: exact round trips per format, bit depth
  * and layout; foreign-written files (tiled, planar, palette, interlaced,
  * EXIF-rotated); metadata carry-over; corrupt input; writer abort; OOM loop.
- * Every file lives in a mkdtemp directory removed at the end.
+ * Every file lives in the fixture's temporary directory, removed at the end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <jpeglib.h>
@@ -21,38 +20,8 @@
 #include <unistd.h>
 
 #include "src/io/raster.h"
-
-static char dir[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/tp-io-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
+#include "fixture.h"
+#include "fixture_io.h"
 
 static int file_exists(const char *p)
 {
@@ -82,52 +51,8 @@ static void *make_image(const struct io_info *in, int smooth_pat)
 			for (uint32_t k = 0; k < in->channels; k++) {
 				size_t i = ((size_t)y * in->width + x) * in->channels + k;
 				uint32_t v = smooth_pat ? smooth(x, y, k) : pattern(x, y, k, in->bits);
-				if (in->bits == 16)
-					((uint16_t *)img)[i] = (uint16_t)v;
-				else
-					img[i] = (uint8_t)v;
+				fx_sample_set(img, in->bits, i, v);
 			}
-	return img;
-}
-
-static tp_status write_image(const char *path, const struct io_info *in, const void *img,
-			     const struct io_meta *meta, const struct io_write_opts *opts)
-{
-	struct io_writer *w = NULL;
-	size_t rb = (size_t)in->width * in->channels * in->bits / 8;
-	tp_status s = io_writer_open(path, in, meta, opts, &w);
-	if (s)
-		return s;
-	/* two calls: exercise multi-row and single-row writes */
-	s = io_writer_write_rows(w, img, rb, in->height / 2);
-	if (!s)
-		s = io_writer_write_rows(w, (const uint8_t *)img + rb * (in->height / 2), rb,
-					 in->height - in->height / 2);
-	if (!s)
-		s = io_writer_finish(w);
-	io_writer_close(w);
-	return s;
-}
-
-/* Read a whole file; returns the pixels (malloc) and fills *info. */
-static void *read_image(const char *path, struct io_info *info, tp_status *st)
-{
-	struct io_reader *r = NULL;
-	uint8_t *img = NULL;
-	size_t rb;
-	*st = io_reader_open(path, &r);
-	if (*st)
-		return NULL;
-	*info = *io_reader_info(r);
-	rb = (size_t)info->width * info->channels * info->bits / 8;
-	img = malloc(rb * info->height);
-	for (uint32_t y = 0; y < info->height && !*st; y++)
-		*st = io_reader_read_rows(r, img + rb * y, rb, 1);
-	io_reader_close(r);
-	if (*st) {
-		free(img);
-		return NULL;
-	}
 	return img;
 }
 
@@ -135,11 +60,11 @@ static void roundtrip(enum io_format fmt, uint32_t bits, uint32_t ch, int comp, 
 {
 	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0 }, out;
 	struct io_write_opts o = { 0, comp, level, NULL };
-	const char *p = tpath(fmt == IO_FORMAT_PNG ? "rt.png" : "rt.tif");
+	const char *p = fx_path(fmt == IO_FORMAT_PNG ? "rt.png" : "rt.tif");
 	void *img = make_image(&in, 0), *back;
-	tp_status s = write_image(p, &in, img, NULL, &o);
+	tp_status s = fx_write_image(p, &in, img, NULL, &o);
 	assert_int_equal(s, TP_OK);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.width, in.width);
 	assert_int_equal(out.height, in.height);
@@ -207,22 +132,17 @@ static void test_io_jpeg_roundtrip(void **state)
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
 		struct io_info in = { 40, 24, ch, 8, 0, IO_FORMAT_JPEG, 0 }, out;
-		const char *p = tpath("rt.jpg");
+		const char *p = fx_path("rt.jpg");
 		uint8_t *img = make_image(&in, 1), *back, *ref;
 		uint32_t w, h, c;
-		int maxd = 0;
-		tp_status s = write_image(p, &in, img, NULL, NULL);
+		tp_status s = fx_write_image(p, &in, img, NULL, NULL);
 		assert_int_equal(s, TP_OK);
-		back = read_image(p, &out, &s);
+		back = fx_read_image(p, &out, &s);
 		assert_int_equal(s, TP_OK);
 		assert_int_equal(out.width, 40);
 		assert_int_equal(out.height, 24);
 		assert_int_equal(out.channels, ch);
-		for (size_t i = 0; i < (size_t)40 * 24 * ch; i++) {
-			int d = abs((int)back[i] - (int)img[i]);
-			maxd = d > maxd ? d : maxd;
-		}
-		assert_true(maxd <= 6);
+		assert_true(fx_max_abs_diff_u8(back, img, (size_t)40 * 24 * ch) <= 6);
 		ref = jpeg_decode_direct(p, &w, &h, &c);
 		assert_int_equal(w * h * c, 40 * 24 * ch);
 		assert_memory_equal(ref, back, (size_t)40 * 24 * ch);
@@ -238,11 +158,11 @@ static void test_io_jpeg_rejects_alpha_and_16(void **state)
 	struct io_info b = { 8, 8, 3, 16, 0, IO_FORMAT_JPEG, 0 };
 	struct io_writer *w = NULL;
 	(void)state;
-	assert_int_equal(io_writer_open(tpath("a.jpg"), &a, NULL, NULL, &w), TP_EUSAGE);
+	assert_int_equal(io_writer_open(fx_path("a.jpg"), &a, NULL, NULL, &w), TP_EUSAGE);
 	assert_null(w);
-	assert_int_equal(io_writer_open(tpath("b.jpg"), &b, NULL, NULL, &w), TP_EUSAGE);
+	assert_int_equal(io_writer_open(fx_path("b.jpg"), &b, NULL, NULL, &w), TP_EUSAGE);
 	assert_non_null(strstr(tp_errmsg(), "b.jpg"));
-	assert_false(file_exists(tpath("a.jpg")));
+	assert_false(file_exists(fx_path("a.jpg")));
 }
 
 static void test_io_tiff_jpeg(void **state)
@@ -251,23 +171,18 @@ static void test_io_tiff_jpeg(void **state)
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
 		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0 }, out;
 		struct io_write_opts o = { 95, COMPRESSION_JPEG, -1, NULL };
-		const char *p = tpath("j.tif");
+		const char *p = fx_path("j.tif");
 		uint8_t *img = make_image(&in, 1), *back;
 		struct io_reader *r;
-		int maxd = 0;
-		tp_status s = write_image(p, &in, img, NULL, &o);
+		tp_status s = fx_write_image(p, &in, img, NULL, &o);
 		assert_int_equal(s, TP_OK);
 		assert_int_equal(io_reader_open(p, &r), TP_OK);
 		assert_int_equal(io_reader_compression(r), COMPRESSION_JPEG);
 		io_reader_close(r);
-		back = read_image(p, &out, &s);
+		back = fx_read_image(p, &out, &s);
 		assert_int_equal(s, TP_OK);
 		assert_int_equal(out.channels, ch);
-		for (size_t i = 0; i < (size_t)40 * 40 * ch; i++) {
-			int d = abs((int)back[i] - (int)img[i]);
-			maxd = d > maxd ? d : maxd;
-		}
-		assert_true(maxd <= 12);
+		assert_true(fx_max_abs_diff_u8(back, img, (size_t)40 * 40 * ch) <= 12);
 		free(img);
 		free(back);
 	}
@@ -277,12 +192,12 @@ static void test_io_tiff_jpeg(void **state)
 		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1, NULL };
 		uint8_t *img = make_image(&in, 0), *back;
 		struct io_reader *r;
-		tp_status s = write_image(tpath("j16.tif"), &in, img, NULL, &o);
+		tp_status s = fx_write_image(fx_path("j16.tif"), &in, img, NULL, &o);
 		assert_int_equal(s, TP_OK);
-		assert_int_equal(io_reader_open(tpath("j16.tif"), &r), TP_OK);
+		assert_int_equal(io_reader_open(fx_path("j16.tif"), &r), TP_OK);
 		assert_int_equal(io_reader_compression(r), COMPRESSION_ADOBE_DEFLATE);
 		io_reader_close(r);
-		back = read_image(tpath("j16.tif"), &out, &s);
+		back = fx_read_image(fx_path("j16.tif"), &out, &s);
 		assert_int_equal(s, TP_OK);
 		assert_memory_equal(back, img, (size_t)9 * 7 * 3 * 2);
 		free(img);
@@ -359,14 +274,14 @@ static void write_tiff_direct(const char *p, uint32_t w, uint32_t h, uint16_t sp
 static void check_direct_tiff(uint32_t w, uint32_t h, uint16_t spp, uint16_t bps, int tiled,
 			      int separate, uint16_t comp)
 {
-	const char *p = tpath("direct.tif");
+	const char *p = fx_path("direct.tif");
 	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 }, out;
 	uint8_t *img, *back;
 	tp_status s;
 	write_tiff_direct(p, w, h, spp, bps, tiled, separate, comp,
 			  spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
 	img = make_image(&in, 0);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.channels, spp);
 	assert_int_equal(out.bits, bps);
@@ -404,7 +319,7 @@ static void test_io_tiff_separate(void **state)
 
 static void test_io_tiff_miniswhite_palette_bilevel(void **state)
 {
-	const char *p = tpath("mw.tif");
+	const char *p = fx_path("mw.tif");
 	struct io_info out;
 	uint8_t *back;
 	tp_status s;
@@ -415,7 +330,7 @@ static void test_io_tiff_miniswhite_palette_bilevel(void **state)
 
 	/* min-is-white 8-bit: delivered inverted */
 	write_tiff_direct(p, 9, 4, 1, 8, 0, 0, COMPRESSION_NONE, PHOTOMETRIC_MINISWHITE);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(back[9 * 2 + 5], 255 - pattern(5, 2, 0, 8));
 	free(back);
@@ -436,7 +351,7 @@ static void test_io_tiff_miniswhite_palette_bilevel(void **state)
 	row[0] = 0x01; row[1] = 0x23; row[2] = 0x45; row[3] = 0xef;
 	TIFFWriteScanline(t, row, 0, 0);
 	TIFFClose(t);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.channels, 3);
 	assert_int_equal(out.bits, 8);
@@ -457,7 +372,7 @@ static void test_io_tiff_miniswhite_palette_bilevel(void **state)
 	row[0] = 0xa5; row[1] = 0x80;
 	TIFFWriteScanline(t, row, 0, 0);
 	TIFFClose(t);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	{
 		static const uint8_t want[10] = { 255, 0, 255, 0, 0, 255, 0, 255, 255, 0 };
@@ -500,13 +415,13 @@ static void write_png_direct(const char *p, uint32_t w, uint32_t h, int color, i
 static void test_io_png_interlaced(void **state)
 {
 	struct io_info in = { 29, 19, 3, 16, 0, IO_FORMAT_PNG, 0 }, out;
-	const char *p = tpath("il.png");
+	const char *p = fx_path("il.png");
 	uint8_t *img = make_image(&in, 0), *back;
 	tp_status s;
 	(void)state;
 	write_png_direct(p, 29, 19, PNG_COLOR_TYPE_RGB, 16, PNG_INTERLACE_ADAM7, img, NULL, 0,
 			 NULL, 0);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.buffered, 1);
 	assert_int_equal(out.bits, 16);
@@ -517,7 +432,7 @@ static void test_io_png_interlaced(void **state)
 
 static void test_io_png_palette_and_low_gray(void **state)
 {
-	const char *p = tpath("pal.png");
+	const char *p = fx_path("pal.png");
 	png_color pal[4] = { { 10, 20, 30 }, { 40, 50, 60 }, { 70, 80, 90 }, { 255, 0, 1 } };
 	uint8_t trns[2] = { 0, 128 };
 	uint8_t data[2] = { 0x1b, 0xe4 }; /* 2-bit indices: 0 1 2 3 | 3 2 1 0 */
@@ -528,7 +443,7 @@ static void test_io_png_palette_and_low_gray(void **state)
 
 	write_png_direct(p, 4, 2, PNG_COLOR_TYPE_PALETTE, 2, PNG_INTERLACE_NONE, data, pal, 4,
 			 NULL, 0);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.channels, 3);
 	assert_int_equal(out.alpha, 0);
@@ -541,7 +456,7 @@ static void test_io_png_palette_and_low_gray(void **state)
 
 	write_png_direct(p, 4, 2, PNG_COLOR_TYPE_PALETTE, 2, PNG_INTERLACE_NONE, data, pal, 4,
 			 trns, 2);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.channels, 4);
 	assert_int_equal(out.alpha, 1);
@@ -557,7 +472,7 @@ static void test_io_png_palette_and_low_gray(void **state)
 	data[1] = 0x5a;
 	write_png_direct(p, 2, 2, PNG_COLOR_TYPE_GRAY, 4, PNG_INTERLACE_NONE, data, NULL, 0,
 			 NULL, 0);
-	back = read_image(p, &out, &s);
+	back = fx_read_image(p, &out, &s);
 	assert_int_equal(s, TP_OK);
 	assert_int_equal(out.channels, 1);
 	{
@@ -655,7 +570,7 @@ static int jpeg_file_orientation(const char *p)
 
 static void check_orientation(int le, int o)
 {
-	const char *p = tpath("exif.jpg"), *q = tpath("exif-out.jpg");
+	const char *p = fx_path("exif.jpg"), *q = fx_path("exif-out.jpg");
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
 	const struct io_info *inf;
@@ -721,8 +636,8 @@ static void test_io_png_exif_orientation(void **state)
 			uint16_t *img = make_image(&in, 0), *back;
 			struct io_reader *r;
 			tp_status s;
-			assert_int_equal(write_image(tpath("ex.png"), &in, img, &m, NULL), TP_OK);
-			back = read_image(tpath("ex.png"), &out, &s);
+			assert_int_equal(fx_write_image(fx_path("ex.png"), &in, img, &m, NULL), TP_OK);
+			back = fx_read_image(fx_path("ex.png"), &out, &s);
 			assert_int_equal(s, TP_OK);
 			assert_int_equal(out.buffered, 1);
 			assert_int_equal(out.width, o == 6 ? 5 : 7);
@@ -734,7 +649,7 @@ static void test_io_png_exif_orientation(void **state)
 						assert_int_equal(back[(y * out.width + x) * 2 + k],
 								 img[(sy * 7 + sx) * 2 + k]);
 					}
-			assert_int_equal(io_reader_open(tpath("ex.png"), &r), TP_OK);
+			assert_int_equal(io_reader_open(fx_path("ex.png"), &r), TP_OK);
 			assert_int_equal(exif_block_orientation(io_reader_meta(r)->exif), 1);
 			io_reader_close(r);
 			free(img);
@@ -774,9 +689,9 @@ static void check_icc_chain(enum io_format fmt, const char *a, const char *b, si
 	struct io_reader *r = NULL;
 	const struct io_meta *rm;
 	int found = 0;
-	assert_int_equal(write_image(a, &in, img, &m, NULL), TP_OK);
+	assert_int_equal(fx_write_image(a, &in, img, &m, NULL), TP_OK);
 	assert_int_equal(io_reader_open(a, &r), TP_OK);
-	assert_int_equal(write_image(b, &in, img, io_reader_meta(r), NULL), TP_OK);
+	assert_int_equal(fx_write_image(b, &in, img, io_reader_meta(r), NULL), TP_OK);
 	io_reader_close(r);
 	assert_int_equal(io_reader_open(b, &r), TP_OK);
 	rm = io_reader_meta(r);
@@ -807,10 +722,10 @@ static void check_icc_chain(enum io_format fmt, const char *a, const char *b, si
 static void test_io_icc_survives(void **state)
 {
 	(void)state;
-	check_icc_chain(IO_FORMAT_PNG, tpath("icc1.png"), tpath("icc2.png"), 400);
-	check_icc_chain(IO_FORMAT_TIFF, tpath("icc1.tif"), tpath("icc2.tif"), 400);
+	check_icc_chain(IO_FORMAT_PNG, fx_path("icc1.png"), fx_path("icc2.png"), 400);
+	check_icc_chain(IO_FORMAT_TIFF, fx_path("icc1.tif"), fx_path("icc2.tif"), 400);
 	/* larger than one APP2 marker: split and joined again */
-	check_icc_chain(IO_FORMAT_JPEG, tpath("icc1.jpg"), tpath("icc2.jpg"), 150000);
+	check_icc_chain(IO_FORMAT_JPEG, fx_path("icc1.jpg"), fx_path("icc2.jpg"), 150000);
 }
 
 static void truncate_file(const char *p, double frac)
@@ -825,7 +740,7 @@ static tp_status read_all(const char *p)
 {
 	struct io_info out;
 	tp_status s;
-	free(read_image(p, &out, &s));
+	free(fx_read_image(p, &out, &s));
 	return s;
 }
 
@@ -838,39 +753,39 @@ static void test_io_truncated(void **state)
 	img = make_image(&in, 0);
 	for (size_t i = 0; i < 64 * 64 * 3; i++)
 		img[i] = (uint8_t)((i * 2654435761u) >> 13);
-	assert_int_equal(write_image(tpath("t.png"), &in, img, NULL, NULL), TP_OK);
-	truncate_file(tpath("t.png"), 0.5);
-	assert_int_equal(read_all(tpath("t.png")), TP_EFORMAT);
-	assert_non_null(strstr(tp_errmsg(), tpath("t.png")));
+	assert_int_equal(fx_write_image(fx_path("t.png"), &in, img, NULL, NULL), TP_OK);
+	truncate_file(fx_path("t.png"), 0.5);
+	assert_int_equal(read_all(fx_path("t.png")), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), fx_path("t.png")));
 	assert_non_null(strstr(tp_errmsg(), "row"));
 
 	in.format = IO_FORMAT_JPEG;
-	assert_int_equal(write_image(tpath("t.jpg"), &in, img, NULL, NULL), TP_OK);
-	truncate_file(tpath("t.jpg"), 0.5);
-	assert_int_equal(read_all(tpath("t.jpg")), TP_EFORMAT);
-	assert_non_null(strstr(tp_errmsg(), tpath("t.jpg")));
+	assert_int_equal(fx_write_image(fx_path("t.jpg"), &in, img, NULL, NULL), TP_OK);
+	truncate_file(fx_path("t.jpg"), 0.5);
+	assert_int_equal(read_all(fx_path("t.jpg")), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), fx_path("t.jpg")));
 	assert_non_null(strstr(tp_errmsg(), "row"));
 
 	in.format = IO_FORMAT_TIFF;
-	assert_int_equal(write_image(tpath("t.tif"), &in, img, NULL, NULL), TP_OK);
-	truncate_file(tpath("t.tif"), 0.5);
-	assert_int_equal(read_all(tpath("t.tif")), TP_EFORMAT);
-	assert_non_null(strstr(tp_errmsg(), tpath("t.tif")));
+	assert_int_equal(fx_write_image(fx_path("t.tif"), &in, img, NULL, NULL), TP_OK);
+	truncate_file(fx_path("t.tif"), 0.5);
+	assert_int_equal(read_all(fx_path("t.tif")), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), fx_path("t.tif")));
 
 	/* strip data cut while the directory stays intact (written first by libtiff
 	 * when the image data is written after it): damage data bytes instead */
-	write_tiff_direct(tpath("d.tif"), 64, 64, 3, 8, 0, 0, COMPRESSION_ADOBE_DEFLATE,
+	write_tiff_direct(fx_path("d.tif"), 64, 64, 3, 8, 0, 0, COMPRESSION_ADOBE_DEFLATE,
 			  PHOTOMETRIC_RGB);
 	{
-		FILE *f = fopen(tpath("d.tif"), "r+b");
+		FILE *f = fopen(fx_path("d.tif"), "r+b");
 		uint8_t junk[200];
 		memset(junk, 0x5a, sizeof junk);
 		fseek(f, 16, SEEK_SET);
 		fwrite(junk, 1, sizeof junk, f);
 		fclose(f);
 	}
-	assert_int_equal(read_all(tpath("d.tif")), TP_EFORMAT);
-	assert_non_null(strstr(tp_errmsg(), tpath("d.tif")));
+	assert_int_equal(read_all(fx_path("d.tif")), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), fx_path("d.tif")));
 	assert_non_null(strstr(tp_errmsg(), "row"));
 	free(img);
 }
@@ -879,7 +794,7 @@ static void test_io_truncated(void **state)
  * coefficients: the decoder's memory cap turns that into TP_EFORMAT. */
 static void test_io_jpeg_memory_cap(void **state)
 {
-	const char *p = tpath("huge.jpg");
+	const char *p = fx_path("huge.jpg");
 	struct jpeg_compress_struct c;
 	struct jpeg_error_mgr em;
 	struct io_reader *r = NULL;
@@ -929,7 +844,7 @@ static void test_io_jpeg_memory_cap(void **state)
 
 static void test_io_not_an_image_and_missing(void **state)
 {
-	const char *p = tpath("text.png");
+	const char *p = fx_path("text.png");
 	struct io_reader *r = (struct io_reader *)1;
 	FILE *f = fopen(p, "w");
 	(void)state;
@@ -938,7 +853,7 @@ static void test_io_not_an_image_and_missing(void **state)
 	assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
 	assert_null(r);
 	assert_non_null(strstr(tp_errmsg(), p));
-	assert_int_equal(io_reader_open(tpath("nope.tif"), &r), TP_ENOENT);
+	assert_int_equal(io_reader_open(fx_path("nope.tif"), &r), TP_ENOENT);
 	assert_non_null(strstr(tp_errmsg(), "nope.tif"));
 	/* PNG signature followed by garbage */
 	f = fopen(p, "wb");
@@ -950,7 +865,7 @@ static void test_io_not_an_image_and_missing(void **state)
 
 static void test_io_limits(void **state)
 {
-	const char *p = tpath("wide.tif");
+	const char *p = fx_path("wide.tif");
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
 	struct io_info big = { 1048577, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
@@ -967,9 +882,9 @@ static void test_io_limits(void **state)
 	TIFFClose(t);
 	assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
 	assert_non_null(strstr(tp_errmsg(), "out of range"));
-	assert_int_equal(io_writer_open(tpath("big.png"), &big, NULL, NULL, &w), TP_EUSAGE);
+	assert_int_equal(io_writer_open(fx_path("big.png"), &big, NULL, NULL, &w), TP_EUSAGE);
 	big.width = 0;
-	assert_int_equal(io_writer_open(tpath("big.png"), &big, NULL, NULL, &w), TP_EUSAGE);
+	assert_int_equal(io_writer_open(fx_path("big.png"), &big, NULL, NULL, &w), TP_EUSAGE);
 }
 
 static void test_io_read_past_end(void **state)
@@ -978,8 +893,8 @@ static void test_io_read_past_end(void **state)
 	uint8_t *img = make_image(&in, 0), buf[16];
 	struct io_reader *r;
 	(void)state;
-	assert_int_equal(write_image(tpath("s.png"), &in, img, NULL, NULL), TP_OK);
-	assert_int_equal(io_reader_open(tpath("s.png"), &r), TP_OK);
+	assert_int_equal(fx_write_image(fx_path("s.png"), &in, img, NULL, NULL), TP_OK);
+	assert_int_equal(io_reader_open(fx_path("s.png"), &r), TP_OK);
 	assert_int_equal(io_reader_read_rows(r, buf, 4, 2), TP_OK);
 	assert_int_equal(io_reader_row(r), 2);
 	assert_int_equal(io_reader_read_rows(r, buf, 4, 2), TP_EUSAGE);
@@ -1020,7 +935,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 		struct io_info in = { 8, 8, 3, 8, 0, fmts[i], 0 };
 		uint8_t *img = make_image(&in, 0);
 		struct io_writer *w;
-		const char *p = tpath("abort.img");
+		const char *p = fx_path("abort.img");
 		assert_int_equal(io_writer_open(p, &in, NULL, NULL, &w), TP_OK);
 		assert_true(file_exists(p));
 		assert_int_equal(io_writer_write_rows(w, img, 24, 3), TP_OK);
@@ -1028,7 +943,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 		io_writer_close(w);
 		assert_false(file_exists(p));
 		/* a finished writer keeps its file */
-		assert_int_equal(write_image(p, &in, img, NULL, NULL), TP_OK);
+		assert_int_equal(fx_write_image(p, &in, img, NULL, NULL), TP_OK);
 		assert_true(file_exists(p));
 		unlink(p);
 		free(img);
@@ -1036,7 +951,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 	{
 		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0 };
 		struct io_writer *w = (struct io_writer *)1;
-		assert_int_equal(io_writer_open(tpath("no/such/dir.png"), &in, NULL, NULL, &w),
+		assert_int_equal(io_writer_open(fx_path("no/such/dir.png"), &in, NULL, NULL, &w),
 				 TP_ECREATE);
 		assert_null(w);
 		assert_non_null(strstr(tp_errmsg(), "no/such/dir.png"));
@@ -1067,17 +982,17 @@ static void test_io_oom_loop(void **state)
 		struct io_info in = { 12, 9, 4 - (fmts[f] == IO_FORMAT_JPEG), 8, fmts[f] != IO_FORMAT_JPEG,
 				      fmts[f], 0 };
 		uint8_t *img = make_image(&in, 0);
-		const char *p = tpath(f == 0 ? "oom.png" : f == 1 ? "oom.jpg" : "oom.tif");
+		const char *p = fx_path(f == 0 ? "oom.png" : f == 1 ? "oom.jpg" : "oom.tif");
 		uint8_t icc[200];
 		struct io_meta m = { icc, 0, NULL, 0, (const uint8_t *)"<xmp/>", 6, 72, 72, 1, 0,
 				     NULL, NULL };
 		long n;
 		memset(icc, 0, sizeof icc);
-		assert_int_equal(write_image(p, &in, img, &m, NULL), TP_OK);
+		assert_int_equal(fx_write_image(p, &in, img, &m, NULL), TP_OK);
 		for (n = 0; n < 10000; n++) {
 			tp_status s;
 			tp_alloc_fail_at(n);
-			free(read_image(p, &in, &s));
+			free(fx_read_image(p, &in, &s));
 			tp_alloc_fail_at(-1);
 			if (s == TP_OK)
 				break;
@@ -1088,7 +1003,7 @@ static void test_io_oom_loop(void **state)
 		for (n = 0; n < 10000; n++) {
 			tp_status s;
 			tp_alloc_fail_at(n);
-			s = write_image(p, &in, img, &m, NULL);
+			s = fx_write_image(p, &in, img, &m, NULL);
 			tp_alloc_fail_at(-1);
 			if (s == TP_OK)
 				break;
@@ -1125,5 +1040,5 @@ int main(void)
 		cmocka_unit_test(test_io_sniff_and_names),
 		cmocka_unit_test(test_io_oom_loop),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

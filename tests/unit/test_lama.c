@@ -22,80 +22,28 @@
 #include "src/engines/engine.h"
 #include "src/nn/lama.h"
 #include "src/nn/weights.h"
-
-static char tmpdir[64];
-
-static const char *top_dir(void)
-{
-	const char *t = getenv("TP_TOP");
-	return t ? t : ".";
-}
-
-static int setup_tmp(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_lama.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state)
-{
-	char cmd[128];
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *p;
-	long n;
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
+#include "fixture.h"
 
 static char *tiny_path(void)
 {
 	static char p[512];
-	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.safetensors", fx_top_dir());
 	return p;
 }
 
 /* ---- the golden cases through the engine ---- */
 
-static void run_case(const char *name, uint32_t w, uint32_t h, void *state, int trunc8)
+static void run_case(const struct fx_golden *g, void *state, int trunc8)
 {
-	char path[512];
-	size_t len;
-	uint8_t *img, *mask, *want;
-	float *raw, *pix;
+	const uint8_t *img = g->img, *mask = g->mask, *want = g->out;
+	const float *raw = g->raw;
+	float *pix;
 	uint8_t *m01;
 	void *worker = NULL;
 	struct engine_tile t;
+	uint32_t w = g->w, h = g->h;
 	size_t n = (size_t)w * h, off = 0, max_off = 0;
 	double maxerr = 0;
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.img.rgb", top_dir(), name);
-	img = read_file(path, &len);
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.mask.u8", top_dir(), name);
-	mask = read_file(path, &len);
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.out.rgb", top_dir(), name);
-	want = read_file(path, &len);
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.raw.f32", top_dir(), name);
-	raw = read_file(path, &len);
-	assert_non_null(img);
-	assert_non_null(raw);
 	pix = malloc(n * 3 * sizeof *pix);
 	m01 = malloc(n);
 	for (size_t i = 0; i < n; i++) {
@@ -128,16 +76,12 @@ static void run_case(const char *name, uint32_t w, uint32_t h, void *state, int 
 		}
 	if (trunc8) {
 		print_message("%s %ux%u: %zu of %zu samples differ from PyTorch's 8-bit output "
-			      "(max %zu)\n", name, w, h, off, n * 3, max_off);
+			      "(max %zu)\n", g->name, w, h, off, n * 3, max_off);
 		assert_true(max_off <= 1 && off * 1000 < n * 3);
 	} else {
-		print_message("%s %ux%u: raw max abs error %.3g\n", name, w, h, maxerr);
+		print_message("%s %ux%u: raw max abs error %.3g\n", g->name, w, h, maxerr);
 		assert_true(maxerr <= 1e-4);
 	}
-	free(img);
-	free(mask);
-	free(want);
-	free(raw);
 	free(pix);
 	free(m01);
 }
@@ -147,19 +91,14 @@ static void golden(int trunc8)
 	struct engine_options opt = { .model = tiny_path(), .threads = 1,
 				      .params = trunc8 ? NULL : "trunc8=0" };
 	void *state = NULL;
-	char path[512], line[128], name[32];
-	uint32_t w, h;
+	struct fx_golden g;
 	int cases = 0;
-	FILE *f;
 	assert_int_equal(engine_lama.open(&opt, &state), TP_OK);
-	snprintf(path, sizeof path, "%s/tests/data/lama/cases.txt", top_dir());
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof line, f) && sscanf(line, "%31s %u %u", name, &w, &h) == 3) {
-		run_case(name, w, h, state, trunc8);
+	while (fx_golden_load(cases, &g)) {
+		run_case(&g, state, trunc8);
+		fx_golden_free(&g);
 		cases++;
 	}
-	fclose(f);
 	assert_true(cases >= 3);
 	engine_lama.close(state);
 }
@@ -186,9 +125,7 @@ static void test_lama_gray(void **state)
 	(void)state;
 	for (int i = 0; i < 240; i++)
 		pix[i] = (float)(i % 17) / 16.0f;
-	for (int y = 3; y < 8; y++)
-		for (int x = 5; x < 11; x++)
-			mask[y * 20 + x] = 1;
+	fx_mask_rect(mask, 20, 12, 5, 3, 11, 8);
 	memcpy(copy, pix, sizeof pix);
 	assert_int_equal(engine_lama.open(&opt, &st), TP_OK);
 	assert_int_equal(engine_lama.worker_new(st, &wk), TP_OK);
@@ -368,12 +305,8 @@ struct wentry {
 	uint64_t nbytes;
 };
 
+/* The LCG (fixture.c) behind fill()'s random weights. */
 static uint32_t rng = 99;
-static float frand(void)
-{
-	rng = rng * 1664525u + 1013904223u;
-	return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
 
 /* Synthesised values: conv weights uniform +-sqrt(3 / fan_in), BN identity. */
 static void fill(const struct wentry *e, uint8_t *dst)
@@ -388,7 +321,7 @@ static void fill(const struct wentry *e, uint8_t *dst)
 		float v;
 		if (e->ndim == 4) {
 			uint64_t fan = e->shape[1] * e->shape[2] * e->shape[3];
-			v = frand() * sqrtf(3.0f / (float)fan);
+			v = fx_lcg_signed(&rng) * sqrtf(3.0f / (float)fan);
 		} else if (strcmp(base, ".running_var") == 0 || strcmp(base, ".weight") == 0) {
 			v = 1.0f;
 		} else {
@@ -457,17 +390,15 @@ static void expect_open_fails(const char *path, const char *needle)
 	void *st = (void *)1;
 	assert_int_equal(engine_lama.open(&opt, &st), TP_EMODEL);
 	assert_null(st);
-	if (!strstr(tp_errmsg(), needle) || !strstr(tp_errmsg(), path)) {
-		print_error("message '%s' lacks '%s'\n", tp_errmsg(), needle);
-		fail();
-	}
+	fx_assert_errmsg(needle);
+	fx_assert_errmsg(path);
 }
 
 static void test_lama_bad_models(void **state)
 {
 	struct nn_weights *w = NULL;
 	struct wentry *e;
-	char path[256];
+	const char *path;
 	const char *victim = "generator.model.5.conv2.ffc.convg2g.fu.conv_layer.weight";
 	size_t vi = 0;
 	(void)state;
@@ -479,7 +410,7 @@ static void test_lama_bad_models(void **state)
 	assert_string_equal(e[vi].name, victim);
 
 	/* missing tensor: drop the victim */
-	snprintf(path, sizeof path, "%s/missing.safetensors", tmpdir);
+	path = fx_path("missing.safetensors");
 	{
 		struct wentry keep = e[vi];
 		memmove(e + vi, e + vi + 1, (w->n - vi - 1) * sizeof *e);
@@ -490,7 +421,7 @@ static void test_lama_bad_models(void **state)
 	expect_open_fails(path, "missing tensor 'generator.model.5.conv2.ffc.convg2g.fu.conv_layer.weight'");
 
 	/* wrong shape: same bytes, transposed-looking shape */
-	snprintf(path, sizeof path, "%s/shape.safetensors", tmpdir);
+	path = fx_path("shape.safetensors");
 	e[vi].shape[2] = 2;
 	e[vi].shape[0] /= 2;
 	write_model(path, e, w->n);
@@ -499,14 +430,14 @@ static void test_lama_bad_models(void **state)
 	e[vi].shape[0] *= 2;
 
 	/* wrong dtype: I32 with the same byte count */
-	snprintf(path, sizeof path, "%s/dtype.safetensors", tmpdir);
+	path = fx_path("dtype.safetensors");
 	snprintf(e[vi].dtype, sizeof e[vi].dtype, "I32");
 	write_model(path, e, w->n);
 	expect_open_fails(path, "dtype I32");
 	snprintf(e[vi].dtype, sizeof e[vi].dtype, "F32");
 
 	/* an unknown extra tensor */
-	snprintf(path, sizeof path, "%s/extra.safetensors", tmpdir);
+	path = fx_path("extra.safetensors");
 	{
 		struct wentry *e2 = calloc(w->n + 1, sizeof *e2);
 		memcpy(e2, e, w->n * sizeof *e);
@@ -518,18 +449,14 @@ static void test_lama_bad_models(void **state)
 	expect_open_fails(path, "unexpected tensor 'generator.model.99.weight'");
 
 	/* truncated copy of the good file */
-	snprintf(path, sizeof path, "%s/trunc.safetensors", tmpdir);
+	path = fx_path("trunc.safetensors");
 	write_model(path, e, w->n);
 	assert_int_equal(truncate(path, 100000), 0);
 	expect_open_fails(path, "truncated");
 
 	/* a PyTorch zip (magic only) */
-	snprintf(path, sizeof path, "%s/best.ckpt", tmpdir);
-	{
-		FILE *f = fopen(path, "wb");
-		fwrite("PK\003\004garbage-garbage", 1, 20, f);
-		fclose(f);
-	}
+	path = fx_path("best.ckpt");
+	fx_write_file(path, "PK\003\004garbage-garbage", 20);
 	expect_open_fails(path, "zip");
 
 	/* a .ckpt with foreign classes: refused, or read with ckpt_lenient=1 (this
@@ -538,7 +465,7 @@ static void test_lama_bad_models(void **state)
 		char fp[512];
 		struct engine_options o = { .model = fp, .threads = 1, .params = "ckpt_lenient=1" };
 		void *st = NULL;
-		snprintf(fp, sizeof fp, "%s/tests/data/lama/foreign.ckpt", top_dir());
+		snprintf(fp, sizeof fp, "%s/tests/data/lama/foreign.ckpt", fx_top_dir());
 		expect_open_fails(fp, "omegaconf.DictConfig");
 		assert_int_equal(engine_lama.open(&o, &st), TP_EMODEL);
 		assert_non_null(strstr(tp_errmsg(), "missing tensor"));
@@ -561,6 +488,7 @@ static void test_lama_bad_models(void **state)
 static void test_lama_big_shapes(void **state)
 {
 	char path[512], line[512];
+	const char *model = fx_path("big-lama.safetensors");
 	FILE *f;
 	struct wentry *e = calloc(1200, sizeof *e);
 	size_t n = 0;
@@ -570,7 +498,7 @@ static void test_lama_big_shapes(void **state)
 	uint8_t mask[64 * 64] = { 0 };
 	struct engine_tile t = { .w = 64, .h = 64, .channels = 3, .bits = 16, .pix = pix, .mask = mask };
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/data/lama/big-lama.keys.tsv", top_dir());
+	snprintf(path, sizeof path, "%s/tests/data/lama/big-lama.keys.tsv", fx_top_dir());
 	f = fopen(path, "r");
 	assert_non_null(f);
 	assert_non_null(fgets(line, sizeof line, f));  /* header */
@@ -595,16 +523,15 @@ static void test_lama_big_shapes(void **state)
 	}
 	fclose(f);
 	assert_int_equal(n, 989);
-	snprintf(path, sizeof path, "%s/big-lama.safetensors", tmpdir);
-	write_model(path, e, n);
-	opt.model = path;
+	write_model(model, e, n);
+	opt.model = model;
 	assert_int_equal(engine_lama.open(&opt, &st), TP_OK);
 	print_message("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s)\n", nn_blas_corename(),
 		      getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
 	{
 		/* the sizes the architecture derived from the shapes */
 		struct lama_net *net = NULL;
-		assert_int_equal(lama_net_open(path, &net), TP_OK);
+		assert_int_equal(lama_net_open(model, &net), TP_OK);
 		assert_int_equal(lama_net_config(net)->ngf, 64);
 		assert_int_equal(lama_net_config(net)->n_blocks, 18);
 		assert_int_equal(lama_net_config(net)->nl, 128);
@@ -617,9 +544,7 @@ static void test_lama_big_shapes(void **state)
 	}
 	for (int i = 0; i < 64 * 64 * 3; i++)
 		pix[i] = (float)((i * 7) % 251) / 250.0f;
-	for (int y = 20; y < 40; y++)
-		for (int x = 10; x < 50; x++)
-			mask[y * 64 + x] = 1;
+	fx_mask_rect(mask, 64, 64, 10, 20, 50, 40);
 	assert_int_equal(engine_lama.worker_new(st, &wk), TP_OK);
 	assert_int_equal(engine_lama.inpaint(st, wk, &t), TP_OK);
 	for (int i = 0; i < 64 * 64; i++)
@@ -645,7 +570,7 @@ static void test_lama_big_shapes(void **state)
 		engine_lama.close(st);
 		free(pix1);
 	}
-	unlink(path);
+	unlink(model);
 	free(e);
 	free(pix);
 }
@@ -659,8 +584,8 @@ int main(void)
 		cmocka_unit_test(test_lama_odd_sizes),
 		cmocka_unit_test(test_lama_parallel_workers),
 		cmocka_unit_test(test_lama_oom),
-		cmocka_unit_test_setup_teardown(test_lama_bad_models, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_lama_big_shapes, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_lama_bad_models, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_lama_big_shapes, fx_tmpdir_setup, fx_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,48 +19,19 @@
 #include "src/nn/lama.h"
 #include "src/nn/nn.h"
 #include "src/nn/weights.h"
+#include "fixture.h"
 
 /* ---- helpers ---- */
 
+/* The LCG (fixture.c) behind rand_buf's values in [-1, 1). */
 static uint32_t rng_state = 12345;
-static float frand(void)
-{
-	rng_state = rng_state * 1664525u + 1013904223u;
-	return (float)((rng_state >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
 
 static float *rand_buf(size_t n)
 {
 	float *p = malloc(n * sizeof *p);
 	assert_non_null(p);
 	for (size_t i = 0; i < n; i++)
-		p[i] = frand();
-	return p;
-}
-
-static const char *top_dir(void)
-{
-	const char *t = getenv("TP_TOP");
-	return t ? t : ".";
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *p;
-	long n;
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
+		p[i] = fx_lcg_signed(&rng_state);
 	return p;
 }
 
@@ -348,32 +319,15 @@ static void test_nn_fourier_unit(void **state)
 
 /* ---- safetensors rejections ---- */
 
-static char tmpdir[64];
-
-static int setup_tmp(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_nn.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state)
-{
-	char cmd[128];
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
-
 /* Write "len(header) header data" with the given header length field. */
 static const char *write_st(const char *name, uint64_t hlen_field, const char *header,
 			    const void *data, size_t dlen)
 {
-	static char path[128];
+	char *path = fx_path(name);
 	FILE *f;
 	uint8_t le[8];
-	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
 	f = fopen(path, "wb");
+	assert_non_null(f);
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)(hlen_field >> (8 * i));
 	fwrite(le, 1, 8, f);
@@ -389,10 +343,7 @@ static void expect_model_error(const char *path, const char *needle)
 	struct nn_weights *w = NULL;
 	assert_int_equal(nn_weights_open(path, &w), TP_EMODEL);
 	assert_null(w);
-	if (!strstr(tp_errmsg(), needle)) {
-		print_error("message '%s' lacks '%s'\n", tp_errmsg(), needle);
-		fail();
-	}
+	fx_assert_errmsg(needle);
 	assert_non_null(strstr(tp_errmsg(), path));
 }
 
@@ -439,58 +390,13 @@ static void test_nn_safetensors_errors(void **state)
 		expect_model_error(write_st("json", strlen(h), h, d, 16), "malformed");
 	}
 	expect_model_error(write_st("tiny", 0, "", NULL, 0), "header length 0");
-	{
-		char p[128];
-		snprintf(p, sizeof p, "%s/none", tmpdir);
-		expect_model_error(p, "cannot open");
-	}
+	expect_model_error(fx_path("none"), "cannot open");
 }
 
 /* ---- the reduced generator vs PyTorch ---- */
 
-struct golden {
-	char name[32];
-	uint32_t w, h;
-	uint8_t *img, *mask;
-	float *raw;
-};
-
-static int load_case(int i, struct golden *g)
-{
-	char path[512], line[128];
-	FILE *f;
-	size_t len;
-	int found = 0;
-	snprintf(path, sizeof path, "%s/tests/data/lama/cases.txt", top_dir());
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	for (int k = 0; k <= i; k++)
-		found = fgets(line, sizeof line, f) != NULL;
-	fclose(f);
-	if (!found || sscanf(line, "%31s %u %u", g->name, &g->w, &g->h) != 3)
-		return 0;
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.img.rgb", top_dir(), g->name);
-	g->img = read_file(path, &len);
-	assert_int_equal(len, (size_t)g->w * g->h * 3);
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.mask.u8", top_dir(), g->name);
-	g->mask = read_file(path, &len);
-	assert_int_equal(len, (size_t)g->w * g->h);
-	snprintf(path, sizeof path, "%s/tests/data/lama/%s.raw.f32", top_dir(), g->name);
-	g->raw = read_file(path, &len);
-	assert_int_equal(len, (size_t)g->w * g->h * 3 * 4);
-	return 1;
-}
-
-static void free_case(struct golden *g)
-{
-	free(g->img);
-	free(g->mask);
-	free(g->raw);
-}
-
 /* SPEC §2: x = [rgb * (1 - m), m], symmetric-padded to a multiple of 8. */
-static void make_input(const struct golden *g, struct nn_tensor *in)
+static void make_input(const struct fx_golden *g, struct nn_tensor *in)
 {
 	uint32_t H = in->h, W = in->w;
 	for (uint32_t y = 0; y < H; y++)
@@ -509,16 +415,16 @@ static void test_nn_lama_golden(void **state)
 {
 	char path[512];
 	struct lama_net *net = NULL;
-	struct golden g;
+	struct fx_golden g;
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	snprintf(path, sizeof path, "%s/tests/data/lama/tiny.safetensors", fx_top_dir());
 	assert_int_equal(lama_net_open(path, &net), TP_OK);
 	assert_int_equal(lama_net_config(net)->ngf, 8);
 	assert_int_equal(lama_net_config(net)->n_blocks, 2);
 	assert_int_equal(lama_net_config(net)->nl, 16);
 	assert_int_equal(lama_net_config(net)->ng, 48);
 	assert_int_equal(lama_net_config(net)->cs, 24);
-	for (int i = 0; load_case(i, &g); i++) {
+	for (int i = 0; fx_golden_load(i, &g); i++) {
 		uint32_t H = (g.h + 7) / 8 * 8, W = (g.w + 7) / 8 * 8;
 		struct nn_arena ar;
 		float *ind = malloc((size_t)4 * H * W * sizeof(float));
@@ -554,7 +460,7 @@ static void test_nn_lama_golden(void **state)
 		free(ind);
 		free(outd);
 		free(out2);
-		free_case(&g);
+		fx_golden_free(&g);
 	}
 	lama_net_free(net);
 	nn_fft_cleanup();
@@ -567,7 +473,7 @@ static void test_nn_lama_load_oom(void **state)
 	struct lama_net *net = NULL;
 	long n;
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	snprintf(path, sizeof path, "%s/tests/data/lama/tiny.safetensors", fx_top_dir());
 	for (n = 0;; n++) {
 		tp_status st;
 		tp_alloc_fail_at(n);
@@ -591,8 +497,8 @@ static void test_nn_ckpt(void **state)
 	size_t len;
 	uint8_t *bytes;
 	(void)state;
-	snprintf(p1, sizeof p1, "%s/tests/data/lama/tiny.safetensors", top_dir());
-	snprintf(p2, sizeof p2, "%s/tests/data/lama/tiny.ckpt", top_dir());
+	snprintf(p1, sizeof p1, "%s/tests/data/lama/tiny.safetensors", fx_top_dir());
+	snprintf(p2, sizeof p2, "%s/tests/data/lama/tiny.ckpt", fx_top_dir());
 	assert_int_equal(nn_weights_open(p1, &st), TP_OK);
 	assert_int_equal(nn_weights_open(p2, &ck), TP_OK);
 	/* every generator tensor, and nothing else (discriminator.* is dropped) */
@@ -613,7 +519,7 @@ static void test_nn_ckpt(void **state)
 	lama_net_free(net);
 
 	/* a pickle naming any other global is refused, by name */
-	snprintf(p3, sizeof p3, "%s/tests/data/lama/evil.ckpt", top_dir());
+	snprintf(p3, sizeof p3, "%s/tests/data/lama/evil.ckpt", fx_top_dir());
 	assert_int_equal(nn_weights_open(p3, &ck), TP_EMODEL);
 	assert_non_null(strstr(tp_errmsg(), "builtin__.print'"));
 	assert_non_null(strstr(tp_errmsg(), "evil.ckpt"));
@@ -621,7 +527,7 @@ static void test_nn_ckpt(void **state)
 	/* foreign classes in the metadata (Lightning callbacks keyed by class,
 	 * OmegaConf hyper-parameters): refused by default, inert placeholders on
 	 * request, and the tensors are the same */
-	snprintf(p3, sizeof p3, "%s/tests/data/lama/foreign.ckpt", top_dir());
+	snprintf(p3, sizeof p3, "%s/tests/data/lama/foreign.ckpt", fx_top_dir());
 	assert_int_equal(nn_weights_open(p3, &ck), TP_EMODEL);
 	assert_non_null(strstr(tp_errmsg(), "'omegaconf.DictConfig'"));
 	assert_non_null(strstr(tp_errmsg(), "ckpt_lenient=1"));
@@ -641,15 +547,11 @@ static void test_nn_ckpt(void **state)
 	nn_weights_close(ck);
 
 	/* truncated: the zip directory is gone */
-	bytes = read_file(p2, &len);
+	bytes = fx_read_file(p2, &len);
 	assert_non_null(bytes);
 	{
-		char cut[128];
-		FILE *f;
-		snprintf(cut, sizeof cut, "%s/cut.ckpt", tmpdir);
-		f = fopen(cut, "wb");
-		fwrite(bytes, 1, len / 2, f);
-		fclose(f);
+		const char *cut = fx_path("cut.ckpt");
+		fx_write_file(cut, bytes, len / 2);
 		assert_int_equal(nn_weights_open(cut, &ck), TP_EMODEL);
 		assert_non_null(strstr(tp_errmsg(), "truncated"));
 		/* another global than the allow-list, in an otherwise good file */
@@ -658,9 +560,7 @@ static void test_nn_ckpt(void **state)
 			assert_non_null(g);
 			g[10] = 'X';
 		}
-		f = fopen(cut, "wb");
-		fwrite(bytes, 1, len, f);
-		fclose(f);
+		fx_write_file(cut, bytes, len);
 		assert_int_equal(nn_weights_open(cut, &ck), TP_EMODEL);
 		assert_non_null(strstr(tp_errmsg(), "'collections.OrderedDicX'"));
 	}
@@ -674,12 +574,11 @@ static void corrupt_sweep_flags(const char *src, size_t from, size_t to, size_t 
 				unsigned flags)
 {
 	size_t len;
-	uint8_t *bytes = read_file(src, &len);
-	char path[128];
+	uint8_t *bytes = fx_read_file(src, &len);
+	const char *path = fx_path("corrupt");
 	const uint8_t vals[2] = { 0x00, 0xff };
 	int bad = 0, good = 0;
 	assert_non_null(bytes);
-	snprintf(path, sizeof path, "%s/corrupt", tmpdir);
 	if (to > len)
 		to = len;
 	for (size_t pos = from; pos < to; pos += step)
@@ -687,10 +586,8 @@ static void corrupt_sweep_flags(const char *src, size_t from, size_t to, size_t 
 			uint8_t keep = bytes[pos];
 			struct nn_weights *w = NULL;
 			tp_status st;
-			FILE *f = fopen(path, "wb");
 			bytes[pos] = vals[v];
-			fwrite(bytes, 1, len, f);
-			fclose(f);
+			fx_write_file(path, bytes, len);
 			bytes[pos] = keep;
 			st = nn_weights_open_flags(path, flags, &w);
 			if (st == TP_OK) {
@@ -719,18 +616,18 @@ static void test_nn_corrupt_models(void **state)
 {
 	char p[512];
 	(void)state;
-	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.safetensors", top_dir());
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.safetensors", fx_top_dir());
 	corrupt_sweep(p, 0, 8 + 3000, 23);
-	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", top_dir());
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", fx_top_dir());
 	/* data.pkl is the first entry: local header (30 + 13 bytes) then the pickle */
 	corrupt_sweep(p, 0, 64 + 19158, 61);
-	snprintf(p, sizeof p, "%s/tests/data/lama/foreign.ckpt", top_dir());
+	snprintf(p, sizeof p, "%s/tests/data/lama/foreign.ckpt", fx_top_dir());
 	corrupt_sweep_flags(p, 0, 1635, 3, NN_WEIGHTS_PICKLE_LENIENT);
-	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", top_dir());
+	snprintf(p, sizeof p, "%s/tests/data/lama/tiny.ckpt", fx_top_dir());
 	/* the zip directory at the end */
 	{
 		size_t len;
-		uint8_t *b = read_file(p, &len);
+		uint8_t *b = fx_read_file(p, &len);
 		free(b);
 		corrupt_sweep(p, len - 8000, len, 37);
 	}
@@ -746,11 +643,11 @@ int main(void)
 		cmocka_unit_test(test_nn_convt),
 		cmocka_unit_test(test_nn_elementwise),
 		cmocka_unit_test(test_nn_fourier_unit),
-		cmocka_unit_test_setup_teardown(test_nn_safetensors_errors, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_nn_safetensors_errors, fx_tmpdir_setup, fx_tmpdir_teardown),
 		cmocka_unit_test(test_nn_lama_golden),
 		cmocka_unit_test(test_nn_lama_load_oom),
-		cmocka_unit_test_setup_teardown(test_nn_ckpt, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_nn_corrupt_models, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_nn_ckpt, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_nn_corrupt_models, fx_tmpdir_setup, fx_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

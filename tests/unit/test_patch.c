@@ -19,12 +19,15 @@
 
 #include "src/engines/engine.h"
 #include "src/engines/patch_int.h"
+#include "fixture.h"
 
+/* A tile over its own storage (a fixture image): the texture, a copy of it
+ * for error measures, a mask. Stale hole pixels hold 7.0 (fx_img_poison):
+ * a fill that copies from the hole shows. */
 struct tt {
 	struct engine_tile t;
-	float *pix;
+	struct fx_img im;
 	float *ref;                 /* the full texture, for error measures */
-	uint8_t *mask;
 };
 
 /* A periodic texture: a pseudo-random 8 x 6 motif repeated, per channel. */
@@ -40,41 +43,20 @@ static float motif(uint32_t x, uint32_t y, uint32_t c)
 static void tt_init(struct tt *a, uint32_t w, uint32_t h, uint32_t C, uint64_t seed)
 {
 	memset(a, 0, sizeof *a);
-	a->pix = calloc((size_t)w * h * C, sizeof(float));
-	a->ref = calloc((size_t)w * h * C, sizeof(float));
-	a->mask = calloc((size_t)w * h, 1);
-	assert_non_null(a->pix);
-	assert_non_null(a->ref);
-	assert_non_null(a->mask);
+	a->im = fx_img_new(w, h, C);
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++)
 			for (uint32_t c = 0; c < C; c++)
-				a->ref[((size_t)y * w + x) * C + c] = a->pix[((size_t)y * w + x) * C + c] = motif(x, y, c);
+				a->im.pix[((size_t)y * w + x) * C + c] = motif(x, y, c);
+	a->ref = fx_img_copy_pix(&a->im);
 	a->t.w = w; a->t.h = h; a->t.channels = C; a->t.bits = 8;
-	a->t.pix = a->pix; a->t.mask = a->mask; a->t.seed = seed;
+	a->t.pix = a->im.pix; a->t.mask = a->im.mask; a->t.seed = seed;
 }
 
 static void tt_free(struct tt *a)
 {
-	free(a->pix);
+	fx_img_free(&a->im);
 	free(a->ref);
-	free(a->mask);
-}
-
-static void tt_rect(struct tt *a, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
-{
-	for (uint32_t y = y0; y < y1 && y < a->t.h; y++)
-		for (uint32_t x = x0; x < x1 && x < a->t.w; x++)
-			a->mask[(size_t)y * a->t.w + x] = 1;
-}
-
-/* Stale hole pixels hold 7.0: a fill that copies from the hole shows. */
-static void tt_poison(struct tt *a)
-{
-	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
-		if (a->mask[i])
-			for (uint32_t c = 0; c < a->t.channels; c++)
-				a->pix[i * a->t.channels + c] = 7.0f;
 }
 
 /* Mean absolute error over hole pixels. */
@@ -83,30 +65,17 @@ static double tt_mae(const struct tt *a)
 	double s = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
-		if (a->mask[i])
+		if (a->im.mask[i])
 			for (uint32_t c = 0; c < a->t.channels; c++, n++)
-				s += fabs(a->pix[i * a->t.channels + c] - a->ref[i * a->t.channels + c]);
+				s += fabs(a->im.pix[i * a->t.channels + c] - a->ref[i * a->t.channels + c]);
 	return n ? s / (double)n : 0;
 }
 
 /* Every filled value lies within the known values' range (per channel). */
 static void tt_assert_in_known_range(const struct tt *a)
 {
-	uint32_t C = a->t.channels;
-	for (uint32_t c = 0; c < C; c++) {
-		float lo = INFINITY, hi = -INFINITY;
-		for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
-			if (!a->mask[i]) {
-				lo = fminf(lo, a->pix[i * C + c]);
-				hi = fmaxf(hi, a->pix[i * C + c]);
-			}
-		for (size_t i = 0; i < (size_t)a->t.w * a->t.h; i++)
-			if (a->mask[i]) {
-				float v = a->pix[i * C + c];
-				assert_false(isnan(v));
-				assert_true(v >= lo - 1e-6f && v <= hi + 1e-6f);
-			}
-	}
+	fx_assert_in_known_range(a->im.pix, a->im.pix, a->im.mask, (size_t)a->t.w * a->t.h,
+				 a->t.channels, 1e-6f);
 }
 
 static tp_status run_eng(const struct engine_ops *e, const char *params, struct engine_tile *t,
@@ -137,10 +106,10 @@ static void test_patch_periodic(void **state)
 		int levels, fb;
 		tt_init(&a, 96, 96, C, 7);
 		tt_init(&b, 96, 96, C, 7);
-		tt_rect(&a, 36, 40, 60, 60);
-		tt_rect(&b, 36, 40, 60, 60);
-		tt_poison(&a);
-		tt_poison(&b);
+		fx_img_rect(&a.im, 36, 40, 60, 60);
+		fx_img_rect(&b.im, 36, 40, 60, 60);
+		fx_img_poison(&a.im, 7.0f);
+		fx_img_poison(&b.im, 7.0f);
 		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 		assert_int_equal(fb, 0);
 		assert_true(levels >= 2);
@@ -163,7 +132,7 @@ static void test_patch_cancel(void **state)
 	struct tt a;
 	(void)state;
 	tt_init(&a, 96, 96, 3, 7);
-	tt_rect(&a, 36, 40, 60, 60);
+	fx_img_rect(&a.im, 36, 40, 60, 60);
 	tp_stop_signal = SIGTERM;
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_ECANCELED);
 	tp_stop_signal = 0;
@@ -181,8 +150,8 @@ static void test_patch_options(void **state)
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
 		struct tt a;
 		tt_init(&a, 96, 96, 3, 7);
-		tt_rect(&a, 36, 40, 60, 60);
-		tt_poison(&a);
+		fx_img_rect(&a.im, 36, 40, 60, 60);
+		fx_img_poison(&a.im, 7.0f);
 		assert_int_equal(run_eng(&engine_patch, opts[i], &a.t, NULL, NULL), TP_OK);
 		print_message("%s: MAE %.5f\n", opts[i], tt_mae(&a));
 		assert_true(tt_mae(&a) < 0.01);
@@ -198,10 +167,10 @@ static void test_patch_border(void **state)
 	int fb, levels;
 	(void)state;
 	tt_init(&a, 100, 80, 3, 11);
-	tt_rect(&a, 0, 20, 14, 44);
-	tt_rect(&a, 80, 0, 100, 18);
-	tt_rect(&a, 40, 70, 64, 80);
-	tt_poison(&a);
+	fx_img_rect(&a.im, 0, 20, 14, 44);
+	fx_img_rect(&a.im, 80, 0, 100, 18);
+	fx_img_rect(&a.im, 40, 70, 64, 80);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 	assert_int_equal(fb, 0);
 	print_message("border: patch MAE %.5f\n", tt_mae(&a));
@@ -222,14 +191,14 @@ static void test_patch_16bit(void **state)
 	a.t.bits = 16;
 	for (size_t i = 0; i < 90 * 90; i++) {
 		uint32_t x = (uint32_t)(i % 90), y = (uint32_t)(i / 90);
-		a.ref[i] = a.pix[i] = (float)((30000.0 + floor(motif(x, y, 0) * 8.0)) / 65535.0);
+		a.ref[i] = a.im.pix[i] = (float)((30000.0 + floor(motif(x, y, 0) * 8.0)) / 65535.0);
 	}
-	tt_rect(&a, 30, 30, 56, 52);
-	tt_poison(&a);
+	fx_img_rect(&a.im, 30, 30, 56, 52);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run_eng(&engine_patch, "patch=9", &a.t, NULL, NULL), TP_OK);
 	for (size_t i = 0; i < 90 * 90; i++)
-		if (a.mask[i]) {
-			s += fabs(a.pix[i] - a.ref[i]) * 65535.0;
+		if (a.im.mask[i]) {
+			s += fabs(a.im.pix[i] - a.ref[i]) * 65535.0;
 			n++;
 		}
 	print_message("16-bit: mean error %.3f levels\n", s / (double)n);
@@ -246,35 +215,35 @@ static void test_patch_tiny_known(void **state)
 	int levels, fb;
 	(void)state;
 	tt_init(&a, 40, 30, 3, 5);
-	tt_rect(&a, 0, 0, 40, 30);
+	fx_img_rect(&a.im, 0, 0, 40, 30);
 	for (uint32_t y = 0; y < 6; y++)
 		for (uint32_t x = 0; x < 6; x++) {
-			a.mask[y * 40 + x] = 0;
+			a.im.mask[y * 40 + x] = 0;
 			for (int c = 0; c < 3; c++)
-				a.pix[(y * 40 + x) * 3 + c] = 0.2f + 0.3f * (float)c;
+				a.im.pix[(y * 40 + x) * 3 + c] = 0.2f + 0.3f * (float)c;
 		}
-	tt_poison(&a);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 	assert_int_equal(fb, 1);
 	assert_int_equal(levels, 1);
 	for (size_t i = 0; i < 40 * 30; i++)
 		for (int c = 0; c < 3; c++)
-			assert_true(fabsf(a.pix[i * 3 + c] - (0.2f + 0.3f * (float)c)) < 1e-6f);
-	memset(a.mask, 1, 40 * 30);
-	tt_poison(&a);
+			assert_true(fabsf(a.im.pix[i * 3 + c] - (0.2f + 0.3f * (float)c)) < 1e-6f);
+	memset(a.im.mask, 1, 40 * 30);
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 	assert_int_equal(fb, 1);
 	for (size_t i = 0; i < 40 * 30 * 3; i++)
-		assert_true(a.pix[i] == 0.5f);
-	memset(a.mask, 0, 40 * 30);
-	a.pix[0] = 0.25f;
+		assert_true(a.im.pix[i] == 0.5f);
+	memset(a.im.mask, 0, 40 * 30);
+	a.im.pix[0] = 0.25f;
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_OK);
-	assert_true(a.pix[0] == 0.25f);
+	assert_true(a.im.pix[0] == 0.25f);
 	tt_free(&a);
 	/* Tiles smaller than a patch. */
 	tt_init(&a, 3, 2, 1, 1);
-	a.mask[4] = 1;
-	tt_poison(&a);
+	a.im.mask[4] = 1;
+	fx_img_poison(&a.im, 7.0f);
 	assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 	assert_int_equal(fb, 1);
 	tt_assert_in_known_range(&a);
@@ -304,13 +273,13 @@ static void test_patch_guide_all_masked(void **state)
 		int levels, fb;
 		float *g = guide_ramp(70, 50, C);
 		tt_init(&a, 70, 50, C, 3);
-		memset(a.mask, 1, 70 * 50);
-		tt_poison(&a);
+		memset(a.im.mask, 1, 70 * 50);
+		fx_img_poison(&a.im, 7.0f);
 		a.t.guide = g;
 		a.t.guide_scale = 4;
 		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, &levels, &fb), TP_OK);
 		assert_int_equal(fb, 1);
-		assert_memory_equal(a.pix, g, (size_t)70 * 50 * C * sizeof(float));
+		assert_memory_equal(a.im.pix, g, (size_t)70 * 50 * C * sizeof(float));
 		tt_free(&a);
 		free(g);
 	}
@@ -332,8 +301,8 @@ static void test_patch_guide_partial(void **state)
 	for (int round = 0; round < 4; round++) {
 		struct tt a;
 		tt_init(&a, 128, 112, 3, 21);
-		tt_rect(&a, 20, 16, 108, 100);
-		tt_poison(&a);
+		fx_img_rect(&a.im, 20, 16, 108, 100);
+		fx_img_poison(&a.im, 7.0f);
 		if (round < 3) {
 			a.t.guide = g;
 			a.t.guide_scale = 4;
@@ -350,14 +319,14 @@ static void test_patch_guide_partial(void **state)
 						for (uint32_t y = by; y < by + 8; y++)
 							for (uint32_t x = bx; x < bx + 8; x++) {
 								size_t k = ((size_t)y * 128 + x) * 3 + c;
-								m += a.pix[k];
+								m += a.im.pix[k];
 								mg += g[k];
 							}
 						m /= 64;
 						mg /= 64;
 						for (uint32_t y = by; y < by + 8; y++)
 							for (uint32_t x = bx; x < bx + 8; x++) {
-								double d = a.pix[((size_t)y * 128 + x) * 3 + c] - m;
+								double d = a.im.pix[((size_t)y * 128 + x) * 3 + c] - m;
 								v += d * d;
 							}
 						dev += fabs(m - mg);
@@ -369,14 +338,14 @@ static void test_patch_guide_partial(void **state)
 			assert_true(dev / nb < 0.05);
 			assert_true(spread / nb > 0.05);   /* texture, not the smooth guide */
 			for (size_t i = 0; i < (size_t)128 * 112 * 3; i++)
-				assert_true(a.pix[i] >= 0.0f && a.pix[i] <= 1.0f);
+				assert_true(a.im.pix[i] >= 0.0f && a.im.pix[i] <= 1.0f);
 			first = malloc(bytes);
-			memcpy(first, a.pix, bytes);
+			memcpy(first, a.im.pix, bytes);
 		} else if (round < 3) {
-			assert_memory_equal(first, a.pix, bytes);
+			assert_memory_equal(first, a.im.pix, bytes);
 		} else {
 			plain = malloc(bytes);
-			memcpy(plain, a.pix, bytes);
+			memcpy(plain, a.im.pix, bytes);
 			assert_true(memcmp(first, plain, bytes) != 0);
 		}
 		tt_free(&a);
@@ -386,10 +355,10 @@ static void test_patch_guide_partial(void **state)
 	{
 		struct tt a;
 		tt_init(&a, 128, 112, 3, 21);
-		tt_rect(&a, 20, 16, 108, 100);
-		tt_poison(&a);
+		fx_img_rect(&a.im, 20, 16, 108, 100);
+		fx_img_poison(&a.im, 7.0f);
 		assert_int_equal(run_eng(&engine_patch, NULL, &a.t, NULL, NULL), TP_OK);
-		assert_memory_equal(plain, a.pix, bytes);
+		assert_memory_equal(plain, a.im.pix, bytes);
 		tt_free(&a);
 	}
 	engine_patch.close(st);
@@ -401,32 +370,20 @@ static void test_patch_guide_partial(void **state)
 /* ---- determinism ---- */
 
 struct job {
-	void *st;
 	struct tt a;
-	tp_status s;
+	struct fx_job run;          /* run.t is &a.t */
 };
-
-static void *job_run(void *arg)
-{
-	struct job *j = arg;
-	void *wk = NULL;
-	j->s = engine_patch.worker_new(j->st, &wk);
-	if (j->s == TP_OK)
-		j->s = engine_patch.inpaint(j->st, wk, &j->a.t);
-	engine_patch.worker_free(wk);
-	return NULL;
-}
 
 static void job_init(struct job *j, void *st, uint64_t seed)
 {
-	j->st = st;
 	tt_init(&j->a, 120, 100, 3, seed);
+	j->run = (struct fx_job){ &engine_patch, st, &j->a.t, TP_EINTERNAL };
 	/* Break the periodicity so matches are ambiguous and the PRNG matters. */
 	for (size_t i = 0; i < 120 * 100 * 3; i++)
-		j->a.ref[i] = j->a.pix[i] = 0.7f * j->a.pix[i] + 0.3f * (float)((i * 2654435761u) % 997) / 996.0f;
-	tt_rect(&j->a, 30, 30, 70, 64);
-	tt_rect(&j->a, 0, 80, 20, 100);
-	tt_poison(&j->a);
+		j->a.ref[i] = j->a.im.pix[i] = 0.7f * j->a.im.pix[i] + 0.3f * (float)((i * 2654435761u) % 997) / 996.0f;
+	fx_img_rect(&j->a.im, 30, 30, 70, 64);
+	fx_img_rect(&j->a.im, 0, 80, 20, 100);
+	fx_img_poison(&j->a.im, 7.0f);
 }
 
 static void test_patch_deterministic(void **state)
@@ -440,18 +397,18 @@ static void test_patch_deterministic(void **state)
 	for (int i = 0; i < 3; i++)
 		job_init(&j[i], st, 99);
 	job_init(&j[3], st, 100);
-	job_run(&j[0]);
-	job_run(&j[3]);
+	fx_job_run(&j[0].run);
+	fx_job_run(&j[3].run);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, job_run, &j[i + 1]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, fx_job_run, &j[i + 1].run), 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(j[i].s, TP_OK);
-	assert_memory_equal(j[0].a.pix, j[1].a.pix, 120 * 100 * 3 * sizeof(float));
-	assert_memory_equal(j[0].a.pix, j[2].a.pix, 120 * 100 * 3 * sizeof(float));
+		assert_int_equal(j[i].run.s, TP_OK);
+	assert_memory_equal(j[0].a.im.pix, j[1].a.im.pix, 120 * 100 * 3 * sizeof(float));
+	assert_memory_equal(j[0].a.im.pix, j[2].a.im.pix, 120 * 100 * 3 * sizeof(float));
 	/* The seed is really used: another seed gives another (valid) fill. */
-	assert_true(memcmp(j[0].a.pix, j[3].a.pix, 120 * 100 * 3 * sizeof(float)) != 0);
+	assert_true(memcmp(j[0].a.im.pix, j[3].a.im.pix, 120 * 100 * 3 * sizeof(float)) != 0);
 	for (int i = 0; i < 4; i++)
 		tt_free(&j[i].a);
 	engine_patch.close(st);
@@ -470,15 +427,15 @@ static void test_patch_worker_reuse(void **state)
 	for (int i = 0; i < 4; i++) {
 		struct tt a;
 		tt_init(&a, sz[i][0], sz[i][1], 3, 1);
-		tt_rect(&a, 12, 14, 26, 28);
-		tt_poison(&a);
+		fx_img_rect(&a.im, 12, 14, 26, 28);
+		fx_img_poison(&a.im, 7.0f);
 		assert_int_equal(engine_patch.inpaint(st, wk, &a.t), TP_OK);
 		assert_true(tt_mae(&a) < 0.02);
 		if (i == 0) {
 			first = malloc(40 * 40 * 3 * sizeof(float));
-			memcpy(first, a.pix, 40 * 40 * 3 * sizeof(float));
+			memcpy(first, a.im.pix, 40 * 40 * 3 * sizeof(float));
 		} else if (i == 3) {
-			assert_memory_equal(first, a.pix, 40 * 40 * 3 * sizeof(float));
+			assert_memory_equal(first, a.im.pix, 40 * 40 * 3 * sizeof(float));
 		}
 		tt_free(&a);
 	}
@@ -536,7 +493,7 @@ static void test_patch_oom(void **state)
 		tp_status s;
 		float g[48 * 48 * 3];
 		tt_init(&a, 48, 48, 3, 1);
-		tt_rect(&a, 16, 16, 30, 30);
+		fx_img_rect(&a.im, 16, 16, 30, 30);
 		for (size_t i = 0; i < 48 * 48 * 3; i++)
 			g[i] = 0.5f;
 		if (n & 1) {   /* odd rounds: a guided tile (a larger arena) */

@@ -1,6 +1,6 @@
 /*
  * test_store.c - unit tests of the SQLite job store (store/), each in a fresh
- * mkdtemp directory: schema, job sync, claims and leases across two
+ * directory (fx_store_setup): schema, job sync, claims and leases across two
  * connections, lease fencing (takeover, same-owner reclaim, reset by sync),
  * fenced publish, tile plan/results, timings, queries, bad files, the v1 -> v2
  * migration, and an OOM loop over our own allocations.
@@ -11,66 +11,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "store/store.h"
 #include "store/store_int.h"
+#include "fixture_store.h"
 
 #include <sqlite3.h>
 #include <sys/wait.h>
-
-struct fx {
-	char dir[64];
-	char db[128];
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/tp-store.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	DIR *d = opendir(f->dir);
-	struct dirent *e;
-	char p[512];
-	while (d && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct store *open_ok(const char *path)
-{
-	struct store *s = NULL;
-	tp_status r = store_open(path, 0, &s);
-	if (r != TP_OK)
-		fprintf(stderr, "store_open: %s\n", tp_errmsg());
-	assert_int_equal(r, TP_OK);
-	assert_non_null(s);
-	return s;
-}
 
 static const struct store_job_spec spec_a = {
 	"in/a.tif", "masks/a.png", "out/a.tif", "isig-a", "msig-a", "opt-1", "", ""
@@ -127,13 +77,13 @@ static struct store_job find_ok(struct store *s, const char *output)
 
 static void test_store_schema_create_reopen(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	int64_t id = add_job(s, &spec_a);
 	assert_int_equal(store_integrity_check(s), TP_OK);
 	store_close(s);
 
-	s = open_ok(f->db);
+	s = fx_store_open(f->db);
 	assert_int_equal(add_job(s, &spec_a), id);
 	store_close(s);
 
@@ -153,7 +103,7 @@ static void test_store_schema_create_reopen(void **state)
 
 static void test_store_readonly_missing(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	struct store *s = (struct store *)1;
 	assert_int_equal(store_open(f->db, 1, &s), TP_ENOENT);
 	assert_null(s);
@@ -163,7 +113,7 @@ static void test_store_readonly_missing(void **state)
 
 static void test_store_garbage_file(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	struct store *s = NULL;
 	FILE *fp = fopen(f->db, "wb");
 	assert_non_null(fp);
@@ -189,7 +139,7 @@ static void raw_sql(const char *path, const char *sql)
 
 static void test_store_foreign_db(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	struct store *s = NULL;
 	raw_sql(f->db, "CREATE TABLE photos(id INTEGER PRIMARY KEY, name TEXT)");
 	assert_int_equal(store_open(f->db, 0, &s), TP_EFORMAT);
@@ -199,8 +149,8 @@ static void test_store_foreign_db(void **state)
 
 static void test_store_newer_schema(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	store_close(s);
 	raw_sql(f->db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
 	assert_int_equal(store_open(f->db, 0, &s), TP_EFORMAT);
@@ -212,8 +162,8 @@ static void test_store_newer_schema(void **state)
 
 static void test_store_sync_semantics(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_job j;
 	struct store_tile_rec t[2] = { { 0, 0, 64, 64, 0 }, { 64, 0, 64, 64, 1 } };
 	uint8_t done[2];
@@ -275,8 +225,8 @@ static void test_store_sync_semantics(void **state)
 
 static void test_store_claims(void **state)
 {
-	struct fx *f = *state;
-	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *a = fx_store_open(f->db), *b = fx_store_open(f->db);
 	struct store_lease la, lb, nb;
 	char holder[64];
 	int got = -1;
@@ -353,8 +303,8 @@ static void test_store_claims(void **state)
 
 static void test_store_tiles_plan_rules(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[3] = {
 		{ 0, 0, 64, 64, 0 }, { 48, 0, 64, 64, 1 }, { 96, 0, 32, 64, 0 }
 	};
@@ -413,8 +363,8 @@ static void test_store_tiles_plan_rules(void **state)
 
 static void test_store_tile_blob_roundtrip(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[2] = { { 0, 0, 256, 256, 0 }, { 256, 0, 256, 256, 0 } };
 	size_t n = 256 * 256 * 3 * 2 + 7, len = 0;
 	uint8_t *in = malloc(n);
@@ -452,8 +402,8 @@ static void test_store_tile_blob_roundtrip(void **state)
 
 static void test_store_job_done_drops_blobs(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[3] = {
 		{ 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 1 }, { 16, 0, 8, 8, 0 }
 	};
@@ -506,8 +456,8 @@ static int stage_cb(void *ctx, const char *stage, int64_t count, double ms)
 
 static void test_store_timings_and_stages(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	int64_t run = 0, id = add_job(s, &spec_a);
 	struct stage_seen v;
 	static const char *const want[] = {
@@ -587,8 +537,8 @@ static int job_cb(void *ctx, const struct store_job_row *r)
 
 static void test_store_status_and_jobs_each(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	const char *outs[4] = { "out/z.tif", "out/m.tif", "out/a.tif", "out/q.tif" };
 	int64_t ids[4];
 	struct store_tile_rec t[3] = {
@@ -687,8 +637,8 @@ static int64_t job_stage_count(struct store *s, int64_t id, const char *stage)
 /* A holder frozen past its expiry and taken over by B can write nothing. */
 static void test_store_fence_takeover(void **state)
 {
-	struct fx *f = *state;
-	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *a = fx_store_open(f->db), *b = fx_store_open(f->db);
 	const struct store_job_spec sp = { "in/fence.tif", "masks/fence.png", "out/fence.tif",
 					   "isig-f", "msig-f", "opt-1", "", "" };
 	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 0 } };
@@ -794,8 +744,8 @@ static void test_store_fence_takeover(void **state)
  * old lease is fenced out although its owner text is equal. */
 static void test_store_fence_same_owner(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
 	struct publish_ctx p = { 0, NULL, TP_OK };
 	static const char *const stages[1] = { "inference" };
@@ -835,8 +785,8 @@ static void test_store_fence_same_owner(void **state)
  * unchanged sync (even with a new file identity) does not. */
 static void test_store_sync_fences_holder(void **state)
 {
-	struct fx *f = *state;
-	struct store *a = open_ok(f->db), *b = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *a = fx_store_open(f->db), *b = fx_store_open(f->db);
 	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 8, 0 } };
 	struct publish_ctx p = { 0, NULL, TP_OK };
 	struct store_job_spec sp = spec_a;
@@ -891,8 +841,8 @@ static void test_store_sync_fences_holder(void **state)
  * under the lease, with its tiles, and the callback's status is returned. */
 static void test_store_done_publish_error(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
 	struct publish_ctx bad = { 0, "stat-bad", TP_ECREATE }, ok = { 0, "stat-ok", TP_OK };
 	struct store_lease l;
@@ -935,8 +885,8 @@ static void test_store_done_publish_error(void **state)
 /* store_job_fail without a lease never overrides a live lease. */
 static void test_store_fail_unfenced(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	const struct store_job_spec sb = { "in/b.tif", NULL, "out/b.tif", "x", "", "opt-1", "", "" };
 	const struct store_job_spec sc = { "in/c.tif", NULL, "out/c.tif", "x", "", "opt-1", "", "" };
 	struct store_lease l, lc;
@@ -981,8 +931,8 @@ static void test_store_fail_unfenced(void **state)
 /* store_job_find returns what sync recorded; output_stat updates a done job. */
 static void test_store_find_and_output_stat(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_job_spec sp = { "in/a.tif", "masks/a.png", "out/a.tif", "isig-a",
 				     "msig-a", "opt-1", "1:2:300:400", "1:3:50:60" };
 	const struct store_job_spec sq = { "in/q.tif", NULL, "out/q.tif", "isig-q", NULL,
@@ -1141,7 +1091,7 @@ static void raw_query(const char *path, const char *sql,
  * keeps its jobs, tiles and timings. */
 static void test_store_migrate_v1(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	struct store *s = NULL;
 	char cols[1024] = "", ver[64] = "";
 	uint8_t done[2];
@@ -1172,7 +1122,7 @@ static void test_store_migrate_v1(void **state)
 	assert_null(s);
 	assert_non_null(strstr(tp_errmsg(), "old store schema"));
 
-	s = open_ok(f->db);
+	s = fx_store_open(f->db);
 	assert_int_equal(store_integrity_check(s), TP_OK);
 	raw_query(f->db, "SELECT value FROM meta WHERE key = 'schema_version'", raw_val_cb, ver);
 	assert_string_equal(ver, "2");
@@ -1217,7 +1167,7 @@ static void test_store_migrate_v1(void **state)
 	store_close(s);
 
 	/* reopening (now version 2) and a readonly open both work */
-	s = open_ok(f->db);
+	s = fx_store_open(f->db);
 	store_close(s);
 	assert_int_equal(store_open(f->db, 1, &s), TP_OK);
 	j = find_ok(s, "out/a.tif");
@@ -1229,8 +1179,8 @@ static void test_store_migrate_v1(void **state)
 
 static void test_store_busy_is_ebusy(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	struct store_tile_rec t[1] = { { 0, 0, 8, 8, 0 } };
 	sqlite3 *other = NULL;
 	struct store_lease l, l2;
@@ -1268,8 +1218,8 @@ static void test_store_busy_is_ebusy(void **state)
 
 static void test_store_readonly_while_writing(void **state)
 {
-	struct fx *f = *state;
-	struct store *w = open_ok(f->db), *r = NULL;
+	struct fx_store_dir *f = *state;
+	struct store *w = fx_store_open(f->db), *r = NULL;
 	struct store_status st;
 	sqlite3 *other = NULL;
 
@@ -1294,8 +1244,8 @@ static void test_store_readonly_while_writing(void **state)
 /* Several processes race for one job: exactly one wins. */
 static void test_store_claim_race(void **state)
 {
-	struct fx *f = *state;
-	struct store *s = open_ok(f->db);
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
 	enum { NPROC = 4 };
 	pid_t pid[NPROC];
 	int wins = 0, got = 0;
@@ -1328,7 +1278,7 @@ static void test_store_claim_race(void **state)
 		wins += WEXITSTATUS(ws);
 	}
 	assert_int_equal(wins, 1);
-	s = open_ok(f->db);
+	s = fx_store_open(f->db);
 	assert_int_equal(store_job_claim(s, id, "late", 1001, 60, NULL, &l, &got, holder,
 					 sizeof holder), TP_OK);
 	assert_int_equal(got, 0);
@@ -1340,7 +1290,7 @@ static void test_store_claim_race(void **state)
  * together): all open it, and they agree on one job. */
 static void test_store_open_race(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	enum { NPROC = 4 };
 	pid_t pid[NPROC];
 	struct store_job j;
@@ -1369,7 +1319,7 @@ static void test_store_open_race(void **state)
 		assert_true(WIFEXITED(ws));
 		assert_int_equal(WEXITSTATUS(ws), 0);
 	}
-	struct store *s = open_ok(f->db);
+	struct store *s = fx_store_open(f->db);
 	struct store_status st;
 	assert_int_equal(store_status_get(s, 0, &st), TP_OK);
 	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
@@ -1382,7 +1332,7 @@ static void test_store_open_race(void **state)
 
 static void test_store_oom_loop(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store_dir *f = *state;
 	struct store_tile_rec t[1] = { { 0, 0, 4, 4, 0 } };
 	int ok = 0;
 
@@ -1429,30 +1379,30 @@ static void test_store_oom_loop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_store_schema_create_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_readonly_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_garbage_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_foreign_db, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_sync_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_claims, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_tiles_plan_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_tile_blob_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_job_done_drops_blobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_timings_and_stages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_status_and_jobs_each, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_fence_takeover, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_fence_same_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_sync_fences_holder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_done_publish_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_fail_unfenced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_find_and_output_stat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_migrate_v1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_busy_is_ebusy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_readonly_while_writing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_claim_race, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_open_race, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_oom_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_schema_create_reopen, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_readonly_missing, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_garbage_file, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_foreign_db, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_newer_schema, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_sync_semantics, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_claims, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_tiles_plan_rules, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_tile_blob_roundtrip, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_job_done_drops_blobs, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_timings_and_stages, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_status_and_jobs_each, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_fence_takeover, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_fence_same_owner, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_sync_fences_holder, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_done_publish_error, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_fail_unfenced, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_find_and_output_stat, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_migrate_v1, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_busy_is_ebusy, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_readonly_while_writing, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_claim_race, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_open_race, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_oom_loop, fx_store_setup, fx_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,73 +15,13 @@
 #include <cmocka.h>
 
 #include "src/engines/engine.h"
+#include "fixture.h"
 
-/* A test image: (h, w, c) floats and an (h, w) mask. */
-struct img {
-	uint32_t w, h, c;
-	float *pix;
-	uint8_t *mask;
-};
-
-static struct img img_new(uint32_t w, uint32_t h, uint32_t c)
-{
-	struct img im = { w, h, c, NULL, NULL };
-	im.pix = calloc((size_t)w * h * c, sizeof *im.pix);
-	im.mask = calloc((size_t)w * h, 1);
-	assert_non_null(im.pix);
-	assert_non_null(im.mask);
-	return im;
-}
-
-static void img_free(struct img *im)
-{
-	free(im->pix);
-	free(im->mask);
-	im->pix = NULL;
-	im->mask = NULL;
-}
-
-/* Masked pixels hold NaN: an engine that reads them poisons its result. */
-static void img_poison(struct img *im)
-{
-	for (size_t i = 0; i < (size_t)im->w * im->h; i++)
-		if (im->mask[i])
-			for (uint32_t c = 0; c < im->c; c++)
-				im->pix[i * im->c + c] = NAN;
-}
-
-static void img_rect(struct img *im, int x0, int y0, int x1, int y1)
-{
-	for (int y = y0; y < y1; y++)
-		for (int x = x0; x < x1; x++)
-			im->mask[(size_t)y * im->w + (size_t)x] = 1;
-}
-
-static void img_disk(struct img *im, int cx, int cy, int r)
-{
-	for (int y = cy - r; y <= cy + r; y++)
-		for (int x = cx - r; x <= cx + r; x++)
-			if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
-				im->mask[(size_t)y * im->w + (size_t)x] = 1;
-}
-
-/* A deterministic textured image (smooth waves plus LCG noise) in [0, 1]. */
-static void img_texture(struct img *im, uint32_t seed)
-{
-	uint32_t s = seed;
-	for (uint32_t y = 0; y < im->h; y++)
-		for (uint32_t x = 0; x < im->w; x++)
-			for (uint32_t c = 0; c < im->c; c++) {
-				s = s * 1664525u + 1013904223u;
-				float n = (float)(s >> 8) / 16777216.0f;
-				float v = 0.5f + 0.3f * sinf(0.11f * (float)x + 0.7f * (float)c) *
-					  cosf(0.07f * (float)y) + 0.15f * (n - 0.5f);
-				im->pix[((size_t)y * im->w + x) * im->c + c] = v;
-			}
-}
+/* Test images are the fixture's (struct fx_img); masked pixels hold NaN
+ * (fx_img_poison) so an engine that reads them poisons its result. */
 
 /* Run telea with `radius` on the sub-rectangle (x, y, w, h) of im, in place. */
-static tp_status run_sub(struct img *im, uint32_t radius, uint32_t x0, uint32_t y0,
+static tp_status run_sub(struct fx_img *im, uint32_t radius, uint32_t x0, uint32_t y0,
 			 uint32_t w, uint32_t h, void *worker_in)
 {
 	struct engine_options opt = { .radius = radius, .threads = 1 };
@@ -118,13 +58,13 @@ static tp_status run_sub(struct img *im, uint32_t radius, uint32_t x0, uint32_t 
 	return s;
 }
 
-static tp_status run(struct img *im, uint32_t radius)
+static tp_status run(struct fx_img *im, uint32_t radius)
 {
 	return run_sub(im, radius, 0, 0, im->w, im->h, NULL);
 }
 
 /* Masked pixels finite and in [0, 1]; unmasked ones bit-identical to `orig`. */
-static void check_written(const struct img *im, const float *orig)
+static void check_written(const struct fx_img *im, const float *orig)
 {
 	for (size_t i = 0; i < (size_t)im->w * im->h; i++)
 		for (uint32_t c = 0; c < im->c; c++) {
@@ -138,15 +78,6 @@ static void check_written(const struct img *im, const float *orig)
 		}
 }
 
-static float *copy_pix(const struct img *im)
-{
-	size_t n = (size_t)im->w * im->h * im->c;
-	float *p = malloc(n * sizeof *p);
-	assert_non_null(p);
-	memcpy(p, im->pix, n * sizeof *p);
-	return p;
-}
-
 /* ------------------------------------------------------------------ tests */
 
 static void test_telea_constant_exact(void **st)
@@ -155,17 +86,17 @@ static void test_telea_constant_exact(void **st)
 	(void)st;
 	for (uint32_t c = 1; c <= 3; c += 2)
 		for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
-			struct img im = img_new(64, 48, c);
+			struct fx_img im = fx_img_new(64, 48, c);
 			for (size_t i = 0; i < (size_t)64 * 48 * c; i++)
 				im.pix[i] = values[k];
-			img_disk(&im, 30, 24, 9);
-			img_rect(&im, 5, 3, 7, 40);   /* a thin scratch */
-			img_rect(&im, 50, 10, 51, 11); /* a dust speck */
-			img_poison(&im);
+			fx_img_disk(&im, 30, 24, 9);
+			fx_img_rect(&im, 5, 3, 7, 40);   /* a thin scratch */
+			fx_img_rect(&im, 50, 10, 51, 11); /* a dust speck */
+			fx_img_poison(&im, NAN);
 			assert_int_equal(run(&im, 0), TP_OK);
 			for (size_t i = 0; i < (size_t)64 * 48 * c; i++)
 				assert_true(im.pix[i] == values[k]);
-			img_free(&im);
+			fx_img_free(&im);
 		}
 }
 
@@ -173,21 +104,21 @@ static void test_telea_ramp_scratch(void **st)
 {
 	(void)st;
 	for (uint32_t c = 1; c <= 3; c += 2) {
-		struct img im = img_new(80, 40, c);
+		struct fx_img im = fx_img_new(80, 40, c);
 		float *orig;
 		for (uint32_t y = 0; y < 40; y++)
 			for (uint32_t x = 0; x < 80; x++)
 				for (uint32_t k = 0; k < c; k++)
 					im.pix[((size_t)y * 80 + x) * c + k] =
 						k == 1 ? 1.0f - (float)x / 79.0f : (float)x / 79.0f * (0.5f + 0.25f * (float)k);
-		orig = copy_pix(&im);
-		img_rect(&im, 37, 0, 40, 40);  /* a 3-pixel vertical scratch, top to bottom */
-		img_poison(&im);
+		orig = fx_img_copy_pix(&im);
+		fx_img_rect(&im, 37, 0, 40, 40);  /* a 3-pixel vertical scratch, top to bottom */
+		fx_img_poison(&im, NAN);
 		assert_int_equal(run(&im, 5), TP_OK);
 		for (size_t i = 0; i < (size_t)80 * 40 * c; i++)
 			assert_true(fabsf(im.pix[i] - orig[i]) <= 1.0f / 255.0f);
 		free(orig);
-		img_free(&im);
+		fx_img_free(&im);
 	}
 }
 
@@ -195,21 +126,21 @@ static void test_telea_written_untouched(void **st)
 {
 	(void)st;
 	for (uint32_t c = 1; c <= 3; c += 2) {
-		struct img im = img_new(97, 61, c);
+		struct fx_img im = fx_img_new(97, 61, c);
 		uint32_t s = 12345;
 		float *orig;
-		img_texture(&im, 7);
+		fx_img_texture(&im, 7);
 		for (size_t i = 0; i < (size_t)97 * 61; i++) {
 			s = s * 1103515245u + 12345u;
 			im.mask[i] = ((s >> 16) % 100) < 30; /* 30% scattered */
 		}
-		img_rect(&im, 10, 10, 40, 30);
-		orig = copy_pix(&im);
-		img_poison(&im);
+		fx_img_rect(&im, 10, 10, 40, 30);
+		orig = fx_img_copy_pix(&im);
+		fx_img_poison(&im, NAN);
 		assert_int_equal(run(&im, 3), TP_OK);
 		check_written(&im, orig);
 		free(orig);
-		img_free(&im);
+		fx_img_free(&im);
 	}
 }
 
@@ -227,24 +158,24 @@ static void test_telea_border_holes(void **st)
 	};
 	(void)st;
 	for (size_t r = 0; r < sizeof rects / sizeof rects[0]; r++) {
-		struct img im = img_new(40, 30, 3), tex = img_new(40, 30, 3);
+		struct fx_img im = fx_img_new(40, 30, 3), tex = fx_img_new(40, 30, 3);
 		float *orig;
 		for (size_t i = 0; i < (size_t)40 * 30 * 3; i++)
 			im.pix[i] = 0.625f;
-		img_texture(&tex, 3);
-		img_rect(&im, rects[r][0], rects[r][1], rects[r][2], rects[r][3]);
+		fx_img_texture(&tex, 3);
+		fx_img_rect(&im, rects[r][0], rects[r][1], rects[r][2], rects[r][3]);
 		memcpy(tex.mask, im.mask, (size_t)40 * 30);
-		orig = copy_pix(&tex);
-		img_poison(&im);
-		img_poison(&tex);
+		orig = fx_img_copy_pix(&tex);
+		fx_img_poison(&im, NAN);
+		fx_img_poison(&tex, NAN);
 		assert_int_equal(run(&im, 0), TP_OK);
 		for (size_t i = 0; i < (size_t)40 * 30 * 3; i++)
 			assert_true(im.pix[i] == 0.625f);
 		assert_int_equal(run(&tex, 0), TP_OK);
 		check_written(&tex, orig);
 		free(orig);
-		img_free(&im);
-		img_free(&tex);
+		fx_img_free(&im);
+		fx_img_free(&tex);
 	}
 }
 
@@ -255,26 +186,16 @@ static void test_telea_large_hole_bounded(void **st)
 {
 	(void)st;
 	for (uint32_t c = 1; c <= 3; c += 2) {
-		struct img im = img_new(160, 140, c);
-		float lo[3] = { 1, 1, 1 }, hi[3] = { 0, 0, 0 };
-		img_texture(&im, 11);
-		img_rect(&im, 20, 15, 140, 125);
-		for (size_t i = 0; i < (size_t)160 * 140; i++)
-			if (!im.mask[i])
-				for (uint32_t k = 0; k < c; k++) {
-					float v = im.pix[i * c + k];
-					lo[k] = v < lo[k] ? v : lo[k];
-					hi[k] = v > hi[k] ? v : hi[k];
-				}
-		img_poison(&im);
+		struct fx_img im = fx_img_new(160, 140, c);
+		float *known;
+		fx_img_texture(&im, 11);
+		fx_img_rect(&im, 20, 15, 140, 125);
+		known = fx_img_copy_pix(&im);
+		fx_img_poison(&im, NAN);
 		assert_int_equal(run(&im, 5), TP_OK);
-		for (size_t i = 0; i < (size_t)160 * 140; i++)
-			if (im.mask[i])
-				for (uint32_t k = 0; k < c; k++) {
-					float v = im.pix[i * c + k];
-					assert_true(v >= lo[k] && v <= hi[k]);
-				}
-		img_free(&im);
+		fx_assert_in_known_range(known, im.pix, im.mask, (size_t)160 * 140, c, 0.0f);
+		free(known);
+		fx_img_free(&im);
 	}
 }
 
@@ -282,13 +203,13 @@ static void test_telea_all_masked(void **st)
 {
 	(void)st;
 	for (uint32_t c = 1; c <= 3; c += 2) {
-		struct img im = img_new(17, 9, c);
-		img_rect(&im, 0, 0, 17, 9);
-		img_poison(&im);
+		struct fx_img im = fx_img_new(17, 9, c);
+		fx_img_rect(&im, 0, 0, 17, 9);
+		fx_img_poison(&im, NAN);
 		assert_int_equal(run(&im, 0), TP_OK);
 		for (size_t i = 0; i < (size_t)17 * 9 * c; i++)
 			assert_true(im.pix[i] == 0.5f);
-		img_free(&im);
+		fx_img_free(&im);
 	}
 }
 
@@ -329,7 +250,7 @@ static void test_telea_all_masked_guide(void **st)
 
 static void test_telea_one_pixel(void **st)
 {
-	struct img im = img_new(1, 1, 3);
+	struct fx_img im = fx_img_new(1, 1, 3);
 	(void)st;
 	im.pix[0] = 0.1f;
 	im.pix[1] = 0.2f;
@@ -339,18 +260,18 @@ static void test_telea_one_pixel(void **st)
 	im.mask[0] = 1;
 	assert_int_equal(run(&im, 64), TP_OK);
 	assert_true(im.pix[0] == 0.5f && im.pix[1] == 0.5f && im.pix[2] == 0.5f);
-	img_free(&im);
+	fx_img_free(&im);
 
 	/* A 1-pixel-wide column with a hole in it. */
-	im = img_new(1, 20, 1);
+	im = fx_img_new(1, 20, 1);
 	for (int i = 0; i < 20; i++)
 		im.pix[i] = (float)i / 19.0f;
-	img_rect(&im, 0, 8, 1, 12);
-	img_poison(&im);
+	fx_img_rect(&im, 0, 8, 1, 12);
+	fx_img_poison(&im, NAN);
 	assert_int_equal(run(&im, 5), TP_OK);
 	for (int i = 8; i < 12; i++)
 		assert_true(fabsf(im.pix[i] - (float)i / 19.0f) <= 1.0f / 255.0f);
-	img_free(&im);
+	fx_img_free(&im);
 }
 
 /* A hole across a sharp step edge: the fill stays within 5/255 of the data's
@@ -359,14 +280,14 @@ static void test_telea_edge_no_overshoot(void **st)
 {
 	(void)st;
 	for (int vertical = 0; vertical < 2; vertical++) {
-		struct img im = img_new(60, 50, 1);
+		struct fx_img im = fx_img_new(60, 50, 1);
 		float lo = 1.0f, hi = 0.0f;
 		for (uint32_t y = 0; y < 50; y++)
 			for (uint32_t x = 0; x < 60; x++)
 				im.pix[y * 60 + x] = (vertical ? x < 31 : y < 23) ? 0.25f : 0.75f;
-		img_disk(&im, 30, 24, 8);
-		img_rect(&im, 10, 20, 50, 23);
-		img_poison(&im);
+		fx_img_disk(&im, 30, 24, 8);
+		fx_img_rect(&im, 10, 20, 50, 23);
+		fx_img_poison(&im, NAN);
 		assert_int_equal(run(&im, 5), TP_OK);
 		for (size_t i = 0; i < (size_t)60 * 50; i++) {
 			lo = im.pix[i] < lo ? im.pix[i] : lo;
@@ -377,14 +298,14 @@ static void test_telea_edge_no_overshoot(void **st)
 		 * plain central differences fail this bound). */
 		assert_true(lo >= 0.25f - 5.0f / 255.0f);
 		assert_true(hi <= 0.75f + 5.0f / 255.0f);
-		img_free(&im);
+		fx_img_free(&im);
 	}
 }
 
 /* ------------------------------------------------------------ determinism */
 
 struct thread_job {
-	const struct img *src;
+	const struct fx_img *src;
 	float *out;
 	void *state;
 	tp_status status;
@@ -411,7 +332,7 @@ static void *thread_main(void *arg)
 
 static void test_telea_deterministic(void **st)
 {
-	struct img a = img_new(120, 90, 3), b;
+	struct fx_img a = fx_img_new(120, 90, 3), b;
 	struct engine_options opt = { .radius = 6, .threads = 1 };
 	struct thread_job jobs[2];
 	pthread_t th[2];
@@ -419,21 +340,19 @@ static void test_telea_deterministic(void **st)
 	size_t n = (size_t)120 * 90 * 3;
 	(void)st;
 
-	img_texture(&a, 11);
-	img_disk(&a, 40, 40, 15);
-	img_rect(&a, 70, 0, 74, 90);
-	img_rect(&a, 90, 60, 110, 70);
-	img_poison(&a);
-	b = img_new(120, 90, 3);
-	memcpy(b.pix, a.pix, n * sizeof *b.pix);
-	memcpy(b.mask, a.mask, (size_t)120 * 90);
+	fx_img_texture(&a, 11);
+	fx_img_disk(&a, 40, 40, 15);
+	fx_img_rect(&a, 70, 0, 74, 90);
+	fx_img_rect(&a, 90, 60, 110, 70);
+	fx_img_poison(&a, NAN);
+	b = fx_img_clone(&a);
 	assert_int_equal(run(&a, 6), TP_OK);
 	assert_int_equal(run(&b, 6), TP_OK);
 	assert_memory_equal(a.pix, b.pix, n * sizeof *a.pix);
 
 	/* Two workers on two threads, sharing one state. */
-	img_texture(&b, 11);
-	img_poison(&b);
+	fx_img_texture(&b, 11);
+	fx_img_poison(&b, NAN);
 	assert_int_equal(engine_telea.open(&opt, &state), TP_OK);
 	for (int i = 0; i < 2; i++) {
 		jobs[i].src = &b;
@@ -451,25 +370,23 @@ static void test_telea_deterministic(void **st)
 		free(jobs[i].out);
 	}
 	engine_telea.close(state);
-	img_free(&a);
-	img_free(&b);
+	fx_img_free(&a);
+	fx_img_free(&b);
 }
 
 /* A worker that grew for a big tile gives a small tile the same bytes as a fresh one. */
 static void test_telea_worker_reuse(void **st)
 {
 	struct engine_options opt = { .radius = 0, .threads = 1 };
-	struct img big = img_new(700, 600, 1), a = img_new(50, 40, 3), b;
+	struct fx_img big = fx_img_new(700, 600, 1), a = fx_img_new(50, 40, 3), b;
 	void *state = NULL, *worker = NULL;
 	(void)st;
-	img_texture(&big, 5);
-	img_disk(&big, 600, 500, 20);
-	img_texture(&a, 6);
-	img_disk(&a, 25, 20, 8);
-	img_poison(&a);
-	b = img_new(50, 40, 3);
-	memcpy(b.pix, a.pix, (size_t)50 * 40 * 3 * sizeof *b.pix);
-	memcpy(b.mask, a.mask, (size_t)50 * 40);
+	fx_img_texture(&big, 5);
+	fx_img_disk(&big, 600, 500, 20);
+	fx_img_texture(&a, 6);
+	fx_img_disk(&a, 25, 20, 8);
+	fx_img_poison(&a, NAN);
+	b = fx_img_clone(&a);
 	assert_int_equal(engine_telea.open(&opt, &state), TP_OK);
 	assert_int_equal(engine_telea.worker_new(state, &worker), TP_OK);
 	assert_int_equal(run_sub(&big, 0, 0, 0, 700, 600, worker), TP_OK);
@@ -478,9 +395,9 @@ static void test_telea_worker_reuse(void **st)
 	assert_memory_equal(a.pix, b.pix, (size_t)50 * 40 * 3 * sizeof *a.pix);
 	engine_telea.worker_free(worker);
 	engine_telea.close(state);
-	img_free(&big);
-	img_free(&a);
-	img_free(&b);
+	fx_img_free(&big);
+	fx_img_free(&a);
+	fx_img_free(&b);
 }
 
 /* ------------------------------------------------------------ tiling */
@@ -490,21 +407,18 @@ static void tiling_case(uint32_t radius, uint32_t c)
 	/* Hole 1: an irregular blob (a disk, a rectangle with many equal T, a
 	 * scratch) around (45, 40); hole 2 far away. The sub-tile keeps
 	 * radius + 2 pixels of margin around hole 1. */
-	struct img full = img_new(220, 140, c), sub;
-	size_t n = (size_t)220 * 140 * c;
+	struct fx_img full = fx_img_new(220, 140, c), sub;
 	uint32_t m = radius + 2;
 	int x0 = 30, y0 = 28, x1 = 64, y1 = 56; /* bounding box of hole 1 */
-	img_texture(&full, 21 + radius);
-	img_disk(&full, 42, 40, 9);
-	img_rect(&full, 45, 30, 64, 44);
-	img_rect(&full, 30, 50, 60, 52);
-	img_rect(&full, 40, 52, 41, 56);
-	img_rect(&full, 150, 90, 200, 120);   /* hole 2 */
-	img_disk(&full, 180, 60, 12);
-	img_poison(&full);
-	sub = img_new(220, 140, c);
-	memcpy(sub.pix, full.pix, n * sizeof *sub.pix);
-	memcpy(sub.mask, full.mask, (size_t)220 * 140);
+	fx_img_texture(&full, 21 + radius);
+	fx_img_disk(&full, 42, 40, 9);
+	fx_img_rect(&full, 45, 30, 64, 44);
+	fx_img_rect(&full, 30, 50, 60, 52);
+	fx_img_rect(&full, 40, 52, 41, 56);
+	fx_img_rect(&full, 150, 90, 200, 120);   /* hole 2 */
+	fx_img_disk(&full, 180, 60, 12);
+	fx_img_poison(&full, NAN);
+	sub = fx_img_clone(&full);
 	assert_int_equal(run(&full, radius), TP_OK);
 	assert_int_equal(run_sub(&sub, radius, (uint32_t)x0 - m, (uint32_t)y0 - m,
 				 (uint32_t)(x1 - x0) + 2 * m, (uint32_t)(y1 - y0) + 2 * m, NULL), TP_OK);
@@ -513,8 +427,8 @@ static void tiling_case(uint32_t radius, uint32_t c)
 			size_t i = ((size_t)y * 220 + (size_t)x) * c;
 			assert_memory_equal(&full.pix[i], &sub.pix[i], c * sizeof(float));
 		}
-	img_free(&full);
-	img_free(&sub);
+	fx_img_free(&full);
+	fx_img_free(&sub);
 }
 
 static void test_telea_tiling_invariant(void **st)
@@ -584,11 +498,11 @@ static void test_telea_bad_tile(void **st)
 static void test_telea_oom(void **st)
 {
 	struct engine_options opt = { .radius = 4, .threads = 1 };
-	struct img im = img_new(600, 520, 1); /* larger than the pre-sized scratch */
+	struct fx_img im = fx_img_new(600, 520, 1); /* larger than the pre-sized scratch */
 	int ok = 0;
 	(void)st;
-	img_texture(&im, 2);
-	img_disk(&im, 300, 260, 5);
+	fx_img_texture(&im, 2);
+	fx_img_disk(&im, 300, 260, 5);
 	for (long n = 0; n < 32 && !ok; n++) {
 		void *state = NULL, *worker = NULL;
 		tp_status s;
@@ -613,7 +527,7 @@ static void test_telea_oom(void **st)
 		engine_telea.close(state);
 	}
 	assert_true(ok);
-	img_free(&im);
+	fx_img_free(&im);
 }
 
 int main(void)

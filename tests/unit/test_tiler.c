@@ -4,6 +4,8 @@
  * counts and disk dilation against brute force, band round trips (bit-exact
  * unmasked pixels, exact blends) and a simulated band loop over a plan; the
  * coarse image (cells, holes, means) against brute force and its resampling.
+ * The formula and the composite are the reference blender and sampler of
+ * fixture.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,18 +17,7 @@
 #include <string.h>
 
 #include "tiler/tiler.h"
-
-/* xorshift64*: deterministic test data. */
-static uint64_t rng_state;
-static void rng_seed(uint64_t s) { rng_state = s * 2654435761u + 88172645463325252ull; }
-static uint32_t rng_u32(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
-}
-static uint32_t rng_below(uint32_t n) { return rng_u32() % n; }
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ plan */
 
@@ -168,22 +159,6 @@ static void test_plan_edges(void **state)
 	assert_int_equal(tiler_plan_new(&p, &plan), TP_EUSAGE);
 }
 
-/* Independent reference of the documented weight, in double. */
-static double ref_ramp(uint32_t ov, uint32_t d)
-{
-	double t = (d + 0.5) / ov;
-	return t * t * (3 - 2 * t);
-}
-static double ref_axis(uint32_t ov, uint32_t pos, uint32_t len, int lo, int hi)
-{
-	double w = 1;
-	if (lo && pos < ov)
-		w *= ref_ramp(ov, pos);
-	if (hi && len - 1 - pos < ov)
-		w *= ref_ramp(ov, len - 1 - pos);
-	return w;
-}
-
 static void test_plan_weights(void **state)
 {
 	static const uint32_t mults[] = { 1, 4 };
@@ -203,8 +178,8 @@ static void test_plan_weights(void **state)
 			for (uint32_t ly = 0; ly < (uint32_t)t->r.h; ly++)
 			for (uint32_t lx = 0; lx < (uint32_t)t->r.w; lx++) {
 				float wt = tiler_weight(plan, t, lx, ly);
-				double ref = ref_axis(plan->overlap, lx, t->r.w, il, ir) *
-					     ref_axis(plan->overlap, ly, t->r.h, it, ib);
+				double ref = fx_ref_axis(plan->overlap, lx, t->r.w, il, ir) *
+					     fx_ref_axis(plan->overlap, ly, t->r.h, it, ib);
 				uint32_t x = t->r.x + lx, y = t->r.y + ly;
 				assert_true(wt > 0.0f && wt <= 1.0f);
 				assert_true(fabs(wt - ref) < 1e-6);
@@ -246,17 +221,17 @@ static void test_plan_weights(void **state)
 static void test_plan_count_row(void **state)
 {
 	(void)state;
-	rng_seed(1);
+	fx_rng_seed(1);
 	for (int iter = 0; iter < 400; iter++) {
-		uint32_t w = 1 + rng_below(45), h = 1 + rng_below(45);
-		uint32_t tile = 1 + rng_below(16), ov = rng_below(9), m = 1 + rng_below(4);
-		uint32_t density = rng_below(5);
+		uint32_t w = 1 + fx_rng_below(45), h = 1 + fx_rng_below(45);
+		uint32_t tile = 1 + fx_rng_below(16), ov = fx_rng_below(9), m = 1 + fx_rng_below(4);
+		uint32_t density = fx_rng_below(5);
 		struct tiler_plan *plan = plan_make(w, h, tile, ov, m);
 		uint8_t *mask = malloc((size_t)w * h);
 		size_t active = 0;
 		assert_non_null(mask);
 		for (size_t k = 0; k < (size_t)w * h; k++)
-			mask[k] = density && rng_below(40) < density * density;
+			mask[k] = density && fx_rng_below(40) < density * density;
 		for (uint32_t y = 0; y < h; y++)
 			tiler_plan_count_row(plan, y, mask + (size_t)y * w);
 		for (size_t i = 0; i < plan->ntiles; i++) {
@@ -317,7 +292,7 @@ static void dilate_stream(const uint8_t *in, uint8_t *out, uint32_t w, uint32_t 
 static void test_dilate_random(void **state)
 {
 	(void)state;
-	rng_seed(2);
+	fx_rng_seed(2);
 	for (uint32_t r = 0; r <= 6; r++)
 	for (uint32_t w = 1; w <= 23; w += 2)
 	for (uint32_t h = 1; h <= 19; h += 3)
@@ -327,7 +302,7 @@ static void test_dilate_random(void **state)
 		uint32_t dens = rep == 0 ? 2 : rep == 1 ? 10 : 50;
 		assert_true(in && a && b);
 		for (size_t k = 0; k < n; k++)
-			in[k] = rng_below(100) < dens;
+			in[k] = fx_rng_below(100) < dens;
 		dilate_brute(in, a, w, h, r);
 		memset(b, 7, n);
 		dilate_stream(in, b, w, h, r);
@@ -346,11 +321,11 @@ static void test_dilate_sparse_wide(void **state)
 	uint8_t *in = malloc(w * h), *a = malloc(w * h), *b = malloc(w * h);
 	(void)state;
 	assert_true(in && a && b);
-	rng_seed(5);
+	fx_rng_seed(5);
 	for (size_t ri = 0; ri < 5; ri++)
 		for (int rep = 0; rep < 4; rep++) {
 			for (size_t k = 0; k < (size_t)w * h; k++)
-				in[k] = rng_below(1000) < (uint32_t)(1 + rep);
+				in[k] = fx_rng_below(1000) < (uint32_t)(1 + rep);
 			dilate_brute(in, a, w, h, radii[ri]);
 			dilate_stream(in, b, w, h, radii[ri]);
 			assert_memory_equal(a, b, (size_t)w * h);
@@ -406,29 +381,6 @@ static void test_dilate_errors(void **state)
 
 /* ------------------------------------------------------------------ band */
 
-static uint32_t sample_get(const void *row, uint32_t bits, size_t i)
-{
-	return bits == 8 ? ((const uint8_t *)row)[i] : ((const uint16_t *)row)[i];
-}
-static void sample_set(void *row, uint32_t bits, size_t i, uint32_t v)
-{
-	if (bits == 8)
-		((uint8_t *)row)[i] = (uint8_t)v;
-	else
-		((uint16_t *)row)[i] = (uint16_t)v;
-}
-
-/* Mirror of the documented composite: round(acc / wsum * maxval), clamped. */
-static uint32_t ref_sample(float acc, float wsum, float maxval)
-{
-	float f = acc / wsum * maxval + 0.5f;
-	if (!(f > 0.0f))
-		return 0;
-	if (f >= maxval)
-		return (uint32_t)maxval;
-	return (uint32_t)f;
-}
-
 /*
  * Whole-image round trip through one band holding all rows: each active
  * tile's "engine result" is random (mode 0) or the same per-pixel value for
@@ -450,11 +402,11 @@ static void band_round_trip(uint32_t w, uint32_t h, struct tp_pixfmt fmt, uint32
 
 	assert_true(src && dst && mask && same && acc && ws && pix && tm);
 	for (size_t i = 0; i < npx * ch; i++)
-		sample_set(src, fmt.bits, i, rng_u32() & (fmt.bits == 8 ? 0xff : 0xffff));
+		fx_sample_set(src, fmt.bits, i, fx_rng_u32() & (fmt.bits == 8 ? 0xff : 0xffff));
 	for (size_t i = 0; i < npx * color; i++)
-		same[i] = rng_u32() & (fmt.bits == 8 ? 0xff : 0xffff);
+		same[i] = fx_rng_u32() & (fmt.bits == 8 ? 0xff : 0xffff);
 	for (size_t k = 0; k < npx; k++)
-		mask[k] = rng_below(3) == 0;
+		mask[k] = fx_rng_below(3) == 0;
 	for (uint32_t y = 0; y < h; y++)
 		tiler_plan_count_row(plan, y, mask + (size_t)y * w);
 
@@ -482,10 +434,10 @@ static void band_round_trip(uint32_t w, uint32_t h, struct tp_pixfmt fmt, uint32
 			float wt = tiler_weight(plan, t, lx, ly);
 			assert_int_equal(tm[l], mask[k]);
 			for (uint32_t c = 0; c < color; c++) {
-				float v = (float)sample_get(src, fmt.bits, k * ch + c) / maxval;
+				float v = (float)fx_sample_get(src, fmt.bits, k * ch + c) / maxval;
 				assert_true(pix[l * color + c] == v);
 				pix[l * color + c] = mode ? (float)same[k * color + c] / maxval
-							  : (float)rng_u32() / 4294967296.0f;
+							  : (float)fx_rng_u32() / 4294967296.0f;
 				if (mask[k])
 					acc[k * color + c] += wt * pix[l * color + c];
 			}
@@ -502,14 +454,14 @@ static void band_round_trip(uint32_t w, uint32_t h, struct tp_pixfmt fmt, uint32
 
 	for (size_t k = 0; k < npx; k++)
 		for (uint32_t c = 0; c < ch; c++) {
-			uint32_t got = sample_get(dst, fmt.bits, k * ch + c);
-			uint32_t in = sample_get(src, fmt.bits, k * ch + c);
+			uint32_t got = fx_sample_get(dst, fmt.bits, k * ch + c);
+			uint32_t in = fx_sample_get(src, fmt.bits, k * ch + c);
 			if (!mask[k] || c >= color) {
 				assert_int_equal(got, in);
 				continue;
 			}
 			assert_true(ws[k] > 0);
-			assert_int_equal(got, ref_sample(acc[k * color + c], ws[k], maxval));
+			assert_int_equal(got, fx_ref_sample(acc[k * color + c], ws[k], maxval));
 			if (mode)
 				assert_int_equal(got, same[k * color + c]);
 		}
@@ -521,7 +473,7 @@ static void band_round_trip(uint32_t w, uint32_t h, struct tp_pixfmt fmt, uint32
 static void test_band_round_trip(void **state)
 {
 	(void)state;
-	rng_seed(3);
+	fx_rng_seed(3);
 	for (uint32_t bits = 8; bits <= 16; bits += 8)
 	for (uint32_t ch = 1; ch <= 4; ch++)
 	for (int alpha = 0; alpha <= (ch > 1); alpha++)
@@ -556,10 +508,10 @@ static void band_loop(uint32_t w, uint32_t h, uint32_t tile, uint32_t ov, uint32
 
 	assert_true(src && dst && mask && pix && tm);
 	for (size_t i = 0; i < npx * ch; i++)
-		sample_set(src, fmt.bits, i, rng_u32() & maxv);
+		fx_sample_set(src, fmt.bits, i, fx_rng_u32() & maxv);
 	/* A few blobs, so many tiles are skipped. */
 	for (int blob = 0; blob < 3; blob++) {
-		uint32_t cx = rng_below(w), cy = rng_below(h), rad = rng_below(4);
+		uint32_t cx = fx_rng_below(w), cy = fx_rng_below(h), rad = fx_rng_below(4);
 		for (uint32_t y = 0; y < h; y++)
 			for (uint32_t x = 0; x < w; x++)
 				if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= rad * rad)
@@ -590,9 +542,9 @@ static void band_loop(uint32_t w, uint32_t h, uint32_t tile, uint32_t ov, uint32
 	assert_int_equal(emitted, h);
 	for (size_t k = 0; k < npx; k++)
 		for (uint32_t c = 0; c < ch; c++) {
-			uint32_t in = sample_get(src, fmt.bits, k * ch + c);
+			uint32_t in = fx_sample_get(src, fmt.bits, k * ch + c);
 			uint32_t want = mask[k] && c < color ? maxv - in : in;
-			assert_int_equal(sample_get(dst, fmt.bits, k * ch + c), want);
+			assert_int_equal(fx_sample_get(dst, fmt.bits, k * ch + c), want);
 		}
 	tiler_band_free(b);
 	tiler_plan_free(plan);
@@ -602,7 +554,7 @@ static void band_loop(uint32_t w, uint32_t h, uint32_t tile, uint32_t ov, uint32
 static void test_band_loop(void **state)
 {
 	(void)state;
-	rng_seed(4);
+	fx_rng_seed(4);
 	for (uint32_t w = 1; w <= 37; w += 4)
 	for (uint32_t h = 1; h <= 37; h += 6)
 	for (uint32_t tile = 3; tile <= 12; tile += 3)
@@ -648,24 +600,24 @@ static void test_band_errors(void **state)
 static void test_coarse_random(void **state)
 {
 	(void)state;
-	rng_seed(41);
+	fx_rng_seed(41);
 	for (int iter = 0; iter < 300; iter++) {
-		uint32_t W = 1 + rng_below(70), H = 1 + rng_below(70);
-		uint32_t max_side = 1 + rng_below(40), minf = 1 + rng_below(3);
-		uint32_t ch = 1 + rng_below(4), bits = rng_below(2) ? 16 : 8;
-		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && rng_below(2) };
+		uint32_t W = 1 + fx_rng_below(70), H = 1 + fx_rng_below(70);
+		uint32_t max_side = 1 + fx_rng_below(40), minf = 1 + fx_rng_below(3);
+		uint32_t ch = 1 + fx_rng_below(4), bits = fx_rng_below(2) ? 16 : 8;
+		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && fx_rng_below(2) };
 		uint32_t color = tp_pixfmt_color(fmt), side = W > H ? W : H, f;
 		size_t rb = tp_pixfmt_row_bytes(fmt, W);
 		uint8_t *img = malloc(rb * H), *mask = malloc((size_t)W * H);
 		struct tiler_coarse *c = NULL;
 		double maxv = bits == 8 ? 255.0 : 65535.0;
-		uint32_t density = rng_below(101);
+		uint32_t density = fx_rng_below(101);
 		assert_non_null(img);
 		assert_non_null(mask);
 		for (size_t i = 0; i < rb * H; i++)
-			img[i] = (uint8_t)rng_u32();
+			img[i] = (uint8_t)fx_rng_u32();
 		for (size_t i = 0; i < (size_t)W * H; i++)
-			mask[i] = rng_below(100) < density ? (uint8_t)(1 + rng_below(255)) : 0;
+			mask[i] = fx_rng_below(100) < density ? (uint8_t)(1 + fx_rng_below(255)) : 0;
 		assert_int_equal(tiler_coarse_new(W, H, fmt, max_side, minf, &c), TP_OK);
 		f = (side + max_side - 1) / max_side;
 		if (f < minf)
@@ -692,8 +644,7 @@ static void test_coarse_random(void **state)
 							continue;
 						}
 						for (uint32_t q = 0; q < color; q++)
-							sum[q] += bits == 8 ? img[rb * y + (size_t)x * ch + q]
-								: ((uint16_t *)(img + rb * y))[(size_t)x * ch + q];
+							sum[q] += fx_sample_get(img + rb * y, bits, (size_t)x * ch + q);
 					}
 				assert_int_equal(c->hole[k], masked * 2 > area);
 				for (uint32_t q = 0; q < color; q++) {
