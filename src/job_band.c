@@ -14,13 +14,7 @@ tp_status job_band_fill(struct job *j, uint32_t y_end)
 {
 	while (tiler_band_y0(j->band) + tiler_band_nrows(j->band) < y_end) {
 		tp_status rc;
-		TP_TIMED(j->t, TP_STAGE_DECODE)
-			rc = io_reader_read_rows(j->in, j->row_buf, j->row_bytes, 1);
-		if (rc != TP_OK)
-			return rc;
-		TP_TIMED(j->t, TP_STAGE_MASK)
-			rc = job_mask_next_row(j);
-		if (rc != TP_OK)
+		if ((rc = job_next_rows(j)) != TP_OK)
 			return rc;
 		if ((rc = tiler_band_push(j->band, j->row_buf, j->mask_eff)) != TP_OK)
 			return rc;

@@ -74,6 +74,8 @@ void job_test_freeze(const char *stage, uint64_t tiles);
 TP_MUST_USE tp_status job_mask_open(struct job *j);
 /* The next effective (binarised, dilated) mask row into j->mask_eff. */
 TP_MUST_USE tp_status job_mask_next_row(struct job *j);
+/* The next input row into j->row_buf and its effective mask row. */
+TP_MUST_USE tp_status job_next_rows(struct job *j);
 /* Stream the whole mask once: masked pixels per tile, and the guide's coarse mask. */
 TP_MUST_USE tp_status job_mask_pass(struct job *j);
 

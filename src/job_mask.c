@@ -63,6 +63,18 @@ tp_status job_mask_next_row(struct job *j)
 	}
 }
 
+tp_status job_next_rows(struct job *j)
+{
+	tp_status rc;
+	TP_TIMED(j->t, TP_STAGE_DECODE)
+		rc = io_reader_read_rows(j->in, j->row_buf, j->row_bytes, 1);
+	if (rc != TP_OK)
+		return rc;
+	TP_TIMED(j->t, TP_STAGE_MASK)
+		rc = job_mask_next_row(j);
+	return rc;
+}
+
 tp_status job_mask_pass(struct job *j)
 {
 	uint32_t height;
