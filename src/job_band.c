@@ -32,11 +32,14 @@ tp_status job_band_emit(struct job *j, uint32_t y_end)
 		return TP_OK;
 	job_test_freeze("encode", 0);
 	while (rc == TP_OK && tiler_band_y0(j->band) < y_end) {
+		/* the pixels that may differ from the input: the effective mask
+		 * (valid until the next push, like the row) */
+		const uint8_t *changed = tiler_band_mask_row(j->band, tiler_band_y0(j->band));
 		const void *row;
 		TP_TIMED(j->t, TP_STAGE_BLEND)
 			row = tiler_band_emit_row(j->band);
 		TP_TIMED(j->t, TP_STAGE_ENCODE)
-			rc = io_writer_write_rows(j->out, row, j->row_bytes, 1);
+			rc = io_writer_write_rows_changed(j->out, row, j->row_bytes, 1, changed, 0);
 		if (rc == TP_OK && (tiler_band_y0(j->band) & 63) == 0)
 			rc = job_checkpoint(j);
 	}

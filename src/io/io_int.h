@@ -48,6 +48,8 @@ struct io_writer {
 	int created;                /* the back end created the file (so may unlink it) */
 	int finished;               /* io_writer_finish succeeded */
 	int failed;                 /* a write failed: the file is garbage */
+	const uint8_t *changed;     /* the row being written: 1 per pixel that may differ
+				     * from the source (NULL: any may) */
 	TP_MUST_USE tp_status (*write_row)(struct io_writer *w, const uint8_t *src);
 	TP_MUST_USE tp_status (*finish)(struct io_writer *w);
 	void (*free_state)(void *state); /* also closes the file if still open */

@@ -1,109 +1,18 @@
 /*
  * jpeg.c - JPEG reader and writer on libjpeg-turbo (8-bit gray and RGB).
+ * The writer hands over to jpeg_keep.c when asked to keep a source JPEG's
+ * coefficients and the source fits.
  * Reader: streams scanlines, except when APP1 Exif says the image is stored
  * rotated or mirrored (orientation 2..8): then it decodes the whole image and
  * transforms it upright (buffered) and resets the EXIF orientation to 1.
  * Any libjpeg warning once decoding has started (truncated or corrupt data)
  * is an error. libjpeg's error_exit longjmps; the only setjmp is jpeg_guard().
  */
-#include "io_int.h"
+#include "jpeg_int.h"
 
 #include <errno.h>
-#include <jpeglib.h>
-#include <jerror.h>
-#include <setjmp.h>
 #include <string.h>
 #include <unistd.h>
-
-#define EXIF_HDR "Exif\0\0"
-#define EXIF_HDR_LEN 6
-#define XMP_HDR "http://ns.adobe.com/xap/1.0/"
-#define XMP_HDR_LEN 29 /* with its NUL */
-#define ICC_HDR "ICC_PROFILE"
-#define ICC_HDR_LEN 14 /* "ICC_PROFILE\0", sequence number, count */
-#define ICC_CHUNK 65519 /* 65533 marker bytes minus the ICC header */
-#define COMMENT_KEY "Comment"
-#define IO_JPEG_MAX_MEMORY ((long)1 << 31) /* bytes libjpeg may hold while decoding */
-
-struct jpeg_ctx {
-	struct jpeg_decompress_struct d;
-	struct jpeg_compress_struct cc;
-	struct jpeg_error_mgr em;
-	int have_d, have_c;
-	int err_errno;           /* errno of a failed write (JERR_FILE_WRITE), else 0 */
-	FILE *f;
-	int warnings;             /* libjpeg warnings since decoding started */
-	char msg[JMSG_LENGTH_MAX];
-	jmp_buf jb;
-	/* step arguments */
-	JSAMPROW row;
-	const struct io_meta *meta;
-	const struct io_write_opts *opts;
-	const struct io_info *winfo;
-	uint8_t *exif;            /* writer: owned copy of the EXIF block, orientation 1 */
-	size_t exif_len;
-};
-
-static void jpeg_on_error(j_common_ptr cinfo)
-{
-	struct jpeg_ctx *c = cinfo->client_data;
-	/* libjpeg's stdio destination says "out of disk space?" for any
-	 * failed write; keep the system's own reason */
-	c->err_errno = cinfo->err->msg_code == JERR_FILE_WRITE ? (errno ? errno : EIO) : 0;
-	cinfo->err->format_message(cinfo, c->msg);
-	longjmp(c->jb, 1);
-}
-
-static void jpeg_on_message(j_common_ptr cinfo, int level)
-{
-	struct jpeg_ctx *c = cinfo->client_data;
-	if (level < 0) {
-		if (!c->warnings)
-			cinfo->err->format_message(cinfo, c->msg);
-		c->warnings++;
-	}
-}
-
-static void jpeg_on_output(j_common_ptr cinfo)
-{
-	(void)cinfo; /* never print */
-}
-
-/* Run one step under libjpeg's error longjmp; 0 on success, -1 on error. */
-static int jpeg_guard(struct jpeg_ctx *c, void (*step)(struct jpeg_ctx *))
-{
-	if (setjmp(c->jb))
-		return -1;
-	step(c);
-	return 0;
-}
-
-static void jpeg_ctx_free(void *state)
-{
-	struct jpeg_ctx *c = state;
-	if (!c)
-		return;
-	if (c->have_d)
-		jpeg_destroy_decompress(&c->d);
-	if (c->have_c)
-		jpeg_destroy_compress(&c->cc);
-	if (c->f)
-		fclose(c->f);
-	tp_free(c->exif);
-	tp_free(c);
-}
-
-static struct jpeg_ctx *jpeg_ctx_new(void)
-{
-	struct jpeg_ctx *c = tp_calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
-	jpeg_std_error(&c->em);
-	c->em.error_exit = jpeg_on_error;
-	c->em.emit_message = jpeg_on_message;
-	c->em.output_message = jpeg_on_output;
-	return c;
-}
 
 /* ---- reader ---- */
 
@@ -437,6 +346,11 @@ TP_MUST_USE static tp_status jpeg_create(struct io_writer *w, const struct io_me
 	if (!c->f)
 		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, strerror(errno));
 	w->created = 1;
+	if (opts && opts->jpeg_keep) {
+		int kept;
+		if ((s = io_jpeg_keep_create(w, opts->jpeg_keep, &kept)) != TP_OK || kept)
+			return s;
+	}
 	if (meta && meta->exif && meta->exif_len) {
 		/* the pixels we are given are upright: say so */
 		c->exif = tp_malloc(meta->exif_len);

@@ -189,7 +189,7 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out)
 {
-	static const struct io_write_opts defaults = { 0, 0, -1, NULL };
+	static const struct io_write_opts defaults = { .png_level = -1 };
 	const struct io_format_ops *ops;
 	struct io_writer *w;
 	tp_status s;
@@ -256,7 +256,10 @@ TP_MUST_USE static tp_status write_failure(struct io_writer *w, tp_status s)
 	return tp_err(s, "writing %s: %s", w->name, msg);
 }
 
-tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows)
+/* Rows to the back end; changed (may be NULL: every pixel may differ) is
+ * one byte per pixel per row, cstride apart. */
+TP_MUST_USE static tp_status write_rows(struct io_writer *w, const void *buf, size_t stride,
+					uint32_t nrows, const uint8_t *changed, size_t cstride)
 {
 	size_t rb = io_row_bytes(&w->info);
 	const uint8_t *src = buf;
@@ -271,6 +274,7 @@ tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stri
 		return tp_err(w->failed ? TP_EIO : TP_EUSAGE, "%s: writer already %s", w->path,
 			      w->failed ? "failed" : "finished");
 	for (uint32_t i = 0; i < nrows; i++, src += stride) {
+		w->changed = changed ? changed + (size_t)i * cstride : NULL;
 		errno = 0;
 		s = w->write_row(w, src);
 		if (s) {
@@ -280,6 +284,17 @@ tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stri
 		w->row++;
 	}
 	return TP_OK;
+}
+
+tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows)
+{
+	return write_rows(w, buf, stride, nrows, NULL, 0);
+}
+
+tp_status io_writer_write_rows_changed(struct io_writer *w, const void *buf, size_t stride,
+				       uint32_t nrows, const uint8_t *changed, size_t cstride)
+{
+	return write_rows(w, buf, stride, nrows, changed, cstride);
 }
 
 tp_status io_writer_finish(struct io_writer *w)

@@ -101,6 +101,17 @@ struct io_write_opts {
 			     * zero-initialised struct means "no compression" */
 	const char *name;   /* the file as error messages name it (the final output,
 			     * when writing to a temporary), or NULL: the path */
+	const char *jpeg_keep; /* JPEG output: the JPEG input the rows come from. Every
+			     * MCU in which io_writer_write_rows_changed reports no
+			     * changed pixel keeps that file's DCT coefficients as
+			     * they are (so it decodes as before); the others are
+			     * encoded from the rows with the file's own quantisation
+			     * tables and subsampling; its markers are copied byte for
+			     * byte, Huffman tables optimised, progressive and restart
+			     * intervals kept. Ignored (a whole encode at jpeg_quality)
+			     * when the file is not a JPEG of this size and layout, is
+			     * stored rotated (EXIF orientation 2-8), or needs more than
+			     * 2 GiB of coefficients. NULL: a whole encode. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
 
@@ -171,6 +182,12 @@ TP_MUST_USE tp_status io_writer_open(const char *path, const struct io_info *inf
  * failure: "writing NAME: REASON", with the system's reason (e.g. "No space
  * left on device") when the failure came from the file system. */
 TP_MUST_USE tp_status io_writer_write_rows(struct io_writer *w, const void *buf, size_t stride, uint32_t nrows);
+/* The same, saying which pixels may differ from the source the rows came
+ * from (one byte per pixel per row, nonzero: changed; rows cstride apart):
+ * what the JPEG writer keeping a source's coefficients needs (jpeg_keep). */
+TP_MUST_USE tp_status io_writer_write_rows_changed(struct io_writer *w, const void *buf,
+						   size_t stride, uint32_t nrows,
+						   const uint8_t *changed, size_t cstride);
 /* After the last row: flush, fsync and close the file. TP_EIO on failure.
  * All rows must have been written (TP_EUSAGE otherwise). */
 TP_MUST_USE tp_status io_writer_finish(struct io_writer *w);

@@ -1,0 +1,325 @@
+/*
+ * jpeg_keep.c - a JPEG output that keeps its JPEG source's DCT coefficients
+ * wherever no pixel changed, as jpegtran keeps a whole file's.
+ *
+ * At open, the source's coefficients are read (jpeg_read_coefficients: the
+ * whole image's, in memory). Rows then arrive with the pixels that may have
+ * changed marked; they are held one MCU row at a time. An MCU row in which
+ * some MCU has a changed pixel is encoded on its own, into memory, with the
+ * source's own quantisation tables, sampling factors and colour transform
+ * (jpeg_copy_critical_parameters), read back as coefficients, and the blocks
+ * of just the touched MCUs are copied over the source's. At the end the
+ * coefficients are written (Huffman tables optimised; progressive when the
+ * source was, with its restart interval) with every marker of the source
+ * copied byte for byte.
+ *
+ * Why encode whole MCU rows rather than single MCUs: the colour conversion,
+ * chroma downsampling and DCT of an MCU depend on its pixels alone, so an MCU
+ * row encoded by libjpeg gives each MCU exactly the coefficients a whole
+ * encode would, including the edge padding of the last column and row; and
+ * libjpeg's own FDCT is used, not a copy of it.
+ *
+ * An untouched MCU keeps its coefficients bit for bit. Decoded, its pixels
+ * are the source's, except that libjpeg's smooth chroma upsampling (4:2:x)
+ * blends across the boundary with a touched neighbour: pixels within a few of
+ * a touched MCU may then differ by a little.
+ */
+#include "jpeg_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+struct keep {
+	FILE *src;                       /* the source file */
+	jvirt_barray_ptr *coefs;         /* its coefficients (the ctx's decompressor owns them) */
+	struct jpeg_compress_struct e;   /* one MCU row encoded to memory */
+	struct jpeg_decompress_struct ed;/* and read back as coefficients */
+	int have_e, have_ed;
+	unsigned char *mem;              /* e's output (malloc'd by libjpeg) */
+	unsigned long mem_len;
+	uint32_t mcu_w, mcu_h, mcus_x;   /* MCU size in pixels; MCUs per row */
+	uint32_t channels, width;
+	uint8_t *strip;                  /* mcu_h rows of width * channels */
+	uint32_t y0, nrows;              /* first row of the strip, rows held */
+	uint8_t *touched;                /* mcus_x: MCU has a changed pixel */
+	int any;
+	uint64_t mcus, mcus_new;         /* MCUs in all; re-encoded */
+};
+
+static void keep_free(void *p)
+{
+	struct keep *k = p;
+	if (!k)
+		return;
+	if (k->have_e)
+		jpeg_destroy_compress(&k->e);
+	if (k->have_ed)
+		jpeg_destroy_decompress(&k->ed);
+	free(k->mem);   /* libjpeg's jpeg_mem_dest allocates with malloc */
+	if (k->src)
+		fclose(k->src);
+	tp_free(k->strip);
+	tp_free(k->touched);
+	tp_free(k);
+}
+
+static void step_src_header(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	c->d.err = &c->em;
+	c->d.client_data = c;
+	jpeg_create_decompress(&c->d);
+	c->have_d = 1;
+	c->d.mem->max_memory_to_use = IO_JPEG_MAX_MEMORY;
+	jpeg_stdio_src(&c->d, k->src);
+	for (int m = 0; m < 16; m++)
+		jpeg_save_markers(&c->d, JPEG_APP0 + m, 0xffff);
+	jpeg_save_markers(&c->d, JPEG_COM, 0xffff);
+	jpeg_read_header(&c->d, TRUE);
+}
+
+static void step_src_coefs(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	k->coefs = jpeg_read_coefficients(&c->d);
+}
+
+/* The EXIF orientation the source declares (1 when none). */
+static int source_orientation(struct jpeg_ctx *c)
+{
+	for (jpeg_saved_marker_ptr m = c->d.marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 1 && m->data_length > EXIF_HDR_LEN &&
+		    !memcmp(m->data, EXIF_HDR, EXIF_HDR_LEN))
+			return io_exif_orientation(m->data + EXIF_HDR_LEN,
+						   m->data_length - EXIF_HDR_LEN);
+	return 1;
+}
+
+/* Can the rows of w be the source's pixels, coefficient for coefficient? */
+static int source_fits(struct jpeg_ctx *c, const struct io_writer *w)
+{
+	const struct jpeg_decompress_struct *d = &c->d;
+	int gray = d->jpeg_color_space == JCS_GRAYSCALE && d->num_components == 1;
+	int color = (d->jpeg_color_space == JCS_YCbCr || d->jpeg_color_space == JCS_RGB) &&
+		    d->num_components == 3;
+	return d->image_width == w->info.width && d->image_height == w->info.height &&
+	       d->data_precision == 8 && w->info.bits == 8 && !w->info.alpha &&
+	       ((gray && w->info.channels == 1) || (color && w->info.channels == 3)) &&
+	       source_orientation(c) == 1;
+}
+
+/* Encode the strip's rows on their own, into memory, as the source was. */
+static void step_encode_strip(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	k->e.err = &c->em;
+	k->e.client_data = c;
+	jpeg_create_compress(&k->e);
+	k->have_e = 1;
+	free(k->mem);
+	k->mem = NULL;
+	k->mem_len = 0;
+	jpeg_mem_dest(&k->e, &k->mem, &k->mem_len);
+	jpeg_copy_critical_parameters(&c->d, &k->e);
+	k->e.image_height = k->nrows;
+	k->e.input_components = (int)k->channels;
+	k->e.in_color_space = k->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+	jpeg_start_compress(&k->e, TRUE);
+	for (uint32_t y = 0; y < k->nrows; y++) {
+		JSAMPROW row = k->strip + (size_t)y * k->width * k->channels;
+		jpeg_write_scanlines(&k->e, &row, 1);
+	}
+	jpeg_finish_compress(&k->e);
+	jpeg_destroy_compress(&k->e);
+	k->have_e = 0;
+}
+
+/* Read the strip back and put its touched MCUs' blocks over the source's. */
+static void step_copy_blocks(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	jvirt_barray_ptr *strip;
+	uint32_t mcu_row = k->y0 / k->mcu_h;
+	k->ed.err = &c->em;
+	k->ed.client_data = c;
+	jpeg_create_decompress(&k->ed);
+	k->have_ed = 1;
+	jpeg_mem_src(&k->ed, k->mem, k->mem_len);
+	jpeg_read_header(&k->ed, TRUE);
+	strip = jpeg_read_coefficients(&k->ed);
+	for (int ci = 0; ci < c->d.num_components; ci++) {
+		const jpeg_component_info *comp = &c->d.comp_info[ci];
+		JDIMENSION h = (JDIMENSION)comp->h_samp_factor, v = (JDIMENSION)comp->v_samp_factor;
+		JDIMENSION wb = (comp->width_in_blocks + h - 1) / h * h;
+		JBLOCKARRAY dst = (*c->d.mem->access_virt_barray)((j_common_ptr)&c->d, k->coefs[ci],
+								  mcu_row * v, v, TRUE);
+		JBLOCKARRAY src = (*k->ed.mem->access_virt_barray)((j_common_ptr)&k->ed, strip[ci],
+								   0, v, FALSE);
+		for (uint32_t mx = 0; mx < k->mcus_x; mx++) {
+			if (!k->touched[mx])
+				continue;
+			for (JDIMENSION by = 0; by < v; by++)
+				for (JDIMENSION bx = mx * h; bx < (mx + 1) * h && bx < wb; bx++)
+					memcpy(dst[by][bx], src[by][bx], sizeof(JBLOCK));
+		}
+	}
+	jpeg_destroy_decompress(&k->ed);
+	k->have_ed = 0;
+}
+
+/* The strip is complete: re-encode its touched MCUs, start the next one. */
+TP_MUST_USE static tp_status flush_strip(struct io_writer *w, struct jpeg_ctx *c, struct keep *k)
+{
+	k->mcus += k->mcus_x;
+	if (k->any) {
+		for (uint32_t mx = 0; mx < k->mcus_x; mx++)
+			k->mcus_new += k->touched[mx];
+		if (jpeg_guard(c, step_encode_strip) || jpeg_guard(c, step_copy_blocks))
+			return tp_err(TP_EIO, "%s: re-encoding rows %u-%u: %s", w->path, k->y0,
+				      k->y0 + k->nrows - 1, c->msg);
+	}
+	memset(k->touched, 0, k->mcus_x);
+	k->any = 0;
+	k->y0 += k->nrows;
+	k->nrows = 0;
+	return TP_OK;
+}
+
+TP_MUST_USE static tp_status keep_write_row(struct io_writer *w, const uint8_t *src)
+{
+	struct jpeg_ctx *c = w->state;
+	struct keep *k = c->keep;
+	size_t rb = (size_t)k->width * k->channels;
+	memcpy(k->strip + (size_t)k->nrows * rb, src, rb);
+	k->nrows++;
+	if (!w->changed) {
+		memset(k->touched, 1, k->mcus_x);
+		k->any = 1;
+	} else {
+		for (size_t x = tp_next_set(w->changed, 0, k->width); x < k->width;
+		     x = tp_next_set(w->changed, (x / k->mcu_w + 1) * k->mcu_w, k->width)) {
+			k->touched[x / k->mcu_w] = 1;
+			k->any = 1;
+		}
+	}
+	if (k->nrows == k->mcu_h || w->row + 1 == w->info.height)
+		return flush_strip(w, c, k);
+	return TP_OK;
+}
+
+/* Is marker m one the output writes itself (JFIF APP0, Adobe APP14)? */
+static int written_by_library(const struct jpeg_compress_struct *cc, jpeg_saved_marker_ptr m)
+{
+	if (cc->write_JFIF_header && m->marker == JPEG_APP0 && m->data_length >= 5 &&
+	    !memcmp(m->data, "JFIF", 5))
+		return 1;
+	return cc->write_Adobe_marker && m->marker == JPEG_APP0 + 14 && m->data_length >= 5 &&
+	       !memcmp(m->data, "Adobe", 5);
+}
+
+static void step_write_out(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	c->cc.err = &c->em;
+	c->cc.client_data = c;
+	jpeg_create_compress(&c->cc);
+	c->have_c = 1;
+	jpeg_stdio_dest(&c->cc, c->f);
+	jpeg_copy_critical_parameters(&c->d, &c->cc);
+	c->cc.optimize_coding = TRUE;
+	c->cc.arith_code = c->d.arith_code;
+	c->cc.restart_interval = c->d.restart_interval;
+	if (c->d.progressive_mode)
+		jpeg_simple_progression(&c->cc);
+	jpeg_write_coefficients(&c->cc, k->coefs);
+	for (jpeg_saved_marker_ptr m = c->d.marker_list; m; m = m->next)
+		if (!written_by_library(&c->cc, m))
+			jpeg_write_marker(&c->cc, m->marker, m->data, m->data_length);
+	jpeg_finish_compress(&c->cc);
+}
+
+TP_MUST_USE static tp_status keep_finish(struct io_writer *w)
+{
+	struct jpeg_ctx *c = w->state;
+	struct keep *k = c->keep;
+	tp_status s = TP_OK;
+	if (jpeg_guard(c, step_write_out)) {
+		w->sys_errno = c->err_errno;
+		return tp_err(TP_EIO, "%s: writing: %s", w->path, c->msg);
+	}
+	tp_debug("%s: JPEG: %llu of %llu MCUs re-encoded, the rest kept as they were", w->name,
+		 (unsigned long long)k->mcus_new, (unsigned long long)k->mcus);
+	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0) {
+		w->sys_errno = errno ? errno : EIO;
+		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
+	}
+	if (fclose(c->f) != 0 && !s) {
+		w->sys_errno = errno ? errno : EIO;
+		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
+	}
+	c->f = NULL;
+	return s;
+}
+
+/* Open the source and read its coefficients; *kept = 0 when it does not fit. */
+TP_MUST_USE static tp_status open_source(struct io_writer *w, struct jpeg_ctx *c, struct keep *k,
+					 const char *source, int *kept)
+{
+	int fd;
+	tp_status s = tp_open_regular(source, &fd, NULL);
+	if (s)
+		return s;
+	if (!(k->src = fdopen(fd, "rb"))) {
+		close(fd);
+		return tp_err(TP_EIO, "%s: %s", source, strerror(errno));
+	}
+	if (jpeg_guard(c, step_src_header))
+		return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", source, c->msg);
+	if (!source_fits(c, w))
+		return TP_OK;
+	c->warnings = 0;
+	if (jpeg_guard(c, step_src_coefs)) {
+		if (c->em.msg_code == JERR_NO_BACKING_STORE) {
+			tp_warn("%s: too large to keep its JPEG coefficients (over %ld MiB); "
+				"re-encoding it whole", source, IO_JPEG_MAX_MEMORY >> 20);
+			return TP_OK;
+		}
+		return tp_err(TP_EFORMAT, "%s: corrupt JPEG (%s)", source, c->msg);
+	}
+	if (c->warnings)
+		return tp_err(TP_EFORMAT, "%s: corrupt or truncated JPEG (%s)", source, c->msg);
+	*kept = 1;
+	return TP_OK;
+}
+
+tp_status io_jpeg_keep_create(struct io_writer *w, const char *source, int *kept)
+{
+	struct jpeg_ctx *c = w->state;
+	struct keep *k = tp_calloc(1, sizeof *k);
+	tp_status s;
+	*kept = 0;
+	if (!k)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	c->keep = k;
+	c->keep_free = keep_free;
+	if ((s = open_source(w, c, k, source, kept)) != TP_OK || !*kept) {
+		/* the usual writer starts afresh: forget the source */
+		if (c->have_d)
+			jpeg_destroy_decompress(&c->d);
+		c->have_d = 0;
+		return s;
+	}
+	k->channels = w->info.channels;
+	k->width = w->info.width;
+	k->mcu_w = (uint32_t)c->d.max_h_samp_factor * DCTSIZE;
+	k->mcu_h = (uint32_t)c->d.max_v_samp_factor * DCTSIZE;
+	k->mcus_x = (k->width + k->mcu_w - 1) / k->mcu_w;
+	k->strip = tp_malloc((size_t)k->mcu_h * k->width * k->channels);
+	k->touched = tp_calloc(k->mcus_x, 1);
+	if (!k->strip || !k->touched)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	w->write_row = keep_write_row;
+	w->finish = keep_finish;
+	return TP_OK;
+}
