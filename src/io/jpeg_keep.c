@@ -45,6 +45,8 @@ struct keep {
 	uint8_t *touched;                /* mcus_x: MCU has a changed pixel */
 	int any;
 	uint64_t mcus, mcus_new;         /* MCUs in all; re-encoded */
+	unsigned restart, restart_rows;  /* the first scan's restart interval: in MCUs,
+					  * or (when a whole number of rows) in rows */
 };
 
 static void keep_free(void *p)
@@ -227,9 +229,12 @@ static void step_write_out(struct jpeg_ctx *c)
 	c->have_c = 1;
 	jpeg_stdio_dest(&c->cc, c->f);
 	jpeg_copy_critical_parameters(&c->d, &c->cc);
-	c->cc.optimize_coding = TRUE;
 	c->cc.arith_code = c->d.arith_code;
-	c->cc.restart_interval = c->d.restart_interval;
+	c->cc.optimize_coding = !c->d.arith_code;   /* (arithmetic coding adapts by itself) */
+	/* in rows when the source's was a whole number of them, so each
+	 * scan of a progressive file gets it in its own MCUs, as cjpeg does */
+	c->cc.restart_in_rows = (int)k->restart_rows;
+	c->cc.restart_interval = k->restart_rows ? 0 : k->restart;
 	if (c->d.progressive_mode)
 		jpeg_simple_progression(&c->cc);
 	jpeg_write_coefficients(&c->cc, k->coefs);
@@ -262,6 +267,27 @@ TP_MUST_USE static tp_status keep_finish(struct io_writer *w)
 	return s;
 }
 
+/* The first scan's restart interval (what jpeg_read_header saw), and in
+ * rows when it is a whole number of that scan's MCU rows. */
+static void note_restart(struct jpeg_ctx *c, struct keep *k)
+{
+	const struct jpeg_decompress_struct *d = &c->d;
+	unsigned per_row;
+	k->restart = d->restart_interval;
+	if (d->comps_in_scan > 1) {
+		unsigned mw = (unsigned)d->max_h_samp_factor * DCTSIZE;
+		per_row = (d->image_width + mw - 1) / mw;
+	} else {
+		const jpeg_component_info *ci = d->cur_comp_info[0];
+		unsigned cw = (unsigned)((d->image_width * (unsigned long)ci->h_samp_factor +
+					  (unsigned)d->max_h_samp_factor - 1) /
+					 (unsigned)d->max_h_samp_factor);
+		per_row = (cw + DCTSIZE - 1) / DCTSIZE;
+	}
+	k->restart_rows = per_row && k->restart && k->restart % per_row == 0 ?
+			  k->restart / per_row : 0;
+}
+
 /* Open the source and read its coefficients; *kept = 0 when it does not fit. */
 TP_MUST_USE static tp_status open_source(struct io_writer *w, struct jpeg_ctx *c, struct keep *k,
 					 const char *source, int *kept)
@@ -278,6 +304,7 @@ TP_MUST_USE static tp_status open_source(struct io_writer *w, struct jpeg_ctx *c
 		return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", source, c->msg);
 	if (!source_fits(c, w))
 		return TP_OK;
+	note_restart(c, k);
 	c->warnings = 0;
 	if (jpeg_guard(c, step_src_coefs)) {
 		if (c->em.msg_code == JERR_NO_BACKING_STORE) {
