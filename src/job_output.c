@@ -48,6 +48,7 @@ tp_status job_output_open(struct job *j)
 	};
 	char dir[4096], base[1024];
 	enum io_format of = io_format_from_name(j->io->output);
+	tp_status rc;
 	if (j->io->store)
 		remove_stale_temps(j->io->output);
 	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
@@ -62,7 +63,11 @@ tp_status job_output_open(struct job *j)
 	snprintf(base, sizeof base, "%s", j->io->output);
 	snprintf(j->tmp_path, sizeof j->tmp_path, "%s/.%s.tmp-%ld-%04lx", dirname(dir),
 		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
-	return io_writer_open(j->tmp_path, &oi, io_reader_meta(j->in), &wo, &j->out);
+	/* the writer's set-up is encoding (a JPEG writer keeping its input
+	 * reads that input's coefficients here) */
+	TP_TIMED(j->t, TP_STAGE_ENCODE)
+		rc = io_writer_open(j->tmp_path, &oi, io_reader_meta(j->in), &wo, &j->out);
+	return rc;
 }
 
 /*

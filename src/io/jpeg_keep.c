@@ -4,20 +4,21 @@
  *
  * At open, the source's coefficients are read (jpeg_read_coefficients: the
  * whole image's, in memory). Rows then arrive with the pixels that may have
- * changed marked; they are held one MCU row at a time. An MCU row in which
- * some MCU has a changed pixel is encoded on its own, into memory, with the
- * source's own quantisation tables, sampling factors and colour transform
+ * changed marked; they are held one MCU row at a time. In each MCU row, each
+ * run of MCUs with a changed pixel (runs a few MCUs apart taken as one) is
+ * encoded on its own, into memory, with the source's own quantisation
+ * tables, sampling factors and colour transform
  * (jpeg_copy_critical_parameters), read back as coefficients, and the blocks
  * of just the touched MCUs are copied over the source's. At the end the
  * coefficients are written (Huffman tables optimised; progressive when the
  * source was, with its restart interval) with every marker of the source
  * copied byte for byte.
  *
- * Why encode whole MCU rows rather than single MCUs: the colour conversion,
- * chroma downsampling and DCT of an MCU depend on its pixels alone, so an MCU
- * row encoded by libjpeg gives each MCU exactly the coefficients a whole
- * encode would, including the edge padding of the last column and row; and
- * libjpeg's own FDCT is used, not a copy of it.
+ * Why encode runs of MCUs with libjpeg: the colour conversion, chroma
+ * downsampling and DCT of an MCU depend on its pixels alone, so a run cut at
+ * MCU boundaries gives each MCU the coefficients a whole encode would give
+ * it, including the edge padding of the last column and row; and libjpeg's
+ * own FDCT is used, not a copy of it.
  *
  * An untouched MCU keeps its coefficients bit for bit. Decoded, its pixels
  * are the source's, except that libjpeg's smooth chroma upsampling (4:2:x)
@@ -44,6 +45,7 @@ struct keep {
 	uint32_t y0, nrows;              /* first row of the strip, rows held */
 	uint8_t *touched;                /* mcus_x: MCU has a changed pixel */
 	int any;
+	uint32_t run0, run1;             /* the MCUs being re-encoded (step arguments) */
 	uint64_t mcus, mcus_new;         /* MCUs in all; re-encoded */
 	unsigned restart, restart_rows;  /* the first scan's restart interval: in MCUs,
 					  * or (when a whole number of rows) in rows */
@@ -111,75 +113,96 @@ static int source_fits(struct jpeg_ctx *c, const struct io_writer *w)
 	       source_orientation(c) == 1;
 }
 
-/* Encode the strip's rows on their own, into memory, as the source was. */
-static void step_encode_strip(struct jpeg_ctx *c)
+/* Encode MCUs [run0, run1] of the strip on their own, into memory, as the
+ * source was encoded (the run's right edge is the image's when it reaches
+ * it, so the edge padding is the same). The compressor is made once. */
+static void step_encode_run(struct jpeg_ctx *c)
 {
 	struct keep *k = c->keep;
-	k->e.err = &c->em;
-	k->e.client_data = c;
-	jpeg_create_compress(&k->e);
-	k->have_e = 1;
+	uint32_t x0 = k->run0 * k->mcu_w, x1 = (k->run1 + 1) * k->mcu_w;
+	if (x1 > k->width)
+		x1 = k->width;
+	if (!k->have_e) {
+		k->e.err = &c->em;
+		k->e.client_data = c;
+		jpeg_create_compress(&k->e);
+		k->have_e = 1;
+	}
 	free(k->mem);
 	k->mem = NULL;
 	k->mem_len = 0;
 	jpeg_mem_dest(&k->e, &k->mem, &k->mem_len);
 	jpeg_copy_critical_parameters(&c->d, &k->e);
+	k->e.image_width = x1 - x0;
 	k->e.image_height = k->nrows;
 	k->e.input_components = (int)k->channels;
 	k->e.in_color_space = k->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
 	jpeg_start_compress(&k->e, TRUE);
 	for (uint32_t y = 0; y < k->nrows; y++) {
-		JSAMPROW row = k->strip + (size_t)y * k->width * k->channels;
+		JSAMPROW row = k->strip + ((size_t)y * k->width + x0) * k->channels;
 		jpeg_write_scanlines(&k->e, &row, 1);
 	}
 	jpeg_finish_compress(&k->e);
-	jpeg_destroy_compress(&k->e);
-	k->have_e = 0;
 }
 
-/* Read the strip back and put its touched MCUs' blocks over the source's. */
-static void step_copy_blocks(struct jpeg_ctx *c)
+/* Read the run back and put its MCUs' blocks over the source's. */
+static void step_copy_run(struct jpeg_ctx *c)
 {
 	struct keep *k = c->keep;
-	jvirt_barray_ptr *strip;
+	jvirt_barray_ptr *run;
 	uint32_t mcu_row = k->y0 / k->mcu_h;
-	k->ed.err = &c->em;
-	k->ed.client_data = c;
-	jpeg_create_decompress(&k->ed);
-	k->have_ed = 1;
+	if (!k->have_ed) {
+		k->ed.err = &c->em;
+		k->ed.client_data = c;
+		jpeg_create_decompress(&k->ed);
+		k->have_ed = 1;
+	}
 	jpeg_mem_src(&k->ed, k->mem, k->mem_len);
 	jpeg_read_header(&k->ed, TRUE);
-	strip = jpeg_read_coefficients(&k->ed);
+	run = jpeg_read_coefficients(&k->ed);
 	for (int ci = 0; ci < c->d.num_components; ci++) {
 		const jpeg_component_info *comp = &c->d.comp_info[ci];
 		JDIMENSION h = (JDIMENSION)comp->h_samp_factor, v = (JDIMENSION)comp->v_samp_factor;
 		JDIMENSION wb = (comp->width_in_blocks + h - 1) / h * h;
 		JBLOCKARRAY dst = (*c->d.mem->access_virt_barray)((j_common_ptr)&c->d, k->coefs[ci],
 								  mcu_row * v, v, TRUE);
-		JBLOCKARRAY src = (*k->ed.mem->access_virt_barray)((j_common_ptr)&k->ed, strip[ci],
+		JBLOCKARRAY src = (*k->ed.mem->access_virt_barray)((j_common_ptr)&k->ed, run[ci],
 								   0, v, FALSE);
-		for (uint32_t mx = 0; mx < k->mcus_x; mx++) {
-			if (!k->touched[mx])
+		/* only the touched MCUs: the untouched between them keep the source's */
+		for (uint32_t mx = k->run0; mx <= k->run1; mx++) {
+			JDIMENSION bx0 = mx * h, n = bx0 + h <= wb ? h : wb - bx0;
+			if (!k->touched[mx] || bx0 >= wb)
 				continue;
 			for (JDIMENSION by = 0; by < v; by++)
-				for (JDIMENSION bx = mx * h; bx < (mx + 1) * h && bx < wb; bx++)
-					memcpy(dst[by][bx], src[by][bx], sizeof(JBLOCK));
+				memcpy(dst[by][bx0], src[by][bx0 - k->run0 * h], (size_t)n * sizeof(JBLOCK));
 		}
 	}
-	jpeg_destroy_decompress(&k->ed);
-	k->have_ed = 0;
+	jpeg_finish_decompress(&k->ed);
 }
 
-/* The strip is complete: re-encode its touched MCUs, start the next one. */
+/* The strip is complete: re-encode its runs of touched MCUs (runs less than
+ * RUN_GAP MCUs apart are done as one), start the next strip. */
+#define RUN_GAP 3
 TP_MUST_USE static tp_status flush_strip(struct io_writer *w, struct jpeg_ctx *c, struct keep *k)
 {
 	k->mcus += k->mcus_x;
-	if (k->any) {
-		for (uint32_t mx = 0; mx < k->mcus_x; mx++)
-			k->mcus_new += k->touched[mx];
-		if (jpeg_guard(c, step_encode_strip) || jpeg_guard(c, step_copy_blocks))
+	for (uint32_t mx = 0; k->any && mx < k->mcus_x; mx++) {
+		uint32_t end = mx, gap = 0;
+		if (!k->touched[mx])
+			continue;
+		for (uint32_t x = mx + 1; x < k->mcus_x && gap < RUN_GAP; x++) {
+			gap = k->touched[x] ? 0 : gap + 1;
+			if (k->touched[x])
+				end = x;
+		}
+		k->run0 = mx;
+		k->run1 = end;
+		for (uint32_t x = mx; x <= end; x++)
+			k->mcus_new += k->touched[x];
+		if (jpeg_guard(c, step_encode_run) || jpeg_guard(c, step_copy_run))
 			return tp_err(TP_EIO, "%s: re-encoding rows %u-%u: %s", w->path, k->y0,
 				      k->y0 + k->nrows - 1, c->msg);
+		mx = end;
 	}
 	memset(k->touched, 0, k->mcus_x);
 	k->any = 0;

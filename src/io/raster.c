@@ -240,13 +240,14 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
  * A back end failed with status s: say it as the user sees it. With a
  * system reason, "writing NAME: REASON" (the temporary's name means nothing
  * to them); otherwise the back end's message with the temporary's path
- * replaced by NAME.
+ * replaced by NAME. TP_EFORMAT is a source the writer reads being corrupt
+ * (the JPEG whose coefficients it keeps): its message names that file.
  */
 TP_MUST_USE static tp_status write_failure(struct io_writer *w, tp_status s)
 {
 	char msg[1024];
 	size_t n = strlen(w->path);
-	if (s == TP_ENOMEM)
+	if (s == TP_ENOMEM || s == TP_EFORMAT)
 		return s;
 	if (w->sys_errno)
 		return tp_err(TP_EIO, "writing %s: %s", w->name, strerror(w->sys_errno));

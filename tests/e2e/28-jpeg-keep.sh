@@ -67,7 +67,7 @@ mkdir bad
 cp in/s420_mask.png bad/cut_mask.png
 expect_exit 65 "$TP" run bad -o outbad --engine telea
 eq "$(grep -c 'error' "$T/.stderr")" 1 "one error line"
-grep_err "cut.jpg"
+grep_err "bad/cut.jpg: corrupt or truncated JPEG"
 [ ! -e outbad/cut.jpg ] || fail "a partial output was left"
 no_temps outbad
 eq "$(sql outbad/.tilepaint.db "select count(*) from jobs where state = 3")" 1 "failed job"
