@@ -126,6 +126,7 @@ static void free_job(struct job *j)
 	tp_free(j->mask_src);
 	tp_free(j->mask_bin);
 	tp_free(j->mask_eff);
+	tp_free(j->mask_turned);
 	tp_free(j->row_buf);
 	tp_free(j->done);
 	tiler_coarse_free(j->coarse);

@@ -52,6 +52,9 @@ struct job {
 	size_t pix_bytes;    /* each slot's pix */
 	uint8_t *done;       /* (ntiles) result already in the store */
 	uint32_t mask_rows_pushed;
+	uint8_t *mask_turned; /* (height, width) the whole binarised mask in the image's
+			       * stored order, when it had to be turned to get there
+			       * (EXIF orientation), else NULL: streamed */
 	struct tiler_coarse *coarse; /* the guide's coarse image, or NULL: no guide */
 	uint8_t *guided;     /* (ntiles) 1: the tile touches a thick hole and gets the guide */
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */

@@ -1,63 +1,165 @@
 /*
- * job_mask.c - a job's mask as a stream of effective rows: read from the
- * mask file one row at a time, binarised, dilated (--dilate) with the rows
- * the dilation needs held back; and the mask pass that counts masked pixels
- * per tile before any image row is read.
+ * job_mask.c - a job's mask as a stream of effective rows in the image's
+ * stored order: read from the mask file one row at a time (or, when the
+ * image's EXIF orientation means the mask must be turned, read whole once),
+ * binarised, dilated (--dilate) with the rows the dilation needs held back;
+ * and the mask pass that counts masked pixels per tile before any image row
+ * is read.
  */
 #include "job_int.h"
+
+#include <string.h>
+
+/* Bytes of one row of the mask file. */
+static size_t row_bytes(const struct io_info *mi)
+{
+	return (size_t)mi->width * mi->channels * (mi->bits / 8);
+}
+
+/*
+ * How the mask's pixels lie on the image's stored ones. Images keep their
+ * stored pixel order and EXIF orientation; a mask of the stored size is used
+ * as it is; one of the displayed size (orientations 5-8, width and height
+ * swapped) is turned to fit. A square image with an orientation cannot tell
+ * by size: a mask with an orientation of its own is taken as stored that way,
+ * one without as displayed. *o_mask (display the mask's pixels under it) and
+ * *o_image (store them under it) are 0 when nothing needs turning.
+ */
+TP_MUST_USE static tp_status mask_orientation(struct job *j, const struct io_info *mi,
+					      int *o_mask, int *o_image)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	int o = io_reader_orientation(j->in), mo = io_reader_orientation(j->mk);
+	int swap = o >= 5;
+	*o_mask = *o_image = 0;
+	if (o <= 1) {
+		if (mi->width == ii->width && mi->height == ii->height)
+			return TP_OK;
+		return tp_err(TP_EFORMAT, "%s: the mask %s is %ux%u but the image is %ux%u",
+			      j->io->input, j->io->mask, mi->width, mi->height, ii->width, ii->height);
+	}
+	if (ii->width == ii->height && mi->width == ii->width && mi->height == ii->height) {
+		if (mo == o)
+			return TP_OK;
+		*o_mask = mo > 1 ? mo : 0;   /* tagged otherwise: displayed first */
+		*o_image = o;
+		return TP_OK;
+	}
+	if (mi->width == ii->width && mi->height == ii->height)
+		return TP_OK;
+	if (swap && mi->width == ii->height && mi->height == ii->width) {
+		*o_image = o;
+		return TP_OK;
+	}
+	return tp_err(TP_EFORMAT, "%s: the mask %s is %ux%u but the image is %ux%u as stored "
+		      "(%ux%u as displayed, EXIF orientation %d)", j->io->input, j->io->mask,
+		      mi->width, mi->height, ii->width, ii->height,
+		      swap ? ii->height : ii->width, swap ? ii->width : ii->height, o);
+}
+
+/* Read the whole mask, binarised, and turn it into the image's stored order. */
+TP_MUST_USE static tp_status turn_mask(struct job *j, const struct io_info *mi, int o_mask,
+				       int o_image)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	size_t n = (size_t)mi->width * mi->height, src_bytes = row_bytes(mi);
+	uint8_t *a = tp_malloc(n), *b = tp_malloc(n);
+	tp_status rc = TP_OK;
+	if (!a || !b) {
+		tp_free(a);
+		tp_free(b);
+		return tp_err(TP_ENOMEM, "%s: out of memory turning the mask", j->io->mask);
+	}
+	for (uint32_t y = 0; y < mi->height && rc == TP_OK; y++) {
+		TP_TIMED(j->t, TP_STAGE_DECODE)
+			rc = io_reader_read_rows(j->mk, j->mask_src, src_bytes, 1);
+		io_row_to_binary(mi, j->mask_src, a + (size_t)y * mi->width);
+	}
+	if (rc == TP_OK && o_mask) {
+		/* the mask's own orientation: its pixels as displayed (the image's size) */
+		io_orient_plane(o_mask, 0, a, b, mi->width, mi->height);
+		memcpy(a, b, n);
+	}
+	if (rc == TP_OK)
+		io_orient_plane(o_image, 1, a, b, ii->width, ii->height);
+	tp_free(a);
+	if (rc != TP_OK) {
+		tp_free(b);
+		return rc;
+	}
+	j->mask_turned = b;
+	return TP_OK;
+}
 
 tp_status job_mask_open(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in), *mi;
-	size_t src_bytes;
+	int o_mask, o_image;
 	tp_status rc;
 	io_reader_close(j->mk);
 	j->mk = NULL;
 	tiler_dilate_free(j->dil);
 	j->dil = NULL;
 	j->mask_rows_pushed = 0;
-	if ((rc = io_reader_open(j->io->mask, &j->mk)) != TP_OK)
-		return rc;
-	mi = io_reader_info(j->mk);
-	if (mi->width != ii->width || mi->height != ii->height)
-		return tp_err(TP_EFORMAT, "%s: the mask %s is %ux%u but the image is %ux%u",
-			      j->io->input, j->io->mask, mi->width, mi->height, ii->width, ii->height);
-	src_bytes = (size_t)mi->width * mi->channels * (mi->bits / 8);
-	if (!j->mask_src) {
-		j->mask_src = tp_malloc(src_bytes);
-		j->mask_bin = tp_malloc(mi->width);
-		j->mask_eff = tp_malloc(mi->width);
-		if (!j->mask_src || !j->mask_bin || !j->mask_eff)
+	if (!j->mask_eff) {
+		j->mask_bin = tp_malloc(ii->width);
+		j->mask_eff = tp_malloc(ii->width);
+		if (!j->mask_bin || !j->mask_eff)
 			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->mask);
+	}
+	if (!j->mask_turned) {
+		if ((rc = io_reader_open(j->io->mask, &j->mk)) != TP_OK)
+			return rc;
+		mi = io_reader_info(j->mk);
+		if ((rc = mask_orientation(j, mi, &o_mask, &o_image)) != TP_OK)
+			return rc;
+		tp_free(j->mask_src);
+		if (!(j->mask_src = tp_malloc(row_bytes(mi))))
+			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->mask);
+		if (o_image && (rc = turn_mask(j, mi, o_mask, o_image)) != TP_OK)
+			return rc;
 	}
 	if (!j->o->dilate)
 		return TP_OK;   /* job_mask_next_row uses the binarised rows as they are */
-	return tiler_dilate_new(mi->width, mi->height, j->o->dilate, &j->dil);
+	return tiler_dilate_new(ii->width, ii->height, j->o->dilate, &j->dil);
+}
+
+/* The next binarised mask row, in the image's stored order, into j->mask_bin
+ * (or, not dilating, j->mask_eff). */
+TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
+{
+	const struct io_info *mi;
+	tp_status rc;
+	if (j->mask_turned) {
+		uint32_t w = io_reader_info(j->in)->width;
+		memcpy(dst, j->mask_turned + (size_t)j->mask_rows_pushed * w, w);
+		return TP_OK;
+	}
+	mi = io_reader_info(j->mk);
+	/* reading the mask file is decoding, like the image's (timed
+	 * apart from the mask stage around this call) */
+	TP_TIMED(j->t, TP_STAGE_DECODE)
+		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
+	if (rc == TP_OK)
+		io_row_to_binary(mi, j->mask_src, dst);
+	return rc;
 }
 
 tp_status job_mask_next_row(struct job *j)
 {
-	const struct io_info *mi = io_reader_info(j->mk);
-	size_t src_bytes = (size_t)mi->width * mi->channels * (mi->bits / 8);
+	uint32_t height = io_reader_info(j->in)->height;
 	for (;;) {
 		tp_status rc;
 		if (j->o->dilate && tiler_dilate_pop(j->dil, j->mask_eff))
 			return TP_OK;
-		if (j->mask_rows_pushed >= mi->height)
+		if (j->mask_rows_pushed >= height)
 			return tp_err(TP_EINTERNAL, "%s: mask rows exhausted", j->io->mask);
-		/* reading the mask file is decoding, like the image's (timed
-		 * apart from the mask stage around this call) */
-		TP_TIMED(j->t, TP_STAGE_DECODE)
-			rc = io_reader_read_rows(j->mk, j->mask_src, src_bytes, 1);
+		rc = next_binary_row(j, j->o->dilate ? j->mask_bin : j->mask_eff);
 		if (rc != TP_OK)
 			return rc;
 		j->mask_rows_pushed++;
-		if (!j->o->dilate) {
-			/* no dilation: the binarised row is the effective one */
-			io_row_to_binary(mi, j->mask_src, j->mask_eff);
-			return TP_OK;
-		}
-		io_row_to_binary(mi, j->mask_src, j->mask_bin);
+		if (!j->o->dilate)
+			return TP_OK;   /* no dilation: the binarised row is the effective one */
 		if ((rc = tiler_dilate_push(j->dil, j->mask_bin)) != TP_OK)
 			return rc;
 	}
@@ -82,7 +184,7 @@ tp_status job_mask_pass(struct job *j)
 	job_test_freeze("mask", 0);
 	if ((rc = job_mask_open(j)) != TP_OK)
 		return rc;
-	height = io_reader_info(j->mk)->height;
+	height = io_reader_info(j->in)->height;
 	for (uint32_t y = 0; y < height; y++) {
 		if ((rc = job_mask_next_row(j)) != TP_OK)
 			return rc;

@@ -2,7 +2,7 @@
  * exif.c - the one EXIF field tilepaint interprets: IFD0 Orientation (0x0112).
  * The block is the TIFF structure that follows "Exif\0\0" in a JPEG APP1
  * segment, in either byte order. Every offset is bounds-checked: a malformed
- * block reads as orientation 1 and is never modified.
+ * block reads as having no orientation. Blocks are never modified.
  */
 #include "io_int.h"
 
@@ -53,17 +53,7 @@ int io_exif_orientation(const uint8_t *p, size_t n)
 	size_t off = p ? orientation_offset(p, n, &le) : 0;
 	uint32_t v;
 	if (!off)
-		return 1;
+		return 0;
 	v = get16(p + off, le);
-	return v >= 1 && v <= 8 ? (int)v : 1;
-}
-
-void io_exif_reset_orientation(uint8_t *p, size_t n)
-{
-	int le = 0;
-	size_t off = p ? orientation_offset(p, n, &le) : 0;
-	if (!off)
-		return;
-	p[off] = le ? 1 : 0;
-	p[off + 1] = le ? 0 : 1;
+	return v >= 1 && v <= 8 ? (int)v : 0;
 }

@@ -3,7 +3,7 @@
  * below them and below raster.c's dispatch: the limits on what a file may
  * declare (dimensions, byte counts, the process-wide memory and pixel caps
  * and their setters), the metadata a reader owns, the whole-image buffer and
- * the EXIF-oriented copy into it, and fsync by name. It calls only exif.c
+ * EXIF orientation (reported, and applied to masks), and fsync by name. It calls only exif.c
  * and src/util, so the arrows of src/io point one way:
  * raster.c -> back ends -> io_common.c -> exif.c.
  */
@@ -184,7 +184,7 @@ tp_status io_reader_alloc_image(struct io_reader *r)
 	return TP_OK;
 }
 
-/* Source pixel for upright (x, y) under EXIF orientation o; sw, sh = stored size. */
+/* Stored pixel shown at (x, y) under EXIF orientation o; sw, sh = stored size. */
 static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
 		       uint32_t *sx, uint32_t *sy)
 {
@@ -200,29 +200,26 @@ static void orient_src(int o, uint32_t x, uint32_t y, uint32_t sw, uint32_t sh,
 	}
 }
 
-tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o)
+void io_orient_plane(int o, int to_stored, const uint8_t *src, uint8_t *dst, uint32_t sw,
+		     uint32_t sh)
 {
-	uint32_t sw = r->info.width, sh = r->info.height;
-	size_t px = (size_t)r->info.channels * (r->info.bits / 8), sstride = sw * px;
-	tp_status s;
-
-	if (o >= 5) {
-		r->info.width = sh;
-		r->info.height = sw;
-	}
-	if ((s = io_reader_check(r)) || (s = io_reader_alloc_image(r)))
-		return s;
-	for (uint32_t y = 0; y < r->info.height; y++) {
-		uint8_t *d = r->image + (size_t)y * r->image_stride;
-		for (uint32_t x = 0; x < r->info.width; x++) {
+	uint32_t dw = o >= 5 && o <= 8 ? sh : sw, dh = o >= 5 && o <= 8 ? sw : sh;
+	for (uint32_t y = 0; y < dh; y++)
+		for (uint32_t x = 0; x < dw; x++) {
 			uint32_t sx, sy;
+			size_t s, d = (size_t)y * dw + x;
 			orient_src(o, x, y, sw, sh, &sx, &sy);
-			memcpy(d + (size_t)x * px, src + (size_t)sy * sstride + (size_t)sx * px, px);
+			s = (size_t)sy * sw + sx;
+			if (to_stored)
+				dst[s] = src[d];
+			else
+				dst[d] = src[s];
 		}
-	}
-	if (r->exif)
-		io_exif_reset_orientation(r->exif, r->meta.exif_len);
-	return TP_OK;
+}
+
+int io_reader_orientation(const struct io_reader *r)
+{
+	return io_exif_orientation(r->meta.exif, r->meta.exif_len);
 }
 
 tp_status io_fsync_path(const char *path)

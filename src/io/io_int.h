@@ -100,15 +100,10 @@ TP_MUST_USE tp_status io_reader_alloc_image(struct io_reader *r);
 /* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
 TP_MUST_USE tp_status io_fsync_path(const char *path);
 
-/* Lay out `src` (info.height rows of info.width packed pixels, as stored)
- * upright in a new r->image under EXIF orientation o (2..8): swaps width and
- * height for 5..8, sets buffered, and resets the orientation in r->exif. */
-TP_MUST_USE tp_status io_reader_orient(struct io_reader *r, const uint8_t *src, int o);
 
-/* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 1
- * when absent or malformed. io_exif_reset_orientation sets it to 1 in place. */
+/* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 0
+ * when it has none (or is malformed). */
 int io_exif_orientation(const uint8_t *p, size_t n);
-void io_exif_reset_orientation(uint8_t *p, size_t n);
 
 /* ---- the back ends, used by raster.c only ---- */
 

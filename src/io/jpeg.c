@@ -2,9 +2,8 @@
  * jpeg.c - JPEG reader and writer on libjpeg-turbo (8-bit gray and RGB).
  * The writer hands over to jpeg_keep.c when asked to keep a source JPEG's
  * coefficients and the source fits.
- * Reader: streams scanlines, except when APP1 Exif says the image is stored
- * rotated or mirrored (orientation 2..8): then it decodes the whole image and
- * transforms it upright (buffered) and resets the EXIF orientation to 1.
+ * Reader: streams scanlines in the order stored (an EXIF orientation is
+ * reported by io_reader_orientation, not applied).
  * Any libjpeg warning once decoding has started (truncated or corrupt data)
  * is an error. libjpeg's error_exit longjmps; the only setjmp is jpeg_guard().
  */
@@ -65,7 +64,7 @@ TP_MUST_USE static tp_status jpeg_read_row_cb(struct io_reader *r, uint8_t *dst)
 }
 
 /* Collect EXIF, XMP, ICC (possibly in several APP2 markers), comments, density. */
-TP_MUST_USE static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c, int *orientation)
+TP_MUST_USE static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx *c)
 {
 	jpeg_saved_marker_ptr m;
 	unsigned icc_count = 0;
@@ -73,14 +72,12 @@ TP_MUST_USE static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx
 	uint8_t *icc = NULL;
 	tp_status s = TP_OK;
 
-	*orientation = 1;
 	for (m = c->d.marker_list; m; m = m->next) {
 		if (m->marker == JPEG_APP0 + 1 && m->data_length > EXIF_HDR_LEN &&
 		    !memcmp(m->data, EXIF_HDR, EXIF_HDR_LEN) && !r->exif) {
 			if ((s = io_meta_set_exif(r, m->data + EXIF_HDR_LEN,
 						  m->data_length - EXIF_HDR_LEN)))
 				return s;
-			*orientation = io_exif_orientation(r->exif, r->meta.exif_len);
 		} else if (m->marker == JPEG_APP0 + 1 && m->data_length > XMP_HDR_LEN &&
 			   !memcmp(m->data, XMP_HDR, XMP_HDR_LEN) && !r->xmp) {
 			if ((s = io_meta_set_xmp(r, m->data + XMP_HDR_LEN,
@@ -137,32 +134,9 @@ TP_MUST_USE static tp_status jpeg_read_meta(struct io_reader *r, struct jpeg_ctx
 	return TP_OK;
 }
 
-/* Decode everything, then lay the pixels out upright in r->image. */
-TP_MUST_USE static tp_status jpeg_decode_oriented(struct io_reader *r, struct jpeg_ctx *c, int o)
-{
-	uint32_t sw = c->d.output_width, sh = c->d.output_height;
-	size_t sstride = (size_t)sw * r->info.channels, total;
-	uint8_t *src = NULL;
-	tp_status s = TP_OK;
-
-	if (tp_mul_overflow(sstride, sh, &total))
-		return tp_err(TP_EFORMAT, "%s: image too large", r->path);
-	src = tp_malloc(total);
-	if (!src)
-		return tp_err(TP_ENOMEM, "%s: out of memory decoding %ux%u image", r->path, sw, sh);
-	for (uint32_t y = 0; y < sh; y++)
-		if ((s = jpeg_row(r, c, src + (size_t)y * sstride, y)))
-			goto out;
-	s = io_reader_orient(r, src, o);
-out:
-	tp_free(src);
-	return s;
-}
-
 TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 {
 	struct jpeg_ctx *c = jpeg_ctx_new();
-	int orientation;
 	tp_status s;
 
 	if (!c)
@@ -194,7 +168,7 @@ TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 	r->info.alpha = 0;
 	if ((s = io_reader_check(r)))
 		return s;
-	if ((s = jpeg_read_meta(r, c, &orientation)))
+	if ((s = jpeg_read_meta(r, c)))
 		return s;
 	c->warnings = 0; /* header quirks are tolerated; damage in the data is not */
 	if (jpeg_guard(c, step_start)) {
@@ -211,8 +185,6 @@ TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 	    c->d.output_width != r->info.width || c->d.output_height != r->info.height)
 		return tp_err(TP_EFORMAT, "%s: unexpected JPEG decoder layout", r->path);
 	r->read_row = jpeg_read_row_cb;
-	if (orientation != 1)
-		return jpeg_decode_oriented(r, c, orientation);
 	return TP_OK;
 }
 
@@ -352,13 +324,12 @@ TP_MUST_USE static tp_status jpeg_create(struct io_writer *w, const struct io_me
 			return s;
 	}
 	if (meta && meta->exif && meta->exif_len) {
-		/* the pixels we are given are upright: say so */
+		/* as it came: the pixels are in the order stored, orientation and all */
 		c->exif = tp_malloc(meta->exif_len);
 		if (!c->exif)
 			return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 		memcpy(c->exif, meta->exif, meta->exif_len);
 		c->exif_len = meta->exif_len;
-		io_exif_reset_orientation(c->exif, c->exif_len);
 	}
 	if (jpeg_guard(c, step_write_header))
 		s = tp_err(TP_EIO, "%s: writing header: %s", w->path, c->msg);

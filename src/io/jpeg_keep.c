@@ -89,17 +89,6 @@ static void step_src_coefs(struct jpeg_ctx *c)
 	k->coefs = jpeg_read_coefficients(&c->d);
 }
 
-/* The EXIF orientation the source declares (1 when none). */
-static int source_orientation(struct jpeg_ctx *c)
-{
-	for (jpeg_saved_marker_ptr m = c->d.marker_list; m; m = m->next)
-		if (m->marker == JPEG_APP0 + 1 && m->data_length > EXIF_HDR_LEN &&
-		    !memcmp(m->data, EXIF_HDR, EXIF_HDR_LEN))
-			return io_exif_orientation(m->data + EXIF_HDR_LEN,
-						   m->data_length - EXIF_HDR_LEN);
-	return 1;
-}
-
 /* Can the rows of w be the source's pixels, coefficient for coefficient? */
 static int source_fits(struct jpeg_ctx *c, const struct io_writer *w)
 {
@@ -109,8 +98,7 @@ static int source_fits(struct jpeg_ctx *c, const struct io_writer *w)
 		    d->num_components == 3;
 	return d->image_width == w->info.width && d->image_height == w->info.height &&
 	       d->data_precision == 8 && w->info.bits == 8 && !w->info.alpha &&
-	       ((gray && w->info.channels == 1) || (color && w->info.channels == 3)) &&
-	       source_orientation(c) == 1;
+	       ((gray && w->info.channels == 1) || (color && w->info.channels == 3));
 }
 
 /* Encode MCUs [run0, run1] of the strip on their own, into memory, as the

@@ -233,7 +233,6 @@ TP_MUST_USE static tp_status png_read_meta(struct io_reader *r, struct png_ctx *
 TP_MUST_USE static tp_status png_open(struct io_reader *r)
 {
 	struct png_ctx *c = tp_calloc(1, sizeof *c);
-	int orientation;
 	tp_status s;
 
 	if (!c)
@@ -256,10 +255,9 @@ TP_MUST_USE static tp_status png_open(struct io_reader *r)
 	if ((s = png_read_meta(r, c)))
 		return s;
 	r->read_row = png_read_row_cb;
-	orientation = io_exif_orientation(r->exif, r->meta.exif_len);
-	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE && orientation == 1)
+	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE)
 		return TP_OK;
-	/* interlaced or stored rotated: decode the whole image */
+	/* interlaced: decode the whole image */
 	if ((s = io_reader_alloc_image(r)))
 		return s;
 	c->rows = tp_malloc(r->info.height * sizeof *c->rows);
@@ -275,12 +273,6 @@ TP_MUST_USE static tp_status png_open(struct io_reader *r)
 		return png_status(c, r->path, what);
 	}
 	TP_FREE(c->rows);
-	if (orientation != 1) {
-		uint8_t *stored = r->image;
-		r->image = NULL;
-		s = io_reader_orient(r, stored, orientation);
-		tp_free(stored);
-	}
 	return s;
 }
 

@@ -7,8 +7,10 @@
  * 2 (gray + alpha), 3 (RGB) or 4 (RGBA); alpha, when present, is the last
  * channel. A reader hands out rows strictly in order, so memory stays bounded
  * by what the caller holds, except where a format forces a whole-image decode
- * (interlaced PNG, JPEG or PNG with an EXIF rotation): io_reader_info().buffered
- * says so, and the image is then delivered upright.
+ * (interlaced PNG): io_reader_info().buffered says so. Rows come in the order
+ * the file stores them, whatever its EXIF orientation (io_reader_orientation),
+ * and writers keep the EXIF block as it is, so an output has its input's
+ * orientation.
  *
  * What is read: PNG of any kind (palette and gray below 8 bits expanded, tRNS
  * becomes alpha); baseline/progressive JPEG, gray or YCbCr/RGB (CMYK is
@@ -59,8 +61,8 @@ struct io_info {
 
 /*
  * Metadata carried from input to output, as opaque blobs that each writer
- * re-emits where its format allows: ICC profile, EXIF (with the orientation
- * tag reset to 1 when the reader applied it), XMP, resolution, and text.
+ * re-emits where its format allows: ICC profile, EXIF (as it is, orientation
+ * included), XMP, resolution, and text.
  * Owned by the reader that produced it; borrowed by the writer.
  * Where it lives: PNG iCCP, eXIf, pHYs, tEXt/iTXt/zTXt before IDAT (XMP is the
  * iTXt "XML:com.adobe.xmp"); JPEG APP2 ICC_PROFILE (split over markers), APP1
@@ -85,8 +87,8 @@ struct io_meta {
 
 /*
  * Options for writers (NULL = all defaults).
- * JPEG: baseline, 4:4:4 chroma for quality >= 90 and 4:2:0 below; the EXIF
- * block is always written with orientation 1 (the pixels given are upright).
+ * JPEG: baseline, 4:4:4 chroma for quality >= 90 and 4:2:0 below (unless
+ * jpeg_keep keeps the source's layout).
  * TIFF: strips of about 256 KiB (one row when a row is larger), horizontal
  * predictor for LZW/deflate/ZSTD/LZMA, BigTIFF when the uncompressed image
  * exceeds 2 GiB. A codec the writer cannot use for this layout (JPEG with
@@ -109,9 +111,9 @@ struct io_write_opts {
 			     * tables and subsampling; its markers are copied byte for
 			     * byte, Huffman tables optimised, progressive and restart
 			     * intervals kept. Ignored (a whole encode at jpeg_quality)
-			     * when the file is not a JPEG of this size and layout, is
-			     * stored rotated (EXIF orientation 2-8), or needs more than
-			     * 2 GiB of coefficients. NULL: a whole encode. */
+			     * when the file is not a JPEG of this size and layout, or
+			     * needs more than 2 GiB of coefficients. NULL: a whole
+			     * encode. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
 
@@ -151,6 +153,14 @@ void io_reader_set_max_memory(size_t bytes);
 void io_reader_set_max_pixels(uint64_t pixels);
 /* Borrowed; valid until close. */
 const struct io_info *io_reader_info(const struct io_reader *r);
+/* The EXIF orientation the file declares (1..8), 0 when it declares none.
+ * Rows are always delivered as stored: the orientation is not applied. */
+int io_reader_orientation(const struct io_reader *r);
+/* A one-byte-per-pixel plane between the layouts of EXIF orientation o
+ * (1..8): to_stored, src is as displayed (sh x sw for 5..8, else sw x sh) and
+ * dst as stored (sw x sh); else the other way. */
+void io_orient_plane(int o, int to_stored, const uint8_t *src, uint8_t *dst, uint32_t sw,
+		     uint32_t sh);
 const struct io_meta *io_reader_meta(const struct io_reader *r);
 /* The TIFF/PNG/JPEG compression or variant of the input, for writers that copy it
  * (TIFF: COMPRESSION_* value; others 0). */

@@ -14,6 +14,12 @@
  *   jpegcheck markers FILE         one line per APPn / COM marker but JFIF APP0:
  *                                  "marker length fnv64"
  *   jpegcheck ppm IMAGE OUT.ppm    any image tilepaint reads, as binary PPM (PGM for gray)
+ *   jpegcheck orient O IMAGE OUT   IMAGE (8-bit gray or RGB, as stored) as displayed under
+ *                                  EXIF orientation O, written as OUT (.ppm, or any format
+ *                                  tilepaint writes); the EXIF definitions, written out here
+ *                                  on their own (the e2e test checks them against jpegtran)
+ *   jpegcheck ppmnear A B MAXDIFF  exit 0 when binary PPM/PGM files A and B have the same size
+ *                                  and no sample differs by more than MAXDIFF
  */
 #include "src/io/raster.h"
 
@@ -293,6 +299,106 @@ static int ppm(const char *in, const char *out)
 	return fclose(f) == 0 ? 0 : 2;
 }
 
+/* The stored pixel shown at (x, y) of the displayed picture (EXIF 2.3,
+ * Orientation): 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90
+ * clockwise, 7 transverse, 8 rotate 270 clockwise. */
+static void shown(int o, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t *sx, uint32_t *sy)
+{
+	static const int table[9][6] = {
+		/* sx = a*x + b*y + c*(w-1), sy = d*x + e*y + f*(h-1) */
+		{ 1, 0, 0, 0, 1, 0 },  { 1, 0, 0, 0, 1, 0 },  { -1, 0, 1, 0, 1, 0 },
+		{ -1, 0, 1, 0, -1, 1 }, { 1, 0, 0, 0, -1, 1 }, { 0, 1, 0, 1, 0, 0 },
+		{ 0, 1, 0, -1, 0, 1 },  { 0, -1, 1, -1, 0, 1 }, { 0, -1, 1, 1, 0, 0 },
+	};
+	const int *t = table[o];
+	*sx = (uint32_t)(t[0] * (long)x + t[1] * (long)y + t[2] * (long)(w - 1));
+	*sy = (uint32_t)(t[3] * (long)x + t[4] * (long)y + t[5] * (long)(h - 1));
+}
+
+static int orient(int o, const char *in, const char *out)
+{
+	struct io_reader *r;
+	struct io_writer *wr;
+	struct io_info ii, oi;
+	uint8_t *img, *disp;
+	uint32_t dw, dh;
+	size_t px;
+	if (o < 1 || o > 8 || io_reader_open(in, &r) != TP_OK)
+		return 2;
+	ii = *io_reader_info(r);
+	px = ii.channels;
+	if (ii.bits != 8)
+		return 2;
+	img = malloc((size_t)ii.width * ii.height * px);
+	for (uint32_t y = 0; y < ii.height; y++)
+		if (io_reader_read_rows(r, img + (size_t)y * ii.width * px, ii.width * px, 1) != TP_OK)
+			return 2;
+	io_reader_close(r);
+	dw = o >= 5 ? ii.height : ii.width;
+	dh = o >= 5 ? ii.width : ii.height;
+	disp = malloc((size_t)dw * dh * px);
+	for (uint32_t y = 0; y < dh; y++)
+		for (uint32_t x = 0; x < dw; x++) {
+			uint32_t sx, sy;
+			shown(o, x, y, ii.width, ii.height, &sx, &sy);
+			memcpy(disp + ((size_t)y * dw + x) * px, img + ((size_t)sy * ii.width + sx) * px, px);
+		}
+	if (strlen(out) > 4 && !strcmp(out + strlen(out) - 4, ".ppm")) {
+		FILE *f = fopen(out, "wb");
+		fprintf(f, "P%c\n%u %u\n255\n", px == 1 ? '5' : '6', dw, dh);
+		fwrite(disp, 1, (size_t)dw * dh * px, f);
+		return fclose(f) == 0 ? 0 : 2;
+	}
+	oi = (struct io_info){ dw, dh, ii.channels, 8, 0, io_format_from_name(out), 0 };
+	if (io_writer_open(out, &oi, NULL, NULL, &wr) != TP_OK ||
+	    io_writer_write_rows(wr, disp, (size_t)dw * px, dh) != TP_OK ||
+	    io_writer_finish(wr) != TP_OK) {
+		fprintf(stderr, "jpegcheck: %s\n", tp_errmsg());
+		return 2;
+	}
+	io_writer_close(wr);
+	free(img);
+	free(disp);
+	return 0;
+}
+
+/* A binary PPM/PGM as written by djpeg and this tool: header fields, then samples. */
+static uint8_t *read_pnm(const char *path, unsigned *w, unsigned *h, unsigned *c)
+{
+	FILE *f = fopen(path, "rb");
+	char kind;
+	unsigned max;
+	uint8_t *px;
+	size_t n;
+	if (!f || fscanf(f, "P%c %u %u %u", &kind, w, h, &max) != 4 || max != 255 ||
+	    (kind != '5' && kind != '6') || fgetc(f) == EOF)
+		return NULL;
+	*c = kind == '5' ? 1 : 3;
+	n = (size_t)*w * *h * *c;
+	px = malloc(n);
+	if (fread(px, 1, n, f) != n)
+		return NULL;
+	fclose(f);
+	return px;
+}
+
+static int ppmnear(const char *a, const char *b, int maxdiff)
+{
+	unsigned wa, ha, ca, wb, hb, cb;
+	uint8_t *pa = read_pnm(a, &wa, &ha, &ca), *pb = read_pnm(b, &wb, &hb, &cb);
+	int worst = 0;
+	if (!pa || !pb || wa != wb || ha != hb || ca != cb) {
+		fprintf(stderr, "jpegcheck: %s and %s: unreadable or of different sizes\n", a, b);
+		return 1;
+	}
+	for (size_t i = 0; i < (size_t)wa * ha * ca; i++) {
+		int d = pa[i] > pb[i] ? pa[i] - pb[i] : pb[i] - pa[i];
+		worst = d > worst ? d : worst;
+	}
+	printf("max difference %d\n", worst);
+	return worst <= maxdiff ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "coefs"))
@@ -303,6 +409,10 @@ int main(int argc, char **argv)
 		return layout(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "markers"))
 		return markers(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "orient"))
+		return orient(atoi(argv[2]), argv[3], argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "ppmnear"))
+		return ppmnear(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "ppm"))
 		return ppm(argv[2], argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/jpegcheck.c\n");
