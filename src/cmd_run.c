@@ -36,6 +36,9 @@ static const char run_synopsis[] =
 "                       input JPEG outside the mask; 95 for other inputs)\n"
 "  --png-level N        PNG zlib level 0-9 (default 6)\n"
 "  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
+"  --force              redo images already done (and failed ones)\n"
+"  --retry-failed       try again images that failed, though nothing changed\n"
+"  --overwrite          replace existing outputs this job store did not write\n"
 "Engine and tiling:\n"
 "  --engine NAME        patch (default), telea, harmonic, lama (default with --model)\n"
 "  --model FILE         model weights for lama (.safetensors or big-lama .ckpt)\n"
@@ -214,6 +217,7 @@ static void run_batch(struct run *r)
 		case ITEM_DONE: r->n.done_now++; break;
 		case ITEM_UP_TO_DATE: r->n.up_to_date++; break;
 		case ITEM_FAILED: r->n.failed++; break;
+		case ITEM_FAILED_BEFORE: r->n.failed_before++; break;
 		case ITEM_BUSY: r->n.busy++; break;
 		case ITEM_STOPPED: break;
 		}
@@ -230,6 +234,11 @@ static void summarise(struct run *r)
 	}
 	tp_progress_free(r->prog);
 	r->prog = NULL;
+	if (r->n.failed_before)
+		tp_info("%zu image%s failed before and %s not tried again (inputs and options "
+			"unchanged): 'tilepaint status' lists them, --retry-failed tries them",
+			r->n.failed_before, r->n.failed_before == 1 ? "" : "s",
+			r->n.failed_before == 1 ? "was" : "were");
 	tp_info("%zu images: %zu done now, %zu already done, %zu failed%s%s; tiles: %llu inpainted, %llu reused, %llu skipped",
 		r->n.images, r->n.done_now, r->n.up_to_date, r->n.failed,
 		r->n.busy ? ", some left to another running tilepaint" : "",

@@ -9,5 +9,6 @@ int cmd_run(int argc, char **argv);
 int cmd_inpaint(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 #endif

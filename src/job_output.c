@@ -113,6 +113,8 @@ tp_status job_output_publish(struct job *j)
 		/* what the store keeps to tell later whether the output is still ours */
 		rc = tp_content_sig(j->tmp_path, j->res->output_sig, sizeof j->res->output_sig);
 		if (rc == TP_OK && io->store)
+			rc = store_job_expect_output(io->store, io->lease, j->res->output_sig);
+		if (rc == TP_OK && io->store)
 			rc = store_job_done(io->store, io->lease, j->res->output_sig,
 					    rename_into_place, j);
 		else if (rc == TP_OK)

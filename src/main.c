@@ -17,6 +17,7 @@ static const struct {
 	{ "inpaint", cmd_inpaint, "inpaint [OPTIONS] IMAGE MASK OUTPUT" },
 	{ "status", cmd_status, "status (-o DIR | --db FILE) [--format table|json]" },
 	{ "report", cmd_report, "report (-o DIR | --db FILE) [--format table|csv|json]" },
+	{ "forget", cmd_forget, "forget (-o DIR | --db FILE) (PATH... | --failed)" },
 };
 
 static void usage(FILE *f)

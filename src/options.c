@@ -15,7 +15,7 @@
 enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
-	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS
+	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +42,9 @@ static const struct option long_opts[] = {
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "lease", required_argument, NULL, O_LEASE },
 	{ "max-pixels", required_argument, NULL, O_MAX_PIXELS },
+	{ "force", no_argument, NULL, O_FORCE },
+	{ "retry-failed", no_argument, NULL, O_RETRY_FAILED },
+	{ "overwrite", no_argument, NULL, O_OVERWRITE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -50,7 +53,8 @@ static const struct option long_opts[] = {
 static int run_only(int c)
 {
 	return c == 'o' || c == O_DB || c == O_MASKS || c == O_MASK || c == O_MASK_SUFFIX ||
-	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD || c == O_LEASE;
+	       c == 'r' || c == O_MAX_TIME || c == O_DRY_RUN || c == O_SHARD || c == O_LEASE ||
+	       c == O_FORCE || c == O_RETRY_FAILED || c == O_OVERWRITE;
 }
 
 TP_MUST_USE static tp_status parse_u32(const char *name, const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -126,6 +130,9 @@ TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o
 		break;
 	case O_MAX_PIXELS: return parse_pixels(arg, &o->max_pixels);
 	case O_DRY_RUN: o->dry_run = 1; break;
+	case O_FORCE: o->force = 1; break;
+	case O_RETRY_FAILED: o->retry_failed = 1; break;
+	case O_OVERWRITE: o->overwrite = 1; break;
 	case 'q': o->quiet = 1; break;
 	case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
 	case O_JPEG_Q:

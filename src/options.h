@@ -30,6 +30,9 @@ struct tp_opts {
 	const char *mask_suffix;
 	int recurse;
 	uint32_t shard_k, shard_n; /* 1-based shard K of N; N = 0: none */
+	int force;                 /* --force: redo done jobs (and failed ones) */
+	int retry_failed;          /* --retry-failed: try failed jobs again though unchanged */
+	int overwrite;             /* --overwrite: replace outputs this store did not write */
 };
 
 enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };

@@ -15,7 +15,7 @@
 #include "../store/store.h"
 
 struct run_counts {
-	size_t images, done_now, up_to_date, failed, busy, left;
+	size_t images, done_now, up_to_date, failed, failed_before, busy, left;
 	uint64_t tiles, active, computed, reused;
 };
 
@@ -35,7 +35,8 @@ struct run {
 };
 
 /* How one image ended, for the counts and the exit code. */
-enum item_outcome { ITEM_DONE, ITEM_UP_TO_DATE, ITEM_FAILED, ITEM_BUSY, ITEM_STOPPED };
+enum item_outcome { ITEM_DONE, ITEM_UP_TO_DATE, ITEM_FAILED, ITEM_FAILED_BEFORE, ITEM_BUSY,
+		    ITEM_STOPPED };
 
 /* One image of the batch, start to end; its outcome is also in r->ex. */
 enum item_outcome run_item(struct run *r, const struct tp_item *it);

@@ -12,6 +12,7 @@
 #include "sig.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* The job's stage times and the signing's, into the store. */
 TP_MUST_USE static tp_status flush_timings(struct store *s, const struct store_lease *l, int64_t run,
@@ -38,12 +39,15 @@ static enum item_outcome store_trouble(struct run *r)
 	return ITEM_STOPPED;
 }
 
-/* Record a failure of `it` that happened before or without a claim. */
-static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const char *msg, int exit_code)
+/* Record a failure of `it` that happened before or without a claim (the
+ * input's own fault when the exit code says data error, or a refusal to
+ * replace a file). */
+static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const char *msg, int exit_code,
+					int failed_input)
 {
 	tp_progress_clear(r->prog);
 	tp_error("%s", msg);
-	if (job_id && store_job_fail(r->st, NULL, job_id, msg) != TP_OK)
+	if (job_id && store_job_fail(r->st, NULL, job_id, msg, failed_input) != TP_OK)
 		tp_error("%s", tp_errmsg());
 	r->ex = tp_exit_worse(r->ex, exit_code);
 	return ITEM_FAILED;
@@ -169,7 +173,7 @@ static enum item_outcome record(struct run *r, const struct tp_item *it,
 		/* the engine cannot start: every job would fail the same way */
 		return release_and_stop(r, lease, TP_EXIT_CONFIG);
 	snprintf(msg, sizeof msg, "%s", tp_errmsg());
-	if (store_job_fail(r->st, lease, 0, msg) != TP_OK)
+	if (store_job_fail(r->st, lease, 0, msg, tp_job_exit_code(rc) == TP_EXIT_DATAERR) != TP_OK)
 		tp_error("%s", tp_errmsg());
 	r->ex = tp_exit_worse(r->ex, tp_job_exit_code(rc));
 	return ITEM_FAILED;
@@ -192,6 +196,16 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	tp_progress_clear(r->prog);
 	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
 	return record(r, it, lease, rc, &res, sign);
+}
+
+/* A done job to do again: its output went missing or changed, or --force. */
+static void redo_done(struct run *r, const struct tp_item *it, const struct store_job *job)
+{
+	const char *why = r->o.force ? "redoing it (--force)"
+		: "the output is missing or changed since it was written; redoing it";
+	tp_info("%s: %s", it->output, why);
+	if (store_job_requeue(r->st, job->id, why) != TP_OK)
+		tp_warn("%s", tp_errmsg());
 }
 
 /* The signatures of the image and its mask (the recorded ones when the
@@ -223,12 +237,12 @@ static enum item_outcome fail_item(struct run *r, const struct tp_item *it, int6
 {
 	/* the stored error is the line as printed: it names the file */
 	char msg[1200];
+	int code = it->problem ? tp_exit_code(it->why) : tp_job_exit_code(sign_rc);
 	if (it->problem)
 		snprintf(msg, sizeof msg, "%s: %s", it->input, it->problem);
 	else
 		snprintf(msg, sizeof msg, "%s", tp_errmsg());
-	return fail_unclaimed(r, job_id, msg, it->problem ? tp_exit_code(it->why)
-							  : tp_job_exit_code(sign_rc));
+	return fail_unclaimed(r, job_id, msg, code, code == TP_EXIT_DATAERR);
 }
 
 enum item_outcome run_item(struct run *r, const struct tp_item *it)
@@ -251,17 +265,19 @@ enum item_outcome run_item(struct run *r, const struct tp_item *it)
 					r->opt_hex, g.in_stat, g.mk_stat };
 	if (store_job_sync(r->st, &spec, &job) != TP_OK)
 		return store_trouble(r);
+	if (job.failed_input && !r->o.retry_failed && !r->o.force && !r->o.overwrite)
+		return ITEM_FAILED_BEFORE;   /* its input was wrong and is unchanged: not again */
 	if (it->problem || src != TP_OK)
 		return fail_item(r, it, job.id, src);
 	if (job.state == STORE_JOB_DONE) {
-		if (output_unchanged(r, it, &job))
+		if (!r->o.force && output_unchanged(r, it, &job))
 			return ITEM_UP_TO_DATE;
-		/* finished before, but the output is gone or was changed: redo */
-		tp_info("%s: the output is missing or changed since it was written; redoing it",
-			it->output);
-		if (store_job_fail(r->st, NULL, job.id,
-				   "output missing or changed since it was written; redoing") != TP_OK)
-			tp_warn("%s", tp_errmsg());
+		redo_done(r, it, &job);
+	} else if (!r->o.overwrite && !(found && rec.output_sig[0]) && !access(it->output, F_OK)) {
+		char msg[1200];
+		snprintf(msg, sizeof msg, "%s: exists, and this job store did not write it: not "
+			 "replacing it (--overwrite to allow)", it->output);
+		return fail_unclaimed(r, job.id, msg, TP_EXIT_CANTCREAT, 1);
 	}
 	if (tp_lease_claim(r->st, job.id, r->owner, r->host, r->o.lease_s, it->input, &lease,
 			   &got) != TP_OK)

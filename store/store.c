@@ -44,7 +44,7 @@ enum stmt_id {
 	ST_TILES_LIST, ST_TILE_INSERT, ST_TILES_DONE, ST_TILE_GET, ST_TILE_PUT,
 	ST_TILE_FAIL, ST_TIMING_ADD, ST_FENCE, ST_JOB_STATS, ST_JOB_OUT_STAT,
 	ST_STATUS_JOBS, ST_STATUS_TILES, ST_STATUS_TIMED, ST_STATUS_RUN,
-	ST_JOBS_EACH, ST_STAGES_EACH,
+	ST_JOBS_EACH, ST_STAGES_EACH, ST_JOB_REQUEUE, ST_FORGET_TILES, ST_FORGET_JOBS, ST_JOB_EXPECT,
 	ST_COUNT
 };
 
@@ -288,6 +288,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE jobs ADD COLUMN input_stat TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE jobs ADD COLUMN mask_stat TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE jobs ADD COLUMN output_stat TEXT NOT NULL DEFAULT '';",
+	/* 2 -> 3: how a failed job failed: 1 when its input is what was wrong
+	 * (not worth trying again until something changes), 0 otherwise */
+	"ALTER TABLE jobs ADD COLUMN failed_input INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*
@@ -674,7 +677,7 @@ tp_status store_run_end(struct store *s, int64_t run_id, int exit_status)
 
 /* The columns job_from_row reads, in its order. */
 #define JOB_COLS "id, state, attempts, output_sig, error, output_stat, input_sig, " \
-		 "input_stat, mask_sig, mask_stat"
+		 "input_stat, mask_sig, mask_stat, failed_input"
 
 static void job_from_row(sqlite3_stmt *st, int col, struct store_job *out)
 {
@@ -689,6 +692,7 @@ static void job_from_row(sqlite3_stmt *st, int col, struct store_job *out)
 	copy_col(out->input_stat, sizeof out->input_stat, st, col + 7);
 	copy_col(out->mask_sig, sizeof out->mask_sig, st, col + 8);
 	copy_col(out->mask_stat, sizeof out->mask_stat, st, col + 9);
+	out->failed_input = out->state == STORE_JOB_FAILED && sqlite3_column_int(st, col + 10);
 }
 
 static int text_eq(sqlite3_stmt *st, int col, const char *want)
@@ -751,9 +755,9 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 	if (rc == SQLITE_ROW) {
 		job_from_row(st, 0, out);
 		id = out->id;
-		same = text_eq(st, 10, spec->input) && text_eq(st, 6, spec->input_sig) &&
-		       text_eq(st, 8, mask_sig) && text_eq(st, 11, spec->options_hash);
-		same_extra = text_eq(st, 12, spec->mask) && text_eq(st, 7, in_stat) &&
+		same = text_eq(st, 11, spec->input) && text_eq(st, 6, spec->input_sig) &&
+		       text_eq(st, 8, mask_sig) && text_eq(st, 12, spec->options_hash);
+		same_extra = text_eq(st, 13, spec->mask) && text_eq(st, 7, in_stat) &&
 			     text_eq(st, 9, mk_stat);
 	} else if (rc != SQLITE_DONE) {
 		r = db_fail(s, rc, "looking up a job");
@@ -787,7 +791,7 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			"UPDATE jobs SET input = ?2, mask = ?3, input_sig = ?4, mask_sig = ?5, "
 			"options_hash = ?6, input_stat = ?7, mask_stat = ?8, state = " J_QUEUED ", "
 			"attempts = 0, error = '', lease_owner = NULL, lease_expires = NULL, "
-			"lease_gen = lease_gen + 1, output_sig = '', output_stat = '', "
+			"lease_gen = lease_gen + 1, "
 			"updated = ?9 WHERE id = ?1", &st);
 		if (r != TP_OK)
 			goto fail;
@@ -1015,6 +1019,20 @@ tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t 
 	return fenced_run(s, l, st, "renewing a lease");
 }
 
+tp_status store_job_expect_output(struct store *s, const struct store_lease *l,
+				  const char *output_sig)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_JOB_EXPECT,
+		"UPDATE jobs SET output_sig = ?2, output_stat = '', updated = ?3 WHERE id = ?1", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "noting the output to come", "iti", l->job, output_sig,
+		       tp_wall_s())) != TP_OK)
+		return r;
+	return fenced_run(s, l, st, "noting the output to come");
+}
+
 tp_status store_job_release(struct store *s, const struct store_lease *l)
 {
 	sqlite3_stmt *st;
@@ -1070,7 +1088,7 @@ fail:
 }
 
 tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
-			 const char *error)
+			 const char *error, int failed_input)
 {
 	sqlite3_stmt *st;
 	tp_status r;
@@ -1078,23 +1096,23 @@ tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t i
 	if (l) {
 		r = stmt_get(s, ST_JOB_FAIL,
 			"UPDATE jobs SET state = " J_FAILED ", error = ?2, lease_owner = NULL, "
-			"lease_expires = NULL, updated = ?3 WHERE id = ?1", &st);
+			"lease_expires = NULL, updated = ?3, failed_input = ?4 WHERE id = ?1", &st);
 		if (r != TP_OK)
 			return r;
-		if ((r = bindf(s, st, "marking a job failed", "iti", l->job, error ? error : "",
-			       tp_wall_s())) != TP_OK)
+		if ((r = bindf(s, st, "marking a job failed", "itii", l->job, error ? error : "",
+			       tp_wall_s(), (int64_t)!!failed_input)) != TP_OK)
 			return r;
 		return fenced_run(s, l, st, "marking a job failed");
 	}
 	/* Unfenced: the job failed before a claim. Never over a live lease. */
 	r = stmt_get(s, ST_JOB_FAIL_ANY,
 		"UPDATE jobs SET state = " J_FAILED ", error = ?2, lease_owner = NULL, "
-		"lease_expires = NULL, updated = ?3 WHERE id = ?1 AND "
+		"lease_expires = NULL, updated = ?3, failed_input = ?4 WHERE id = ?1 AND "
 		"NOT (state = " J_RUNNING " AND lease_expires > ?3)", &st);
 	if (r != TP_OK)
 		return r;
-	if ((r = bindf(s, st, "marking a job failed", "iti", id, error ? error : "",
-		       tp_wall_s())) != TP_OK)
+	if ((r = bindf(s, st, "marking a job failed", "itii", id, error ? error : "",
+		       tp_wall_s(), (int64_t)!!failed_input)) != TP_OK)
 		return r;
 	r = stmt_run(s, st, "marking a job failed");
 	if (r == TP_OK && sqlite3_changes(s->db) == 0) {
@@ -1108,6 +1126,49 @@ tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t i
 				   s->path, (long long)id, cur ? cur : "another run");
 		stmt_reset(rd);
 	}
+	return r;
+}
+
+tp_status store_job_requeue(struct store *s, int64_t id, const char *note)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_JOB_REQUEUE,
+		"UPDATE jobs SET state = " J_QUEUED ", error = ?2, updated = ?3 WHERE id = ?1 AND "
+		"NOT (state = " J_RUNNING " AND lease_expires > ?3)", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "queueing a job again", "iti", id, note ? note : "",
+		       tp_wall_s())) != TP_OK)
+		return r;
+	return stmt_run(s, st, "queueing a job again");
+}
+
+/* The jobs store_forget removes: named by input or output path (?1), or
+ * (?1 NULL) every failed one; never one held by a live lease (?2: now). */
+#define FORGET_WHERE "(CASE WHEN ?1 IS NULL THEN state = " J_FAILED " ELSE (input = ?1 OR " \
+		     "output = ?1) END) AND NOT (state = " J_RUNNING " AND lease_expires > ?2)"
+
+tp_status store_forget(struct store *s, const char *path, int64_t *removed)
+{
+	sqlite3_stmt *st;
+	int64_t now = tp_wall_s();
+	tp_status r = tx_begin(s, "forgetting jobs");
+	*removed = 0;
+	if (r != TP_OK)
+		return r;
+	r = stmt_get(s, ST_FORGET_TILES, "DELETE FROM tiles WHERE job_id IN "
+		     "(SELECT id FROM jobs WHERE " FORGET_WHERE ")", &st);
+	if (r == TP_OK && (r = bindf(s, st, "forgetting tiles", "ti", path, now)) == TP_OK)
+		r = stmt_run(s, st, "forgetting tiles");
+	if (r == TP_OK)
+		r = stmt_get(s, ST_FORGET_JOBS, "DELETE FROM jobs WHERE " FORGET_WHERE, &st);
+	if (r == TP_OK && (r = bindf(s, st, "forgetting jobs", "ti", path, now)) == TP_OK) {
+		r = stmt_run(s, st, "forgetting jobs");
+		*removed = sqlite3_changes(s->db);
+	}
+	if (r == TP_OK && (r = tx_commit(s, "forgetting jobs")) == TP_OK)
+		return TP_OK;
+	tx_rollback(s);
 	return r;
 }
 

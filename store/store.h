@@ -13,7 +13,7 @@
 
 #include "../src/util/tp.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum store_job_state {
 	STORE_JOB_QUEUED = 0,   /* known, not finished */
@@ -80,11 +80,14 @@ struct store_job {
 	int64_t id;
 	enum store_job_state state;
 	int64_t attempts;
-	char output_sig[128];     /* content signature of the written output (done jobs), or "" */
+	char output_sig[128];     /* content signature of the last output put in place (kept
+				   * when the inputs change: the file is ours), or "" */
 	char output_stat[128];    /* its identity when written (the cheap re-run check), or "" */
 	char error[512];          /* last error text, or "" */
 	/* as recorded, for the cheap "unchanged" check before hashing (store_job_find) */
 	char input_sig[128], input_stat[128], mask_sig[128], mask_stat[128];
+	int failed_input;         /* failed, and its input was what was wrong (so trying it
+				   * again is pointless until something changes) */
 };
 
 /*
@@ -141,6 +144,15 @@ TP_MUST_USE tp_status store_job_claim(struct store *s, int64_t id, const char *o
  * (holding an expired lease nobody took over still renews). */
 TP_MUST_USE tp_status store_job_renew(struct store *s, const struct store_lease *l, int64_t now,
 			  int64_t lease_s);
+/*
+ * Before putting an output in place: note its content signature, fenced, so
+ * that the store knows the file at the output path is its own even if the
+ * run dies between the rename and store_job_done. A job keeps the signature
+ * of the last output it put in place (also when its inputs change), which is
+ * how a run tells its own outputs from files it must not replace.
+ */
+TP_MUST_USE tp_status store_job_expect_output(struct store *s, const struct store_lease *l,
+					      const char *output_sig);
 /* Give the job back unfinished (stopped early): state queued, lease cleared.
  * TP_ELEASE if the lease is no longer ours. */
 TP_MUST_USE tp_status store_job_release(struct store *s, const struct store_lease *l);
@@ -159,13 +171,23 @@ TP_MUST_USE tp_status store_job_release(struct store *s, const struct store_leas
  */
 TP_MUST_USE tp_status store_job_done(struct store *s, const struct store_lease *l, const char *output_sig,
 			 tp_status (*publish)(void *ctx, char *stat_key, size_t n), void *ctx);
+/* Queue job `id` again (a done job whose output went missing or changed is
+ * to be redone), noting why; a job under a live lease is left as it is. */
+TP_MUST_USE tp_status store_job_requeue(struct store *s, int64_t id, const char *note);
+/* Remove jobs and their tiles: those whose input or output path is `path`,
+ * or with path NULL every failed job; jobs under a live lease are kept.
+ * *removed: how many went. */
+TP_MUST_USE tp_status store_forget(struct store *s, const char *path, int64_t *removed);
 /* Mark failed with `error` (lease cleared), fenced by `l`; with l NULL,
  * job `id` is marked failed unfenced, whatever its state (it failed before
  * it could be claimed, e.g. no mask found, or a done job's output is gone
  * and it is to be redone); a job running under a live lease is left alone:
  * TP_ELEASE. TP_EUSAGE for an unknown job. */
 TP_MUST_USE tp_status store_job_fail(struct store *s, const struct store_lease *l, int64_t id,
-			 const char *error);
+				     const char *error, int failed_input);
+/* (failed_input: the failure is the input's: a data error, a clash with a
+ * file the store does not own; 0 for the machine's: a full disk, no memory,
+ * which a later run should try again) */
 /* A finished job's output was found unchanged by content after its identity
  * changed (copied, touched): record the new identity. */
 TP_MUST_USE tp_status store_job_output_stat(struct store *s, int64_t id, const char *output_stat);

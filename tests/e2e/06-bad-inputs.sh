@@ -28,9 +28,14 @@ eq "$(sql $DB "select count(*) from jobs where state = 3 and (error is null or e
 no_temps out
 expect_exit 0 "$TP" status -o out
 grep_out "in/truncated.png"
-# the failed ones fail again (and only they are attempted); the good ones stay done
-expect_exit 65 "$TP" run in -o out --engine telea
+# unchanged, the bad ones are not tried again (one reminder line, no error,
+# exit 0); with --retry-failed they fail again (and only they are attempted)
+expect_exit 0 "$TP" run in -o out --engine telea
+grep_err "4 images failed before and were not tried again"
 grep_err "2 already done"
+expect_exit 65 "$TP" run in -o out --engine telea --retry-failed
+grep_err "2 already done"
+grep_err "in/truncated.png"
 
 # bombs by declared size are refused from the header: a TIFF declaring a 2^31
 # tile side, and with --max-pixels an image larger than allowed
@@ -48,7 +53,8 @@ eq "$(wc -l <"$T/.stderr")" 2 "one line per refused image"
 eq "$(sql bigout/.tilepaint.db "select count(*) from tiles t join jobs j on t.job_id = j.id where j.input = 'big/huge.png'")" 0 "tiles planned for a refused image"
 "$TOOL" unmasked big/small.png bigout/small.png big/small_mask.png >/dev/null || fail "small.png not done"
 [ ! -e bigout/huge.png ] && [ ! -e bigout/bomb.tif ] || fail "an output for a refused image"
-# without the limit the same image is done
-expect_exit 65 "$TP" run big -o bigout --engine telea -q
+# without the limit the same image is done (asked for: a refused image
+# counts as failed, and the limit is not part of what makes it "changed")
+expect_exit 65 "$TP" run big -o bigout --engine telea -q --retry-failed
 [ -e bigout/huge.png ] || fail "huge.png not done without --max-pixels"
 expect_exit 64 "$TP" run big -o x --max-pixels 12Q; grep_err "max-pixels takes a pixel count"

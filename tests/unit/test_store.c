@@ -215,7 +215,7 @@ static void test_store_sync_semantics(void **state)
 	/* a failed job keeps its error when the spec is unchanged */
 	assert_int_equal(store_job_sync(s, &(struct store_job_spec){ "in/b.tif", NULL,
 			 "out/b.tif", "x", NULL, "opt-1", NULL, NULL }, &j), TP_OK);
-	assert_int_equal(store_job_fail(s, NULL, j.id, "no mask for in/b.tif"), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, j.id, "no mask for in/b.tif", 0), TP_OK);
 	assert_int_equal(store_job_sync(s, &(struct store_job_spec){ "in/b.tif", NULL,
 			 "out/b.tif", "x", "", "opt-1", "", "" }, &j), TP_OK);
 	assert_int_equal(j.state, STORE_JOB_FAILED);
@@ -293,7 +293,7 @@ static void test_store_claims(void **state)
 			 TP_EUSAGE);
 	assert_int_equal(got, 0);
 	/* failing with a lease that is not (any more) the job's */
-	assert_int_equal(store_job_fail(a, &lb, id, "boom"), TP_ELEASE);
+	assert_int_equal(store_job_fail(a, &lb, id, "boom", 0), TP_ELEASE);
 	assert_int_equal(find_ok(a, "out/a.tif").state, STORE_JOB_DONE);
 	store_close(a);
 	store_close(b);
@@ -562,7 +562,7 @@ static void test_store_status_and_jobs_each(void **state)
 	l0 = claim_ok(s, ids[0], "p", 100, 10);
 	l2 = claim_ok(s, ids[2], "p", 100, 10);
 	assert_int_equal(store_job_done(s, &l2, "sig", NULL, NULL), TP_OK);
-	assert_int_equal(store_job_fail(s, NULL, ids[3], "bad"), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, ids[3], "bad", 0), TP_OK);
 
 	assert_int_equal(store_status_get(s, 105, &st), TP_OK);
 	assert_int_equal(st.jobs[STORE_JOB_QUEUED], 1);
@@ -678,7 +678,7 @@ static void test_store_fence_takeover(void **state)
 	assert_lost(store_job_release(a, &la), "in/fence.tif", "hostb:22");
 	assert_lost(store_job_done(a, &la, "osig-a", publish_cb, &pa), "in/fence.tif", "hostb:22");
 	assert_int_equal(pa.calls, 0);                        /* nothing published */
-	assert_lost(store_job_fail(a, &la, id, "a gave up"), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_fail(a, &la, id, "a gave up", 0), "in/fence.tif", "hostb:22");
 	assert_lost(store_job_timings(a, &la, run, 2, stages, counts, ms), "in/fence.tif",
 		    "hostb:22");
 
@@ -719,7 +719,7 @@ static void test_store_fence_takeover(void **state)
 	/* after B finished, A is still fenced out */
 	assert_lost(store_job_done(a, &la, "osig-a", publish_cb, &pa), "in/fence.tif", "hostb:22");
 	assert_int_equal(pa.calls, 0);
-	assert_lost(store_job_fail(a, &la, id, "late"), "in/fence.tif", "hostb:22");
+	assert_lost(store_job_fail(a, &la, id, "late", 0), "in/fence.tif", "hostb:22");
 	assert_lost(store_job_timings(a, &la, run, 2, stages, counts, ms), "in/fence.tif",
 		    "hostb:22");
 	/* B may still record the job's timings after done, but not renew,
@@ -728,7 +728,7 @@ static void test_store_fence_takeover(void **state)
 	assert_int_equal(job_stage_count(b, id, "decode"), 3);
 	assert_lost(store_job_renew(b, &lb, 1101, 60), "in/fence.tif", "done");
 	assert_int_equal(store_job_release(b, &lb), TP_ELEASE);
-	assert_int_equal(store_job_fail(b, &lb, id, "late"), TP_ELEASE);
+	assert_int_equal(store_job_fail(b, &lb, id, "late", 0), TP_ELEASE);
 	assert_int_equal(store_job_done(b, &lb, "osig-b2", publish_cb, &pb), TP_ELEASE);
 	assert_int_equal(pb.calls, 1);
 	assert_int_equal(store_tile_put(b, &lb, 0, "b0", 2, 1.0), TP_ELEASE);
@@ -768,7 +768,7 @@ static void test_store_fence_same_owner(void **state)
 	assert_lost(store_job_release(s, &l1), "in/a.tif", NULL);
 	assert_lost(store_job_done(s, &l1, "old", publish_cb, &p), "in/a.tif", NULL);
 	assert_int_equal(p.calls, 0);
-	assert_lost(store_job_fail(s, &l1, id, "old"), "in/a.tif", NULL);
+	assert_lost(store_job_fail(s, &l1, id, "old", 0), "in/a.tif", NULL);
 	assert_int_equal(find_ok(s, "out/a.tif").state, STORE_JOB_RUNNING);
 
 	/* the new lease works */
@@ -817,7 +817,7 @@ static void test_store_sync_fences_holder(void **state)
 	assert_lost(store_job_done(a, &l, "osig", publish_cb, &p), "in/a.tif", NULL);
 	assert_int_equal(p.calls, 0);
 	assert_lost(store_job_release(a, &l), "in/a.tif", NULL);
-	assert_lost(store_job_fail(a, &l, id, "x"), "in/a.tif", NULL);
+	assert_lost(store_job_fail(a, &l, id, "x", 0), "in/a.tif", NULL);
 	j = find_ok(b, "out/a.tif");
 	assert_int_equal(j.state, STORE_JOB_QUEUED);
 	assert_string_equal(j.error, "");
@@ -896,7 +896,7 @@ static void test_store_fail_unfenced(void **state)
 
 	/* a: running under a live lease (wall clock): left alone */
 	l = claim_ok(s, ia, "host:1:7", now, 600);
-	assert_int_equal(store_job_fail(s, NULL, ia, "no mask"), TP_ELEASE);
+	assert_int_equal(store_job_fail(s, NULL, ia, "no mask", 0), TP_ELEASE);
 	assert_non_null(strstr(tp_errmsg(), "host:1:7"));
 	j = find_ok(s, "out/a.tif");
 	assert_int_equal(j.state, STORE_JOB_RUNNING);
@@ -904,7 +904,7 @@ static void test_store_fail_unfenced(void **state)
 	assert_int_equal(store_job_renew(s, &l, now, 600), TP_OK);   /* lease intact */
 
 	/* b: queued: marked failed */
-	assert_int_equal(store_job_fail(s, NULL, ib, "no mask for in/b.tif"), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, ib, "no mask for in/b.tif", 0), TP_OK);
 	j = find_ok(s, "out/b.tif");
 	assert_int_equal(j.state, STORE_JOB_FAILED);
 	assert_string_equal(j.error, "no mask for in/b.tif");
@@ -912,16 +912,16 @@ static void test_store_fail_unfenced(void **state)
 	/* c: running under a long-expired lease: not live, so marked failed,
 	 * and the stale holder is fenced out */
 	lc = claim_ok(s, ic, "host:2:8", 1000, 60);
-	assert_int_equal(store_job_fail(s, NULL, ic, "gave up"), TP_OK);
+	assert_int_equal(store_job_fail(s, NULL, ic, "gave up", 0), TP_OK);
 	j = find_ok(s, "out/c.tif");
 	assert_int_equal(j.state, STORE_JOB_FAILED);
 	assert_string_equal(j.error, "gave up");
 	assert_lost(store_tile_put(s, &lc, 0, "x", 1, 1.0), "in/c.tif", NULL);
 
 	/* unknown job */
-	assert_int_equal(store_job_fail(s, NULL, 999, "x"), TP_EUSAGE);
+	assert_int_equal(store_job_fail(s, NULL, 999, "x", 0), TP_EUSAGE);
 	/* the fenced form with our own live lease works */
-	assert_int_equal(store_job_fail(s, &l, ia, "engine error"), TP_OK);
+	assert_int_equal(store_job_fail(s, &l, ia, "engine error", 0), TP_OK);
 	j = find_ok(s, "out/a.tif");
 	assert_int_equal(j.state, STORE_JOB_FAILED);
 	assert_string_equal(j.error, "engine error");
@@ -998,13 +998,14 @@ static void test_store_find_and_output_stat(void **state)
 	assert_int_equal(store_job_output_stat(s, iq, "ostat-q"), TP_OK);
 	assert_string_equal(find_ok(s, "out/q.tif").output_stat, "");
 
-	/* a content change clears the output's signature and identity */
+	/* a content change queues the job again but keeps what it knows of
+	 * the output in place (the file there is still its own to replace) */
 	sp.input_sig = "isig-a2";
 	assert_int_equal(store_job_sync(s, &sp, &js), TP_OK);
 	j = find_ok(s, "out/a.tif");
 	assert_int_equal(j.state, STORE_JOB_QUEUED);
-	assert_string_equal(j.output_sig, "");
-	assert_string_equal(j.output_stat, "");
+	assert_string_equal(j.output_sig, "osig-a");
+	assert_string_equal(j.output_stat, "ostat-2");
 	assert_string_equal(j.input_sig, "isig-a2");
 	store_close(s);
 }
@@ -1125,8 +1126,9 @@ static void test_store_migrate_v1(void **state)
 	s = fx_store_open(f->db);
 	assert_int_equal(store_integrity_check(s), TP_OK);
 	raw_query(f->db, "SELECT value FROM meta WHERE key = 'schema_version'", raw_val_cb, ver);
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 	raw_query(f->db, "PRAGMA table_info(jobs)", raw_col_cb, cols);
+	assert_non_null(strstr(cols, "failed_input,"));
 	assert_non_null(strstr(cols, "lease_gen,"));
 	assert_non_null(strstr(cols, "input_stat,"));
 	assert_non_null(strstr(cols, "mask_stat,"));
