@@ -238,6 +238,8 @@ static int pixels(const char *in, const char *out, const char *maskp)
 	free(pa);
 	free(pb);
 	free(m);
+	jf_close(&a);
+	jf_close(&b);
 	return same == untouched ? 0 : 1;
 }
 
@@ -347,6 +349,8 @@ static int orient(int o, const char *in, const char *out)
 		FILE *f = fopen(out, "wb");
 		fprintf(f, "P%c\n%u %u\n255\n", px == 1 ? '5' : '6', dw, dh);
 		fwrite(disp, 1, (size_t)dw * dh * px, f);
+		free(img);
+		free(disp);
 		return fclose(f) == 0 ? 0 : 2;
 	}
 	oi = (struct io_info){ dw, dh, ii.channels, 8, 0, io_format_from_name(out), 0 };
@@ -396,6 +400,8 @@ static int ppmnear(const char *a, const char *b, int maxdiff)
 		worst = d > worst ? d : worst;
 	}
 	printf("max difference %d\n", worst);
+	free(pa);
+	free(pb);
 	return worst <= maxdiff ? 0 : 1;
 }
 
