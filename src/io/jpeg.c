@@ -284,21 +284,11 @@ TP_MUST_USE static tp_status jpeg_write_row_cb(struct io_writer *w, const uint8_
 TP_MUST_USE static tp_status jpeg_finish_cb(struct io_writer *w)
 {
 	struct jpeg_ctx *c = w->state;
-	tp_status s = TP_OK;
 	if (jpeg_guard(c, step_write_end)) {
 		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: finishing: %s", w->path, c->msg);
 	}
-	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	}
-	if (fclose(c->f) != 0 && !s) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
-	}
-	c->f = NULL;
-	return s;
+	return jpeg_close_output(w, c);
 }
 
 TP_MUST_USE static tp_status jpeg_create(struct io_writer *w, const struct io_meta *meta,

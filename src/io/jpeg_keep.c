@@ -259,23 +259,13 @@ TP_MUST_USE static tp_status keep_finish(struct io_writer *w)
 {
 	struct jpeg_ctx *c = w->state;
 	struct keep *k = c->keep;
-	tp_status s = TP_OK;
 	if (jpeg_guard(c, step_write_out)) {
 		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: writing: %s", w->path, c->msg);
 	}
 	tp_debug("%s: JPEG: %llu of %llu MCUs re-encoded, the rest kept as they were", w->name,
 		 (unsigned long long)k->mcus_new, (unsigned long long)k->mcus);
-	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	}
-	if (fclose(c->f) != 0 && !s) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
-	}
-	c->f = NULL;
-	return s;
+	return jpeg_close_output(w, c);
 }
 
 /* The first scan's restart interval (what jpeg_read_header saw), and in
