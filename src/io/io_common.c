@@ -222,6 +222,21 @@ int io_reader_orientation(const struct io_reader *r)
 	return io_exif_orientation(r->meta.exif, r->meta.exif_len);
 }
 
+tp_status io_close_output(struct io_writer *w, FILE **f)
+{
+	tp_status s = TP_OK;
+	if (fflush(*f) != 0 || ferror(*f) || fsync(fileno(*f)) != 0) {
+		w->sys_errno = errno ? errno : EIO;
+		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
+	}
+	if (fclose(*f) != 0 && !s) {
+		w->sys_errno = errno ? errno : EIO;
+		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
+	}
+	*f = NULL;
+	return s;
+}
+
 tp_status io_fsync_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -99,6 +99,9 @@ TP_MUST_USE tp_status io_reader_alloc_image(struct io_reader *r);
 
 /* fsync a file that is already closed, by name (for libtiff). TP_EIO. */
 TP_MUST_USE tp_status io_fsync_path(const char *path);
+/* A writer's file done: flush, fsync, close (*f set to NULL). TP_EIO with the
+ * system's reason in w->sys_errno. */
+TP_MUST_USE tp_status io_close_output(struct io_writer *w, FILE **f);
 
 
 /* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 0

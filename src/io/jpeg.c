@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- reader ---- */
 
@@ -288,7 +287,7 @@ TP_MUST_USE static tp_status jpeg_finish_cb(struct io_writer *w)
 		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: finishing: %s", w->path, c->msg);
 	}
-	return jpeg_close_output(w, c);
+	return io_close_output(w, &c->f);
 }
 
 TP_MUST_USE static tp_status jpeg_create(struct io_writer *w, const struct io_meta *meta,

@@ -6,8 +6,6 @@
 #include "jpeg_int.h"
 
 #include <errno.h>
-#include <string.h>
-#include <unistd.h>
 
 static void on_error(j_common_ptr cinfo)
 {
@@ -70,19 +68,4 @@ struct jpeg_ctx *jpeg_ctx_new(void)
 	c->em.emit_message = on_message;
 	c->em.output_message = on_output;
 	return c;
-}
-
-tp_status jpeg_close_output(struct io_writer *w, struct jpeg_ctx *c)
-{
-	tp_status s = TP_OK;
-	if (fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	}
-	if (fclose(c->f) != 0 && !s) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
-	}
-	c->f = NULL;
-	return s;
 }

@@ -49,9 +49,6 @@ void jpeg_ctx_free(void *state);
  * (c->msg says what, c->err_errno the system's reason for a failed write). */
 int jpeg_guard(struct jpeg_ctx *c, void (*step)(struct jpeg_ctx *));
 
-/* Flush, fsync and close the output file (c->f), for w's finish. */
-TP_MUST_USE tp_status jpeg_close_output(struct io_writer *w, struct jpeg_ctx *c);
-
 /* jpeg_keep.c: the writer that keeps a source JPEG's DCT coefficients where
  * no pixel changed. TP_OK with *kept = 0 when the source cannot be kept
  * (another layout, rotated by EXIF, too large): write it the usual way. */

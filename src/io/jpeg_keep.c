@@ -265,7 +265,7 @@ TP_MUST_USE static tp_status keep_finish(struct io_writer *w)
 	}
 	tp_debug("%s: JPEG: %llu of %llu MCUs re-encoded, the rest kept as they were", w->name,
 		 (unsigned long long)k->mcus_new, (unsigned long long)k->mcus);
-	return jpeg_close_output(w, c);
+	return io_close_output(w, &c->f);
 }
 
 /* The first scan's restart interval (what jpeg_read_header saw), and in

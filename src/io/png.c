@@ -14,7 +14,6 @@
 #include <png.h>
 #include <setjmp.h>
 #include <string.h>
-#include <unistd.h>
 
 #define XMP_KEY "XML:com.adobe.xmp"
 
@@ -367,19 +366,9 @@ TP_MUST_USE static tp_status png_write_row_cb(struct io_writer *w, const uint8_t
 TP_MUST_USE static tp_status png_finish_cb(struct io_writer *w)
 {
 	struct png_ctx *c = w->state;
-	tp_status s = TP_OK;
 	if (png_guard(c, step_write_end))
 		return png_status(c, w->path, "finishing");
-	if (fflush(c->f) != 0 || fsync(fileno(c->f)) != 0) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: flush: %s", w->path, strerror(errno));
-	}
-	if (fclose(c->f) != 0 && !s) {
-		w->sys_errno = errno ? errno : EIO;
-		s = tp_err(TP_EIO, "%s: close: %s", w->path, strerror(errno));
-	}
-	c->f = NULL;
-	return s;
+	return io_close_output(w, &c->f);
 }
 
 /* Build the text chunk list (keys validated, XMP as iTXt) before the header step. */
