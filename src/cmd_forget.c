@@ -48,11 +48,10 @@ static int parse(int argc, char **argv, char *db, size_t dbn, int *failed, int *
 			return opts_usage_error("forget", msg);
 		}
 	}
-	if (!out == !dbf)
-		return opts_usage_error("forget", "give exactly one of -o DIR and --db FILE");
+	if ((c = opts_store_choice("forget", out, dbf, db, dbn)) != 0)
+		return c;
 	if (*failed == (optind < argc))
 		return opts_usage_error("forget", "give either PATH... or --failed");
-	snprintf(db, dbn, dbf ? "%s" : "%s/.tilepaint.db", dbf ? dbf : out);
 	*first = optind;
 	return 0;
 }

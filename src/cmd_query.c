@@ -97,13 +97,7 @@ static int parse_query_args(int argc, char **argv, const char *cmd, const char *
 		snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
 		return opts_usage_error(cmd, msg);
 	}
-	if (!out == !dbf)
-		return opts_usage_error(cmd, "give exactly one of -o DIR and --db FILE");
-	if (dbf)
-		snprintf(db, dbn, "%s", dbf);
-	else
-		snprintf(db, dbn, "%s/.tilepaint.db", out);
-	return 0;
+	return opts_store_choice(cmd, out, dbf, db, dbn);
 }
 
 /* Everything printed reached stdout? A full disk or a closed pipe must not

@@ -176,9 +176,7 @@ static int open_store(struct run *r, int argc, char **argv)
 {
 	char probe[4200], *line;
 	tp_status rc;
-	snprintf(r->dbpath, sizeof r->dbpath, "%s", r->o.db ? r->o.db : "");
-	if (!r->o.db)
-		snprintf(r->dbpath, sizeof r->dbpath, "%s/.tilepaint.db", r->o.out_dir);
+	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db);
 	/* make_parent_dirs("DIR/.") makes DIR */
 	snprintf(probe, sizeof probe, "%s/.", r->o.out_dir);
 	if ((rc = make_parent_dirs(probe)) != TP_OK || (rc = make_parent_dirs(r->dbpath)) != TP_OK ||

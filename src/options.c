@@ -91,6 +91,22 @@ TP_MUST_USE static tp_status parse_pixels(const char *s, uint64_t *out)
 	return TP_OK;
 }
 
+void opts_store_path(char *buf, size_t n, const char *out_dir, const char *db)
+{
+	if (db)
+		snprintf(buf, n, "%s", db);
+	else
+		snprintf(buf, n, "%s/" OPTS_STORE_NAME, out_dir);
+}
+
+int opts_store_choice(const char *cmd, const char *out_dir, const char *db, char *buf, size_t n)
+{
+	if (!out_dir == !db)
+		return opts_usage_error(cmd, "give exactly one of -o DIR and --db FILE");
+	opts_store_path(buf, n, out_dir, db);
+	return 0;
+}
+
 int opts_usage_error(const char *cmd, const char *msg)
 {
 	fprintf(stderr, "tilepaint: error: %s\n", msg);
