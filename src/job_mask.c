@@ -57,12 +57,33 @@ TP_MUST_USE static tp_status mask_orientation(struct job *j, const struct io_inf
 		      swap ? ii->height : ii->width, swap ? ii->width : ii->height, o);
 }
 
+/* The next binarised mask row, in the image's stored order, into j->mask_bin
+ * (or, not dilating, j->mask_eff). */
+TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
+{
+	const struct io_info *mi;
+	tp_status rc;
+	if (j->mask_turned) {
+		uint32_t w = io_reader_info(j->in)->width;
+		memcpy(dst, j->mask_turned + (size_t)j->mask_rows_pushed * w, w);
+		return TP_OK;
+	}
+	mi = io_reader_info(j->mk);
+	/* reading the mask file is decoding, like the image's (timed
+	 * apart from the mask stage around this call) */
+	TP_TIMED(j->t, TP_STAGE_DECODE)
+		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
+	if (rc == TP_OK)
+		io_row_to_binary(mi, j->mask_src, dst);
+	return rc;
+}
+
 /* Read the whole mask, binarised, and turn it into the image's stored order. */
 TP_MUST_USE static tp_status turn_mask(struct job *j, const struct io_info *mi, int o_mask,
 				       int o_image)
 {
 	const struct io_info *ii = io_reader_info(j->in);
-	size_t n = (size_t)mi->width * mi->height, src_bytes = row_bytes(mi);
+	size_t n = (size_t)mi->width * mi->height;
 	uint8_t *a = tp_malloc(n), *b = tp_malloc(n);
 	tp_status rc = TP_OK;
 	if (!a || !b) {
@@ -70,11 +91,8 @@ TP_MUST_USE static tp_status turn_mask(struct job *j, const struct io_info *mi, 
 		tp_free(b);
 		return tp_err(TP_ENOMEM, "%s: out of memory turning the mask", j->io->mask);
 	}
-	for (uint32_t y = 0; y < mi->height && rc == TP_OK; y++) {
-		TP_TIMED(j->t, TP_STAGE_DECODE)
-			rc = io_reader_read_rows(j->mk, j->mask_src, src_bytes, 1);
-		io_row_to_binary(mi, j->mask_src, a + (size_t)y * mi->width);
-	}
+	for (uint32_t y = 0; y < mi->height && rc == TP_OK; y++)
+		rc = next_binary_row(j, a + (size_t)y * mi->width);
 	if (rc == TP_OK && o_mask) {
 		/* the mask's own orientation: its pixels as displayed (the image's size) */
 		io_orient_plane(o_mask, 0, a, b, mi->width, mi->height);
@@ -122,27 +140,6 @@ tp_status job_mask_open(struct job *j)
 	if (!j->o->dilate)
 		return TP_OK;   /* job_mask_next_row uses the binarised rows as they are */
 	return tiler_dilate_new(ii->width, ii->height, j->o->dilate, &j->dil);
-}
-
-/* The next binarised mask row, in the image's stored order, into j->mask_bin
- * (or, not dilating, j->mask_eff). */
-TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
-{
-	const struct io_info *mi;
-	tp_status rc;
-	if (j->mask_turned) {
-		uint32_t w = io_reader_info(j->in)->width;
-		memcpy(dst, j->mask_turned + (size_t)j->mask_rows_pushed * w, w);
-		return TP_OK;
-	}
-	mi = io_reader_info(j->mk);
-	/* reading the mask file is decoding, like the image's (timed
-	 * apart from the mask stage around this call) */
-	TP_TIMED(j->t, TP_STAGE_DECODE)
-		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
-	if (rc == TP_OK)
-		io_row_to_binary(mi, j->mask_src, dst);
-	return rc;
 }
 
 tp_status job_mask_next_row(struct job *j)
