@@ -57,8 +57,8 @@ TP_MUST_USE static tp_status mask_orientation(struct job *j, const struct io_inf
 		      swap ? ii->height : ii->width, swap ? ii->width : ii->height, o);
 }
 
-/* The next binarised mask row, in the image's stored order, into j->mask_bin
- * (or, not dilating, j->mask_eff). */
+/* The next binarised mask row, in the image's stored order, into dst (one
+ * byte per pixel): from the turned mask when there is one, else read. */
 TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 {
 	const struct io_info *mi;
