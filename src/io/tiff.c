@@ -37,6 +37,8 @@ struct tiff_layout {
 	int tiled;
 	uint32_t tw, th, rps;       /* tile size, or rows per strip */
 	int bigtiff, msb;           /* BigTIFF; big-endian ("MM") */
+	int jpeg_quality;           /* JPEG: the quality its tables were made at, 0 unknown */
+	int jpeg_tables_mode;       /* JPEG: what JPEGTables holds (JPEGTABLESMODE_*), 0 unknown */
 };
 
 /*
@@ -456,6 +458,56 @@ static int tiff_has_predictor(int comp)
 	       comp == COMPRESSION_DEFLATE || comp == COMPRESSION_ZSTD || comp == COMPRESSION_LZMA;
 }
 
+/*
+ * The IJG quality (1..100) whose luminance table is nearest the first
+ * 8-bit quantisation table in JPEGTables (what libjpeg's jpeg_set_quality
+ * makes, which libtiff uses), or 0 when there is none. Sums are compared,
+ * so the order the table is stored in does not matter.
+ */
+static int tiff_jpeg_quality(TIFF *tif, int *tables_mode)
+{
+	static const uint8_t std_lum[64] = {
+		16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+		14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+		18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+		49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99
+	};
+	uint32_t n = 0;
+	const uint8_t *p = NULL;
+	long sum = 0, bestd = -1;
+	int best = 0;
+	*tables_mode = 0;
+	if (!TIFFGetField(tif, TIFFTAG_JPEGTABLES, &n, &p) || !p)
+		return 0;
+	/* Huffman tables shared there, or (without) optimised in each tile or strip */
+	*tables_mode = JPEGTABLESMODE_QUANT;
+	for (uint32_t i = 0; i + 1 < n; i++)
+		if (p[i] == 0xff && p[i + 1] == 0xc4)
+			*tables_mode |= JPEGTABLESMODE_HUFF;
+	for (uint32_t i = 0; i + 4 + 65 <= n; i++) {
+		if (p[i] != 0xff || p[i + 1] != 0xdb || (p[i + 4] >> 4) != 0)
+			continue;
+		for (int k = 0; k < 64; k++)
+			sum += p[i + 5 + k];
+		break;
+	}
+	if (!sum)
+		return 0;
+	for (int q = 1; q <= 100; q++) {
+		long scale = q < 50 ? 5000 / q : 200 - 2 * q, s = 0, d;
+		for (int k = 0; k < 64; k++) {
+			long v = (std_lum[k] * scale + 50) / 100;
+			s += v < 1 ? 1 : v > 255 ? 255 : v;
+		}
+		d = s > sum ? s - sum : sum - s;
+		if (bestd < 0 || d < bestd) {
+			bestd = d;
+			best = q;
+		}
+	}
+	return best;
+}
+
 /* Keep what a writer needs to mirror this file (layout, palette, tags) and
  * register it; photometric is the file's own (before YCbCr became RGB). */
 TP_MUST_USE static tp_status tiff_make_mirror(struct io_reader *r, struct tiff_ctx *c,
@@ -506,6 +558,8 @@ TP_MUST_USE static tp_status tiff_make_mirror(struct io_reader *r, struct tiff_c
 	l->th = c->block_h;
 	TIFFGetFieldDefaulted(c->tif, TIFFTAG_ROWSPERSTRIP, &v32);
 	l->rps = v32 == 0 || v32 > r->info.height ? r->info.height : v32;
+	if (l->compression == COMPRESSION_JPEG)
+		l->jpeg_quality = tiff_jpeg_quality(c->tif, &l->jpeg_tables_mode);
 	l->bigtiff = TIFFIsBigTIFF(c->tif) != 0;
 	l->msb = TIFFIsBigEndian(c->tif) != 0;
 	if (photometric == PHOTOMETRIC_PALETTE) {
@@ -939,11 +993,14 @@ static void tiff_mirror_fields(struct io_writer *w, struct tiff_ctx *c,
 	if (l->nextra)
 		TIFFSetField(t, TIFFTAG_EXTRASAMPLES, l->nextra, l->extra);
 	if (l->compression == COMPRESSION_JPEG) {
+		/* --jpeg-quality, else the quality the input was made at */
 		int q = opts->jpeg_quality > 0 && opts->jpeg_quality <= 100 ? opts->jpeg_quality
-									    : IO_JPEG_QUALITY_DEFAULT;
+			: l->jpeg_quality ? l->jpeg_quality : IO_JPEG_QUALITY_DEFAULT;
 		if (l->photometric == PHOTOMETRIC_YCBCR)
 			TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, l->ycbcr_sub[0], l->ycbcr_sub[1]);
 		TIFFSetField(t, TIFFTAG_JPEGQUALITY, q);
+		if (l->jpeg_tables_mode)
+			TIFFSetField(t, TIFFTAG_JPEGTABLESMODE, l->jpeg_tables_mode);
 		if (l->photometric == PHOTOMETRIC_YCBCR)
 			TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
 	}

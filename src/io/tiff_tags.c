@@ -702,6 +702,13 @@ TP_MUST_USE static tp_status capture_subifds(const struct io_reader *r, struct t
 	tp_status s = TP_OK;
 	if (fd < 0)
 		return tp_err(TP_EIO, "%s: %s", r->path, strerror(errno));
+	/* the descriptors share one offset: libtiff reads its header from where
+	 * it is, and seeks before every other read (the reader's handle too) */
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		tp_status s2 = tp_err(TP_EIO, "%s: %s", r->path, strerror(errno));
+		close(fd);
+		return s2;
+	}
 	h = TIFFFdOpenExt(fd, r->path, "rm", opts);
 	if (!h) {
 		close(fd);
