@@ -557,7 +557,7 @@ TP_MUST_USE static tp_status tiff_make_mirror(struct io_reader *r, struct tiff_c
 	l->tw = c->tw;
 	l->th = c->block_h;
 	TIFFGetFieldDefaulted(c->tif, TIFFTAG_ROWSPERSTRIP, &v32);
-	l->rps = v32 == 0 || v32 > r->info.height ? r->info.height : v32;
+	l->rps = v32 ? v32 : r->info.height; /* as the file says: more than the height is one strip */
 	if (l->compression == COMPRESSION_JPEG)
 		l->jpeg_quality = tiff_jpeg_quality(c->tif, &l->jpeg_tables_mode);
 	l->bigtiff = TIFFIsBigTIFF(c->tif) != 0;
@@ -1039,7 +1039,7 @@ TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tif
 			return tp_err(TP_EIO, "%s: bad TIFF tile layout %ux%u", w->path, l->tw, l->th);
 	} else if (c->nplanes > 1) {
 		c->mode = MODE_STRIPS_SEPARATE;
-		c->block_h = l->rps;
+		c->block_h = l->rps < w->info.height ? l->rps : w->info.height;
 	} else {
 		uint64_t n = TIFFScanlineSize64(c->tif);
 		c->mode = MODE_SCANLINE;
