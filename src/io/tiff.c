@@ -6,6 +6,16 @@
  * separate planes one strip per plane at a time, tiles one row of tiles at a
  * time, so memory stays O(width x strip or tile height).
  * libtiff's messages go to per-handle handlers into tp_err; it never prints.
+ *
+ * Writer: given the metadata of an open TIFF reader (of the same size and
+ * samples), it mirrors that reader's file: tiles of the same size or strips
+ * of the same rows, its compression (JPEG at the quality of its tables),
+ * predictor, photometric (palette re-indexed to the nearest colour,
+ * min-is-white inverted back, 1/2/4 bits packed back), planar layout, sample
+ * format, extra samples, byte order, BigTIFF, and every tag tiff_tags.c
+ * captured; a band of one tile height (or strip) is buffered, since rows
+ * arrive in order. Otherwise (PNG or JPEG in): strips of about 256 KiB,
+ * deflate unless told, the io_meta's ICC, XMP, resolution and text.
  */
 #include "tiff_int.h"
 
