@@ -70,9 +70,11 @@ struct io_info {
  * ICCProfile, XMLPacket, X/YResolution, and the string tags ImageDescription,
  * Software, Artist, Copyright, DateTime, DocumentName as the keys
  * "Description", "Software", "Author", "Copyright", "Creation Time", "Title"
- * (DateTime written only in its "YYYY:MM:DD HH:MM:SS" form). TIFF EXIF IFDs
- * are not carried.
+ * (DateTime written only in its "YYYY:MM:DD HH:MM:SS" form). A TIFF written
+ * from a TIFF reader's metadata carries every tag of its first page instead
+ * (GeoTIFF, GDAL, private tags, EXIF/GPS/Interoperability IFDs): tiff_source.
  */
+struct tiff_mirror;
 struct io_meta {
 	const uint8_t *icc;  size_t icc_len;   /* ICC profile, or NULL */
 	const uint8_t *exif; size_t exif_len;  /* EXIF TIFF block (no "Exif\0\0" header), or NULL */
@@ -83,13 +85,21 @@ struct io_meta {
 	size_t ntext;
 	const char *const *text_keys;
 	const char *const *text_values;
+	/* A TIFF reader's file as a TIFF writer given this metadata mirrors it
+	 * (layout, codec, every tag); NULL for other readers. Valid while the
+	 * reader is open. */
+	const struct tiff_mirror *tiff_source;
 };
 
 /*
  * Options for writers (NULL = all defaults).
  * JPEG: baseline, 4:4:4 chroma for quality >= 90 and 4:2:0 below (unless
  * jpeg_keep keeps the source's layout).
- * TIFF: strips of about 256 KiB (one row when a row is larger), horizontal
+ * TIFF, given a TIFF reader's metadata (io_meta.tiff_source) whose file has
+ * the same size and samples: that file's tiling or rows per strip, codec,
+ * predictor, photometric, planar layout, bits, sample format, byte order,
+ * BigTIFF and tags; tiff_compression and jpeg_quality still apply when set.
+ * Otherwise: strips of about 256 KiB (one row when a row is larger), horizontal
  * predictor for LZW/deflate/ZSTD/LZMA, BigTIFF when the uncompressed image
  * exceeds 2 GiB. A codec the writer cannot use for this layout (JPEG with
  * 16 bits or alpha, CCITT, unknown, not built into libtiff) becomes deflate.

@@ -6,13 +6,22 @@
  * separate planes one strip per plane at a time, tiles one row of tiles at a
  * time, so memory stays O(width x strip or tile height).
  * libtiff's messages go to per-handle handlers into tp_err; it never prints.
+ *
+ * Writer: given the metadata of an open TIFF reader (of the same size and
+ * samples), it mirrors that reader's file: tiles of the same size or strips
+ * of the same rows, its compression (JPEG at the quality of its tables),
+ * predictor, photometric (palette re-indexed to the nearest colour,
+ * min-is-white inverted back, 1/2/4 bits packed back), planar layout, sample
+ * format, extra samples, byte order, BigTIFF, and every tag tiff_tags.c
+ * captured; a band of one tile height (or strip) is buffered, since rows
+ * arrive in order. Otherwise (PNG or JPEG in): strips of about 256 KiB,
+ * deflate unless told, the io_meta's ICC, XMP, resolution and text.
  */
-#include "io_int.h"
+#include "tiff_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <tiffio.h>
 
 /* Most bytes held for one band of strips (separate planes) or one row of tiles. */
 #define IO_TIFF_MAX_BAND ((size_t)1 << 31)
@@ -27,12 +36,39 @@
 
 enum tiff_mode { MODE_SCANLINE, MODE_STRIPS_SEPARATE, MODE_TILES };
 
+/* How a file stores its pixels: what a writer mirroring it repeats. */
+struct tiff_layout {
+	uint16_t compression, predictor, photometric, planar, bps, spp, fillorder;
+	uint16_t sampleformat;      /* 0: the file has no SampleFormat tag */
+	uint16_t nextra, extra[4];  /* ExtraSamples */
+	uint16_t ycbcr_sub[2];      /* YCbCrSubsampling (JPEG YCbCr) */
+	uint32_t fax_options;       /* Group3Options / Group4Options */
+	int tiled;
+	uint32_t tw, th, rps;       /* tile size, or rows per strip */
+	int bigtiff, msb;           /* BigTIFF; big-endian ("MM") */
+	int jpeg_quality;           /* JPEG: the quality its tables were made at, 0 unknown */
+	int jpeg_tables_mode;       /* JPEG: what JPEGTables holds (JPEGTABLESMODE_*), 0 unknown */
+};
+
+/*
+ * What an open TIFF reader keeps for a writer that mirrors its file: the
+ * layout, the palette and every tag. The reader's io_meta points to it
+ * (tiff_source), so a writer given that metadata, or a copy of it, finds it;
+ * it lives as long as the reader.
+ */
+struct tiff_mirror {
+	char *path;
+	struct io_info info;        /* what the reader delivers */
+	struct tiff_layout lay;
+	uint16_t *cmap;             /* palette: 3 x (1 << bps) entries, or NULL */
+	int cmap8;
+	struct tiff_tags *tags;
+};
+
 struct tiff_ctx {
 	TIFF *tif;
 	TIFFOpenOptions *topts;
-	char msg[256];             /* first libtiff error since the last reset */
-	int nerr;
-	int err_errno;             /* errno when that error was reported */
+	struct tiff_msgs m;        /* libtiff's errors and warnings on this handle */
 	/* reader layout */
 	uint16_t spp, bps, photometric, planar;
 	uint16_t *cmap[3];         /* palette (borrowed from libtiff), 1 << bps entries */
@@ -48,8 +84,18 @@ struct tiff_ctx {
 	uint8_t *band;             /* nplanes x block_h rows of plane_row bytes */
 	uint8_t *tile;             /* one decoded tile */
 	uint8_t *line;             /* scanline / writer row copy */
-	/* writer */
-	int fix_datetime;
+	struct tiff_mirror *mirror; /* reader: what a writer mirroring its file needs */
+	/* writer mirroring a file: its layout, and the palette lookup */
+	struct tiff_layout wl;
+	uint32_t maxv;             /* largest stored sample (bps < 8) */
+	int invert;                /* min-is-white: gray stored inverted */
+	uint16_t *wcmap;           /* palette (copied), 1 << wl.bps entries a channel */
+	int wcmap8;
+	uint64_t *pal_key;         /* open hash: delivered colour + 1 -> index */
+	int32_t *pal_idx;
+	size_t pal_mask;
+	uint64_t miss_key[1024];   /* nearest colours found (key + 1, 0: empty) */
+	int32_t miss_idx[1024];
 };
 
 static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
@@ -57,21 +103,39 @@ static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fm
 	struct tiff_ctx *c = ud;
 	(void)tif;
 	(void)module;
-	if (!c->nerr++) {
-		c->err_errno = errno;   /* a failed write(2) just before, or 0 */
-		vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	if (!c->m.nerr++) {
+		c->m.err_errno = errno;   /* a failed write(2) just before, or 0 */
+		vsnprintf(c->m.msg, sizeof c->m.msg, fmt, ap);
 	}
 	return 1; /* handled: libtiff prints nothing */
 }
 
+/* Warnings are kept (they say why libtiff dropped a tag), never printed. */
 static int tiff_on_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
 {
+	struct tiff_ctx *c = ud;
+	size_t room = sizeof c->m.warn - c->m.nwarn;
 	(void)tif;
-	(void)ud;
 	(void)module;
-	(void)fmt;
-	(void)ap;
+	if (room > 2) {
+		int n = vsnprintf(c->m.warn + c->m.nwarn, room - 1, fmt, ap);
+		if (n > 0) {
+			c->m.nwarn += (size_t)n < room - 2 ? (size_t)n : room - 2;
+			c->m.warn[c->m.nwarn++] = '\n';
+			c->m.warn[c->m.nwarn] = 0;
+		}
+	}
 	return 1; /* unknown tags and the like are not failures */
+}
+
+static void mirror_free(struct tiff_mirror *mi)
+{
+	if (!mi)
+		return;
+	tiff_tags_free(mi->tags);
+	tp_free(mi->cmap);
+	tp_free(mi->path);
+	tp_free(mi);
 }
 
 static void tiff_ctx_free(void *state)
@@ -83,6 +147,10 @@ static void tiff_ctx_free(void *state)
 		TIFFClose(c->tif);
 	if (c->topts)
 		TIFFOpenOptionsFree(c->topts);
+	mirror_free(c->mirror);
+	tp_free(c->wcmap);
+	tp_free(c->pal_key);
+	tp_free(c->pal_idx);
 	tp_free(c->band);
 	tp_free(c->tile);
 	tp_free(c->line);
@@ -94,6 +162,7 @@ static struct tiff_ctx *tiff_ctx_new(void)
 	struct tiff_ctx *c = tp_calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
+	tiff_tags_init();
 	c->topts = TIFFOpenOptionsAlloc();
 	if (!c->topts) {
 		tp_free(c);
@@ -108,7 +177,7 @@ static struct tiff_ctx *tiff_ctx_new(void)
 
 static const char *tiff_msg(struct tiff_ctx *c)
 {
-	return c->nerr ? c->msg : "unknown libtiff error";
+	return c->m.nerr ? c->m.msg : "unknown libtiff error";
 }
 
 /* TIFF string tags carried as text pairs (PNG-style keys). */
@@ -246,7 +315,7 @@ TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 	uint32_t y = r->row;
 	tp_status s;
 
-	c->nerr = 0; /* report this read's libtiff message, not an older one */
+	c->m.nerr = 0; /* report this read's libtiff message, not an older one */
 	if (c->mode == MODE_SCANLINE) {
 		if (TIFFReadScanline(c->tif, c->line, y, 0) < 0)
 			return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF (%s)",
@@ -378,12 +447,136 @@ TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ct
 	return tiff_alloc(r, &c->band, band);
 }
 
+/* Predictor-capable codecs (libtiff's horizontal differencing). */
+static int tiff_has_predictor(int comp)
+{
+	return comp == COMPRESSION_LZW || comp == COMPRESSION_ADOBE_DEFLATE ||
+	       comp == COMPRESSION_DEFLATE || comp == COMPRESSION_ZSTD || comp == COMPRESSION_LZMA;
+}
+
+/*
+ * The IJG quality (1..100) whose luminance table is nearest the first
+ * 8-bit quantisation table in JPEGTables (what libjpeg's jpeg_set_quality
+ * makes, which libtiff uses), or 0 when there is none. Sums are compared,
+ * so the order the table is stored in does not matter.
+ */
+static int tiff_jpeg_quality(TIFF *tif, int *tables_mode)
+{
+	static const uint8_t std_lum[64] = {
+		16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+		14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+		18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+		49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99
+	};
+	uint32_t n = 0;
+	const uint8_t *p = NULL;
+	long sum = 0, bestd = -1;
+	int best = 0;
+	*tables_mode = 0;
+	if (!TIFFGetField(tif, TIFFTAG_JPEGTABLES, &n, &p) || !p)
+		return 0;
+	/* Huffman tables shared there, or (without) optimised in each tile or strip */
+	*tables_mode = JPEGTABLESMODE_QUANT;
+	for (uint32_t i = 0; i + 1 < n; i++)
+		if (p[i] == 0xff && p[i + 1] == 0xc4)
+			*tables_mode |= JPEGTABLESMODE_HUFF;
+	for (uint32_t i = 0; i + 4 + 65 <= n; i++) {
+		if (p[i] != 0xff || p[i + 1] != 0xdb || (p[i + 4] >> 4) != 0)
+			continue;
+		for (int k = 0; k < 64; k++)
+			sum += p[i + 5 + k];
+		break;
+	}
+	if (!sum)
+		return 0;
+	for (int q = 1; q <= 100; q++) {
+		long scale = q < 50 ? 5000 / q : 200 - 2 * q, s = 0, d;
+		for (int k = 0; k < 64; k++) {
+			long v = (std_lum[k] * scale + 50) / 100;
+			s += v < 1 ? 1 : v > 255 ? 255 : v;
+		}
+		d = s > sum ? s - sum : sum - s;
+		if (bestd < 0 || d < bestd) {
+			bestd = d;
+			best = q;
+		}
+	}
+	return best;
+}
+
+/* Keep what a writer needs to mirror this file (layout, palette, tags) and
+ * point the reader's metadata to it; photometric is the file's own (before YCbCr became RGB). */
+TP_MUST_USE static tp_status tiff_make_mirror(struct io_reader *r, struct tiff_ctx *c,
+					      uint16_t photometric, uint16_t nextra,
+					      const uint16_t *extra)
+{
+	struct tiff_mirror *mi = tp_calloc(1, sizeof *mi);
+	struct tiff_layout *l;
+	uint16_t v16 = 0;
+	uint32_t v32 = 0;
+	tp_status s;
+	if (!mi || !(mi->path = tp_strdup(r->path))) {
+		tp_free(mi);
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	}
+	c->mirror = mi;
+	if ((s = tiff_tags_capture(r, c->tif, c->topts, &c->m, &mi->tags)))
+		return s;
+	l = &mi->lay;
+	mi->info = r->info;
+	l->compression = (uint16_t)r->compression;
+	l->photometric = photometric;
+	l->planar = c->planar;
+	l->bps = c->bps;
+	l->spp = c->spp;
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_FILLORDER, &l->fillorder);
+	if (TIFFGetField(c->tif, TIFFTAG_SAMPLEFORMAT, &v16))
+		l->sampleformat = v16;
+	l->nextra = nextra <= 4 ? nextra : 0;
+	for (uint16_t i = 0; i < l->nextra; i++)
+		l->extra[i] = extra[i];
+	l->predictor = PREDICTOR_NONE;
+	if (tiff_has_predictor(l->compression) && TIFFGetField(c->tif, TIFFTAG_PREDICTOR, &v16))
+		l->predictor = v16;
+	if (l->compression == COMPRESSION_CCITTFAX3 &&
+	    TIFFGetField(c->tif, TIFFTAG_GROUP3OPTIONS, &v32))
+		l->fax_options = v32;
+	if (l->compression == COMPRESSION_CCITTFAX4 &&
+	    TIFFGetField(c->tif, TIFFTAG_GROUP4OPTIONS, &v32))
+		l->fax_options = v32;
+	l->ycbcr_sub[0] = l->ycbcr_sub[1] = 2;
+	if (photometric == PHOTOMETRIC_YCBCR)
+		TIFFGetFieldDefaulted(c->tif, TIFFTAG_YCBCRSUBSAMPLING, &l->ycbcr_sub[0],
+				      &l->ycbcr_sub[1]);
+	l->tiled = c->mode == MODE_TILES;
+	l->tw = c->tw;
+	l->th = c->block_h;
+	TIFFGetFieldDefaulted(c->tif, TIFFTAG_ROWSPERSTRIP, &v32);
+	l->rps = v32 ? v32 : r->info.height; /* as the file says: more than the height is one strip */
+	if (l->compression == COMPRESSION_JPEG)
+		l->jpeg_quality = tiff_jpeg_quality(c->tif, &l->jpeg_tables_mode);
+	l->bigtiff = TIFFIsBigTIFF(c->tif) != 0;
+	l->msb = TIFFIsBigEndian(c->tif) != 0;
+	if (photometric == PHOTOMETRIC_PALETTE) {
+		size_t n = (size_t)1 << c->bps;
+		mi->cmap = tp_malloc(3 * n * sizeof *mi->cmap);
+		if (!mi->cmap)
+			return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+		for (int k = 0; k < 3; k++)
+			memcpy(mi->cmap + k * n, c->cmap[k], n * sizeof *mi->cmap);
+		mi->cmap8 = c->cmap8;
+	}
+	c->m.nerr = 0;
+	r->meta.tiff_source = mi;
+	return TP_OK;
+}
+
 TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 {
 	struct tiff_ctx *c = tiff_ctx_new();
 	uint32_t w = 0, h = 0;
 	uint16_t compression = COMPRESSION_NONE, sfmt = SAMPLEFORMAT_UINT, nextra = 0;
-	uint16_t *extra = NULL;
+	uint16_t *extra = NULL, photometric;
 	uint32_t color;
 	tp_status s;
 
@@ -422,6 +615,7 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 	TIFFGetFieldDefaulted(c->tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
 	if (!TIFFGetField(c->tif, TIFFTAG_PHOTOMETRIC, &c->photometric))
 		c->photometric = c->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+	photometric = c->photometric;
 	r->compression = compression;
 	r->info.width = w;
 	r->info.height = h;
@@ -483,6 +677,8 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 		return s;
 	if ((s = tiff_setup_mode(r, c)))
 		return s;
+	if ((s = tiff_make_mirror(r, c, photometric, nextra, extra)))
+		return s;
 	r->read_row = tiff_read_row_cb;
 	return TP_OK;
 }
@@ -524,7 +720,7 @@ TP_MUST_USE static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_
 	/* the predictor works in place: give libtiff a copy, never the caller's row */
 	memcpy(c->line, src, io_row_bytes(&w->info));
 	if (TIFFWriteScanline(c->tif, c->line, w->row, 0) < 0) {
-		w->sys_errno = c->err_errno;
+		w->sys_errno = c->m.err_errno;
 		return tp_err(TP_EIO, "%s: writing row %u: %s", w->path, w->row, tiff_msg(c));
 	}
 	return TP_OK;
@@ -536,14 +732,391 @@ TP_MUST_USE static tp_status tiff_finish_cb(struct io_writer *w)
 	int ok = TIFFFlush(c->tif);
 	TIFFClose(c->tif);
 	c->tif = NULL;
-	if (!ok || c->nerr) {
-		w->sys_errno = c->err_errno;
+	if (!ok || c->m.nerr) {
+		w->sys_errno = c->m.err_errno;
 		return tp_err(TP_EIO, "%s: finishing: %s", w->path, tiff_msg(c));
 	}
 	if (io_fsync_path(w->path) != TP_OK) {
 		w->sys_errno = errno ? errno : EIO;
 		return TP_EIO;
 	}
+	return TP_OK;
+}
+
+/* ---- writer mirroring a TIFF reader's file ---- */
+
+static uint64_t tiff_hash(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Palette entry i as the reader delivers it, 16 bits a channel, packed. */
+static uint64_t pal_colour(const struct tiff_ctx *c, size_t i, int bits16)
+{
+	size_t n = (size_t)1 << c->wl.bps;
+	uint64_t v = 0;
+	for (int k = 0; k < 3; k++) {
+		uint32_t e = c->wcmap[(size_t)k * n + i];
+		if (!bits16)
+			e = c->wcmap8 ? e : e >> 8;
+		v = v << 16 | (e & 0xffff);
+	}
+	return v;
+}
+
+static uint64_t px_colour(const uint8_t *px, int bits16)
+{
+	if (bits16) {
+		const uint16_t *p = (const uint16_t *)(const void *)px;
+		return (uint64_t)p[0] << 32 | (uint64_t)p[1] << 16 | p[2];
+	}
+	return (uint64_t)px[0] << 32 | (uint64_t)px[1] << 16 | px[2];
+}
+
+/* The colour -> index table of the palette (the first index of a colour). */
+TP_MUST_USE static tp_status pal_build(struct io_writer *w, struct tiff_ctx *c,
+				       const struct tiff_mirror *mi)
+{
+	size_t n = (size_t)1 << c->wl.bps, size = 64;
+	while (size < 2 * n)
+		size <<= 1;
+	c->wcmap = tp_malloc(3 * n * sizeof *c->wcmap);
+	c->pal_key = tp_calloc(size, sizeof *c->pal_key);
+	c->pal_idx = tp_calloc(size, sizeof *c->pal_idx);
+	if (!c->wcmap || !c->pal_key || !c->pal_idx)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	memcpy(c->wcmap, mi->cmap, 3 * n * sizeof *c->wcmap);
+	c->wcmap8 = mi->cmap8;
+	c->pal_mask = size - 1;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = pal_colour(c, i, w->info.bits == 16) + 1;
+		size_t h = tiff_hash(key) & c->pal_mask;
+		while (c->pal_key[h] && c->pal_key[h] != key)
+			h = (h + 1) & c->pal_mask;
+		if (!c->pal_key[h]) {
+			c->pal_key[h] = key;
+			c->pal_idx[h] = (int32_t)i;
+		}
+	}
+	return TP_OK;
+}
+
+/* The palette index of a delivered colour: its own, or the nearest. */
+static uint32_t pal_index(struct tiff_ctx *c, const uint8_t *px, int bits16)
+{
+	uint64_t key = px_colour(px, bits16) + 1, best = UINT64_MAX;
+	size_t h = tiff_hash(key) & c->pal_mask, m, n = (size_t)1 << c->wl.bps;
+	uint32_t bi = 0;
+	while (c->pal_key[h]) {
+		if (c->pal_key[h] == key)
+			return (uint32_t)c->pal_idx[h];
+		h = (h + 1) & c->pal_mask;
+	}
+	m = tiff_hash(key) & 1023;
+	if (c->miss_key[m] == key)
+		return (uint32_t)c->miss_idx[m];
+	for (size_t i = 0; i < n && best; i++) {
+		uint64_t e = pal_colour(c, i, bits16), d = 0;
+		for (int k = 0; k < 3; k++) {
+			int64_t a = (int64_t)((key - 1) >> (32 - 16 * k) & 0xffff);
+			int64_t b = (int64_t)(e >> (32 - 16 * k) & 0xffff);
+			d += (uint64_t)((a - b) * (a - b));
+		}
+		if (d < best) {
+			best = d;
+			bi = (uint32_t)i;
+		}
+	}
+	c->miss_key[m] = key;
+	c->miss_idx[m] = (int32_t)bi;
+	return bi;
+}
+
+static void put_sample(uint8_t *row, size_t i, uint16_t bps, uint32_t v)
+{
+	switch (bps) {
+	case 16: ((uint16_t *)(void *)row)[i] = (uint16_t)v; break;
+	case 8: row[i] = (uint8_t)v; break;
+	default: {
+		size_t bit = i * bps;
+		row[bit >> 3] |= (uint8_t)(v << (8 - bps - (bit & 7)));
+	}
+	}
+}
+
+/* One delivered row into the stored layout: planes[p] gets plane p's row
+ * (palette index, min-is-white inverted, samples below 8 bits packed). */
+static void tiff_pack_row(struct io_writer *w, struct tiff_ctx *c, const uint8_t *src,
+			  uint8_t *const *planes)
+{
+	uint32_t width = w->info.width, ch = w->info.channels, spp = c->wl.spp;
+	uint16_t bps = c->wl.bps;
+	int bits16 = w->info.bits == 16;
+	size_t bsz = bits16 ? 2 : 1;
+	if (!c->pal_key && !c->invert && bps == w->info.bits) {
+		if (c->nplanes == 1) {
+			memcpy(planes[0], src, io_row_bytes(&w->info));
+			return;
+		}
+		for (uint32_t x = 0; x < width; x++)
+			for (uint32_t k = 0; k < spp; k++)
+				memcpy(planes[k] + x * bsz, src + ((size_t)x * ch + k) * bsz, bsz);
+		return;
+	}
+	for (uint32_t p = 0; p < c->nplanes; p++)
+		memset(planes[p], 0, c->plane_row);
+	for (uint32_t x = 0; x < width; x++) {
+		if (c->pal_key) {
+			put_sample(planes[0], x, bps, pal_index(c, src + (size_t)x * ch * bsz, bits16));
+			continue;
+		}
+		for (uint32_t k = 0; k < spp; k++) {
+			size_t i = (size_t)x * ch + k;
+			uint32_t v = bits16 ? ((const uint16_t *)(const void *)src)[i] : src[i];
+			if (bps < 8)
+				v = (v * c->maxv + 127) / 255;
+			if (c->invert && k == 0)
+				v = c->maxv - v;
+			if (c->nplanes == 1)
+				put_sample(planes[0], (size_t)x * spp + k, bps, v);
+			else
+				put_sample(planes[k], x, bps, v);
+		}
+	}
+}
+
+/* Encode the band of `rows` rows from c->band_y0: its strips (one a plane)
+ * or its row of tiles (edge tiles padded with zeros). */
+TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
+{
+	size_t trow = c->mode == MODE_TILES ? c->block_size / c->block_h : 0;
+	for (uint32_t p = 0; p < c->nplanes; p++) {
+		uint8_t *plane = c->band + (size_t)p * c->block_h * c->plane_row;
+		if (c->mode == MODE_STRIPS_SEPARATE) {
+			if (TIFFWriteEncodedStrip(c->tif, TIFFComputeStrip(c->tif, c->band_y0, (uint16_t)p),
+						  plane, (tmsize_t)(c->plane_row * rows)) < 0)
+				goto fail;
+			continue;
+		}
+		for (uint32_t tx = 0; tx < c->ntx; tx++) {
+			size_t off = (size_t)tx * trow;
+			size_t n = c->plane_row - off < trow ? c->plane_row - off : trow;
+			memset(c->tile, 0, c->block_size);
+			for (uint32_t ty = 0; ty < rows; ty++)
+				memcpy(c->tile + ty * trow, plane + (size_t)ty * c->plane_row + off, n);
+			if (TIFFWriteEncodedTile(c->tif, TIFFComputeTile(c->tif, tx * c->tw, c->band_y0, 0,
+									 (uint16_t)p),
+						 c->tile, (tmsize_t)c->block_size) < 0)
+				goto fail;
+		}
+	}
+	return TP_OK;
+fail:
+	w->sys_errno = c->m.err_errno;
+	return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, c->band_y0,
+		      c->band_y0 + rows - 1, tiff_msg(c));
+}
+
+TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const uint8_t *src)
+{
+	struct tiff_ctx *c = w->state;
+	uint8_t *planes[4];
+	uint32_t y = w->row;
+	c->m.nerr = 0;
+	if (c->mode == MODE_SCANLINE) {
+		planes[0] = c->line;
+		tiff_pack_row(w, c, src, planes);
+		if (TIFFWriteScanline(c->tif, c->line, y, 0) < 0) {
+			w->sys_errno = c->m.err_errno;
+			return tp_err(TP_EIO, "%s: writing row %u: %s", w->path, y, tiff_msg(c));
+		}
+		return TP_OK;
+	}
+	if (y % c->block_h == 0)
+		c->band_y0 = y;
+	for (uint32_t p = 0; p < c->nplanes; p++)
+		planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
+	tiff_pack_row(w, c, src, planes);
+	if (y - c->band_y0 + 1 == c->block_h || y + 1 == w->info.height)
+		return tiff_flush_band(w, c, y - c->band_y0 + 1);
+	return TP_OK;
+}
+
+/* A codec the writer can use for the mirrored layout. */
+static int tiff_mirror_codec_ok(int comp, const struct tiff_layout *l, const struct io_info *info)
+{
+	switch (comp) {
+	case COMPRESSION_CCITTRLE: case COMPRESSION_CCITTFAX3: case COMPRESSION_CCITTFAX4:
+		return l->bps == 1 && l->spp == 1 && TIFFIsCODECConfigured((uint16_t)comp);
+	case COMPRESSION_JPEG:
+		if (l->bps != 8 || l->photometric == PHOTOMETRIC_PALETTE)
+			return 0;
+		break;
+	default:
+		break;
+	}
+	return tiff_codec_ok(comp, info);
+}
+
+/* The layout fields of the mirrored file, before its other tags. */
+static void tiff_mirror_fields(struct io_writer *w, struct tiff_ctx *c,
+			       const struct io_write_opts *opts)
+{
+	const struct tiff_layout *l = &c->wl;
+	TIFF *t = c->tif;
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w->info.width);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, w->info.height);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, l->spp);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, l->bps);
+	if (l->sampleformat)
+		TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, l->sampleformat);
+	TIFFSetField(t, TIFFTAG_PLANARCONFIG, l->planar);
+	if (l->fillorder == FILLORDER_LSB2MSB)
+		TIFFSetField(t, TIFFTAG_FILLORDER, l->fillorder);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, l->compression);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, l->photometric);
+	if (c->wcmap) {
+		size_t n = (size_t)1 << l->bps;
+		TIFFSetField(t, TIFFTAG_COLORMAP, c->wcmap, c->wcmap + n, c->wcmap + 2 * n);
+	}
+	if (l->nextra)
+		TIFFSetField(t, TIFFTAG_EXTRASAMPLES, l->nextra, l->extra);
+	if (l->compression == COMPRESSION_JPEG) {
+		/* --jpeg-quality, else the quality the input was made at */
+		int q = opts->jpeg_quality > 0 && opts->jpeg_quality <= 100 ? opts->jpeg_quality
+			: l->jpeg_quality ? l->jpeg_quality : IO_JPEG_QUALITY_DEFAULT;
+		if (l->photometric == PHOTOMETRIC_YCBCR)
+			TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, l->ycbcr_sub[0], l->ycbcr_sub[1]);
+		TIFFSetField(t, TIFFTAG_JPEGQUALITY, q);
+		if (l->jpeg_tables_mode)
+			TIFFSetField(t, TIFFTAG_JPEGTABLESMODE, l->jpeg_tables_mode);
+		if (l->photometric == PHOTOMETRIC_YCBCR)
+			TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+	}
+	if (l->predictor == PREDICTOR_HORIZONTAL)
+		TIFFSetField(t, TIFFTAG_PREDICTOR, l->predictor);
+	if (l->compression == COMPRESSION_CCITTFAX3 && l->fax_options)
+		TIFFSetField(t, TIFFTAG_GROUP3OPTIONS, l->fax_options);
+	if (l->compression == COMPRESSION_CCITTFAX4 && l->fax_options)
+		TIFFSetField(t, TIFFTAG_GROUP4OPTIONS, l->fax_options);
+	if (l->tiled) {
+		TIFFSetField(t, TIFFTAG_TILEWIDTH, l->tw);
+		TIFFSetField(t, TIFFTAG_TILELENGTH, l->th);
+	} else {
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, l->rps);
+	}
+}
+
+/* The buffers of the mirrored layout: a scanline, or one band of strips or
+ * of tiles (the same bound the reader of that file holds). */
+TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tiff_ctx *c)
+{
+	const struct tiff_layout *l = &c->wl;
+	uint64_t bits;
+	size_t band;
+	c->nplanes = l->planar == PLANARCONFIG_SEPARATE ? l->spp : 1;
+	bits = (uint64_t)w->info.width * l->bps * (c->nplanes > 1 ? 1 : l->spp);
+	c->plane_row = (size_t)((bits + 7) / 8);
+	if (l->tiled) {
+		c->mode = MODE_TILES;
+		c->tw = l->tw;
+		c->block_h = l->th;
+		c->ntx = (w->info.width + l->tw - 1) / l->tw;
+		c->block_size = (size_t)TIFFTileSize64(c->tif);
+		if (!c->block_size || c->block_size > IO_TIFF_MAX_BAND || c->block_size % l->th ||
+		    c->block_size / l->th * c->ntx < c->plane_row)
+			return tp_err(TP_EIO, "%s: bad TIFF tile layout %ux%u", w->path, l->tw, l->th);
+	} else if (c->nplanes > 1) {
+		c->mode = MODE_STRIPS_SEPARATE;
+		c->block_h = l->rps < w->info.height ? l->rps : w->info.height;
+	} else {
+		uint64_t n = TIFFScanlineSize64(c->tif);
+		c->mode = MODE_SCANLINE;
+		if (n < c->plane_row || n > IO_TIFF_MAX_BAND)
+			return tp_err(TP_EIO, "%s: bad TIFF scanline size", w->path);
+		c->line = tp_malloc((size_t)n);
+		return c->line ? TP_OK : tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	}
+	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
+	    band > IO_TIFF_MAX_BAND)
+		return tp_err(TP_EUSAGE, "%s: TIFF band of %u rows too large to write", w->path,
+			      c->block_h);
+	c->band = tp_malloc(band);
+	if (c->mode == MODE_TILES)
+		c->tile = tp_malloc(c->block_size);
+	if (!c->band || (c->mode == MODE_TILES && !c->tile))
+		return tp_err(TP_ENOMEM, "%s: out of memory for a %zu-byte TIFF band", w->path, band);
+	return TP_OK;
+}
+
+/* The writer's reader-side twin fits: same size and samples delivered. */
+static int tiff_mirror_fits(const struct tiff_mirror *mi, const struct io_info *in)
+{
+	return mi->info.width == in->width && mi->info.height == in->height &&
+	       mi->info.channels == in->channels && mi->info.bits == in->bits &&
+	       mi->info.alpha == in->alpha;
+}
+
+/* Create a TIFF laid out like mi's file with all its tags. */
+TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff_ctx *c,
+						const struct tiff_mirror *mi,
+						const struct io_write_opts *opts)
+{
+	const struct io_info *in = &w->info;
+	struct tiff_layout *l = &c->wl;
+	uint64_t total = (uint64_t)io_row_bytes(in) * in->height + mi->tags->bytes;
+	uint64_t exif_off = 0, gps_off = 0;
+	char mode[8];
+	int comp;
+	tp_status s;
+
+	*l = mi->lay;
+	comp = opts->tiff_compression ? opts->tiff_compression : l->compression;
+	if (!tiff_mirror_codec_ok(comp, l, in)) {
+		const TIFFCodec *cd = TIFFFindCODEC((uint16_t)comp);
+		tp_warn("%s: TIFF compression %d (%s) cannot be written for this layout: the output "
+			"uses deflate", mi->path, comp, cd ? cd->name : "unknown");
+		comp = COMPRESSION_ADOBE_DEFLATE;
+	}
+	if (comp != l->compression)
+		l->predictor = PREDICTOR_HORIZONTAL;
+	if (!tiff_has_predictor(comp) || (l->bps != 8 && l->bps != 16) ||
+	    l->predictor != PREDICTOR_HORIZONTAL)
+		l->predictor = PREDICTOR_NONE;
+	if (comp != l->compression)
+		l->fax_options = 0;
+	l->compression = (uint16_t)comp;
+	if (l->photometric == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG)
+		l->photometric = PHOTOMETRIC_RGB;
+	c->invert = l->photometric == PHOTOMETRIC_MINISWHITE;
+	c->maxv = (1u << l->bps) - 1;
+	if (l->photometric == PHOTOMETRIC_PALETTE && (s = pal_build(w, c, mi)))
+		return s;
+	/* BigTIFF as the input was, or when the pixels pass 2 GiB: no codec
+	 * expands them more than 1.5x (LZW), so classic TIFF's 4 GiB holds the rest */
+	snprintf(mode, sizeof mode, "w%s%s", l->bigtiff || total > ((uint64_t)2 << 30) ? "8" : "",
+		 l->msb ? "b" : "l");
+	c->tif = TIFFOpenExt(w->path, mode, c->topts);
+	if (!c->tif)
+		return tp_err(TP_ECREATE, "%s: cannot create: %s", w->path, tiff_msg(c));
+	w->created = 1;
+	if ((s = tiff_tags_write_subifds(c->tif, mi->tags, &c->m, mi->path, w->path, &exif_off,
+					 &gps_off))) {
+		w->sys_errno = c->m.err_errno;
+		return s;
+	}
+	c->m.nerr = 0;
+	tiff_mirror_fields(w, c, opts);
+	if (c->m.nerr)
+		return tp_err(TP_EIO, "%s: setting TIFF tags: %s", w->path, tiff_msg(c));
+	tiff_tags_set_main(c->tif, mi->tags, &c->m, mi->path, exif_off, gps_off);
+	if ((s = tiff_mirror_buffers(w, c)))
+		return s;
+	w->write_row = tiff_write_mirror_row_cb;
+	w->finish = tiff_finish_cb;
 	return TP_OK;
 }
 
@@ -561,6 +1134,9 @@ TP_MUST_USE static tp_status tiff_create(struct io_writer *w, const struct io_me
 		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 	w->state = c;
 	w->free_state = tiff_ctx_free;
+	/* the metadata of an open TIFF reader: write its file's layout and tags */
+	if (meta && meta->tiff_source && tiff_mirror_fits(meta->tiff_source, in))
+		return tiff_create_mirror(w, c, meta->tiff_source, opts);
 	if (!tiff_codec_ok(comp, in))
 		comp = COMPRESSION_ADOBE_DEFLATE;
 	c->line = tp_malloc(rowb);
@@ -632,7 +1208,7 @@ TP_MUST_USE static tp_status tiff_create(struct io_writer *w, const struct io_me
 			}
 		}
 	}
-	if (c->nerr)
+	if (c->m.nerr)
 		return tp_err(TP_EIO, "%s: setting TIFF tags: %s", w->path, tiff_msg(c));
 	w->write_row = tiff_write_row_cb;
 	w->finish = tiff_finish_cb;

@@ -15,6 +15,7 @@
 #include <jpeglib.h>
 #include <png.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
@@ -620,7 +621,7 @@ static void test_io_png_exif_orientation(void **state)
 			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0 }, out;
 			uint8_t exif[64];
 			struct io_meta m = { NULL, 0, exif, make_exif(exif, le, o), NULL, 0, 0, 0, 0,
-					     0, NULL, NULL };
+					     0, NULL, NULL, NULL };
 			uint16_t *img = make_image(&in, 0), *back;
 			struct io_reader *r;
 			tp_status s;
@@ -694,7 +695,7 @@ static void check_icc_chain(enum io_format fmt, const char *a, const char *b, si
 	static const char *const vals[] = { "tilepaint-test", "a test image" };
 	const char *xmp = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>";
 	struct io_meta m = { icc, icc_len, NULL, 0, (const uint8_t *)xmp, strlen(xmp),
-			     300, 300, 1, 2, keys, vals };
+			     300, 300, 1, 2, keys, vals, NULL };
 	uint8_t *img = make_image(&in, 1);
 	struct io_reader *r = NULL;
 	const struct io_meta *rm;
@@ -995,7 +996,7 @@ static void test_io_oom_loop(void **state)
 		const char *p = fx_path(f == 0 ? "oom.png" : f == 1 ? "oom.jpg" : "oom.tif");
 		uint8_t icc[200];
 		struct io_meta m = { icc, 0, NULL, 0, (const uint8_t *)"<xmp/>", 6, 72, 72, 1, 0,
-				     NULL, NULL };
+				     NULL, NULL, NULL };
 		long n;
 		memset(icc, 0, sizeof icc);
 		assert_int_equal(fx_write_image(p, &in, img, &m, NULL), TP_OK);
@@ -1024,6 +1025,653 @@ static void test_io_oom_loop(void **state)
 	}
 }
 
+/* ---- TIFF out mirrors TIFF in: layout and every tag ---- */
+
+/* The GeoTIFF and GDAL tags, registered as libgeotiff and GDAL do. */
+static const TIFFFieldInfo test_geo_fields[] = {
+	{ 33550, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, "ModelPixelScale" },
+	{ 33922, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, "ModelTiepoint" },
+	{ 34264, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, "ModelTransformation" },
+	{ 34735, -1, -1, TIFF_SHORT, FIELD_CUSTOM, 1, 1, "GeoKeyDirectory" },
+	{ 34736, -1, -1, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, "GeoDoubleParams" },
+	{ 34737, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, "GeoAsciiParams" },
+	{ 42112, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, "GDAL_METADATA" },
+	{ 42113, -1, -1, TIFF_ASCII, FIELD_CUSTOM, 1, 0, "GDAL_NODATA" },
+};
+static TIFFExtendProc test_parent_extender;
+
+static void test_geo_extender(TIFF *t)
+{
+	TIFFMergeFieldInfo(t, test_geo_fields, sizeof test_geo_fields / sizeof test_geo_fields[0]);
+	if (test_parent_extender)
+		test_parent_extender(t);
+}
+
+static void test_geo_register(void)
+{
+	static int done;
+	if (!done)
+		test_parent_extender = TIFFSetTagExtender(test_geo_extender);
+	done = 1;
+}
+
+/* Private tags libtiff does not know: registered on the writing handle only,
+ * so a reader sees them as anonymous fields. */
+static const TIFFFieldInfo private_fields[] = {
+	{ 65000, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_LONG, FIELD_CUSTOM, 1, 1, "Priv65000" },
+	{ 65001, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_ASCII, FIELD_CUSTOM, 1, 1, "Priv65001" },
+	{ 65002, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_DOUBLE, FIELD_CUSTOM, 1, 1, "Priv65002" },
+	{ 65003, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_UNDEFINED, FIELD_CUSTOM, 1, 1, "Priv65003" },
+	{ 65004, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_SSHORT, FIELD_CUSTOM, 1, 1, "Priv65004" },
+	{ 65005, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_SHORT, FIELD_CUSTOM, 1, 1, "Priv65005" },
+};
+
+/* What a test TIFF looks like. */
+struct tspec {
+	uint32_t w, h;
+	uint16_t spp, bps, photometric, comp, predictor;
+	int tiled;
+	uint32_t tw, th, rps;
+	int separate, msb, bigtiff;
+	int tags;     /* every metadata tag, EXIF and GPS IFDs */
+	int pages;    /* extra reduced-resolution pages */
+};
+
+static uint8_t *stored_image(const struct tspec *sp, size_t *rowb)
+{
+	struct io_info in = { sp->w, sp->h, sp->spp, sp->bps >= 8 ? sp->bps : 8, 0, IO_FORMAT_TIFF, 0 };
+	uint8_t *img = make_image(&in, sp->comp == COMPRESSION_JPEG);
+	*rowb = ((size_t)sp->w * sp->spp * sp->bps + 7) / 8;
+	if (sp->bps < 8) { /* pack: sample v -> v >> (8 - bps) */
+		uint8_t *packed = calloc(*rowb, sp->h);
+		for (uint32_t y = 0; y < sp->h; y++)
+			for (uint32_t x = 0; x < sp->w; x++) {
+				size_t bit = (size_t)x * sp->bps;
+				uint8_t v = img[(size_t)y * sp->w + x] >> (8 - sp->bps);
+				packed[(size_t)y * *rowb + (bit >> 3)] |= (uint8_t)(v << (8 - sp->bps - (bit & 7)));
+			}
+		free(img);
+		img = packed;
+	}
+	return img;
+}
+
+static void set_all_tags(TIFF *t, uint64_t exif_off, uint64_t gps_off)
+{
+	static const double scale[3] = { 10, 10, 0 };
+	static const double tie[6] = { 0, 0, 0, 500000, 5600000, 0 };
+	static const double trans[16] = { 10, 0, 0, 500000, 0, -10, 0, 5600000, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint16_t keys[16] = { 1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633 };
+	static const double dparams[2] = { 6378137.0, 298.257223563 };
+	static const uint32_t priv0[3] = { 7, 0xdeadbeef, 42 };
+	static const double priv2[2] = { 3.141592653589793, -1e-300 };
+	static const uint8_t priv3[5] = { 0, 1, 2, 0xfe, 0xff };
+	static const int16_t priv4[2] = { -32768, 1234 };
+	static const uint16_t priv5 = 77;
+	uint8_t icc[300], iptc[40], ps[24];
+	const char *xmp = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF/></x:xmpmeta>";
+	for (size_t i = 0; i < sizeof icc; i++)
+		icc[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < sizeof iptc; i++)
+		iptc[i] = (uint8_t)(i + 0x1c);
+	for (size_t i = 0; i < sizeof ps; i++)
+		ps[i] = (uint8_t)(255 - i);
+	assert_int_equal(TIFFMergeFieldInfo(t, private_fields, sizeof private_fields / sizeof private_fields[0]), 0);
+	TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, "an orthophoto");
+	TIFFSetField(t, TIFFTAG_MAKE, "Canon");
+	TIFFSetField(t, TIFFTAG_MODEL, "EOS 5D");
+	TIFFSetField(t, TIFFTAG_SOFTWARE, "test_io");
+	TIFFSetField(t, TIFFTAG_DATETIME, "2024:01:02 03:04:05");
+	TIFFSetField(t, TIFFTAG_ARTIST, "someone");
+	TIFFSetField(t, TIFFTAG_HOSTCOMPUTER, "box");
+	TIFFSetField(t, TIFFTAG_COPYRIGHT, "(c) nobody");
+	TIFFSetField(t, TIFFTAG_DOCUMENTNAME, "doc");
+	TIFFSetField(t, TIFFTAG_XRESOLUTION, 300.0);
+	TIFFSetField(t, TIFFTAG_YRESOLUTION, 150.5);
+	TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER);
+	TIFFSetField(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+	TIFFSetField(t, TIFFTAG_XMLPACKET, (uint32_t)strlen(xmp), xmp);
+	TIFFSetField(t, TIFFTAG_RICHTIFFIPTC, (uint32_t)sizeof iptc, iptc);
+	TIFFSetField(t, TIFFTAG_ICCPROFILE, (uint32_t)sizeof icc, icc);
+	TIFFSetField(t, TIFFTAG_PHOTOSHOP, (uint32_t)sizeof ps, ps);
+	TIFFSetField(t, 33550, 3, scale);
+	TIFFSetField(t, 33922, 6, tie);
+	TIFFSetField(t, 34264, 16, trans);
+	TIFFSetField(t, 34735, 16, keys);
+	TIFFSetField(t, 34736, 2, dparams);
+	TIFFSetField(t, 34737, "WGS 84 / UTM zone 33N|WGS 84|");
+	TIFFSetField(t, 42112, "<GDALMetadata>\n  <Item name=\"AREA\">test</Item>\n</GDALMetadata>\n");
+	TIFFSetField(t, 42113, "-9999");
+	TIFFSetField(t, 65000, (uint32_t)3, priv0);
+	TIFFSetField(t, 65001, (uint32_t)6, "hello");
+	TIFFSetField(t, 65002, (uint32_t)2, priv2);
+	TIFFSetField(t, 65003, (uint32_t)5, priv3);
+	TIFFSetField(t, 65004, (uint32_t)2, priv4);
+	TIFFSetField(t, 65005, (uint32_t)1, &priv5);
+	if (exif_off)
+		TIFFSetField(t, TIFFTAG_EXIFIFD, exif_off);
+	if (gps_off)
+		TIFFSetField(t, TIFFTAG_GPSIFD, gps_off);
+}
+
+/* EXIF and GPS IFDs written first, as custom directories; their offsets. */
+static void write_exif_gps(TIFF *t, uint64_t *exif_off, uint64_t *gps_off)
+{
+	static const uint16_t iso[2] = { 200, 400 };
+	static const uint8_t gpsver[4] = { 2, 3, 0, 0 };
+	static const double lat[3] = { 48, 6, 30.5 };
+	assert_int_equal(TIFFCreateEXIFDirectory(t), 0);
+	TIFFSetField(t, EXIFTAG_EXPOSURETIME, 1.0 / 250);
+	TIFFSetField(t, EXIFTAG_FNUMBER, 5.6);
+	TIFFSetField(t, EXIFTAG_ISOSPEEDRATINGS, 2, iso);
+	TIFFSetField(t, EXIFTAG_EXIFVERSION, "0231");
+	TIFFSetField(t, EXIFTAG_DATETIMEORIGINAL, "2024:05:06 07:08:09");
+	TIFFSetField(t, EXIFTAG_USERCOMMENT, 12, "ASCII\0\0\0hi!!");
+	assert_true(TIFFWriteCustomDirectory(t, exif_off));
+	TIFFFreeDirectory(t);
+	assert_int_equal(TIFFCreateGPSDirectory(t), 0);
+	TIFFSetField(t, GPSTAG_VERSIONID, gpsver);
+	TIFFSetField(t, GPSTAG_LATITUDEREF, "N");
+	TIFFSetField(t, GPSTAG_LATITUDE, lat);
+	TIFFSetField(t, GPSTAG_ALTITUDE, 520.25);
+	assert_true(TIFFWriteCustomDirectory(t, gps_off));
+	TIFFFreeDirectory(t);
+	TIFFCreateDirectory(t);
+}
+
+static void write_pixels(TIFF *t, const struct tspec *sp, const uint8_t *img, size_t rowb)
+{
+	uint32_t np = sp->separate ? sp->spp : 1, cs = sp->separate ? 1 : sp->spp;
+	size_t bytes = sp->bps / 8 ? sp->bps / 8 : 1;
+	if (sp->tiled) {
+		tmsize_t tsz = TIFFTileSize(t);
+		uint8_t *tile = malloc((size_t)tsz);
+		size_t trow = (size_t)tsz / sp->th;
+		for (uint32_t p = 0; p < np; p++)
+			for (uint32_t ty = 0; ty < sp->h; ty += sp->th)
+				for (uint32_t tx = 0; tx < sp->w; tx += sp->tw) {
+					memset(tile, 0, (size_t)tsz);
+					for (uint32_t y = ty; sp->bps < 8 && y < ty + sp->th && y < sp->h; y++) {
+						size_t off = (size_t)tx * sp->bps / 8; /* one sample, tiles of 16k */
+						memcpy(tile + (size_t)(y - ty) * trow, img + (size_t)y * rowb + off,
+						       rowb - off < trow ? rowb - off : trow);
+					}
+					for (uint32_t y = ty; sp->bps >= 8 && y < ty + sp->th && y < sp->h; y++)
+						for (uint32_t x = tx; x < tx + sp->tw && x < sp->w; x++)
+							for (uint32_t k = 0; k < cs; k++)
+								memcpy(tile + (size_t)(y - ty) * trow + ((size_t)(x - tx) * cs + k) * bytes,
+								       img + (size_t)y * rowb + ((size_t)x * sp->spp + (sp->separate ? p : k)) * bytes,
+								       bytes);
+					assert_true(TIFFWriteTile(t, tile, tx, ty, 0, (uint16_t)p) > 0);
+				}
+		free(tile);
+	} else if (sp->separate) {
+		uint8_t *row = malloc(rowb);
+		for (uint16_t p = 0; p < sp->spp; p++)
+			for (uint32_t y = 0; y < sp->h; y++) {
+				for (uint32_t x = 0; x < sp->w; x++)
+					memcpy(row + x * bytes, img + (size_t)y * rowb + ((size_t)x * sp->spp + p) * bytes, bytes);
+				assert_true(TIFFWriteScanline(t, row, y, p) >= 0);
+			}
+		free(row);
+	} else {
+		uint8_t *row = malloc(rowb);
+		for (uint32_t y = 0; y < sp->h; y++) {
+			memcpy(row, img + (size_t)y * rowb, rowb);
+			assert_true(TIFFWriteScanline(t, row, y, 0) >= 0);
+		}
+		free(row);
+	}
+}
+
+static void write_spec(const char *p, const struct tspec *sp)
+{
+	char mode[8];
+	size_t rowb;
+	uint8_t *img = stored_image(sp, &rowb);
+	uint64_t exif_off = 0, gps_off = 0;
+	TIFF *t;
+	test_geo_register();
+	snprintf(mode, sizeof mode, "w%s%s", sp->bigtiff ? "8" : "", sp->msb ? "b" : "l");
+	t = TIFFOpen(p, mode);
+	assert_non_null(t);
+	if (sp->tags)
+		write_exif_gps(t, &exif_off, &gps_off);
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, sp->w);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, sp->h);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, sp->spp);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, sp->bps);
+	TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+	TIFFSetField(t, TIFFTAG_PLANARCONFIG, sp->separate ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, sp->comp);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, sp->photometric);
+	if (sp->photometric == PHOTOMETRIC_PALETTE) {
+		uint16_t map[3][256];
+		for (int i = 0; i < 256; i++) {
+			map[0][i] = (uint16_t)(i * 4099);
+			map[1][i] = (uint16_t)(65535 - i * 97);
+			map[2][i] = (uint16_t)((i * 31 % 256) << 8);
+		}
+		TIFFSetField(t, TIFFTAG_COLORMAP, map[0], map[1], map[2]);
+	}
+	if (sp->spp == 2 || sp->spp == 4) {
+		uint16_t es = EXTRASAMPLE_ASSOCALPHA;
+		TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &es);
+	}
+	if (sp->comp == COMPRESSION_JPEG && sp->photometric == PHOTOMETRIC_YCBCR) {
+		TIFFSetField(t, TIFFTAG_JPEGQUALITY, 80);
+		TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+	}
+	if (sp->predictor)
+		TIFFSetField(t, TIFFTAG_PREDICTOR, sp->predictor);
+	if (sp->tiled) {
+		TIFFSetField(t, TIFFTAG_TILEWIDTH, sp->tw);
+		TIFFSetField(t, TIFFTAG_TILELENGTH, sp->th);
+	} else {
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, sp->rps);
+	}
+	if (sp->tags)
+		set_all_tags(t, exif_off, gps_off);
+	write_pixels(t, sp, img, rowb);
+	for (int pg = 0; pg < sp->pages; pg++) {
+		uint8_t row[8] = { 0 };
+		assert_true(TIFFWriteDirectory(t));
+		TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
+		TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 2);
+		TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+		TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+		TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+		TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+		TIFFWriteScanline(t, row, 0, 0);
+	}
+	TIFFClose(t);
+	free(img);
+}
+
+/* Through the io layer, as a job does: reader -> writer with the reader's
+ * metadata and compression, every row unchanged. */
+static void io_copy(const char *in, const char *out)
+{
+	struct io_reader *r = NULL;
+	struct io_writer *w = NULL;
+	struct io_write_opts o = { 0, 0, -1, NULL, NULL };
+	const struct io_info *ii;
+	uint8_t *row;
+	size_t rb;
+	assert_int_equal(io_reader_open(in, &r), TP_OK);
+	ii = io_reader_info(r);
+	o.tiff_compression = io_reader_compression(r);
+	rb = (size_t)ii->width * ii->channels * ii->bits / 8;
+	row = malloc(rb);
+	assert_int_equal(io_writer_open(out, ii, io_reader_meta(r), &o, &w), TP_OK);
+	for (uint32_t y = 0; y < ii->height; y++) {
+		assert_int_equal(io_reader_read_rows(r, row, rb, 1), TP_OK);
+		assert_int_equal(io_writer_write_rows(w, row, rb, 1), TP_OK);
+	}
+	assert_int_equal(io_writer_finish(w), TP_OK);
+	io_writer_close(w);
+	io_reader_close(r);
+	free(row);
+}
+
+/* A tag's value as bytes, by libtiff's calling convention for its field;
+ * 0 when the directory lacks it. */
+static int tag_bytes(TIFF *t, uint32_t tag, uint8_t *buf, size_t cap, size_t *len)
+{
+	const TIFFField *f = TIFFFindField(t, tag, TIFF_ANY);
+	int rc, esz, ok;
+	const void *p = NULL;
+	uint64_t scalar = 0;
+	size_t n = 1;
+	if (!f)
+		return 0;
+	rc = TIFFFieldReadCount(f);
+	esz = TIFFFieldSetGetSize(f);
+	if (TIFFFieldPassCount(f)) {
+		uint32_t n32 = 0;
+		uint16_t n16 = 0;
+		ok = rc == TIFF_VARIABLE2 ? TIFFGetField(t, tag, &n32, &p) : TIFFGetField(t, tag, &n16, &p);
+		n = rc == TIFF_VARIABLE2 ? n32 : n16;
+		if (TIFFFieldDataType(f) == TIFF_ASCII)
+			esz = 1;
+	} else if (TIFFFieldDataType(f) == TIFF_ASCII) {
+		char *s = NULL;
+		ok = TIFFGetField(t, tag, &s);
+		p = s;
+		n = s ? strlen(s) + 1 : 0;
+		esz = 1;
+	} else if (rc == 1) {
+		ok = TIFFGetField(t, tag, &scalar);
+		p = &scalar;
+	} else {
+		ok = TIFFGetField(t, tag, &p);
+		n = rc > 1 ? (size_t)rc : 1;
+	}
+	if (!ok || !p)
+		return 0;
+	*len = n * (size_t)esz;
+	assert_true(*len <= cap);
+	memcpy(buf, p, *len);
+	return 1;
+}
+
+/* Every custom tag of a's current directory is in b with the same bytes,
+ * and b has no other; plus the listed libtiff fields. */
+static void same_tags(TIFF *a, TIFF *b, const uint32_t *also, size_t nalso)
+{
+	static uint8_t va[4096], vb[4096];
+	int na = TIFFGetTagListCount(a), nb = TIFFGetTagListCount(b);
+	assert_true(na > 0);
+	assert_int_equal(na, nb);
+	for (int i = 0; i < na + (int)nalso; i++) {
+		uint32_t tag = i < na ? TIFFGetTagListEntry(a, i) : also[i - na];
+		size_t la = 0, lb = 0;
+		int ha = tag_bytes(a, tag, va, sizeof va, &la), hb = tag_bytes(b, tag, vb, sizeof vb, &lb);
+		if (tag == TIFFTAG_EXIFIFD || tag == TIFFTAG_GPSIFD) {
+			assert_true(ha && hb); /* offsets: rewritten */
+			continue;
+		}
+		if (!ha || !hb || la != lb || memcmp(va, vb, la))
+			print_message("tag %u: %d/%d, %zu/%zu bytes\n", tag, ha, hb, la, lb);
+		assert_true(ha);
+		assert_true(hb);
+		assert_int_equal(la, lb);
+		assert_memory_equal(va, vb, la);
+	}
+}
+
+struct tlayout {
+	int tiled, big, msb;
+	uint32_t tw, th, rps;
+	uint16_t comp, pred, sfmt, planar, bps, spp, photometric, sub0, sub1, nextra, extra0;
+};
+
+static void get_layout(TIFF *t, struct tlayout *l)
+{
+	uint16_t *extra = NULL;
+	memset(l, 0, sizeof *l);
+	l->tiled = TIFFIsTiled(t);
+	l->big = TIFFIsBigTIFF(t);
+	l->msb = TIFFIsBigEndian(t);
+	TIFFGetField(t, TIFFTAG_TILEWIDTH, &l->tw);
+	TIFFGetField(t, TIFFTAG_TILELENGTH, &l->th);
+	TIFFGetField(t, TIFFTAG_ROWSPERSTRIP, &l->rps);
+	TIFFGetField(t, TIFFTAG_COMPRESSION, &l->comp);
+	if (l->comp == COMPRESSION_LZW || l->comp == COMPRESSION_ADOBE_DEFLATE || l->comp == COMPRESSION_ZSTD)
+		TIFFGetField(t, TIFFTAG_PREDICTOR, &l->pred);
+	TIFFGetField(t, TIFFTAG_SAMPLEFORMAT, &l->sfmt);
+	TIFFGetField(t, TIFFTAG_PLANARCONFIG, &l->planar);
+	TIFFGetField(t, TIFFTAG_BITSPERSAMPLE, &l->bps);
+	TIFFGetField(t, TIFFTAG_SAMPLESPERPIXEL, &l->spp);
+	TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &l->photometric);
+	TIFFGetFieldDefaulted(t, TIFFTAG_YCBCRSUBSAMPLING, &l->sub0, &l->sub1);
+	if (TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &l->nextra, &extra) && l->nextra)
+		l->extra0 = extra[0];
+}
+
+/* Every strip or tile of a and b decodes to the same bytes. */
+static void same_stored_pixels(TIFF *a, TIFF *b)
+{
+	uint32_t n = TIFFNumberOfStrips(a);
+	tmsize_t sz = TIFFIsTiled(a) ? TIFFTileSize(a) : TIFFStripSize(a);
+	uint8_t *ba = calloc(1, (size_t)sz), *bb = calloc(1, (size_t)sz);
+	assert_int_equal(TIFFNumberOfStrips(b), n);
+	for (uint32_t i = 0; i < n; i++) {
+		tmsize_t ga = TIFFIsTiled(a) ? TIFFReadEncodedTile(a, i, ba, sz) : TIFFReadEncodedStrip(a, i, ba, sz);
+		tmsize_t gb = TIFFIsTiled(b) ? TIFFReadEncodedTile(b, i, bb, sz) : TIFFReadEncodedStrip(b, i, bb, sz);
+		assert_true(ga > 0);
+		assert_int_equal(ga, gb);
+		if (TIFFIsTiled(a)) { /* the padding of edge tiles is anybody's */
+			uint32_t tw = 0, th = 0, w = 0, h = 0, tx, ty, across;
+			uint16_t bps = 0, spp = 1, planar = 1;
+			TIFFGetField(a, TIFFTAG_TILEWIDTH, &tw);
+			TIFFGetField(a, TIFFTAG_TILELENGTH, &th);
+			TIFFGetField(a, TIFFTAG_IMAGEWIDTH, &w);
+			TIFFGetField(a, TIFFTAG_IMAGELENGTH, &h);
+			TIFFGetField(a, TIFFTAG_BITSPERSAMPLE, &bps);
+			TIFFGetFieldDefaulted(a, TIFFTAG_SAMPLESPERPIXEL, &spp);
+			TIFFGetFieldDefaulted(a, TIFFTAG_PLANARCONFIG, &planar);
+			across = (w + tw - 1) / tw;
+			tx = i % across;
+			ty = (i / across) % ((h + th - 1) / th);
+			for (uint32_t y = 0; y < th && ty * th + y < h; y++) {
+				uint32_t cols = w - tx * tw < tw ? w - tx * tw : tw;
+				size_t rowbits = (size_t)cols * bps * (planar == PLANARCONFIG_SEPARATE ? 1 : spp);
+				size_t trow = (size_t)sz / th;
+				assert_memory_equal(ba + y * trow, bb + y * trow, rowbits / 8);
+			}
+		} else {
+			assert_memory_equal(ba, bb, (size_t)ga);
+		}
+	}
+	free(ba);
+	free(bb);
+}
+
+/* Write sp, copy it through the io layer, and compare layout, tags and
+ * (unless JPEG) the stored samples, with libtiff. */
+static void check_mirror(const struct tspec *sp)
+{
+	const char *a = fx_path("mirror-in.tif"), *b = fx_path("mirror-out.tif");
+	static const uint32_t core[] = { TIFFTAG_XRESOLUTION, TIFFTAG_YRESOLUTION,
+					 TIFFTAG_RESOLUTIONUNIT, TIFFTAG_ORIENTATION };
+	struct tlayout la, lb;
+	TIFF *ta, *tb;
+	TIFFSetWarningHandler(NULL); /* unknown tags, read here by libtiff directly */
+	write_spec(a, sp);
+	io_copy(a, b);
+	ta = TIFFOpen(a, "r");
+	tb = TIFFOpen(b, "r");
+	assert_non_null(ta);
+	assert_non_null(tb);
+	get_layout(ta, &la);
+	get_layout(tb, &lb);
+	assert_int_equal(la.tiled, lb.tiled);
+	assert_int_equal(la.tw, lb.tw);
+	assert_int_equal(la.th, lb.th);
+	if (!la.tiled)
+		assert_int_equal(la.rps, lb.rps);
+	assert_int_equal(la.comp, lb.comp);
+	assert_int_equal(la.pred, lb.pred);
+	assert_int_equal(la.sfmt, lb.sfmt);
+	assert_int_equal(la.planar, lb.planar);
+	assert_int_equal(la.bps, lb.bps);
+	assert_int_equal(la.spp, lb.spp);
+	assert_int_equal(la.photometric, lb.photometric);
+	assert_int_equal(la.big, lb.big);
+	assert_int_equal(la.msb, lb.msb);
+	assert_int_equal(la.nextra, lb.nextra);
+	assert_int_equal(la.extra0, lb.extra0);
+	if (la.photometric == PHOTOMETRIC_YCBCR) {
+		assert_int_equal(la.sub0, lb.sub0);
+		assert_int_equal(la.sub1, lb.sub1);
+	}
+	if (la.photometric == PHOTOMETRIC_PALETTE) {
+		uint16_t *ma[3], *mb[3];
+		assert_true(TIFFGetField(ta, TIFFTAG_COLORMAP, &ma[0], &ma[1], &ma[2]));
+		assert_true(TIFFGetField(tb, TIFFTAG_COLORMAP, &mb[0], &mb[1], &mb[2]));
+		for (int k = 0; k < 3; k++)
+			assert_memory_equal(ma[k], mb[k], ((size_t)1 << la.bps) * 2);
+	}
+	if (sp->comp != COMPRESSION_JPEG)
+		same_stored_pixels(ta, tb);
+	assert_int_equal(TIFFNumberOfDirectories(tb), 1);
+	if (sp->tags) {
+		uint64_t ea = 0, eb = 0, ga = 0, gb = 0;
+		same_tags(ta, tb, core, sizeof core / sizeof core[0]);
+		assert_true(TIFFGetField(ta, TIFFTAG_EXIFIFD, &ea) && TIFFGetField(tb, TIFFTAG_EXIFIFD, &eb));
+		assert_true(TIFFGetField(ta, TIFFTAG_GPSIFD, &ga) && TIFFGetField(tb, TIFFTAG_GPSIFD, &gb));
+		assert_true(TIFFReadEXIFDirectory(ta, ea) && TIFFReadEXIFDirectory(tb, eb));
+		same_tags(ta, tb, NULL, 0);
+		assert_true(TIFFReadGPSDirectory(ta, ga) && TIFFReadGPSDirectory(tb, gb));
+		same_tags(ta, tb, NULL, 0);
+	}
+	TIFFClose(ta);
+	TIFFClose(tb);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_io_tiff_tags_kept(void **state)
+{
+	/* a tiled, deflate + predictor GeoTIFF with every kind of tag */
+	struct tspec sp = { 70, 45, 3, 8, PHOTOMETRIC_RGB, COMPRESSION_ADOBE_DEFLATE,
+			    PREDICTOR_HORIZONTAL, 1, 32, 32, 0, 0, 0, 0, 1, 0 };
+	(void)state;
+	check_mirror(&sp);
+	/* the same tags on strips, big-endian BigTIFF, 16-bit separate planes */
+	sp = (struct tspec){ 41, 23, 4, 16, PHOTOMETRIC_RGB, COMPRESSION_LZW, PREDICTOR_HORIZONTAL,
+			     0, 0, 0, 5, 1, 1, 1, 1, 0 };
+	check_mirror(&sp);
+}
+
+static void test_io_tiff_layout_kept(void **state)
+{
+	static const struct tspec specs[] = {
+		/* w, h, spp, bps, photometric, comp, predictor, tiled, tw, th, rps, separate, msb, big */
+		{ 50, 37, 3, 8, PHOTOMETRIC_RGB, COMPRESSION_PACKBITS, 0, 1, 16, 48, 0, 1, 0, 0, 0, 0 },
+		{ 50, 37, 1, 16, PHOTOMETRIC_MINISBLACK, COMPRESSION_ZSTD, PREDICTOR_HORIZONTAL, 0, 0, 0, 3, 0, 0, 0, 0, 0 },
+		{ 33, 17, 2, 8, PHOTOMETRIC_MINISBLACK, COMPRESSION_NONE, 0, 1, 64, 16, 0, 0, 1, 0, 0, 0 },
+		{ 33, 17, 4, 8, PHOTOMETRIC_RGB, COMPRESSION_LZW, 0, 0, 0, 0, 33, 0, 0, 1, 0, 0 },
+		{ 64, 40, 3, 8, PHOTOMETRIC_YCBCR, COMPRESSION_JPEG, 0, 1, 32, 32, 0, 0, 0, 0, 0, 0 },
+		{ 64, 40, 3, 8, PHOTOMETRIC_YCBCR, COMPRESSION_JPEG, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0 },
+		{ 37, 21, 1, 8, PHOTOMETRIC_PALETTE, COMPRESSION_LZW, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0 },
+		{ 37, 21, 1, 4, PHOTOMETRIC_PALETTE, COMPRESSION_PACKBITS, 0, 1, 16, 16, 0, 0, 0, 0, 0, 0 },
+		{ 37, 21, 1, 8, PHOTOMETRIC_MINISWHITE, COMPRESSION_ADOBE_DEFLATE, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0 },
+		{ 37, 21, 1, 2, PHOTOMETRIC_MINISBLACK, COMPRESSION_LZW, 0, 0, 0, 0, 21, 0, 0, 0, 0, 0 },
+		{ 70, 21, 1, 1, PHOTOMETRIC_MINISWHITE, COMPRESSION_CCITTFAX4, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0 },
+		{ 70, 21, 1, 1, PHOTOMETRIC_MINISBLACK, COMPRESSION_NONE, 0, 1, 32, 16, 0, 0, 1, 0, 0, 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		check_mirror(&specs[i]);
+}
+
+/* stderr of f() into buf (NUL-terminated). */
+static void capture_stderr(void (*f)(void *), void *arg, char *buf, size_t n)
+{
+	const char *p = fx_path("stderr.txt");
+	int saved = dup(2), fd;
+	FILE *in;
+	size_t got;
+	fflush(stderr);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 2);
+	close(fd);
+	f(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	in = fopen(p, "r");
+	got = fread(buf, 1, n - 1, in);
+	buf[got] = 0;
+	fclose(in);
+	unlink(p);
+}
+
+static void copy_cb(void *arg)
+{
+	const char *const *ab = arg;
+	io_copy(ab[0], ab[1]);
+}
+
+/* In a classic little-endian TIFF, the IFD entry of `tag` in the first
+ * directory: its file offset, or 0. */
+static long ifd_entry(const char *p, uint16_t tag)
+{
+	FILE *f = fopen(p, "rb");
+	uint8_t h[8], e[12];
+	uint16_t n;
+	long at = 0;
+	assert_non_null(f);
+	assert_int_equal(fread(h, 1, 8, f), 8);
+	fseek(f, (long)(h[4] | h[5] << 8 | h[6] << 16 | (uint32_t)h[7] << 24), SEEK_SET);
+	assert_int_equal(fread(h, 1, 2, f), 2);
+	n = (uint16_t)(h[0] | h[1] << 8);
+	for (uint16_t i = 0; i < n && !at; i++) {
+		long pos = ftell(f);
+		assert_int_equal(fread(e, 1, 12, f), 12);
+		if ((e[0] | e[1] << 8) == tag)
+			at = pos;
+	}
+	fclose(f);
+	return at;
+}
+
+static void patch(const char *p, long at, const void *bytes, size_t n)
+{
+	FILE *f = fopen(p, "r+b");
+	assert_non_null(f);
+	fseek(f, at, SEEK_SET);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	fclose(f);
+}
+
+static void test_io_tiff_tags_bad(void **state)
+{
+	struct tspec sp = { 40, 30, 3, 8, PHOTOMETRIC_RGB, COMPRESSION_LZW, 0, 0, 0, 0, 8, 0, 0, 0, 1, 2 };
+	const char *a = fx_path("bad.tif"), *b = fx_path("bad-out.tif");
+	const char *ab[2] = { a, b };
+	static char err[8192];
+	struct io_reader *r = NULL;
+	long at;
+	(void)state;
+
+	/* pages after the first are dropped with one warning; an unknown type is corrupt */
+	write_spec(a, &sp);
+	capture_stderr(copy_cb, ab, err, sizeof err);
+	assert_non_null(strstr(err, "bad.tif: 2 more TIFF pages not copied (2 of them reduced-resolution"));
+	assert_null(strstr(err, "TIFF tag 65")); /* every private tag was copied */
+	/* a tag libtiff does not carry (GrayResponseUnit, 290): a warning naming it */
+	at = ifd_entry(a, 65005);
+	assert_true(at > 0);
+	patch(a, at, "\x22\x01", 2);
+	capture_stderr(copy_cb, ab, err, sizeof err);
+	assert_non_null(strstr(err, "bad.tif: TIFF tag 290 (GrayResponseUnit) not copied: libtiff does not carry this tag"));
+
+	/* a tag's value past the end of the file */
+	write_spec(a, &sp);
+	at = ifd_entry(a, TIFFTAG_IMAGEDESCRIPTION);
+	patch(a, at + 8, "\x00\x00\x00\x7f", 4);
+	assert_int_equal(io_reader_open(a, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "bad.tif: corrupt TIFF tag 270 in the first page IFD"));
+	/* a type that is no TIFF type */
+	write_spec(a, &sp);
+	patch(a, ifd_entry(a, TIFFTAG_MAKE) + 2, "\x63\x00", 2);
+	assert_int_equal(io_reader_open(a, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "corrupt TIFF tag 271 in the first page IFD: type 99"));
+	/* the EXIF IFD outside the file */
+	write_spec(a, &sp);
+	at = ifd_entry(a, TIFFTAG_EXIFIFD);
+	assert_true(at > 0);
+	patch(a, at + 8, "\xf0\xff\xff\x0f", 4);
+	assert_int_equal(io_reader_open(a, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "bad.tif: corrupt TIFF: the EXIF IFD at offset"));
+	/* a later page's IFD outside the file */
+	sp.tags = 0;
+	sp.pages = 0;
+	write_spec(a, &sp);
+	{
+		FILE *f = fopen(a, "rb");
+		uint8_t h[8];
+		uint32_t off;
+		uint16_t n;
+		assert_int_equal(fread(h, 1, 8, f), 8);
+		off = h[4] | h[5] << 8 | h[6] << 16 | (uint32_t)h[7] << 24;
+		fseek(f, off, SEEK_SET);
+		assert_int_equal(fread(h, 1, 2, f), 2);
+		n = (uint16_t)(h[0] | h[1] << 8);
+		fclose(f);
+		patch(a, (long)off + 2 + 12L * n, "\x00\x00\x00\x70", 4);
+	}
+	assert_int_equal(io_reader_open(a, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "corrupt TIFF: the page 2 IFD"));
+	assert_null(r);
+	unlink(a);
+	unlink(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1050,6 +1698,9 @@ int main(void)
 		cmocka_unit_test(test_io_writer_unlink_on_abort),
 		cmocka_unit_test(test_io_sniff_and_names),
 		cmocka_unit_test(test_io_oom_loop),
+		cmocka_unit_test(test_io_tiff_tags_kept),
+		cmocka_unit_test(test_io_tiff_layout_kept),
+		cmocka_unit_test(test_io_tiff_tags_bad),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }
