@@ -16,7 +16,7 @@ static const char inpaint_synopsis[] =
 "\n"
 "  --engine NAME, --model FILE, --engine-opt K=V,.., --tile N, --overlap N,\n"
 "  --dilate N, --radius N, -j N, --jpeg-quality N, --png-level N,\n"
-"  --max-pixels N, -q, -v\n"
+"  --max-pixels N, --mem-limit SIZE, -q, -v\n"
 "                       as for 'tilepaint run' (see tilepaint run --help)\n"
 "  -h, --help           print this help\n";
 

@@ -36,6 +36,8 @@ static const char run_synopsis[] =
 "                       input JPEG outside the mask; 95 for other inputs)\n"
 "  --png-level N        PNG zlib level 0-9 (default 6)\n"
 "  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
+"  --mem-limit SIZE     keep each job under SIZE of memory (512M, 4G): fewer workers,\n"
+"                       then smaller tiles (default: fewer workers only, under what is free)\n"
 "  --force              redo images already done (and failed ones)\n"
 "  --retry-failed       try again images that failed, though nothing changed\n"
 "  --overwrite          replace existing outputs this job store did not write\n"

@@ -105,5 +105,7 @@ uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *
 	h = tp_hash_u64(h, o->radius);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->jpeg_quality);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->png_level);
+	if (o->mem_limit && !o->tile)   /* the limit may choose the tile size */
+		h = tp_hash_u64(h, o->mem_limit);
 	return h;
 }

@@ -78,7 +78,8 @@ TP_MUST_USE static tp_status store_plan(struct job *j)
 	return rc;
 }
 
-/* The band, the slots of tiles in flight and their buffers. */
+/* The band, the slots of tiles in flight (j->window, from job_mem_fit) and
+ * their buffers. */
 TP_MUST_USE static tp_status alloc_band(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
@@ -87,11 +88,6 @@ TP_MUST_USE static tp_status alloc_band(struct job *j)
 	tp_status rc = tiler_band_new(ii->width, j->fmt, p->tile_h, &j->band);
 	if (rc != TP_OK)
 		return rc;
-	j->window = (size_t)j->eng->threads * 2;
-	if (j->window < 2)
-		j->window = 2;
-	if (j->window > p->ncols)
-		j->window = p->ncols;
 	j->slots = tp_calloc(j->window, sizeof *j->slots);
 	j->row_buf = tp_malloc(j->row_bytes);
 	if (!j->slots || !j->row_buf)
@@ -137,6 +133,7 @@ static void free_job(struct job *j)
 /* Open the input, plan the tiles and pass over the mask (all a dry run does). */
 TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 {
+	size_t live = tp_alloc_live();
 	tp_status rc;
 	if ((rc = open_input(j)) != TP_OK)
 		return rc;
@@ -148,6 +145,10 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 	TP_TIMED(j->t, TP_STAGE_MASK)
 		rc = job_mask_pass(j);
 	if (rc != TP_OK)
+		return rc;
+	/* what the readers, the plan and the guide's coarse image took */
+	live = tp_alloc_live() > live ? tp_alloc_live() - live : 0;
+	if (!dry_run && (rc = job_mem_fit(j, live)) != TP_OK)
 		return rc;
 	j->res->tiles = j->plan->ntiles;
 	j->res->active = tiler_plan_active(j->plan);

@@ -15,7 +15,8 @@
 enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
-	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE
+	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE,
+	O_MEM_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "lease", required_argument, NULL, O_LEASE },
 	{ "max-pixels", required_argument, NULL, O_MAX_PIXELS },
+	{ "mem-limit", required_argument, NULL, O_MEM_LIMIT },
 	{ "force", no_argument, NULL, O_FORCE },
 	{ "retry-failed", no_argument, NULL, O_RETRY_FAILED },
 	{ "overwrite", no_argument, NULL, O_OVERWRITE },
@@ -145,6 +147,11 @@ TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o
 			return tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", arg);
 		break;
 	case O_MAX_PIXELS: return parse_pixels(arg, &o->max_pixels);
+	case O_MEM_LIMIT:
+		if (tp_parse_size(arg, &o->mem_limit) || o->mem_limit < ((uint64_t)64 << 20))
+			return tp_err(TP_EUSAGE, "--mem-limit takes a size of at least 64M, such as 512M "
+				      "or 4G, not '%s'", arg);
+		break;
 	case O_DRY_RUN: o->dry_run = 1; break;
 	case O_FORCE: o->force = 1; break;
 	case O_RETRY_FAILED: o->retry_failed = 1; break;

@@ -20,6 +20,8 @@ struct tp_opts {
 	double max_time_s;         /* 0: none */
 	double lease_s;            /* --lease: how long a claim lasts unrenewed (seconds) */
 	uint64_t max_pixels;       /* --max-pixels: refuse larger images; 0: no limit */
+	uint64_t mem_limit;        /* --mem-limit bytes; 0: not given (the default is
+				    * tp_mem_available(), which only narrows the window) */
 	int quiet;
 	int dry_run;
 	/* run only */

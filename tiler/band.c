@@ -30,6 +30,14 @@ struct tiler_band {
 	float lut8[256];          /* v / 255.0f: the same floats as dividing, without dividing */
 };
 
+size_t tiler_band_bytes(uint32_t width, struct tp_pixfmt fmt, uint32_t cap, size_t masked)
+{
+	size_t row = tp_pixfmt_row_bytes(fmt, width) + width + (width + 63) / 64 * sizeof(uint32_t);
+	size_t stride = tp_pixfmt_color(fmt) + 1;
+	return row * cap + (size_t)width * sizeof(float) + (size_t)cap * 64 +
+	       masked * stride * sizeof(float) * 3 / 2 + (size_t)cap * stride * sizeof(float) * 2;
+}
+
 tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 			 struct tiler_band **out)
 {

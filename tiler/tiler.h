@@ -83,6 +83,7 @@ struct tiler_plan {
 	struct tiler_tile *tiles; /* (ntiles) */
 	int32_t *col_x;           /* (ncols) x of each tile column */
 	int32_t *row_y;           /* (nrows) y of each tile row */
+	uint32_t row_masked_max;  /* at least the most masked pixels in one row (mask pass) */
 };
 /* TP_EUSAGE for a zero or > INT32_MAX image side, zero tile or multiple, or a
  * rounded tile side > INT32_MAX; TP_ENOMEM. On failure *out is NULL. The
@@ -144,6 +145,9 @@ struct tiler_band;
 TP_MUST_USE tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 			 struct tiler_band **out);
 void tiler_band_free(struct tiler_band *b);
+/* The most a band of `cap` rows holds when at most `masked` masked pixels
+ * are in it at once (accumulators grow by half again: counted). */
+size_t tiler_band_bytes(uint32_t width, struct tp_pixfmt fmt, uint32_t cap, size_t masked);
 /* First row held and the number held. */
 uint32_t tiler_band_y0(const struct tiler_band *b);
 uint32_t tiler_band_nrows(const struct tiler_band *b);

@@ -70,6 +70,12 @@ struct engine_ops {
 	TP_MUST_USE tp_status (*inpaint)(void *state, void *worker, struct engine_tile *tile);
 	void (*worker_free)(void *worker);  /* accepts NULL */
 	void (*close)(void *state);         /* accepts NULL */
+	/* The most one worker holds, scratch kept between tiles included, once it
+	 * has run tiles of up to w x h pixels of `color` channels, however they
+	 * are masked (guided or not): what --mem-limit plans with. `state` is
+	 * open()'s (engines whose scratch depends on it, lama, need it). Checked
+	 * against the allocator's high-water mark by test_core. */
+	size_t (*worker_bytes)(const void *state, uint32_t w, uint32_t h, uint32_t color);
 };
 
 /* The built-in engines, NULL-terminated, in the order --help lists them. */

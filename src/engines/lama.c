@@ -283,6 +283,23 @@ TP_MUST_USE static tp_status lama_inpaint(void *state, void *worker, struct engi
 	return TP_OK;
 }
 
+/* The activation arena, sized for the default tile when the worker is made
+ * and grown for larger padded tiles, and the worker's inner thread pool
+ * (stacks counted as 8 MiB, glibc's default). 0 before open(). */
+static size_t lama_worker_bytes(const void *state, uint32_t w, uint32_t h, uint32_t color)
+{
+	const struct lama_state *s = state;
+	uint32_t t = engine_lama.default_tile, H = padded_side(h), W = padded_side(w);
+	size_t a, b;
+	(void)color;
+	if (!s)
+		return 0;
+	a = worker_floats(s->net, t, t, s->threads);
+	b = worker_floats(s->net, H > LAMA_MAX_SIDE ? LAMA_MAX_SIDE : H,
+			  W > LAMA_MAX_SIDE ? LAMA_MAX_SIDE : W, s->threads);
+	return (a > b ? a : b) * sizeof(float) + (size_t)s->threads * ((size_t)8 << 20);
+}
+
 /*
  * context 128: LaMa's receptive field is global inside a tile (the Fourier
  * units), but its output is driven mostly by nearby structure; 128 pixels of
@@ -302,4 +319,5 @@ const struct engine_ops engine_lama = {
 	.inpaint = lama_inpaint,
 	.worker_free = lama_worker_free,
 	.close = lama_close,
+	.worker_bytes = lama_worker_bytes,
 };

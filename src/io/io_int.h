@@ -124,6 +124,10 @@ struct io_format_ops {
 	 * write_row, finish and state/free_state. */
 	TP_MUST_USE tp_status (*create)(struct io_writer *w, const struct io_meta *meta,
 			    const struct io_write_opts *opts);
+	/* The most a writer made by create() with these arguments holds (its
+	 * buffers and the library's), for io_writer_mem_need. */
+	size_t (*mem_need)(const struct io_info *info, const struct io_meta *meta,
+			   const struct io_write_opts *opts);
 };
 
 /* png.c, jpeg.c, tiff.c */

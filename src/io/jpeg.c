@@ -183,6 +183,9 @@ TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 	if ((uint32_t)c->d.output_components != r->info.channels ||
 	    c->d.output_width != r->info.width || c->d.output_height != r->info.height)
 		return tp_err(TP_EFORMAT, "%s: unexpected JPEG decoder layout", r->path);
+	/* a multi-scan (progressive) file is decoded from a whole-image buffer of
+	 * coefficients: what a job plans with under --mem-limit */
+	r->compression = jpeg_has_multiple_scans(&c->d) ? 1 : 0;
 	r->read_row = jpeg_read_row_cb;
 	return TP_OK;
 }
@@ -334,6 +337,19 @@ static int jpeg_probe(const uint8_t *head, size_t n)
 
 static const char *const jpeg_extensions[] = { "jpg", "jpeg", "jpe", NULL };
 
+/* A whole encode keeps a band of 16 rows of samples and its MCU row; the
+ * keep writer holds its source's coefficients (two bytes a sample at 4:4:4,
+ * the most) and a band of re-encoded MCUs read back as coefficients. */
+static size_t jpeg_mem_need(const struct io_info *info, const struct io_meta *meta,
+			    const struct io_write_opts *opts)
+{
+	size_t band = (size_t)info->width * 3 * 16 * 8 + ((size_t)2 << 20);
+	(void)meta;
+	if (opts->jpeg_keep && !opts->jpeg_quality)
+		return (size_t)info->width * info->height * 3 * 2 + 2 * band;
+	return band;
+}
+
 const struct io_format_ops io_jpeg_format = {
-	IO_FORMAT_JPEG, "jpeg", jpeg_extensions, jpeg_probe, jpeg_open, jpeg_create
+	IO_FORMAT_JPEG, "jpeg", jpeg_extensions, jpeg_probe, jpeg_open, jpeg_create, jpeg_mem_need
 };

@@ -359,3 +359,11 @@ void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out)
 		}
 	}
 }
+
+size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta,
+			  const struct io_write_opts *opts)
+{
+	static const struct io_write_opts defaults = { .png_level = -1 };
+	const struct io_format_ops *ops = format_ops(info->format);
+	return ops && ops->mem_need ? ops->mem_need(info, meta, opts ? opts : &defaults) : 0;
+}

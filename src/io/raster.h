@@ -173,7 +173,8 @@ void io_orient_plane(int o, int to_stored, const uint8_t *src, uint8_t *dst, uin
 		     uint32_t sh);
 const struct io_meta *io_reader_meta(const struct io_reader *r);
 /* The TIFF/PNG/JPEG compression or variant of the input, for writers that copy it
- * (TIFF: COMPRESSION_* value; others 0). */
+ * (TIFF: COMPRESSION_* value; JPEG: 1 when progressive or otherwise
+ * multi-scan, whose decoder holds the whole image's coefficients; PNG 0). */
 int io_reader_compression(const struct io_reader *r);
 /*
  * Read the next `nrows` rows into `buf`; row i starts at buf + i * stride
@@ -198,6 +199,11 @@ void io_reader_close(struct io_reader *r);
 TP_MUST_USE tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out);
+/* The most memory a writer opened with these arguments will hold (its
+ * buffers and its library's), in bytes, so that a job can plan under
+ * --mem-limit before opening it. An upper bound, not an exact figure. */
+size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta,
+			  const struct io_write_opts *opts);
 /* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on
  * failure: "writing NAME: REASON", with the system's reason (e.g. "No space
  * left on device") when the failure came from the file system. */

@@ -1224,6 +1224,26 @@ static int tiff_probe(const uint8_t *head, size_t n)
 
 static const char *const tiff_extensions[] = { "tif", "tiff", NULL };
 
+/* One band of strips or one row of tiles (the mirrored layout's, or strips
+ * of about 256 KiB), a tile, and libtiff's buffer of as much compressed. */
+static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *meta,
+			    const struct io_write_opts *opts)
+{
+	size_t rowb = io_row_bytes(info);
+	uint32_t rows = (uint32_t)(256 * 1024 / (rowb ? rowb : 1)) + 1;
+	size_t block = 0;
+	const struct tiff_mirror *mi = meta ? meta->tiff_source : NULL;
+	(void)opts;
+	if (mi && tiff_mirror_fits(mi, info)) {
+		rows = mi->lay.tiled ? mi->lay.th : mi->lay.rps;
+		if (rows > info->height)
+			rows = info->height;
+		if (mi->lay.tiled)
+			block = (size_t)mi->lay.tw * mi->lay.th * (rowb / info->width + 1);
+	}
+	return (size_t)rows * rowb * 2 + 2 * block + ((size_t)1 << 20);
+}
+
 const struct io_format_ops io_tiff_format = {
-	IO_FORMAT_TIFF, "tiff", tiff_extensions, tiff_probe, tiff_open, tiff_create
+	IO_FORMAT_TIFF, "tiff", tiff_extensions, tiff_probe, tiff_open, tiff_create, tiff_mem_need
 };

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -501,6 +502,68 @@ static void test_core_timed_sections(void **state)
 	assert_string_equal(tp_stage_name(TP_STAGE_COUNT), "unknown");
 }
 
+/* Each engine's declared worker_bytes (what --mem-limit plans with) bounds
+ * what a worker really allocates, at its high-water mark, for tiles of
+ * several sizes, channel counts, masks and with or without a guide. */
+static void test_core_engine_worker_bytes(void **state)
+{
+	static const uint32_t sizes[][2] = { { 64, 64 }, { 300, 140 }, { 512, 512 }, { 333, 517 } };
+	(void)state;
+	for (size_t e = 0; engine_list[e]; e++) {
+		const struct engine_ops *ops = engine_list[e];
+		if (ops->needs_model)
+			continue;   /* lama: the arena is lama_net_scratch's own figure */
+		assert_non_null(ops->worker_bytes);
+		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+			for (uint32_t C = 1; C <= 3; C += 2)
+				for (int pat = 0; pat < 4; pat++) {
+					uint32_t w = sizes[k][0], h = sizes[k][1];
+					size_t n = (size_t)w * h, before, peak;
+					struct engine_options o = { .threads = 1 };
+					float *pix = malloc(n * C * sizeof *pix), *guide = NULL;
+					uint8_t *m = malloc(n);
+					void *st = NULL, *wk = NULL;
+					struct engine_tile t = { .w = w, .h = h, .channels = C, .bits = 8,
+								 .pix = pix, .mask = m, .seed = 7 };
+					assert_non_null(pix);
+					assert_non_null(m);
+					for (size_t i = 0; i < n * C; i++)
+						pix[i] = (float)((i * 7919) % 1000) / 1000.0f;
+					for (size_t i = 0; i < n; i++) {
+						uint32_t x = (uint32_t)(i % w), y = (uint32_t)(i / w);
+						m[i] = pat == 0 ? i > 0 : pat == 1 ?
+						       (x > w / 4 && x < 3 * w / 4 && y > h / 4 && y < 3 * h / 4) :
+						       pat == 2 ? (x / 5 + y / 5) % 2 : i % 97 == 0;
+					}
+					if (pat == 1 && ops->wants_guide) {
+						guide = malloc(n * C * sizeof *guide);
+						assert_non_null(guide);
+						memcpy(guide, pix, n * C * sizeof *guide);
+						t.guide = guide;
+						t.guide_scale = 4;
+					}
+					before = tp_alloc_live();
+					tp_alloc_peak_reset();
+					assert_int_equal(ops->open(&o, &st), TP_OK);
+					if (ops->worker_new)
+						assert_int_equal(ops->worker_new(st, &wk), TP_OK);
+					assert_int_equal(ops->inpaint(st, wk, &t), TP_OK);
+					peak = tp_alloc_peak() - before;
+					if (peak > ops->worker_bytes(st, w, h, C))
+						fail_msg("%s %ux%u C%u mask %d: %zu bytes at peak, %zu declared",
+							 ops->name, w, h, C, pat, peak,
+							 ops->worker_bytes(st, w, h, C));
+					if (ops->worker_free)
+						ops->worker_free(wk);
+					if (ops->close)
+						ops->close(st);
+					free(pix);
+					free(m);
+					free(guide);
+				}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_core_job_errors),
 		cmocka_unit_test(test_core_job_guide),
 		cmocka_unit_test(test_core_job_oom_loop),
+		cmocka_unit_test(test_core_engine_worker_bytes),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }
