@@ -105,5 +105,12 @@ uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *
 	h = tp_hash_u64(h, o->radius);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->jpeg_quality);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->png_level);
+	/* Hashed only when not the default, so a store made before masks had a
+	 * threshold is not redone as a whole (0/255 masks give the same bytes). */
+	if (o->mask_threshold != OPTS_MASK_THRESHOLD || o->mask_invert) {
+		h = tp_hash_str(h, "mask-threshold");
+		h = tp_hash_u64(h, o->mask_threshold);
+		h = tp_hash_u64(h, (uint64_t)o->mask_invert);
+	}
 	return h;
 }
