@@ -23,6 +23,8 @@ tp_status tp_engine_select(const struct tp_opts *o, struct tp_engine_ctx *e)
 		return tp_err(TP_EUSAGE, "engine '%s' needs --model FILE", name);
 	if (!e->ops->needs_model && o->model)
 		return tp_err(TP_EUSAGE, "engine '%s' takes no --model", name);
+	if (engine_params_check(e->ops, o->engine_params) != TP_OK)
+		return TP_EUSAGE;   /* before any work, --dry-run included */
 	e->threads = o->threads;
 	e->eopt.model = o->model;
 	e->eopt.radius = o->radius;
