@@ -130,6 +130,23 @@ static void free_job(struct job *j)
 	tp_free(j->guide_buf);
 }
 
+/* One line when the mask leaves nothing to do, or nothing to fill from. */
+static void note_mask_coverage(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	const char *e = j->eng->ops->name;
+	if (j->res->masked == (uint64_t)ii->width * ii->height) {
+		tp_progress_clear(j->io->progress);
+		tp_warn("%s: the mask %s covers the whole image: nothing to fill from; %s fills it %s",
+			j->io->input, j->io->mask, e, j->eng->ops->needs_model
+			? "from the network alone" : "with flat mid grey");
+	} else if (j->res->masked == 0) {
+		tp_progress_clear(j->io->progress);
+		tp_info("%s: the mask %s is empty: nothing to inpaint, the output is the input's "
+			"pixels", j->io->input, j->io->mask);
+	}
+}
+
 /* Open the input, plan the tiles and pass over the mask (all a dry run does). */
 TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 {
@@ -152,6 +169,7 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 		return rc;
 	j->res->tiles = j->plan->ntiles;
 	j->res->active = tiler_plan_active(j->plan);
+	note_mask_coverage(j);
 	return TP_OK;
 }
 

@@ -57,8 +57,9 @@ TP_MUST_USE static tp_status mask_orientation(struct job *j, const struct io_inf
 		      swap ? ii->height : ii->width, swap ? ii->width : ii->height, o);
 }
 
-/* The next binarised mask row, in the image's stored order, into dst (one
- * byte per pixel): from the turned mask when there is one, else read. */
+/* The next binarised mask row (--mask-threshold, --mask-invert), in the
+ * image's stored order, into dst (one byte per pixel): from the turned mask
+ * when there is one, else read. */
 TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 {
 	const struct io_info *mi;
@@ -74,7 +75,7 @@ TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 	TP_TIMED(j->t, TP_STAGE_DECODE)
 		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
 	if (rc == TP_OK)
-		io_row_to_binary(mi, j->mask_src, dst);
+		io_row_to_mask(mi, j->mask_src, dst, j->o->mask_threshold, j->o->mask_invert);
 	return rc;
 }
 
@@ -176,16 +177,19 @@ tp_status job_next_rows(struct job *j)
 
 tp_status job_mask_pass(struct job *j)
 {
-	uint32_t height;
+	uint32_t height, width;
 	tp_status rc;
 	job_test_freeze("mask", 0);
 	if ((rc = job_mask_open(j)) != TP_OK)
 		return rc;
 	height = io_reader_info(j->in)->height;
+	width = io_reader_info(j->in)->width;
 	for (uint32_t y = 0; y < height; y++) {
 		if ((rc = job_mask_next_row(j)) != TP_OK)
 			return rc;
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
+		for (uint32_t x = 0; x < width; x++)
+			j->res->masked += j->mask_eff[x];
 		if (j->coarse)
 			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
 		if ((rc = job_checkpoint_row(j, y)) != TP_OK)

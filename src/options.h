@@ -13,6 +13,8 @@ struct tp_opts {
 	uint32_t tile;             /* 0: engine default */
 	uint32_t overlap;          /* UINT32_MAX: engine default */
 	uint32_t dilate;           /* mask dilation radius, pixels */
+	uint32_t mask_threshold;   /* a mask pixel above this (0..254, on 8 bits) is a hole */
+	int mask_invert;           /* --mask-invert: holes are at or below the threshold */
 	uint32_t radius;           /* telea radius; 0: engine default */
 	uint32_t threads;          /* -j: worker threads */
 	int jpeg_quality;          /* 0: IO_JPEG_QUALITY_DEFAULT */
@@ -38,6 +40,9 @@ struct tp_opts {
 };
 
 enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
+
+/* --mask-threshold's default: on 8 bits, 128..255 is a hole, 0..127 is kept. */
+#define OPTS_MASK_THRESHOLD 127
 
 /*
  * Parse argv (getopt_long) into *o; positional arguments are left in

@@ -726,13 +726,74 @@ tp_status store_job_find(struct store *s, const char *output, int *found, struct
 	return r;
 }
 
+/*
+ * The job recorded for spec->output (its id, 0 when none) into *out, with
+ * out->changed saying how it differs from the spec and *same_extra whether
+ * the mask path and file identities match too. Inside or outside a
+ * transaction.
+ */
+TP_MUST_USE static tp_status job_compare(struct store *s, const struct store_job_spec *spec,
+					 struct store_job *out, int *same_extra)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mask_sig = spec->mask_sig ? spec->mask_sig : "";
+	const char *in_stat = spec->input_stat ? spec->input_stat : "";
+	const char *mk_stat = spec->mask_stat ? spec->mask_stat : "";
+	int rc;
+	tp_status r = stmt_get(s, ST_JOB_FIND,
+		"SELECT " JOB_COLS ", input, options_hash, mask FROM jobs WHERE output = ?1", &st);
+	memset(out, 0, sizeof *out);
+	*same_extra = 0;
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "looking up a job", "t", spec->output)) != TP_OK)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, 0, out);
+		out->changed = (text_eq(st, 11, spec->input) && text_eq(st, 6, spec->input_sig)
+				? 0 : STORE_CHANGED_INPUT) |
+			       (text_eq(st, 8, mask_sig) ? 0 : STORE_CHANGED_MASK) |
+			       (text_eq(st, 12, spec->options_hash) ? 0 : STORE_CHANGED_OPTIONS);
+		*same_extra = text_eq(st, 13, spec->mask) && text_eq(st, 7, in_stat) &&
+			      text_eq(st, 9, mk_stat);
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "looking up a job");
+	}
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_job_preview(struct store *s, const struct store_job_spec *spec,
+			    struct store_job *out)
+{
+	int same_extra, changed;
+	int64_t id;
+	tp_status r;
+	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
+		return tp_err(TP_EUSAGE, "%s: job spec without input, output, input "
+			      "signature or options hash", s->path);
+	if ((r = job_compare(s, spec, out, &same_extra)) != TP_OK)
+		return r;
+	if (out->id && !out->changed)
+		return TP_OK;
+	/* as store_job_sync resets or adds it */
+	id = out->id;
+	changed = out->changed;
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	out->changed = changed;
+	out->state = STORE_JOB_QUEUED;
+	return TP_OK;
+}
+
 tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			 struct store_job *out)
 {
 	sqlite3_stmt *st = NULL;
 	const char *mask_sig, *in_stat, *mk_stat;
 	int64_t now = tp_wall_s(), id = 0;
-	int rc, same = 0, same_extra = 0;
+	int same = 0, same_extra = 0, changed = 0;
 	tp_status r;
 
 	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
@@ -745,26 +806,11 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 	if (r != TP_OK)
 		return r;
 
-	r = stmt_get(s, ST_JOB_FIND,
-		"SELECT " JOB_COLS ", input, options_hash, mask FROM jobs WHERE output = ?1", &st);
-	if (r != TP_OK)
+	if ((r = job_compare(s, spec, out, &same_extra)) != TP_OK)
 		goto fail;
-	if ((r = bindf(s, st, "looking up a job", "t", spec->output)) != TP_OK)
-		goto fail;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		job_from_row(st, 0, out);
-		id = out->id;
-		same = text_eq(st, 11, spec->input) && text_eq(st, 6, spec->input_sig) &&
-		       text_eq(st, 8, mask_sig) && text_eq(st, 12, spec->options_hash);
-		same_extra = text_eq(st, 13, spec->mask) && text_eq(st, 7, in_stat) &&
-			     text_eq(st, 9, mk_stat);
-	} else if (rc != SQLITE_DONE) {
-		r = db_fail(s, rc, "looking up a job");
-		stmt_reset(st);
-		goto fail;
-	}
-	stmt_reset(st);
+	id = out->id;
+	same = !out->changed;
+	changed = out->changed;
 
 	if (id == 0) {
 		r = stmt_get(s, ST_JOB_INSERT,
@@ -812,6 +858,7 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			goto fail;
 		memset(out, 0, sizeof *out);
 		out->id = id;
+		out->changed = changed;
 		out->state = STORE_JOB_QUEUED;
 	} else if (!same_extra) {
 		/* Same content under another name or identity (renamed, copied,

@@ -88,7 +88,10 @@ struct store_job {
 	char input_sig[128], input_stat[128], mask_sig[128], mask_stat[128];
 	int failed_input;         /* failed, and its input was what was wrong (so trying it
 				   * again is pointless until something changes) */
+	int changed;              /* STORE_CHANGED_* bits: how the recorded job differed from
+				   * the spec (store_job_sync, store_job_preview); 0 otherwise */
 };
+enum { STORE_CHANGED_INPUT = 1, STORE_CHANGED_MASK = 2, STORE_CHANGED_OPTIONS = 4 };
 
 /*
  * The job recorded for `output`, if any: *found = 1 and *out filled, else
@@ -109,6 +112,15 @@ TP_MUST_USE tp_status store_job_find(struct store *s, const char *output, int *f
  * expired lease still reads running here).
  */
 TP_MUST_USE tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
+
+/*
+ * What store_job_sync would leave in *out, without writing (--dry-run; a
+ * read-only store will do): the recorded row when it matches the spec, a
+ * queued job when it does not (out->changed saying what differs) or there
+ * is none (out->id = 0). The same comparison as store_job_sync.
+ */
+TP_MUST_USE tp_status store_job_preview(struct store *s, const struct store_job_spec *spec,
+					struct store_job *out);
 
 /*
  * A lease: the right to write job `job`'s tiles, timings and outcome. Every

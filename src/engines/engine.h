@@ -45,6 +45,15 @@ struct engine_tile {
 			       * the guide holds), >= 2 when guide is set; 0 otherwise */
 };
 
+/* One --engine-opt key an engine reads: its value must be a number in
+ * [min, max], and a whole one (an odd one) for ENGINE_PARAM_INT (_ODD). */
+enum { ENGINE_PARAM_REAL, ENGINE_PARAM_INT, ENGINE_PARAM_ODD };
+struct engine_param {
+	const char *key;
+	double min, max;
+	int kind;
+};
+
 struct engine_ops {
 	const char *name;     /* "telea", "harmonic", "patch", "lama" */
 	const char *summary;  /* one line for --help */
@@ -62,6 +71,8 @@ struct engine_ops {
 			       * engine_tile.guide (engine params guide=0 / guideside=N);
 			       * 2: the same, but only for tiles with no known pixel at all
 			       * (engines that use the guide for nothing else) */
+	const struct engine_param *params; /* the keys open() reads, ended by { NULL }; the
+			       * guide's (guide, guideside) are added for wants_guide */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
 	TP_MUST_USE tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */
@@ -95,6 +106,17 @@ extern const struct engine_ops engine_lama;
  * tp_err TP_EUSAGE) when present but not a number in [min, max].
  */
 int engine_param_double(const char *params, const char *key, double min, double max, double *val);
+
+/* engine_param_double for one declared key, with its kind checked too. */
+int engine_param_get(const char *params, const struct engine_param *p, double *val);
+
+/*
+ * Check a whole "k=v,k=v" string against engine e's declared keys (and the
+ * guide's when e wants the guide) before any work: TP_OK, or TP_EUSAGE with
+ * a message naming the key (unknown, or its value bad) or the item that is
+ * not KEY=VALUE. NULL or "" is fine.
+ */
+TP_MUST_USE tp_status engine_params_check(const struct engine_ops *e, const char *params);
 
 /*
  * The guide's parameters (engines with wants_guide): guide=0|1 (default 1)

@@ -102,6 +102,13 @@ struct lama_worker {
 	uint32_t cap_h, cap_w; /* padded size the arena was sized for */
 };
 
+/* The --engine-opt keys: trunc8 (default 1), ckpt_lenient (default 0). */
+static const struct engine_param lama_params[] = {
+	{ "trunc8", 0, 1, ENGINE_PARAM_REAL },
+	{ "ckpt_lenient", 0, 1, ENGINE_PARAM_REAL },
+	{ NULL, 0, 0, 0 }
+};
+
 TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **state)
 {
 	struct lama_state *s;
@@ -112,8 +119,8 @@ TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **
 		return tp_err(TP_EUSAGE, "engine 'lama' needs --model FILE (a LaMa generator: "
 			      "big-lama's best.ckpt, or safetensors from scripts/lama-convert.py)");
 	double lenient = 0;
-	if (engine_param_double(opt->params, "trunc8", 0, 1, &v) < 0 ||
-	    engine_param_double(opt->params, "ckpt_lenient", 0, 1, &lenient) < 0)
+	if (engine_param_get(opt->params, &lama_params[0], &v) < 0 ||
+	    engine_param_get(opt->params, &lama_params[1], &lenient) < 0)
 		return TP_EUSAGE;
 	s = tp_calloc(1, sizeof *s);
 	if (!s)
@@ -314,6 +321,7 @@ const struct engine_ops engine_lama = {
 	.context = 128,
 	.default_tile = 512,
 	.inner_threads = 1,
+	.params = lama_params,
 	.open = lama_open,
 	.worker_new = lama_worker_new,
 	.inpaint = lama_inpaint,

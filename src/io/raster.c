@@ -367,3 +367,42 @@ size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta
 	const struct io_format_ops *ops = format_ops(info->format);
 	return ops && ops->mem_need ? ops->mem_need(info, meta, opts ? opts : &defaults) : 0;
 }
+
+/* One pixel's mask value: gray (luma of RGB), times alpha when there is one,
+ * on the sample's own scale (maxval). */
+static inline uint32_t mask_value(const uint32_t *p, uint32_t c, int alpha, uint32_t maxval)
+{
+	uint64_t g = c >= 3 ? ((uint64_t)p[0] * 19595 + (uint64_t)p[1] * 38470 +
+			       (uint64_t)p[2] * 7471 + 32768) >> 16 : p[0];
+	if (alpha)
+		g = (g * p[c - 1] + maxval / 2) / maxval;
+	return (uint32_t)g;
+}
+
+void io_row_to_mask(const struct io_info *info, const void *row, uint8_t *out,
+		    uint32_t threshold, int invert)
+{
+	uint32_t c = info->channels, px[4] = { 0 };
+	uint8_t inv = invert ? 1 : 0;
+	int alpha = info->alpha && (c == 2 || c == 4);
+	if (info->bits == 16) {
+		const uint16_t *p = row;
+		uint32_t t16 = threshold * 257 + 128;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			for (uint32_t k = 0; k < c && k < 4; k++)
+				px[k] = p[k];
+			out[x] = (uint8_t)((mask_value(px, c, alpha, 65535) > t16) ^ inv);
+		}
+	} else if (c == 1) {
+		const uint8_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++)   /* vectorised by the compiler */
+			out[x] = (uint8_t)((p[x] > threshold) ^ inv);
+	} else {
+		const uint8_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			for (uint32_t k = 0; k < c && k < 4; k++)
+				px[k] = p[k];
+			out[x] = (uint8_t)((mask_value(px, c, alpha, 255) > threshold) ^ inv);
+		}
+	}
+}

@@ -233,4 +233,16 @@ void io_writer_discard(struct io_writer *w);
  */
 void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out);
 
+/*
+ * A mask row as holes: out[x] = 1 where the pixel's mask value is above
+ * `threshold` (0..254, on the 8-bit scale), 0 elsewhere; `invert` swaps the
+ * two. The value is the gray value as above; with alpha, gray * alpha / max
+ * (rounded), so a transparent pixel is never a hole unless inverted; 16-bit
+ * values are compared on the 8-bit scale, v / 257 rounded (a 16-bit value v
+ * is above threshold t when v > 257 t + 128). Threshold 0 without alpha and
+ * 8 bits is io_row_to_binary.
+ */
+void io_row_to_mask(const struct io_info *info, const void *row, uint8_t *out,
+		    uint32_t threshold, int invert);
+
 #endif

@@ -21,6 +21,8 @@
  *   tptool stats IMAGE X Y W H                      "mean M... sd S..." per colour channel inside the
  *                                                   rectangle, samples scaled to [0, 1]
  *   tptool mksock PATH                              leave a Unix socket file at PATH
+ *   tptool threshold MASK OUT T [invert]            MASK's holes as tilepaint takes them with
+ *                                                   --mask-threshold T (--mask-invert): 0/255 gray
  */
 #include "src/io/raster.h"
 
@@ -396,6 +398,41 @@ static int fromraw(int argc, char **argv)
 	return 0;
 }
 
+static int threshold(int argc, char **argv)
+{
+	struct io_reader *r = NULL;
+	struct io_writer *w = NULL;
+	struct io_info info;
+	const struct io_info *m;
+	uint8_t *rm, *bin;
+	if (argc < 5)
+		return 2;
+	if (io_reader_open(argv[2], &r) != TP_OK)
+		return fail(argv[2]);
+	m = io_reader_info(r);
+	info = (struct io_info){ m->width, m->height, 1, 8, 0, io_format_from_name(argv[3]), 0 };
+	if (io_writer_open(argv[3], &info, NULL, NULL, &w) != TP_OK)
+		return fail(argv[3]);
+	rm = malloc(row_bytes(m));
+	bin = malloc(m->width);
+	for (uint32_t y = 0; y < m->height; y++) {
+		if (io_reader_read_rows(r, rm, row_bytes(m), 1) != TP_OK)
+			return fail(argv[2]);
+		io_row_to_mask(m, rm, bin, (uint32_t)atoi(argv[4]), argc > 5 && !strcmp(argv[5], "invert"));
+		for (uint32_t x = 0; x < m->width; x++)
+			bin[x] = bin[x] ? 255 : 0;
+		if (io_writer_write_rows(w, bin, m->width, 1) != TP_OK)
+			return fail(argv[3]);
+	}
+	if (io_writer_finish(w) != TP_OK)
+		return fail(argv[3]);
+	io_writer_close(w);
+	io_reader_close(r);
+	free(rm);
+	free(bin);
+	return 0;
+}
+
 static int near(int argc, char **argv)
 {
 	struct io_reader *r[2] = { 0 };
@@ -544,6 +581,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "near")) return near(argc, argv);
 	if (!strcmp(argv[1], "stats")) return stats(argc, argv);
 	if (!strcmp(argv[1], "mksock")) return mksock(argc, argv);
+	if (!strcmp(argv[1], "threshold")) return threshold(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;

@@ -564,6 +564,36 @@ static void test_core_engine_worker_bytes(void **state)
 	}
 }
 
+/* --engine-opt against each engine's declared keys (and the guide's). */
+static void test_core_engine_params_check(void **state)
+{
+	const struct engine_ops *patch = engine_find("patch"), *telea = engine_find("telea");
+	const struct engine_ops *lama = engine_find("lama"), *harm = engine_find("harmonic");
+	(void)state;
+	assert_int_equal(engine_params_check(patch, NULL), TP_OK);
+	assert_int_equal(engine_params_check(patch, ""), TP_OK);
+	assert_int_equal(engine_params_check(patch, "patch=9,em=2,guide=0,guideside=64"), TP_OK);
+	assert_int_equal(engine_params_check(harm, "order=1,direct=0"), TP_OK);
+	assert_int_equal(engine_params_check(lama, "trunc8=0,ckpt_lenient=1"), TP_OK);
+	assert_int_equal(engine_params_check(telea, "guide=1"), TP_OK);
+	assert_int_equal(engine_params_check(telea, "patch=7"), TP_EUSAGE);
+	assert_string_equal(tp_errmsg(), "--engine-opt: engine 'telea' has no parameter 'patch' "
+			    "(its parameters: guide, guideside)");
+	assert_int_equal(engine_params_check(lama, "guide=0"), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "patch=8"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'patch' must be an odd whole number from 3 to 15, not '8'"));
+	assert_int_equal(engine_params_check(harm, "order=1.5"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'order' must be a whole number"));
+	assert_int_equal(engine_params_check(patch, "em=3,,"), TP_EUSAGE);
+	assert_string_equal(tp_errmsg(), "--engine-opt: '' is not KEY=VALUE");
+	assert_int_equal(engine_params_check(patch, "=3"), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "em="), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "emc=2,em=99"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'em' must be a number from 1 to 20, not '99'"));
+	/* a key that is the start of another is not that other */
+	assert_int_equal(engine_params_check(patch, "e=1"), TP_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_core_job_guide),
 		cmocka_unit_test(test_core_job_oom_loop),
 		cmocka_unit_test(test_core_engine_worker_bytes),
+		cmocka_unit_test(test_core_engine_params_check),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

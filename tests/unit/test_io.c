@@ -938,6 +938,44 @@ static void test_io_row_to_binary(void **state)
 	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 0 }), 3);
 }
 
+/* Holes above the threshold on the 8-bit scale; alpha multiplies the gray
+ * value; 16-bit values compared as v / 257 rounded; --mask-invert swaps. */
+static void test_io_row_to_mask(void **state)
+{
+	struct io_info g8 = { 6, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info ga8 = { 4, 1, 2, 8, 1, IO_FORMAT_PNG, 0 };
+	struct io_info rgb8 = { 2, 1, 3, 8, 0, IO_FORMAT_JPEG, 0 };
+	struct io_info g16 = { 4, 1, 1, 16, 0, IO_FORMAT_PNG, 0 };
+	struct io_info rgba16 = { 2, 1, 4, 16, 1, IO_FORMAT_PNG, 0 };
+	uint8_t g[6] = { 0, 1, 127, 128, 200, 255 };
+	/* gray 255 at alpha 0, 255 at 128 (-> 128), 200 at 160 (-> 125), 255 at 255 */
+	uint8_t ga[8] = { 255, 0, 255, 128, 200, 160, 255, 255 };
+	uint8_t rgb[6] = { 128, 128, 128, 255, 0, 0 };   /* gray 128, gray 76 */
+	/* 257 * 127 + 128 = 32767 is still 127 on 8 bits; 32768 rounds to 128 */
+	uint16_t g16v[4] = { 0, 32767, 32768, 65535 };
+	uint16_t rgba[8] = { 65535, 65535, 65535, 0, 65535, 65535, 65535, 65535 };
+	uint8_t out[8];
+	(void)state;
+	io_row_to_mask(&g8, g, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 0, 1, 1, 1 }), 6);
+	io_row_to_mask(&g8, g, out, 127, 1);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 1, 1, 0, 0, 0 }), 6);
+	io_row_to_mask(&g8, g, out, 0, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 1, 1, 1, 1 }), 6);
+	io_row_to_mask(&g8, g, out, 254, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 0, 0, 0, 1 }), 6);
+	io_row_to_mask(&ga8, ga, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 0, 1 }), 4);
+	io_row_to_mask(&rgb8, rgb, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 0 }), 2);
+	io_row_to_mask(&g16, g16v, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 1, 1 }), 4);
+	io_row_to_mask(&rgba16, rgba, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1 }), 2);
+	io_row_to_mask(&rgba16, rgba, out, 127, 1);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 0 }), 2);
+}
+
 static void test_io_writer_unlink_on_abort(void **state)
 {
 	static const enum io_format fmts[] = { IO_FORMAT_PNG, IO_FORMAT_JPEG, IO_FORMAT_TIFF };
@@ -1695,6 +1733,7 @@ int main(void)
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_read_past_end),
 		cmocka_unit_test(test_io_row_to_binary),
+		cmocka_unit_test(test_io_row_to_mask),
 		cmocka_unit_test(test_io_writer_unlink_on_abort),
 		cmocka_unit_test(test_io_sniff_and_names),
 		cmocka_unit_test(test_io_oom_loop),
