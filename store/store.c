@@ -1661,6 +1661,12 @@ out:
 	return r;
 }
 
+static const char *col_str(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return t ? t : "";
+}
+
 /* Read one row of ST_JOBS_EACH into *row (strings borrowed from st). */
 static void job_row_from(sqlite3_stmt *st, struct store_job_row *row)
 {
@@ -1685,6 +1691,7 @@ static void job_row_from(sqlite3_stmt *st, struct store_job_row *row)
 	row->lease_expires = sqlite3_column_int64(st, 15);
 	row->width = sqlite3_column_int64(st, 16);
 	row->height = sqlite3_column_int64(st, 17);
+	row->mask = col_str(st, 18);
 	if (!row->input)
 		row->input = "";
 	if (!row->output)
@@ -1703,7 +1710,8 @@ tp_status store_jobs_each_run(struct store *s, int64_t run_id,
 		" coalesce(t.total, 0), coalesce(t.skipped, 0), coalesce(t.done, 0),"
 		" coalesce(t.failed, 0), coalesce(m.ms, 0), coalesce(w.wall, 0),"
 		" coalesce(w.started, 0), coalesce(w.finished, 0), coalesce(j.lease_owner, ''),"
-		" coalesce(j.lease_expires, 0), coalesce(t.width, 0), coalesce(t.height, 0) "
+		" coalesce(j.lease_expires, 0), coalesce(t.width, 0), coalesce(t.height, 0),"
+		" coalesce(j.mask, '') "
 		"FROM jobs j "
 		"LEFT JOIN (SELECT job_id, count(*) AS total,"
 		"  sum(state = " T_SKIPPED ") AS skipped, sum(state = " T_DONE ") AS done,"
@@ -1740,12 +1748,6 @@ tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct sto
 			  void *ctx)
 {
 	return store_jobs_each_run(s, 0, cb, ctx);
-}
-
-static const char *col_str(sqlite3_stmt *st, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-	return t ? t : "";
 }
 
 tp_status store_runs_each(struct store *s, int64_t run_id,

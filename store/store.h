@@ -300,6 +300,7 @@ struct store_job_row {
 	const char *lease_owner;            /* "host:pid:start" while running, else "" */
 	int64_t lease_expires;              /* wall seconds; 0 when none */
 	int64_t width, height;              /* the image's size from its tile plan; 0 unplanned */
+	const char *mask;                   /* its mask path as recorded, or "" */
 };
 /* Call cb for every job in id (discovery) order, state as stored. A nonzero
  * return from cb stops the walk (TP_OK). cb must not call into the same
