@@ -116,8 +116,9 @@ static void runs_table(FILE *f, const struct tp_report *rep)
 	fputs("</table>\n", f);
 }
 
-/* One stacked bar of stage times (SVG), with a legend table. */
-static void stage_bar(FILE *f, const char *id, const char *title, const struct rep_stages *a)
+/* One stacked bar of stage times (SVG), with a legend table when `table`. */
+static void stage_bar(FILE *f, const char *id, const char *title, const struct rep_stages *a,
+		      int table)
 {
 	double x = 0, W = 800;
 	char t[32];
@@ -128,6 +129,11 @@ static void stage_bar(FILE *f, const char *id, const char *title, const struct r
 		fprintf(f, "<rect x=\"%.2f\" y=\"2\" width=\"%.2f\" height=\"24\" fill=\"%s\">"
 			"<title>%s %.1f ms</title></rect>", x, w, stage_colour[i % 10], a->name[i], a->ms[i]);
 		x += w;
+	}
+	ms_str(t, sizeof t, a->total);
+	if (!table) {
+		fprintf(f, "</svg> %s\n", t);
+		return;
 	}
 	fputs("</svg>\n<table class=\"stage-table\"><tr><th>stage</th><th>calls</th><th>total</th>"
 	      "<th>share</th></tr>", f);
@@ -147,13 +153,13 @@ static void stages_section(FILE *f, const struct tp_report *rep)
 {
 	fputs("<h2>Stage times</h2>\n<p>Worker time: each stage's time, inference summed over the "
 	      "workers.</p>\n", f);
-	stage_bar(f, "stages-all", "All runs", &rep->all);
+	stage_bar(f, "stages-all", "All runs", &rep->all, 1);
 	for (size_t i = 0; i < rep->nruns; i++) {
 		char id[32], title[64];
 		snprintf(id, sizeof id, "stages-run-%zu", i);
 		snprintf(title, sizeof title, "Run %lld%s", (long long)rep->runs[i].row.id,
-			 rep->nstores > 1 ? " (see the runs table for its store)" : "");
-		stage_bar(f, id, title, &rep->runs[i].st);
+			 rep->nstores > 1 ? " (its store: see the runs table)" : "");
+		stage_bar(f, id, title, &rep->runs[i].st, 0);
 	}
 }
 
@@ -229,7 +235,10 @@ TP_MUST_USE static tp_status tile_map(FILE *f, const struct tp_report *rep, cons
 				      struct map_ctx *m, int draw)
 {
 	uint32_t w = (uint32_t)j->row.width, h = (uint32_t)j->row.height;
-	char *pic = draw ? map_picture(j, &w, &h) : NULL;
+	char *pic;
+	if (!w || !h)    /* never planned: a square placeholder */
+		w = h = 100;
+	pic = draw ? map_picture(j, &w, &h) : NULL;
 	tp_status rc;
 	if (draw) {
 		fprintf(f, "<div class=\"map\"><svg class=\"tilemap\" width=\"%u\" height=\"%u\" "
@@ -320,8 +329,6 @@ tp_status rep_print_html(FILE *f, const struct tp_report *rep)
 	head(f);
 	summary(f, rep);
 	runs_table(f, rep);
-	stages_section(f, rep);
-	images_table(f, rep);
 	fputs("<h2>Tile maps</h2>\n", f);
 	legend(f);
 	fputs("<div class=\"maps\">\n", f);
@@ -330,6 +337,8 @@ tp_status rep_print_html(FILE *f, const struct tp_report *rep)
 	fputs("</div>\n", f);
 	if (rep->njobs > MAX_MAPS)
 		fprintf(f, "<p>Tile maps of the first %d images only.</p>\n", MAX_MAPS);
+	images_table(f, rep);
+	stages_section(f, rep);
 	histogram(f, m.times, m.nt);
 	failed_section(f, rep);
 	fputs("</body></html>\n", f);
