@@ -132,12 +132,14 @@ tp_status tp_thumb_outline(struct tp_thumb *t, const char *path, const uint8_t r
 	if (!m)
 		return tp_err(TP_ENOMEM, "%s: out of memory reading the mask", path);
 	rc = mask_boxes(t, path, m);
+	/* the outline is two pixels wide: each box whose 4-neighbour (or the
+	 * edge beyond it) is on the other side of the mask's border */
 	for (uint32_t y = 0; rc == TP_OK && y < t->h; y++)
 		for (uint32_t x = 0; x < t->w; x++) {
 			size_t i = (size_t)y * t->w + x;
-			/* a masked box with an unmasked (or no) 4-neighbour is on the outline */
-			if (!m[i] || (x > 0 && m[i - 1] && x + 1 < t->w && m[i + 1] && y > 0 &&
-				      m[i - t->w] && y + 1 < t->h && m[i + t->w]))
+			int l = x > 0 ? m[i - 1] : 0, r = x + 1 < t->w ? m[i + 1] : 0;
+			int u = y > 0 ? m[i - t->w] : 0, d = y + 1 < t->h ? m[i + t->w] : 0;
+			if (m[i] ? (l && r && u && d) : !(l || r || u || d))
 				continue;
 			memcpy(t->rgb + i * 3, rgb, 3);
 		}
