@@ -266,8 +266,10 @@ enum item_outcome run_item(struct run *r, const struct tp_item *it)
 
 	if (store_job_find(r->st, it->output, &found, &rec) != TP_OK)
 		return store_trouble(r);
-	if (!found)
+	if (!found) {   /* recorded at once, so a kill leaves "not started" right */
 		r->n.reached_unknown++;
+		tp_run_progress(r, 1);
+	}
 	src = sign_item(it, &rec, &g);
 	if (src == TP_ECANCELED) {
 		r->stopped = 1;
