@@ -328,9 +328,10 @@ tp_status rep_status_get(const struct tp_report *rep, struct rep_status *o)
 		char why[200] = "";
 		rc = store_rate(rep, k, o, &tps, why, sizeof why);
 		o->tiles_per_s += tps;
-		if (tps > 0)
-			snprintf(o->basis, sizeof o->basis, "%s%s", rep->nstores > 1 && o->basis[0]
-				 ? "summed over the stores' last runs" : why, "");
+		if (tps > 0 && o->basis[0])
+			snprintf(o->basis, sizeof o->basis, "summed over the stores' last runs");
+		else if (tps > 0)
+			snprintf(o->basis, sizeof o->basis, "%s", why);
 	}
 	if (o->tiles_per_s > 0)
 		o->eta_s = (o->tiles_left + o->tiles_guess) / o->tiles_per_s;
