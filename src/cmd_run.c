@@ -12,6 +12,7 @@
 #include "exit.h"
 #include "guard.h"
 #include "lease.h"
+#include "record.h"
 #include "sig.h"
 
 #include <string.h>
@@ -250,6 +251,7 @@ static int open_store(struct run *r, int argc, char **argv)
 		tp_error("%s", tp_errmsg());
 		return tp_store_exit_code(rc);
 	}
+	tp_run_describe(r, in_shard);
 	return TP_EXIT_OK;
 }
 
@@ -278,6 +280,7 @@ static void run_batch(struct run *r)
 		case ITEM_BUSY: r->n.busy++; break;
 		case ITEM_STOPPED: break;
 		}
+		tp_run_progress(r, 0);
 	}
 }
 
@@ -302,6 +305,7 @@ static void summarise(struct run *r)
 		r->stopped ? ", stopped early" : "",
 		(unsigned long long)r->n.computed, (unsigned long long)r->n.reused,
 		(unsigned long long)(r->n.tiles - r->n.active));
+	tp_run_progress(r, 1);
 	if (store_run_end(r->st, r->run_id, r->ex) != TP_OK)
 		tp_warn("%s", tp_errmsg());
 }

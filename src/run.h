@@ -18,6 +18,8 @@
 struct run_counts {
 	size_t images, done_now, up_to_date, failed, failed_before, busy, left;
 	uint64_t tiles, active, computed, reused;
+	size_t reached_unknown;  /* images reached that had no job in the store before */
+	uint64_t pixels;         /* of the images finished by this run */
 };
 
 /* What one `tilepaint run` process carries from image to image. */
@@ -33,6 +35,8 @@ struct run {
 	double deadline;
 	int ex;          /* exit code so far (the worst outcome wins) */
 	int stopped;     /* no further image is started */
+	size_t progress_work;  /* images not up to date at the last progress write */
+	double progress_ms;    /* tp_now_ms() of that write */
 };
 
 /* How one image ended, for the counts and the exit code. */

@@ -8,6 +8,7 @@
  */
 #include "run.h"
 #include "exit.h"
+#include "record.h"
 #include "lease.h"
 #include "sig.h"
 
@@ -190,7 +191,11 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 {
 	struct tp_job_result res;
 	int was_open = r->eng.opened;
-	tp_status rc = process(r, it, lease, &res);
+	double t0 = tp_now_ms();
+	enum item_outcome how;
+	tp_status rc;
+	tp_run_job_begin(r, lease->job);
+	rc = process(r, it, lease, &res);
 	if (!was_open && r->eng.opened && rc != TP_ELEASE &&
 	    store_timing_add(r->st, r->run_id, 0, tp_stage_name(TP_STAGE_MODEL_LOAD), 1,
 			     r->eng.load_ms) != TP_OK)
@@ -200,7 +205,12 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	r->n.reused += res.reused;
 	tp_progress_clear(r->prog);
 	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
-	return record(r, it, lease, rc, &res, sign);
+	how = record(r, it, lease, rc, &res, sign);
+	if (how == ITEM_DONE)
+		r->n.pixels += (uint64_t)res.width * res.height;
+	if (rc != TP_ELEASE)
+		tp_run_job_end(r, lease->job, how, tp_now_ms() - t0);
+	return how;
 }
 
 /* A done job to do again: its output went missing or changed, or --force. */
@@ -300,6 +310,10 @@ enum item_outcome run_item(struct run *r, const struct tp_item *it)
 
 	if (item_sign_and_find(r, it, &l) != TP_OK)
 		return store_trouble(r);
+	if (!l.found) {   /* recorded at once, so a kill leaves "not started" right */
+		r->n.reached_unknown++;
+		tp_run_progress(r, 1);
+	}
 	if (l.sign_rc == TP_ECANCELED) {
 		r->stopped = 1;
 		return ITEM_STOPPED;
