@@ -32,8 +32,11 @@
 #include <unistd.h>
 
 struct keep {
-	FILE *src;                       /* the source file */
-	jvirt_barray_ptr *coefs;         /* its coefficients (the ctx's decompressor owns them) */
+	FILE *src;                       /* the source file, when read here */
+	struct jpeg_decompress_struct *sd; /* its decompressor: the ctx's own, or the
+					  * lender's (the reader of the rows) */
+	struct jpeg_ctx *lender;         /* that reader's state, or NULL */
+	jvirt_barray_ptr *coefs;         /* the coefficients (sd owns them) */
 	struct jpeg_compress_struct e;   /* one MCU row encoded to memory */
 	struct jpeg_decompress_struct ed;/* and read back as coefficients */
 	int have_e, have_ed;
@@ -49,6 +52,7 @@ struct keep {
 	uint64_t mcus, mcus_new;         /* MCUs in all; re-encoded */
 	uint8_t *redone;                 /* one bit per MCU of the image: re-encoded */
 	uint32_t mcus_y;                 /* MCU rows */
+	const char *source;              /* the source's name (borrowed from the options) */
 	int one_scan;                    /* baseline Huffman, one scan of every component */
 	int own_tables;                  /* write with the source's Huffman tables */
 	unsigned restart, restart_rows;  /* the first scan's restart interval: in MCUs,
@@ -71,6 +75,22 @@ static void keep_free(void *p)
 	tp_free(k->touched);
 	tp_free(k->redone);
 	tp_free(k);
+}
+
+/* jpeg_guard for a step of the writer, which may call libjpeg on the
+ * lender's decompressor too: its errors come to the writer meanwhile. */
+static int keep_guard(struct jpeg_ctx *c, void (*step)(struct jpeg_ctx *))
+{
+	struct keep *k = c->keep;
+	int rc;
+	if (!k->lender)
+		return jpeg_guard(c, step);
+	k->sd->err = &c->em;
+	k->sd->client_data = c;
+	rc = jpeg_guard(c, step);
+	k->sd->err = &k->lender->em;
+	k->sd->client_data = k->lender;
+	return rc;
 }
 
 static void step_src_header(struct jpeg_ctx *c)
@@ -97,7 +117,7 @@ static void step_src_coefs(struct jpeg_ctx *c)
 /* Can the rows of w be the source's pixels, coefficient for coefficient? */
 static int source_fits(struct jpeg_ctx *c, const struct io_writer *w)
 {
-	const struct jpeg_decompress_struct *d = &c->d;
+	const struct jpeg_decompress_struct *d = ((const struct keep *)c->keep)->sd;
 	int gray = d->jpeg_color_space == JCS_GRAYSCALE && d->num_components == 1;
 	int color = (d->jpeg_color_space == JCS_YCbCr || d->jpeg_color_space == JCS_RGB) &&
 		    d->num_components == 3;
@@ -125,7 +145,7 @@ static void step_encode_run(struct jpeg_ctx *c)
 	k->mem = NULL;
 	k->mem_len = 0;
 	jpeg_mem_dest(&k->e, &k->mem, &k->mem_len);
-	jpeg_copy_critical_parameters(&c->d, &k->e);
+	jpeg_copy_critical_parameters(k->sd, &k->e);
 	k->e.image_width = x1 - x0;
 	k->e.image_height = k->nrows;
 	k->e.input_components = (int)k->channels;
@@ -153,11 +173,11 @@ static void step_copy_run(struct jpeg_ctx *c)
 	jpeg_mem_src(&k->ed, k->mem, k->mem_len);
 	jpeg_read_header(&k->ed, TRUE);
 	run = jpeg_read_coefficients(&k->ed);
-	for (int ci = 0; ci < c->d.num_components; ci++) {
-		const jpeg_component_info *comp = &c->d.comp_info[ci];
+	for (int ci = 0; ci < k->sd->num_components; ci++) {
+		const jpeg_component_info *comp = &k->sd->comp_info[ci];
 		JDIMENSION h = (JDIMENSION)comp->h_samp_factor, v = (JDIMENSION)comp->v_samp_factor;
 		JDIMENSION wb = (comp->width_in_blocks + h - 1) / h * h;
-		JBLOCKARRAY dst = (*c->d.mem->access_virt_barray)((j_common_ptr)&c->d, k->coefs[ci],
+		JBLOCKARRAY dst = (*k->sd->mem->access_virt_barray)((j_common_ptr)k->sd, k->coefs[ci],
 								  mcu_row * v, v, TRUE);
 		JBLOCKARRAY src = (*k->ed.mem->access_virt_barray)((j_common_ptr)&k->ed, run[ci],
 								   0, v, FALSE);
@@ -196,7 +216,7 @@ TP_MUST_USE static tp_status flush_strip(struct io_writer *w, struct jpeg_ctx *c
 			if (k->touched[x])
 				k->redone[bit >> 3] |= (uint8_t)(1u << (bit & 7));
 		}
-		if (jpeg_guard(c, step_encode_run) || jpeg_guard(c, step_copy_run))
+		if (keep_guard(c, step_encode_run) || keep_guard(c, step_copy_run))
 			return tp_err(TP_EIO, "%s: re-encoding rows %u-%u: %s", w->path, k->y0,
 				      k->y0 + k->nrows - 1, c->msg);
 		mx = end;
@@ -328,7 +348,7 @@ static void block_ac(struct codes *s, int tbl, const JCOEF *b)
 static JBLOCKROW block_row(struct jpeg_ctx *c, int ci, JDIMENSION by)
 {
 	struct keep *k = c->keep;
-	return (*c->d.mem->access_virt_barray)((j_common_ptr)&c->d, k->coefs[ci], by, 1, FALSE)[0];
+	return (*k->sd->mem->access_virt_barray)((j_common_ptr)k->sd, k->coefs[ci], by, 1, FALSE)[0];
 }
 
 /* The DC predictor of component ci at the start of MCU m: the DC of its
@@ -336,7 +356,7 @@ static JBLOCKROW block_row(struct jpeg_ctx *c, int ci, JDIMENSION by)
 static int mcu_pred(struct jpeg_ctx *c, int ci, uint64_t m, uint64_t restart)
 {
 	struct keep *k = c->keep;
-	const jpeg_component_info *comp = &c->d.comp_info[ci];
+	const jpeg_component_info *comp = &k->sd->comp_info[ci];
 	uint32_t h = (uint32_t)comp->h_samp_factor, v = (uint32_t)comp->v_samp_factor, mx, my;
 	if (!m || (restart && m % restart == 0))
 		return 0;
@@ -357,8 +377,8 @@ static void mcu_codes(struct jpeg_ctx *c, struct codes *s, uint64_t m, uint64_t 
 {
 	struct keep *k = c->keep;
 	uint32_t mx = (uint32_t)(m % k->mcus_x), my = (uint32_t)(m / k->mcus_x);
-	for (int ci = 0; ci < c->d.num_components; ci++) {
-		const jpeg_component_info *comp = &c->d.comp_info[ci];
+	for (int ci = 0; ci < k->sd->num_components; ci++) {
+		const jpeg_component_info *comp = &k->sd->comp_info[ci];
 		uint32_t h = (uint32_t)comp->h_samp_factor, v = (uint32_t)comp->v_samp_factor;
 		int pred = mcu_pred(c, ci, m, restart);
 		for (uint32_t by = my * v; by < my * v + v; by++) {
@@ -387,7 +407,7 @@ static int redone(const struct keep *k, uint64_t m)
 static void step_pick_tables(struct jpeg_ctx *c)
 {
 	struct keep *k = c->keep;
-	const struct jpeg_decompress_struct *d = &c->d;
+	const struct jpeg_decompress_struct *d = k->sd;
 	struct codes s = { .ok = 1 };
 	uint64_t restart = k->restart_rows ? (uint64_t)k->restart_rows * k->mcus_x : k->restart;
 	int right = 0, bottom = 0;
@@ -419,13 +439,14 @@ static void step_pick_tables(struct jpeg_ctx *c)
 /* The source's Huffman tables into the output, each component on its own. */
 static void use_source_tables(struct jpeg_ctx *c)
 {
-	for (int ci = 0; ci < c->d.num_components; ci++) {
-		const jpeg_component_info *from = &c->d.comp_info[ci];
+	struct keep *k = c->keep;
+	for (int ci = 0; ci < k->sd->num_components; ci++) {
+		const jpeg_component_info *from = &k->sd->comp_info[ci];
 		jpeg_component_info *to = &c->cc.comp_info[ci];
 		JHUFF_TBL **dst[2] = { &c->cc.dc_huff_tbl_ptrs[from->dc_tbl_no],
 				       &c->cc.ac_huff_tbl_ptrs[from->ac_tbl_no] };
-		const JHUFF_TBL *src[2] = { c->d.dc_huff_tbl_ptrs[from->dc_tbl_no],
-					    c->d.ac_huff_tbl_ptrs[from->ac_tbl_no] };
+		const JHUFF_TBL *src[2] = { k->sd->dc_huff_tbl_ptrs[from->dc_tbl_no],
+					    k->sd->ac_huff_tbl_ptrs[from->ac_tbl_no] };
 		to->dc_tbl_no = from->dc_tbl_no;
 		to->ac_tbl_no = from->ac_tbl_no;
 		for (int i = 0; i < 2; i++) {
@@ -456,46 +477,62 @@ static void step_write_out(struct jpeg_ctx *c)
 	jpeg_create_compress(&c->cc);
 	c->have_c = 1;
 	jpeg_stdio_dest(&c->cc, c->f);
-	jpeg_copy_critical_parameters(&c->d, &c->cc);
-	c->cc.arith_code = c->d.arith_code;
+	jpeg_copy_critical_parameters(k->sd, &c->cc);
+	c->cc.arith_code = k->sd->arith_code;
 	/* (arithmetic coding adapts by itself) */
-	c->cc.optimize_coding = !c->d.arith_code && !k->own_tables;
+	c->cc.optimize_coding = !k->sd->arith_code && !k->own_tables;
 	if (k->own_tables)
 		use_source_tables(c);
 	/* in rows when the source's was a whole number of them, so each
 	 * scan of a progressive file gets it in its own MCUs, as cjpeg does */
 	c->cc.restart_in_rows = (int)k->restart_rows;
 	c->cc.restart_interval = k->restart_rows ? 0 : k->restart;
-	if (c->d.progressive_mode)
+	if (k->sd->progressive_mode)
 		jpeg_simple_progression(&c->cc);
 	jpeg_write_coefficients(&c->cc, k->coefs);
-	for (jpeg_saved_marker_ptr m = c->d.marker_list; m; m = m->next)
+	for (jpeg_saved_marker_ptr m = k->sd->marker_list; m; m = m->next)
 		if (!written_by_library(&c->cc, m))
 			jpeg_write_marker(&c->cc, m->marker, m->data, m->data_length);
 	jpeg_finish_compress(&c->cc);
+}
+
+/* The lender's file after its last row, to its end: its data must be
+ * whole (as when read here), and markers after the scan are kept too. */
+static void step_src_rest(struct jpeg_ctx *c)
+{
+	struct keep *k = c->keep;
+	int r;
+	do
+		r = jpeg_consume_input(k->sd);
+	while (r != JPEG_REACHED_EOI && r != JPEG_SUSPENDED);
 }
 
 TP_MUST_USE static tp_status keep_finish(struct io_writer *w)
 {
 	struct jpeg_ctx *c = w->state;
 	struct keep *k = c->keep;
-	if (jpeg_guard(c, step_pick_tables))
+	if (k->lender) {
+		c->warnings = 0;
+		if (keep_guard(c, step_src_rest) || c->warnings)
+			return tp_err(TP_EFORMAT, "%s: corrupt or truncated JPEG (%s)", k->source, c->msg);
+	}
+	if (keep_guard(c, step_pick_tables))
 		k->own_tables = 0;
-	if (jpeg_guard(c, step_write_out)) {
+	if (keep_guard(c, step_write_out)) {
 		w->sys_errno = c->err_errno;
 		return tp_err(TP_EIO, "%s: writing: %s", w->path, c->msg);
 	}
-	tp_debug("%s: JPEG: %llu of %llu MCUs re-encoded, the rest kept as they were; Huffman "
-		 "tables %s", w->name, (unsigned long long)k->mcus_new, (unsigned long long)k->mcus,
-		 k->own_tables ? "the input's" : c->d.arith_code ? "none (arithmetic)" : "optimised");
+	tp_debug("%s: JPEG: %llu of %llu MCUs re-encoded, the rest kept as they were (%s); "
+		 "Huffman tables %s", w->name, (unsigned long long)k->mcus_new, (unsigned long long)k->mcus,
+		 k->lender ? "the reader's coefficients" : "coefficients read again", k->own_tables ? "the input's" : k->sd->arith_code ? "none (arithmetic)" : "optimised");
 	return io_close_output(w, &c->f);
 }
 
 /* The first scan's restart interval (what jpeg_read_header saw), and in
  * rows when it is a whole number of that scan's MCU rows. */
-static void note_restart(struct jpeg_ctx *c, struct keep *k)
+static void note_restart(struct keep *k)
 {
-	const struct jpeg_decompress_struct *d = &c->d;
+	const struct jpeg_decompress_struct *d = k->sd;
 	unsigned per_row;
 	k->restart = d->restart_interval;
 	if (d->comps_in_scan > 1) {
@@ -524,13 +561,12 @@ TP_MUST_USE static tp_status open_source(struct io_writer *w, struct jpeg_ctx *c
 		close(fd);
 		return tp_err(TP_EIO, "%s: %s", source, strerror(errno));
 	}
+	k->sd = &c->d;
 	if (jpeg_guard(c, step_src_header))
 		return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", source, c->msg);
 	if (!source_fits(c, w))
 		return TP_OK;
-	note_restart(c, k);
-	k->one_scan = !c->d.progressive_mode && !c->d.arith_code &&
-		      c->d.comps_in_scan == c->d.num_components;
+	note_restart(k);
 	c->warnings = 0;
 	if (jpeg_guard(c, step_src_coefs)) {
 		if (c->em.msg_code == JERR_NO_BACKING_STORE) {
@@ -546,6 +582,26 @@ TP_MUST_USE static tp_status open_source(struct io_writer *w, struct jpeg_ctx *c
 	return TP_OK;
 }
 
+/* Borrow the coefficients of the reader the rows come from, which decodes
+ * through them from now on (so the file is not decoded twice); *kept = 0
+ * when it cannot lend them or they do not fit. */
+TP_MUST_USE static tp_status borrow_source(struct io_writer *w, struct jpeg_ctx *c, struct keep *k,
+					   struct io_reader *from, int *kept)
+{
+	tp_status s = jpeg_reader_lend(from, &k->lender, &k->coefs);
+	if (s != TP_OK || !k->lender)
+		return s;
+	k->sd = &k->lender->d;
+	if (!source_fits(c, w)) {
+		k->lender = NULL;   /* (it decodes through its buffer all the same) */
+		k->coefs = NULL;
+		return TP_OK;
+	}
+	note_restart(k);
+	*kept = 1;
+	return TP_OK;
+}
+
 tp_status io_jpeg_keep_create(struct io_writer *w, const char *source, int *kept)
 {
 	struct jpeg_ctx *c = w->state;
@@ -556,17 +612,25 @@ tp_status io_jpeg_keep_create(struct io_writer *w, const char *source, int *kept
 		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 	c->keep = k;
 	c->keep_free = keep_free;
-	if ((s = open_source(w, c, k, source, kept)) != TP_OK || !*kept) {
+	k->source = source;
+	if (c->opts->jpeg_keep_reader &&
+	    (s = borrow_source(w, c, k, c->opts->jpeg_keep_reader, kept)) != TP_OK)
+		return s;
+	if (!*kept && (s = open_source(w, c, k, source, kept)) != TP_OK)
+		return s;
+	if (!*kept) {
 		/* the usual writer starts afresh: forget the source */
 		if (c->have_d)
 			jpeg_destroy_decompress(&c->d);
 		c->have_d = 0;
 		return s;
 	}
+	k->one_scan = !k->sd->progressive_mode && !k->sd->arith_code &&
+		      k->sd->comps_in_scan == k->sd->num_components;
 	k->channels = w->info.channels;
 	k->width = w->info.width;
-	k->mcu_w = (uint32_t)c->d.max_h_samp_factor * DCTSIZE;
-	k->mcu_h = (uint32_t)c->d.max_v_samp_factor * DCTSIZE;
+	k->mcu_w = (uint32_t)k->sd->max_h_samp_factor * DCTSIZE;
+	k->mcu_h = (uint32_t)k->sd->max_v_samp_factor * DCTSIZE;
 	k->mcus_x = (k->width + k->mcu_w - 1) / k->mcu_w;
 	k->strip = tp_malloc((size_t)k->mcu_h * k->width * k->channels);
 	k->mcus_y = (w->info.height + k->mcu_h - 1) / k->mcu_h;
