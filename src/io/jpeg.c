@@ -63,46 +63,6 @@ TP_MUST_USE static tp_status jpeg_start(struct io_reader *r, struct jpeg_ctx *c)
 	return TP_OK;
 }
 
-static int single_scan(const struct jpeg_decompress_struct *d)
-{
-	return !d->progressive_mode && d->comps_in_scan == d->num_components;
-}
-
-static void step_lent_coefs(struct jpeg_ctx *c)
-{
-	c->d.buffered_image = TRUE;
-	c->lent = 1;
-	jpeg_start_decompress(&c->d);
-	c->lent_coefs = jpeg_read_coefficients(&c->d); /* (the buffer, in buffered-image mode) */
-	jpeg_start_output(&c->d, c->d.input_scan_number);
-	c->started = 1;
-}
-
-tp_status jpeg_reader_lend(struct io_reader *r, struct jpeg_ctx **lender, jvirt_barray_ptr **coefs)
-{
-	struct jpeg_ctx *c = r->state;
-	uint64_t bytes = 0;
-	*lender = NULL;
-	*coefs = NULL;
-	if (r->info.format != IO_FORMAT_JPEG || r->free_state != jpeg_ctx_free || !c ||
-	    c->started || r->row || r->failed || !single_scan(&c->d) || c->d.arith_code)
-		return TP_OK;
-	for (int ci = 0; ci < c->d.num_components; ci++) {
-		const jpeg_component_info *comp = &c->d.comp_info[ci];
-		uint64_t h = (uint64_t)comp->h_samp_factor, v = (uint64_t)comp->v_samp_factor;
-		bytes += (comp->width_in_blocks + h - 1) / h * h *
-			 ((comp->height_in_blocks + v - 1) / v * v) * sizeof(JBLOCK);
-	}
-	if (bytes > (uint64_t)IO_JPEG_MAX_MEMORY / 2)
-		return TP_OK;   /* the writer reads them itself, or re-encodes the whole */
-	c->warnings = 0;
-	if (jpeg_guard(c, step_lent_coefs) || !c->lent_coefs)
-		return tp_err(TP_EFORMAT, "%s: corrupt JPEG (%s)", r->path, c->msg);
-	*lender = c;
-	*coefs = c->lent_coefs;
-	return TP_OK;
-}
-
 static void step_read_row(struct jpeg_ctx *c)
 {
 	/* stdio source: no suspension, so anything but one row is an error */
@@ -243,7 +203,7 @@ TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 	/* a file of one scan starts at its first row, so that a writer can
 	 * still borrow its coefficients (jpeg_reader_lend); the others are read
 	 * whole by the decoder's start, here */
-	if (single_scan(&c->d)) {
+	if (jpeg_single_scan(&c->d)) {
 		if (jpeg_guard(c, step_dimensions))
 			return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", r->path, c->msg);
 	} else if ((s = jpeg_start(r, c)) != TP_OK) {

@@ -54,8 +54,11 @@ void jpeg_ctx_free(void *state);
  * (c->msg says what, c->err_errno the system's reason for a failed write). */
 int jpeg_guard(struct jpeg_ctx *c, void (*step)(struct jpeg_ctx *));
 
+/* A baseline (sequential) file whose first scan has every component: its only scan. */
+int jpeg_single_scan(const struct jpeg_decompress_struct *d);
+
 /*
- * jpeg.c: make reader r (a JPEG reader of a baseline, single-scan file, no
+ * jpeg_glue.c: make reader r (a JPEG reader of a baseline, single-scan file, no
  * row read yet) decode through a whole-image buffer of DCT coefficients, and
  * lend them: *coefs, owned by the returned context's decompressor, valid
  * while r is open; rows already read may be changed (r never reads them
