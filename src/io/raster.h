@@ -124,6 +124,13 @@ struct io_write_opts {
 			     * when the file is not a JPEG of this size and layout, or
 			     * needs more than 2 GiB of coefficients. NULL: a whole
 			     * encode. */
+	struct io_reader *jpeg_keep_reader; /* optional: the open reader of jpeg_keep
+			     * that the rows are read from, before any row is read.
+			     * The writer then borrows its coefficients (the reader
+			     * decodes through them), so the file is not decoded
+			     * twice; the reader must stay open until the writer is
+			     * finished, and each row be read from it before it is
+			     * written. Ignored when that reader cannot lend them. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
 
