@@ -139,7 +139,8 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	dot = strrchr(base, '.');
 	snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
 	if (o->mask_file) {
-		x.mask = tp_strdup(o->mask_file);
+		/* --mask nodata: the image is its own mask (job_mask.c reads it so) */
+		x.mask = tp_strdup(o->mask_nodata ? input : o->mask_file);
 		if (!x.mask)
 			goto oom;
 	} else if (o->masks_dir) {

@@ -59,6 +59,7 @@ struct job {
 	uint8_t *guided;     /* (ntiles) 1: the tile touches a thick hole and gets the guide */
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
+	double nodata;       /* --mask nodata: the value of the image's holes */
 	char tmp_path[4096];
 	int published;       /* the temporary was renamed into place */
 };

@@ -297,6 +297,7 @@ const struct engine_ops engine_lama = {
 	.context = 128,
 	.default_tile = 512,
 	.inner_threads = 1,
+	.unsigned_only = 1,
 	.open = lama_open,
 	.worker_new = lama_worker_new,
 	.inpaint = lama_inpaint,

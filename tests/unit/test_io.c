@@ -59,7 +59,7 @@ static void *make_image(const struct io_info *in, int smooth_pat)
 
 static void roundtrip(enum io_format fmt, uint32_t bits, uint32_t ch, int comp, int level)
 {
-	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0 }, out;
+	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0, IO_SAMPLE_UINT }, out;
 	struct io_write_opts o = { 0, comp, level, NULL, NULL };
 	const char *p = fx_path(fmt == IO_FORMAT_PNG ? "rt.png" : "rt.tif");
 	void *img = make_image(&in, 0), *back;
@@ -132,7 +132,7 @@ static void test_io_jpeg_roundtrip(void **state)
 {
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
-		struct io_info in = { 40, 24, ch, 8, 0, IO_FORMAT_JPEG, 0 }, out;
+		struct io_info in = { 40, 24, ch, 8, 0, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT }, out;
 		const char *p = fx_path("rt.jpg");
 		uint8_t *img = make_image(&in, 1), *back, *ref;
 		uint32_t w, h, c;
@@ -155,8 +155,8 @@ static void test_io_jpeg_roundtrip(void **state)
 
 static void test_io_jpeg_rejects_alpha_and_16(void **state)
 {
-	struct io_info a = { 8, 8, 4, 8, 1, IO_FORMAT_JPEG, 0 };
-	struct io_info b = { 8, 8, 3, 16, 0, IO_FORMAT_JPEG, 0 };
+	struct io_info a = { 8, 8, 4, 8, 1, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT };
+	struct io_info b = { 8, 8, 3, 16, 0, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT };
 	struct io_writer *w = NULL;
 	(void)state;
 	assert_int_equal(io_writer_open(fx_path("a.jpg"), &a, NULL, NULL, &w), TP_EUSAGE);
@@ -170,7 +170,7 @@ static void test_io_tiff_jpeg(void **state)
 {
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
-		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0 }, out;
+		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
 		struct io_write_opts o = { 95, COMPRESSION_JPEG, -1, NULL, NULL };
 		const char *p = fx_path("j.tif");
 		uint8_t *img = make_image(&in, 1), *back;
@@ -189,7 +189,7 @@ static void test_io_tiff_jpeg(void **state)
 	}
 	{
 		/* JPEG cannot hold 16 bits: the writer falls back to deflate, losslessly */
-		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0 }, out;
+		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
 		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1, NULL, NULL };
 		uint8_t *img = make_image(&in, 0), *back;
 		struct io_reader *r;
@@ -214,7 +214,7 @@ static void write_tiff_direct(const char *p, uint32_t w, uint32_t h, uint16_t sp
 			      int tiled, int separate, uint16_t comp, uint16_t photometric)
 {
 	TIFF *t = TIFFOpen(p, tiff_big_endian ? "wb" : "wl");
-	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 };
+	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, 0);
 	size_t bytes = bps / 8;
 	assert_non_null(t);
@@ -276,7 +276,7 @@ static void check_direct_tiff(uint32_t w, uint32_t h, uint16_t spp, uint16_t bps
 			      int separate, uint16_t comp)
 {
 	const char *p = fx_path("direct.tif");
-	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 }, out;
+	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
 	uint8_t *img, *back;
 	tp_status s;
 	write_tiff_direct(p, w, h, spp, bps, tiled, separate, comp,
@@ -415,7 +415,7 @@ static void write_png_direct(const char *p, uint32_t w, uint32_t h, int color, i
 
 static void test_io_png_interlaced(void **state)
 {
-	struct io_info in = { 29, 19, 3, 16, 0, IO_FORMAT_PNG, 0 }, out;
+	struct io_info in = { 29, 19, 3, 16, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
 	const char *p = fx_path("il.png");
 	uint8_t *img = make_image(&in, 0), *back;
 	tp_status s;
@@ -618,7 +618,7 @@ static void test_io_png_exif_orientation(void **state)
 	(void)state;
 	for (int le = 0; le <= 1; le++)
 		for (int o = 2; o <= 6; o += 4) {
-			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0 }, out;
+			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
 			uint8_t exif[64];
 			struct io_meta m = { NULL, 0, exif, make_exif(exif, le, o), NULL, 0, 0, 0, 0,
 					     0, NULL, NULL, NULL };
@@ -689,7 +689,7 @@ static uint8_t *make_icc(size_t n, const char *space)
 
 static void check_icc_chain(enum io_format fmt, const char *a, const char *b, size_t icc_len)
 {
-	struct io_info in = { 16, 8, 3, 8, 0, fmt, 0 };
+	struct io_info in = { 16, 8, 3, 8, 0, fmt, 0, IO_SAMPLE_UINT };
 	uint8_t *icc = make_icc(icc_len, "RGB ");
 	static const char *const keys[] = { "Software", "Description" };
 	static const char *const vals[] = { "tilepaint-test", "a test image" };
@@ -757,7 +757,7 @@ static tp_status read_all(const char *p)
 
 static void test_io_truncated(void **state)
 {
-	struct io_info in = { 64, 64, 3, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info in = { 64, 64, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *img;
 	(void)state;
 	/* noise so the compressed data is large */
@@ -879,7 +879,7 @@ static void test_io_limits(void **state)
 	const char *p = fx_path("wide.tif");
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
-	struct io_info big = { 1048577, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info big = { 1048577, 1, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	TIFF *t = TIFFOpen(p, "w");
 	uint8_t row[16] = { 0 };
 	(void)state;
@@ -900,7 +900,7 @@ static void test_io_limits(void **state)
 
 static void test_io_read_past_end(void **state)
 {
-	struct io_info in = { 4, 3, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info in = { 4, 3, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, 0), buf[16];
 	struct io_reader *r;
 	(void)state;
@@ -917,10 +917,10 @@ static void test_io_read_past_end(void **state)
 
 static void test_io_row_to_binary(void **state)
 {
-	struct io_info g8 = { 4, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
-	struct io_info ga8 = { 3, 1, 2, 8, 1, IO_FORMAT_PNG, 0 };
-	struct io_info rgb8 = { 5, 1, 3, 8, 0, IO_FORMAT_PNG, 0 };
-	struct io_info rgba16 = { 3, 1, 4, 16, 1, IO_FORMAT_PNG, 0 };
+	struct io_info g8 = { 4, 1, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info ga8 = { 3, 1, 2, 8, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgb8 = { 5, 1, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgba16 = { 3, 1, 4, 16, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t g[4] = { 0, 1, 255, 0 }, ga[6] = { 0, 255, 7, 0, 0, 0 };
 	/* (R*19595 + G*38470 + B*7471 + 32768) >> 16: (1,0,0) -> 0, (2,0,0) -> 1,
 	 * (0,1,0) -> 1, (0,0,4) -> 0, (0,0,5) -> 1 */
@@ -943,7 +943,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 	static const enum io_format fmts[] = { IO_FORMAT_PNG, IO_FORMAT_JPEG, IO_FORMAT_TIFF };
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
-		struct io_info in = { 8, 8, 3, 8, 0, fmts[i], 0 };
+		struct io_info in = { 8, 8, 3, 8, 0, fmts[i], 0, IO_SAMPLE_UINT };
 		uint8_t *img = make_image(&in, 0);
 		struct io_writer *w;
 		const char *p = fx_path("abort.img");
@@ -960,7 +960,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 		free(img);
 	}
 	{
-		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0 };
+		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 		struct io_writer *w = (struct io_writer *)1;
 		assert_int_equal(io_writer_open(fx_path("no/such/dir.png"), &in, NULL, NULL, &w),
 				 TP_ECREATE);
@@ -991,7 +991,7 @@ static void test_io_oom_loop(void **state)
 	(void)state;
 	for (size_t f = 0; f < 3; f++) {
 		struct io_info in = { 12, 9, 4 - (fmts[f] == IO_FORMAT_JPEG), 8, fmts[f] != IO_FORMAT_JPEG,
-				      fmts[f], 0 };
+				      fmts[f], 0, IO_SAMPLE_UINT };
 		uint8_t *img = make_image(&in, 0);
 		const char *p = fx_path(f == 0 ? "oom.png" : f == 1 ? "oom.jpg" : "oom.tif");
 		uint8_t icc[200];
@@ -1079,7 +1079,7 @@ struct tspec {
 
 static uint8_t *stored_image(const struct tspec *sp, size_t *rowb)
 {
-	struct io_info in = { sp->w, sp->h, sp->spp, sp->bps >= 8 ? sp->bps : 8, 0, IO_FORMAT_TIFF, 0 };
+	struct io_info in = { sp->w, sp->h, sp->spp, sp->bps >= 8 ? sp->bps : 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, sp->comp == COMPRESSION_JPEG);
 	*rowb = ((size_t)sp->w * sp->spp * sp->bps + 7) / 8;
 	if (sp->bps < 8) { /* pack: sample v -> v >> (8 - bps) */

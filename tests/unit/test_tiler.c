@@ -478,7 +478,7 @@ static void test_band_round_trip(void **state)
 	for (uint32_t ch = 1; ch <= 4; ch++)
 	for (int alpha = 0; alpha <= (ch > 1); alpha++)
 	for (int mode = 0; mode <= 1; mode++) {
-		struct tp_pixfmt fmt = { ch, bits, alpha };
+		struct tp_pixfmt fmt = { ch, bits, alpha, TP_SAMPLE_UINT, 0, 0 };
 		band_round_trip(23, 17, fmt, 8, 3, mode);
 		band_round_trip(9, 30, fmt, 4, 2, mode);
 		band_round_trip(5, 3, fmt, 16, 4, mode);
@@ -559,28 +559,28 @@ static void test_band_loop(void **state)
 	for (uint32_t h = 1; h <= 37; h += 6)
 	for (uint32_t tile = 3; tile <= 12; tile += 3)
 	for (uint32_t ov = 0; ov <= 4; ov += 2) {
-		struct tp_pixfmt f8 = { 4, 8, 1 }, f16 = { 3, 16, 0 };
+		struct tp_pixfmt f8 = { 4, 8, 1, TP_SAMPLE_UINT, 0, 0 }, f16 = { 3, 16, 0, TP_SAMPLE_UINT, 0, 0 };
 		band_loop(w, h, tile, ov, 1 + (tile % 2), (w + h) % 2 ? f8 : f16);
 	}
 	for (uint32_t w = 60; w <= 300; w += 61)
-		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1 });
+		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1, TP_SAMPLE_UINT, 0, 0 });
 }
 
 static void test_band_errors(void **state)
 {
 	struct tiler_band *b = (void *)state;
 	(void)state;
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 1 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 1, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
 	assert_null(b);
 	assert_non_null(strstr(tp_errmsg(), "band: unsupported layout"));
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 5, 8, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 12, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(0, (struct tp_pixfmt){ 3, 8, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 8, 0 }, 0, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 5, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 12, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(0, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 0, &b), TP_EUSAGE);
 	/* A failed accumulator allocation leaves the band as it was. */
 	{
 		uint8_t src[10] = { 0 }, m[10] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
-		assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 0 }, 2, &b), TP_OK);
+		assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 2, &b), TP_OK);
 		tp_alloc_fail_at(0);
 		assert_int_equal(tiler_band_push(b, src, m), TP_ENOMEM);
 		tp_alloc_fail_at(-1);
@@ -605,7 +605,7 @@ static void test_coarse_random(void **state)
 		uint32_t W = 1 + fx_rng_below(70), H = 1 + fx_rng_below(70);
 		uint32_t max_side = 1 + fx_rng_below(40), minf = 1 + fx_rng_below(3);
 		uint32_t ch = 1 + fx_rng_below(4), bits = fx_rng_below(2) ? 16 : 8;
-		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && fx_rng_below(2) };
+		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && fx_rng_below(2), TP_SAMPLE_UINT, 0, 0 };
 		uint32_t color = tp_pixfmt_color(fmt), side = W > H ? W : H, f;
 		size_t rb = tp_pixfmt_row_bytes(fmt, W);
 		uint8_t *img = malloc(rb * H), *mask = malloc((size_t)W * H);
@@ -664,7 +664,7 @@ static void test_coarse_random(void **state)
 static void test_coarse_resample(void **state)
 {
 	struct tiler_coarse *c = NULL;
-	struct tp_pixfmt fmt = { 3, 8, 0 };
+	struct tp_pixfmt fmt = { 3, 8, 0, TP_SAMPLE_UINT, 0, 0 };
 	float out[40 * 30 * 3];
 	(void)state;
 	/* 40 x 30 image, factor 4: 10 x 8 cells (the last row of cells 2 px high) */
@@ -700,7 +700,7 @@ static void test_coarse_resample(void **state)
 	}
 	tiler_coarse_free(c);
 	/* one cell: everything is that cell */
-	assert_int_equal(tiler_coarse_new(3, 2, (struct tp_pixfmt){ 1, 16, 0 }, 100, 4, &c), TP_OK);
+	assert_int_equal(tiler_coarse_new(3, 2, (struct tp_pixfmt){ 1, 16, 0, TP_SAMPLE_UINT, 0, 0 }, 100, 4, &c), TP_OK);
 	assert_int_equal(c->w, 1);
 	assert_int_equal(c->h, 1);
 	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
@@ -713,8 +713,8 @@ static void test_coarse_resample(void **state)
 	assert_int_equal(tiler_coarse_new(0, 5, fmt, 10, 1, &c), TP_EUSAGE);
 	assert_null(c);
 	assert_int_equal(tiler_coarse_new(5, 5, fmt, 0, 1, &c), TP_EUSAGE);
-	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 1, 8, 1 }, 10, 1, &c), TP_EUSAGE);
-	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 3, 12, 0 }, 10, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 1, 8, 1, TP_SAMPLE_UINT, 0, 0 }, 10, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 3, 12, 0, TP_SAMPLE_UINT, 0, 0 }, 10, 1, &c), TP_EUSAGE);
 	tiler_coarse_free(NULL);
 }
 
@@ -735,10 +735,10 @@ static void test_oom(void **state)
 			else if (which == 1)
 				st = tiler_plan_new(&p, (struct tiler_plan **)&obj);
 			else if (which == 2)
-				st = tiler_band_new(50, (struct tp_pixfmt){ 4, 16, 1 }, 20,
+				st = tiler_band_new(50, (struct tp_pixfmt){ 4, 16, 1, TP_SAMPLE_UINT, 0, 0 }, 20,
 						    (struct tiler_band **)&obj);
 			else {
-				st = tiler_coarse_new(50, 40, (struct tp_pixfmt){ 3, 8, 0 }, 20, 2,
+				st = tiler_coarse_new(50, 40, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 20, 2,
 						      (struct tiler_coarse **)&obj);
 				if (st == TP_OK) {
 					st = tiler_coarse_image_begin(obj);
