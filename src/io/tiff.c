@@ -587,7 +587,7 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 	struct tiff_ctx *c = tiff_ctx_new();
 	uint32_t w = 0, h = 0;
 	uint16_t compression = COMPRESSION_NONE, sfmt = SAMPLEFORMAT_UINT, nextra = 0;
-	uint16_t *extra = NULL, photometric;
+	uint16_t *extra = NULL, photometric, pred = 0;
 	uint32_t color;
 	tp_status s;
 
@@ -641,6 +641,15 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 				      sfmt == SAMPLEFORMAT_INT ? "signed integer" : "floating-point",
 				      c->spp == 1 ? "" : "s", c->bps, c->photometric);
 		r->info.sample = sfmt == SAMPLEFORMAT_INT ? IO_SAMPLE_INT : IO_SAMPLE_FLOAT;
+		/* libtiff 4.5 (and GDAL on it) cannot read back the big-endian
+		 * floating-point-predictor files it writes: the samples come out
+		 * byte-swapped, so neither side can be trusted */
+		if (sfmt == SAMPLEFORMAT_IEEEFP && TIFFIsBigEndian(c->tif) &&
+		    tiff_has_predictor(compression) && TIFFGetField(c->tif, TIFFTAG_PREDICTOR, &pred) &&
+		    pred == PREDICTOR_FLOATINGPOINT)
+			return tp_err(TP_EFORMAT, "%s: big-endian floats with the floating-point "
+				      "predictor not supported (libtiff reads them byte-swapped); "
+				      "rewrite the file little-endian or without predictor 3", r->path);
 	} else if (sfmt != SAMPLEFORMAT_UINT && sfmt != SAMPLEFORMAT_VOID) {
 		return tp_err(TP_EFORMAT, "%s: TIFF sample format %u (%s) not supported (unsigned "
 			      "or signed integers, IEEE floats)", r->path, sfmt,

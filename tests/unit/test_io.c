@@ -1547,6 +1547,241 @@ static void test_io_tiff_layout_kept(void **state)
 		check_mirror(&specs[i]);
 }
 
+/* ---- one-band int16 / float32 (elevation models) ---- */
+
+/* A DEM-like sample at (x, y): a slope with the awkward values sprinkled in
+ * (NaN with a payload, -0.0, infinities, the extremes, 8848.5). */
+static void dem_sample(int fl, uint32_t x, uint32_t y, uint8_t *dst)
+{
+	uint32_t k = (x * 7 + y * 13) % 23;
+	if (!fl) {
+		int16_t v = (int16_t)((int32_t)x * 37 - (int32_t)y * 11 - 400);
+		if (k == 0)
+			v = -32768;
+		else if (k == 1)
+			v = 32767;
+		memcpy(dst, &v, 2);
+		return;
+	}
+	{
+		float v = 1000.25f + (float)x * 0.5f - (float)y * 1.75f;
+		uint32_t u;
+		switch (k) {
+		case 0: u = 0x7fc01234u; memcpy(&v, &u, 4); break;   /* NaN, payload 0x1234 */
+		case 1: u = 0xffa00001u; memcpy(&v, &u, 4); break;   /* negative signalling-ish NaN */
+		case 2: v = -0.0f; break;
+		case 3: v = 8848.5f; break;
+		case 4: v = -3.4028235e38f; break;
+		case 5: u = 0x7f800000u; memcpy(&v, &u, 4); break;   /* +inf */
+		case 6: v = 1e-42f; break;                            /* subnormal */
+		default: break;
+		}
+		memcpy(dst, &v, 4);
+	}
+}
+
+/* Write a one-band DEM TIFF with libtiff: int16 (fl 0) or float32 (fl 1),
+ * tiled 16x16 or strips of 5 rows, comp and predictor as given, the byte
+ * order msb, and a GDAL_NODATA tag when nodata is not NULL. */
+static void write_dem(const char *p, int fl, uint32_t w, uint32_t h, int tiled, uint16_t comp,
+		      uint16_t pred, int msb, const char *nodata)
+{
+	size_t bytes = fl ? 4 : 2;
+	TIFF *t;
+	test_geo_register();
+	t = TIFFOpen(p, msb ? "wb" : "wl");
+	assert_non_null(t);
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, fl ? 32 : 16);
+	TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, fl ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_INT);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, comp);
+	if (pred)
+		TIFFSetField(t, TIFFTAG_PREDICTOR, pred);
+	if (nodata)
+		TIFFSetField(t, 42113, nodata);
+	if (tiled) {
+		uint8_t tile[16 * 16 * 4];
+		TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+		TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+		for (uint32_t ty = 0; ty < h; ty += 16)
+			for (uint32_t tx = 0; tx < w; tx += 16) {
+				memset(tile, 0, sizeof tile);
+				for (uint32_t y = ty; y < ty + 16 && y < h; y++)
+					for (uint32_t x = tx; x < tx + 16 && x < w; x++)
+						dem_sample(fl, x, y, tile + ((y - ty) * 16 + (x - tx)) * bytes);
+				assert_true(TIFFWriteTile(t, tile, tx, ty, 0, 0) > 0);
+			}
+	} else {
+		uint8_t *row = malloc(w * bytes);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 5);
+		for (uint32_t y = 0; y < h; y++) {
+			for (uint32_t x = 0; x < w; x++)
+				dem_sample(fl, x, y, row + x * bytes);
+			assert_true(TIFFWriteScanline(t, row, y, 0) >= 0);
+		}
+		free(row);
+	}
+	TIFFClose(t);
+}
+
+/* Read a DEM through the io layer: sample format, bits and every sample's
+ * bits as written; then copy it and compare layout and stored samples with
+ * libtiff (predictor 2 / 3 and the byte order kept). */
+static void check_dem(int fl, int tiled, uint16_t comp, uint16_t pred, int msb)
+{
+	const char *a = fx_path("dem-in.tif"), *b = fx_path("dem-out.tif");
+	uint32_t w = 37, h = 29;
+	size_t bytes = fl ? 4 : 2;
+	struct io_reader *r = NULL;
+	const struct io_info *ii;
+	uint8_t *row = malloc(w * bytes), want[4];
+	struct tlayout la, lb;
+	TIFF *ta, *tb;
+	write_dem(a, fl, w, h, tiled, comp, pred, msb, fl ? "nan" : "-32768");
+	assert_int_equal(io_reader_open(a, &r), TP_OK);
+	ii = io_reader_info(r);
+	assert_int_equal(ii->sample, fl ? IO_SAMPLE_FLOAT : IO_SAMPLE_INT);
+	assert_int_equal(ii->bits, fl ? 32 : 16);
+	assert_int_equal(ii->channels, 1);
+	assert_string_equal(io_reader_nodata(r), fl ? "nan" : "-32768");
+	for (uint32_t y = 0; y < h; y++) {
+		assert_int_equal(io_reader_read_rows(r, row, w * bytes, 1), TP_OK);
+		for (uint32_t x = 0; x < w; x++) {
+			dem_sample(fl, x, y, want);
+			if (memcmp(row + x * bytes, want, bytes))
+				fail_msg("%s, %s, compression %u, predictor %u, %s: sample (%u, %u) "
+					 "differs", fl ? "float" : "int16", tiled ? "tiled" : "strips",
+					 comp, pred, msb ? "MM" : "II", x, y);
+		}
+	}
+	io_reader_close(r);
+	free(row);
+	io_copy(a, b);
+	ta = TIFFOpen(a, "r");
+	tb = TIFFOpen(b, "r");
+	assert_non_null(ta);
+	assert_non_null(tb);
+	get_layout(ta, &la);
+	get_layout(tb, &lb);
+	assert_int_equal(la.tiled, lb.tiled);
+	assert_int_equal(la.comp, lb.comp);
+	assert_int_equal(la.pred, lb.pred);
+	assert_int_equal(lb.pred, pred ? pred : 0);
+	assert_int_equal(la.sfmt, lb.sfmt);
+	assert_int_equal(la.bps, lb.bps);
+	assert_int_equal(la.msb, lb.msb);
+	same_stored_pixels(ta, tb);
+	TIFFClose(ta);
+	TIFFClose(tb);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_io_dem_roundtrip(void **state)
+{
+	(void)state;
+	for (int fl = 0; fl <= 1; fl++) {
+		uint16_t pred = fl ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL;
+		check_dem(fl, 1, COMPRESSION_ADOBE_DEFLATE, pred, 0);
+		check_dem(fl, 0, COMPRESSION_ADOBE_DEFLATE, pred, 0);
+		check_dem(fl, 1, COMPRESSION_LZW, fl ? 0 : pred, 1);
+		check_dem(fl, 0, COMPRESSION_ZSTD, fl ? 0 : pred, 1);   /* MM: see dem_refused */
+		check_dem(fl, 0, COMPRESSION_NONE, 0, 0);
+		check_dem(fl, 1, COMPRESSION_PACKBITS, 0, 1);
+	}
+}
+
+/* Sample formats and layouts not taken are refused naming the format; PNG
+ * and JPEG writers refuse signed and float samples rather than truncate. */
+static void test_io_dem_refused(void **state)
+{
+	const char *p = fx_path("bad-dem.tif");
+	struct io_reader *r = NULL;
+	struct io_writer *w = NULL;
+	struct io_info fi = { 8, 8, 1, 32, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_FLOAT };
+	static const struct { uint16_t sfmt, bps, spp; const char *says; } bad[] = {
+		{ SAMPLEFORMAT_INT, 32, 1, "signed integer sample of 32 bits" },
+		{ SAMPLEFORMAT_IEEEFP, 64, 1, "floating-point sample of 64 bits" },
+		{ SAMPLEFORMAT_IEEEFP, 32, 3, "3 floating-point samples of 32 bits" },
+		{ SAMPLEFORMAT_UINT, 32, 1, "unsigned 32-bit integers not supported" },
+		{ SAMPLEFORMAT_COMPLEXIEEEFP, 32, 1, "complex float" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		TIFF *t = TIFFOpen(p, "w");
+		uint8_t row[8 * 3 * 8] = { 0 };
+		TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
+		TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+		TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bad[i].spp);
+		TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bad[i].bps);
+		TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, bad[i].sfmt);
+		TIFFSetField(t, TIFFTAG_PHOTOMETRIC, bad[i].spp == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+		TIFFWriteScanline(t, row, 0, 0);
+		TIFFClose(t);
+		assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
+		assert_non_null(strstr(tp_errmsg(), p));
+		if (!strstr(tp_errmsg(), bad[i].says))
+			fail_msg("'%s' lacks '%s'", tp_errmsg(), bad[i].says);
+	}
+	/* big-endian floats with predictor 3: libtiff 4.5 reads them byte-swapped */
+	write_dem(p, 1, 16, 16, 0, COMPRESSION_ADOBE_DEFLATE, PREDICTOR_FLOATINGPOINT, 1, NULL);
+	assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "big-endian floats with the floating-point predictor"));
+	assert_int_equal(io_writer_open(fx_path("f.png"), &fi, NULL, NULL, &w), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "png cannot hold 32-bit float samples"));
+	fi.format = IO_FORMAT_JPEG;
+	fi.sample = IO_SAMPLE_INT;
+	fi.bits = 16;
+	assert_int_equal(io_writer_open(fx_path("f.jpg"), &fi, NULL, NULL, &w), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "signed 16-bit"));
+	unlink(p);
+}
+
+/* GDAL_NODATA as GDAL reads it, and the rows of holes it makes. */
+static void test_io_nodata(void **state)
+{
+	struct io_info f = { 6, 1, 1, 32, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_FLOAT };
+	struct io_info i16 = { 4, 1, 1, 16, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_INT };
+	struct io_info u8 = { 4, 1, 1, 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
+	float fr[6] = { -9999.0f, 0.0f, -0.0f, 1.5f, 0, -9999.0f };
+	int16_t ir[4] = { -32768, 0, 32767, -32768 };
+	uint8_t ur[4] = { 0, 255, 0, 7 }, m[6];
+	double v;
+	uint32_t nan_bits = 0x7fc00042u;
+	(void)state;
+	memcpy(&fr[4], &nan_bits, 4);
+	assert_int_equal(io_nodata_parse(&f, "-9999", &v), 0);
+	assert_true(v == -9999.0);
+	assert_int_equal(io_nodata_parse(&f, " -9999.0 \n", &v), 0);
+	assert_int_equal(io_nodata_parse(&f, "nan", &v), 0);
+	assert_true(v != v);
+	assert_int_equal(io_nodata_parse(&f, "-3.4028234663852886e+38", &v), 0);
+	assert_true(v == (double)-3.4028235e38f);
+	assert_int_equal(io_nodata_parse(&f, "", &v), -1);
+	assert_int_equal(io_nodata_parse(&f, "none", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "-32768", &v), 0);
+	assert_int_equal(io_nodata_parse(&i16, "-32769", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "1.5", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "nan", &v), -1);
+	assert_int_equal(io_nodata_parse(&u8, "256", &v), -1);
+	assert_int_equal(io_nodata_parse(&u8, "0", &v), 0);
+	io_row_nodata(&f, fr, -9999.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 0, 1, 1 }), 6);   /* NaN is always a hole */
+	io_row_nodata(&f, fr, 0.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 0, 1, 1, 0, 1, 0 }), 6);   /* -0.0 == 0.0 */
+	io_row_nodata(&i16, ir, -32768.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 1 }), 4);
+	io_row_nodata(&u8, ur, 0.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 1, 0 }), 4);
+	/* a float mask: nonzero (NaN too) is masked */
+	io_row_to_binary(&f, fr, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 1, 1, 1 }), 6);
+}
+
 /* stderr of f() into buf (NUL-terminated). */
 static void capture_stderr(void (*f)(void *), void *arg, char *buf, size_t n)
 {
@@ -1701,6 +1936,9 @@ int main(void)
 		cmocka_unit_test(test_io_tiff_tags_kept),
 		cmocka_unit_test(test_io_tiff_layout_kept),
 		cmocka_unit_test(test_io_tiff_tags_bad),
+		cmocka_unit_test(test_io_dem_roundtrip),
+		cmocka_unit_test(test_io_dem_refused),
+		cmocka_unit_test(test_io_nodata),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

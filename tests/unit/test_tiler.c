@@ -566,6 +566,104 @@ static void test_band_loop(void **state)
 		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1, TP_SAMPLE_UINT, 0, 0 });
 }
 
+/*
+ * Signed and float bands: engines see (v - lo) / (hi - lo), non-finite known
+ * samples as 0; masked samples come back as lo + f * (hi - lo) (rounded and
+ * clamped to int16 for INT), unmasked ones bit for bit (NaN payloads, -0.0,
+ * infinities, values outside the range).
+ */
+static void test_band_measured(void **state)
+{
+	enum { W = 7, H = 2 };
+	uint32_t nan_bits = 0x7fc0abcdu, u;
+	float fsrc[H][W] = { { -500.0f, 8848.5f, 0.0f, -0.0f, 100.0f, 0.0f, 2000.0f },
+			     { 1e30f, 4.25f, -32768.0f, 9000.0f, 1.0f, 2.0f, 3.0f } };
+	int16_t isrc[H][W] = { { -32768, 32767, 0, -1, 100, 0, 2000 },
+			       { -500, 4, 9000, 1, 2, 3, 4 } };
+	uint8_t mask[H][W] = { { 0, 0, 1, 0, 0, 1, 0 }, { 0, 1, 0, 0, 0, 0, 1 } };
+	struct tiler_plan *plan = plan_make(W, H, 16, 0, 1);
+	float pix[W * H], fill[W * H];
+	uint8_t tm[W * H];
+	(void)state;
+	memcpy(&fsrc[0][4], &nan_bits, 4);   /* a known NaN with a payload */
+	for (int fl = 0; fl <= 1; fl++) {
+		struct tp_pixfmt fmt = { 1, fl ? 32 : 16, 0, fl ? TP_SAMPLE_FLOAT : TP_SAMPLE_INT,
+					 -500.0, 9000.0 };
+		const uint8_t *src = fl ? (const uint8_t *)fsrc : (const uint8_t *)isrc;
+		size_t rb = (size_t)W * (fl ? 4 : 2);
+		struct tiler_band *b = NULL;
+		assert_true(tp_pixfmt_ok(fmt));
+		assert_int_equal(tiler_band_new(W, fmt, H, &b), TP_OK);
+		for (int y = 0; y < H; y++)
+			assert_int_equal(tiler_band_push(b, src + y * rb, mask[y]), TP_OK);
+		tiler_band_tile_get(b, plan->tiles[0].r, pix, tm);
+		assert_memory_equal(tm, mask, sizeof tm);
+		for (int i = 0; i < W * H; i++) {
+			double v = fl ? (double)fsrc[i / W][i % W] : (double)isrc[i / W][i % W];
+			if (mask[i / W][i % W])
+				continue;
+			assert_true(pix[i] == (v != v ? 0.0f : (float)((v + 500.0) / 9500.0)));
+		}
+		if (fl)
+			assert_true(pix[0] == 0.0f && pix[W + 3] == 1.0f && pix[4] == 0.0f);   /* NaN: lo */
+		/* fills: 0.25, 0.5 and 1.0 of the range */
+		fill[2] = 0.25f;
+		fill[5] = 0.5f;
+		fill[W + 1] = 1.0f;
+		fill[W + 6] = 0.123f;
+		plan->tiles[0].masked = 4;
+		tiler_band_tile_add(b, plan, &plan->tiles[0], fill);
+		for (int y = 0; y < H; y++) {
+			const uint8_t *row = tiler_band_emit_row(b);
+			for (int x = 0; x < W; x++) {
+				double want = -500.0 + (double)fill[y * W + x] * 9500.0;
+				if (!mask[y][x]) {
+					assert_memory_equal(row + x * (fl ? 4 : 2), src + y * rb + x * (fl ? 4 : 2),
+							    fl ? 4 : 2);
+				} else if (fl) {
+					float got;
+					memcpy(&got, row + x * 4, 4);
+					assert_true(got == (float)want);
+				} else {
+					int16_t got;
+					memcpy(&got, row + x * 2, 2);
+					assert_int_equal(got, (int16_t)floor(want + 0.5 > 32767 ? 32767 : want + 0.5));
+				}
+			}
+		}
+		tiler_band_free(b);
+	}
+	memcpy(&u, &fsrc[0][4], 4);
+	assert_true(u == nan_bits);
+	/* layouts refused: a range of nothing, several channels, wrong bits */
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, 5.0, 5.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 3, 32, 0, TP_SAMPLE_FLOAT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 16, 0, TP_SAMPLE_FLOAT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_INT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, -HUGE_VAL, 1.0 }));
+	tiler_plan_free(plan);
+}
+
+/* The coarse image of a float layout: cell means in range units. */
+static void test_coarse_measured(void **state)
+{
+	float src[2][4] = { { 100.0f, 300.0f, -50.0f, -50.0f }, { 200.0f, 0.0f, -50.0f, 1e9f } };
+	uint8_t m[2][4] = { { 0, 0, 0, 0 }, { 0, 0, 0, 1 } };
+	struct tiler_coarse *c = NULL;
+	(void)state;
+	assert_int_equal(tiler_coarse_new(4, 2, (struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, 0, 1 },
+					  2, 2, &c), TP_OK);
+	tiler_coarse_set_range(c, -100.0, 300.0);
+	for (uint32_t y = 0; y < 2; y++)
+		tiler_coarse_mask_row(c, y, m[y]);
+	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
+	for (uint32_t y = 0; y < 2; y++)
+		tiler_coarse_image_row(c, y, src[y], m[y]);
+	assert_true(fabsf(c->img[0] - (float)((150.0 + 100.0) / 400.0)) < 1e-6f);
+	assert_true(fabsf(c->img[1] - (float)((-50.0 + 100.0) / 400.0)) < 1e-6f);   /* 1e9 masked */
+	tiler_coarse_free(c);
+}
+
 static void test_band_errors(void **state)
 {
 	struct tiler_band *b = (void *)state;
@@ -782,6 +880,8 @@ int main(void)
 		cmocka_unit_test(test_band_round_trip),
 		cmocka_unit_test(test_band_loop),
 		cmocka_unit_test(test_band_errors),
+		cmocka_unit_test(test_band_measured),
+		cmocka_unit_test(test_coarse_measured),
 		cmocka_unit_test(test_coarse_random),
 		cmocka_unit_test(test_coarse_resample),
 		cmocka_unit_test(test_oom),
