@@ -60,6 +60,9 @@ struct job {
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
 	double nodata;       /* --mask nodata: the value of the image's holes */
+	int ranging;         /* mask pass of a signed/float image with --mask nodata: the
+			      * mask rows (the image's) give the known samples' range */
+	double lo, hi;       /* that range so far */
 	char tmp_path[4096];
 	int published;       /* the temporary was renamed into place */
 };

@@ -76,6 +76,23 @@ TP_MUST_USE static tp_status nodata_value(struct job *j, const struct io_info *m
 	return TP_OK;
 }
 
+/* The finite samples of a signed or float row that `holes` (one byte a
+ * pixel) leaves known, into [j->lo, j->hi]. */
+static void widen_range(struct job *j, const struct io_info *ii, const void *row,
+			const uint8_t *holes)
+{
+	for (uint32_t x = 0; x < ii->width; x++) {
+		double v = ii->sample == IO_SAMPLE_FLOAT ? (double)((const float *)row)[x]
+			   : (double)((const int16_t *)row)[x];
+		if (holes[x] || !(v - v == 0.0))
+			continue;
+		if (v < j->lo)
+			j->lo = v;
+		if (v > j->hi)
+			j->hi = v;
+	}
+}
+
 /* The next binarised mask row, in the image's stored order, into dst (one
  * byte per pixel): from the turned mask when there is one, else read. */
 TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
@@ -92,9 +109,11 @@ TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 	 * apart from the mask stage around this call) */
 	TP_TIMED(j->t, TP_STAGE_DECODE)
 		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
-	if (rc == TP_OK && j->o->mask_nodata)
+	if (rc == TP_OK && j->o->mask_nodata) {
 		io_row_nodata(mi, j->mask_src, j->nodata, dst);
-	else if (rc == TP_OK)
+		if (j->ranging)
+			widen_range(j, mi, j->mask_src, dst);
+	} else if (rc == TP_OK)
 		io_row_to_binary(mi, j->mask_src, dst);
 	return rc;
 }
@@ -191,38 +210,36 @@ tp_status job_next_rows(struct job *j)
 		rc = io_reader_read_rows(j->in, j->row_buf, j->row_bytes, 1);
 	if (rc != TP_OK)
 		return rc;
+	if (j->o->mask_nodata && !j->o->dilate && !j->mask_turned) {
+		/* the image is its own mask, row for row: no second decode */
+		TP_TIMED(j->t, TP_STAGE_MASK)
+			io_row_nodata(io_reader_info(j->in), j->row_buf, j->nodata, j->mask_eff);
+		j->mask_rows_pushed++;
+		return TP_OK;
+	}
 	TP_TIMED(j->t, TP_STAGE_MASK)
 		rc = job_mask_next_row(j);
 	return rc;
 }
 
-/* The known (unmasked, finite) samples of row y into [*lo, *hi], reading
- * the row from rd (a second reader of a signed or float image). */
-TP_MUST_USE static tp_status range_row(struct job *j, struct io_reader *rd, void *row,
-				       double *lo, double *hi)
+/* The known (unmasked, finite) samples of the row that j->mask_eff masks,
+ * read from rd (a second reader of a signed or float image), into the range. */
+TP_MUST_USE static tp_status range_row(struct job *j, struct io_reader *rd, void *row)
 {
-	const struct io_info *ii = io_reader_info(rd);
 	tp_status rc;
 	TP_TIMED(j->t, TP_STAGE_DECODE)
 		rc = io_reader_read_rows(rd, row, j->row_bytes, 1);
-	for (uint32_t x = 0; rc == TP_OK && x < ii->width; x++) {
-		double v = ii->sample == IO_SAMPLE_FLOAT ? (double)((const float *)row)[x]
-			   : (double)((const int16_t *)row)[x];
-		if (j->mask_eff[x] || !(v - v == 0.0))
-			continue;
-		if (v < *lo)
-			*lo = v;
-		if (v > *hi)
-			*hi = v;
-	}
+	if (rc == TP_OK)
+		widen_range(j, io_reader_info(rd), row, j->mask_eff);
 	return rc;
 }
 
 /* The map of a signed or float image's samples to [0, 1] (tp_pixfmt): its
  * known samples' range, widened when it is one value ([0, 1] when nothing
  * is known). */
-static void set_range(struct job *j, double lo, double hi)
+static void set_range(struct job *j)
 {
+	double lo = j->lo, hi = j->hi;
 	if (lo > hi) {
 		lo = 0.0;
 		hi = 1.0;
@@ -239,13 +256,16 @@ tp_status job_mask_pass(struct job *j)
 {
 	struct io_reader *rd = NULL;
 	void *row = NULL;
-	double lo = HUGE_VAL, hi = -HUGE_VAL;
 	uint32_t height;
 	tp_status rc;
 	job_test_freeze("mask", 0);
 	if ((rc = job_mask_open(j)) != TP_OK)
 		return rc;
-	if (j->fmt.sample != TP_SAMPLE_UINT) {
+	j->lo = HUGE_VAL;
+	j->hi = -HUGE_VAL;
+	/* with --mask nodata the mask rows are the image's: they give the range */
+	j->ranging = j->fmt.sample != TP_SAMPLE_UINT && j->o->mask_nodata;
+	if (j->fmt.sample != TP_SAMPLE_UINT && !j->ranging) {
 		TP_TIMED(j->t, TP_STAGE_DECODE)
 			rc = io_reader_open(j->io->input, &rd);
 		if (rc == TP_OK && !(row = tp_malloc(j->row_bytes)))
@@ -259,12 +279,13 @@ tp_status job_mask_pass(struct job *j)
 		if (j->coarse)
 			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
 		if (rd)
-			rc = range_row(j, rd, row, &lo, &hi);
+			rc = range_row(j, rd, row);
 		if (rc == TP_OK)
 			rc = job_checkpoint_row(j, y);
 	}
-	if (rc == TP_OK && rd)
-		set_range(j, lo, hi);
+	if (rc == TP_OK && j->fmt.sample != TP_SAMPLE_UINT)
+		set_range(j);
+	j->ranging = 0;
 	io_reader_close(rd);
 	tp_free(row);
 	return rc;

@@ -99,6 +99,25 @@ done
 expect_exit 0 "$TP" run in/f32.tif --mask nodata -o guide --engine patch --tile 128 -v
 grep_err "guide .* for [1-9][0-9]* tiles"
 
+# grown masks (the nodata mask read apart from the image): no nodata left,
+# and pixels beyond the grown holes untouched
+expect_exit 0 "$TP" run in/i16.tif --mask nodata --dilate 2 -o dil1 --engine telea -j 1 --tile 128
+expect_exit 0 "$TP" run in/i16.tif --mask nodata --dilate 2 -o dil2 --engine telea -j 2 --tile 128
+cmp dil1/i16.tif dil2/i16.tif || fail "--dilate: -j 1 and -j 2 differ"
+$PY - <<'EOF' || fail "dil1/i16.tif: nodata left or far pixels changed"
+import numpy as np
+from osgeo import gdal
+A, B = (gdal.Open(p).ReadAsArray() for p in ('in/i16.tif', 'dil1/i16.tif'))
+h = A == -32768
+g = h.copy()
+for dy in range(-2, 3):
+    for dx in range(-2, 3):
+        g |= np.roll(np.roll(h, dy, 0), dx, 1)
+assert not (B == -32768).any()
+assert np.array_equal(A[~g], B[~g])
+assert (A[g & ~h] != B[g & ~h]).any()
+EOF
+
 # killed after its 3rd tile and resumed, the tiles from the store blend to
 # the same bytes
 TILEPAINT_TEST_FREEZE=tile:3 "$TP" run in/f32.tif --mask nodata -o res --engine harmonic -j 1 \
