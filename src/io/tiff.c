@@ -246,7 +246,7 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 			 uint8_t *dst)
 {
 	uint32_t w = r->info.width, och = r->info.channels;
-	uint32_t maxv = (1u << c->bps) - 1;
+	uint32_t maxv = c->bps < 32 ? (1u << c->bps) - 1 : UINT32_MAX;
 	int gray = c->photometric == PHOTOMETRIC_MINISBLACK || c->photometric == PHOTOMETRIC_MINISWHITE;
 	uint16_t *d16 = (uint16_t *)(void *)dst;
 
@@ -1130,7 +1130,7 @@ TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff
 	if (l->photometric == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG)
 		l->photometric = PHOTOMETRIC_RGB;
 	c->invert = l->photometric == PHOTOMETRIC_MINISWHITE;
-	c->maxv = (1u << l->bps) - 1;
+	c->maxv = l->bps < 32 ? (1u << l->bps) - 1 : UINT32_MAX;
 	if (l->photometric == PHOTOMETRIC_PALETTE && (s = pal_build(w, c, mi)))
 		return s;
 	/* BigTIFF as the input was, or when the pixels pass 2 GiB: no codec
