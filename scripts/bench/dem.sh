@@ -87,7 +87,7 @@ best() {
 	for i in $(seq "$RUNS"); do
 		rm -rf o "out-$1.tif"
 		t0=$(ms)
-		"$2" >/dev/null 2>&1
+		"$2" >"$W/cmd.err" 2>&1 || { cat "$W/cmd.err" >&2; echo "dem.sh: $2 failed" >&2; exit 1; }
 		t1=$(ms)
 		s=$(echo "($t1 - $t0) / 1000" | bc -l)
 		if [ -z "$b" ] || [ "$(echo "$s < $b" | bc)" -eq 1 ]; then b=$s; fi
@@ -98,8 +98,9 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 printf "%-8s %-34s %8s %7s %9s %9s %6s\n" dem command seconds ratio rmse "max|err|" left
 for dem in fractal smooth; do
 	# the layout tilepaint keeps from the input: tiled 256, deflate, predictor 3
-	gdal_run() { gdal_fillnodata.py -q -md 400 -co TILED=YES -co BLOCKXSIZE=256 \
-		-co BLOCKYSIZE=256 -co COMPRESS=DEFLATE -co PREDICTOR=3 "$dem.tif" "out-$dem.tif"; }
+	# (file names first: -co takes every word after it)
+	gdal_run() { gdal_fillnodata.py "$dem.tif" "out-$dem.tif" -q -md 400 -co TILED=YES \
+		-co BLOCKXSIZE=256 -co BLOCKYSIZE=256 -co COMPRESS=DEFLATE -co PREDICTOR=3; }
 	h_run() { "$TP" run "$dem.tif" --mask nodata --engine harmonic -o o -q && mv "o/$dem.tif" "out-$dem.tif"; }
 	t_run() { "$TP" run "$dem.tif" --mask nodata --engine telea -o o -q && mv "o/$dem.tif" "out-$dem.tif"; }
 	ref=""
