@@ -139,7 +139,8 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	dot = strrchr(base, '.');
 	snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
 	if (o->mask_file) {
-		x.mask = tp_strdup(o->mask_file);
+		/* --mask nodata: the image is its own mask (job_mask.c reads it so) */
+		x.mask = tp_strdup(o->mask_nodata ? input : o->mask_file);
 		if (!x.mask)
 			goto oom;
 	} else if (o->masks_dir) {
@@ -448,7 +449,7 @@ TP_MUST_USE static tp_status check_mask_source(const struct tp_opts *o)
 	const char *path = o->masks_dir ? o->masks_dir : o->mask_file;
 	int want_dir = o->masks_dir != NULL;
 	struct stat st;
-	if (!path)
+	if (!path || o->mask_nodata)   /* --mask nodata: each image is its own mask */
 		return TP_OK;
 	if (stat(path, &st) != 0)
 		return tp_err(TP_ENOENT, "%s: %s (%s)", path, errno == ENOENT || errno == ENOTDIR

@@ -18,6 +18,29 @@
 
 #include <string.h>
 
+_Static_assert((int)TP_SAMPLE_INT == (int)IO_SAMPLE_INT &&
+	       (int)TP_SAMPLE_FLOAT == (int)IO_SAMPLE_FLOAT, "tiler and io name samples alike");
+
+/* Signed or float samples (elevation models): refused, before any work, by
+ * an engine that takes only unsigned ones and by an output format that
+ * cannot hold them. TP_EFORMAT: the image's kind, not a usage error. */
+TP_MUST_USE static tp_status check_measured(struct job *j, const struct io_info *ii)
+{
+	enum io_format of = io_format_from_name(j->io->output);
+	const char *kind = ii->sample == IO_SAMPLE_FLOAT ? "32-bit float" : "signed 16-bit";
+	if (ii->sample == IO_SAMPLE_UINT)
+		return TP_OK;
+	if (j->eng->ops->unsigned_only)
+		return tp_err(TP_EFORMAT, "%s: the %s engine takes 8/16-bit unsigned images, not %s "
+			      "samples (use telea, harmonic or patch)", j->io->input,
+			      j->eng->ops->name, kind);
+	if (of != IO_FORMAT_UNKNOWN && of != IO_FORMAT_TIFF)
+		return tp_err(TP_EFORMAT, "%s: %s samples cannot be written to %s (%s holds only "
+			      "unsigned ones; write a .tif)", j->io->input, kind, j->io->output,
+			      io_format_name(of));
+	return TP_OK;
+}
+
 /* Open the input; its size and pixel layout. */
 TP_MUST_USE static tp_status open_input(struct job *j)
 {
@@ -30,7 +53,11 @@ TP_MUST_USE static tp_status open_input(struct job *j)
 	ii = io_reader_info(j->in);
 	j->res->width = ii->width;
 	j->res->height = ii->height;
-	j->fmt = (struct tp_pixfmt){ ii->channels, ii->bits, ii->alpha };
+	if ((rc = check_measured(j, ii)) != TP_OK)
+		return rc;
+	/* signed and float samples: the range [0, 1) until the mask pass finds theirs */
+	j->fmt = (struct tp_pixfmt){ ii->channels, ii->bits, ii->alpha,
+				     (enum tp_sample)ii->sample, 0.0, 1.0 };
 	j->color = tp_pixfmt_color(j->fmt);
 	j->row_bytes = tp_pixfmt_row_bytes(j->fmt, ii->width);
 	return TP_OK;

@@ -61,6 +61,10 @@ struct job {
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
 	uint32_t guide_side; /* 0, or the guide's longest side as job_mem_fit lowered it */
+	double nodata;       /* --mask nodata: the value of the image's holes */
+	int ranging;         /* mask pass of a signed/float image with --mask nodata: the
+			      * mask rows (the image's) give the known samples' range */
+	double lo, hi;       /* that range so far */
 	char tmp_path[4096];
 	int published;       /* the temporary was renamed into place */
 };

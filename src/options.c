@@ -225,6 +225,8 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 	io_reader_set_max_pixels(o->max_pixels);
 	if (!!o->masks_dir + !!o->mask_file + !!o->mask_suffix > 1)
 		return tp_err(TP_EUSAGE, "--masks, --mask and --mask-suffix exclude each other");
+	/* the word, not a file: a file of that name is ./nodata */
+	o->mask_nodata = o->mask_file && strcmp(o->mask_file, "nodata") == 0;
 	*first = optind;
 	return TP_OK;
 }

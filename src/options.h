@@ -31,6 +31,7 @@ struct tp_opts {
 	const char *db;
 	const char *masks_dir;
 	const char *mask_file;
+	int mask_nodata;           /* --mask nodata: each image's GDAL_NODATA value is its mask */
 	const char *mask_suffix;
 	int recurse;
 	uint32_t shard_k, shard_n; /* 1-based shard K of N; N = 0: none */

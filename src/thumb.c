@@ -188,7 +188,7 @@ tp_status tp_thumb_png_base64(const struct tp_thumb *t, char **b64)
 {
 	char dir[4096], path[4200];
 	const char *tmp = getenv("TMPDIR");
-	struct io_info info = { t->w, t->h, 3, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info info = { t->w, t->h, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	struct io_write_opts wo;
 	struct io_writer *w = NULL;
 	uint8_t *png = NULL;

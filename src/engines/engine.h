@@ -62,6 +62,8 @@ struct engine_ops {
 	uint32_t context;     /* pixels of known context the engine wants around a hole;
 			       * the default overlap is at least this */
 	uint32_t default_tile;/* preferred tile side */
+	int unsigned_only;    /* 1: takes only 8/16-bit unsigned samples (lama): images of
+			       * signed or float samples are refused before any work */
 	int inner_threads;    /* 1: inpaint() runs its own threads deterministically (lama); the
 			       * pipeline then runs one worker and gives it -j threads, which
 			       * costs one activation arena instead of -j of them */

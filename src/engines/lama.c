@@ -322,6 +322,7 @@ const struct engine_ops engine_lama = {
 	.default_tile = 512,
 	.inner_threads = 1,
 	.params = lama_params,
+	.unsigned_only = 1,
 	.open = lama_open,
 	.worker_new = lama_worker_new,
 	.inpaint = lama_inpaint,

@@ -27,6 +27,7 @@ struct io_reader {
 	size_t ntext;
 	size_t text_bytes;          /* their values, for IO_MAX_TEXT_BYTES */
 	int compression;            /* io_reader_compression() */
+	const char *nodata;         /* io_reader_nodata(): the back end's, or NULL */
 	uint32_t row;               /* next row to hand out */
 	int failed;                 /* a read failed: every later read fails too */
 	/* whole-image decode (buffered): height rows of image_stride bytes */

@@ -58,7 +58,7 @@ static int gen(int argc, char **argv)
 		return 2;
 	W = (uint32_t)atoi(argv[2]); H = (uint32_t)atoi(argv[3]);
 	C = (uint32_t)atoi(argv[4]); B = (uint32_t)atoi(argv[5]);
-	info = (struct io_info){ W, H, C, B, C == 2 || C == 4, io_format_from_name(argv[1]), 0 };
+	info = (struct io_info){ W, H, C, B, C == 2 || C == 4, io_format_from_name(argv[1]), 0, IO_SAMPLE_UINT };
 	if ((rc = io_writer_open(argv[1], &info, NULL, NULL, &w)) != TP_OK)
 		return fail(argv[1]);
 	row = malloc((size_t)W * C * (B / 8));
@@ -141,7 +141,7 @@ static int mask(int argc, char **argv)
 			return 2;
 		}
 	}
-	info = (struct io_info){ W, H, 1, 8, 0, io_format_from_name(argv[1]), 0 };
+	info = (struct io_info){ W, H, 1, 8, 0, io_format_from_name(argv[1]), 0, IO_SAMPLE_UINT };
 	if (io_writer_open(argv[1], &info, NULL, NULL, &w) != TP_OK)
 		return fail(argv[1]);
 	row = malloc(W);
@@ -377,7 +377,7 @@ static int fromraw(int argc, char **argv)
 	if (argc < 7)
 		return 2;
 	W = (uint32_t)atoi(argv[3]); H = (uint32_t)atoi(argv[4]); C = (uint32_t)atoi(argv[5]);
-	info = (struct io_info){ W, H, C, 8, C == 2 || C == 4, io_format_from_name(argv[6]), 0 };
+	info = (struct io_info){ W, H, C, 8, C == 2 || C == 4, io_format_from_name(argv[6]), 0, IO_SAMPLE_UINT };
 	in = fopen(argv[2], "rb");
 	if (!in || io_writer_open(argv[6], &info, NULL, NULL, &w) != TP_OK)
 		return fail(argv[6]);
@@ -410,7 +410,8 @@ static int threshold(int argc, char **argv)
 	if (io_reader_open(argv[2], &r) != TP_OK)
 		return fail(argv[2]);
 	m = io_reader_info(r);
-	info = (struct io_info){ m->width, m->height, 1, 8, 0, io_format_from_name(argv[3]), 0 };
+	info = (struct io_info){ m->width, m->height, 1, 8, 0, io_format_from_name(argv[3]), 0,
+				 IO_SAMPLE_UINT };
 	if (io_writer_open(argv[3], &info, NULL, NULL, &w) != TP_OK)
 		return fail(argv[3]);
 	rm = malloc(row_bytes(m));

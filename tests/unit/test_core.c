@@ -29,7 +29,7 @@
  * written through src/io in the format its name says. */
 static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint32_t bits)
 {
-	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0 };
+	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0, IO_SAMPLE_UINT };
 	uint8_t *img = malloc((size_t)w * h * ch * (bits / 8));
 	assert_non_null(img);
 	for (uint32_t y = 0; y < h; y++)
@@ -44,7 +44,7 @@ static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint
 /* A mask (an 8-bit gray PNG, whatever the name) holding [x0, x1) x [y0, y1). */
 static void write_mask(const char *p, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
 {
-	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *m = calloc((size_t)w * h, 1);
 	assert_non_null(m);
 	fx_mask_rect(m, w, h, (int)x0, (int)y0, (int)x1, (int)y1);
@@ -107,10 +107,10 @@ static void test_core_blob_roundtrip(void **state)
 	void *blob = NULL;
 	size_t len = 0;
 	(void)state;
-	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 3, &blob, &len), TP_OK);
+	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 3, 0, &blob, &len), TP_OK);
 	/* packing quantises in place to exactly what unpacking gives back */
 	memset(back, 0, sizeof back);
-	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_OK);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3, 0), TP_OK);
 	for (int i = 0; i < 4; i++)
 		for (int c = 0; c < 3; c++)
 			if (mask[i])
@@ -120,7 +120,26 @@ static void test_core_blob_roundtrip(void **state)
 	/* unmasked pixels are left alone; a mask that does not match is an error */
 	assert_true(pix[3] == 2.0f);
 	mask[1] = 1;
-	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_EFORMAT);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3, 0), TP_EFORMAT);
+	tp_free(blob);
+}
+
+/* Signed and float images keep their tile results as floats: exact, only
+ * clamped to [0, 1], and the same after unpacking. */
+static void test_core_blob_float(void **state)
+{
+	float pix[4] = { 0.1234567f, 2.0f, -0.5f, 0.999999f }, back[4];
+	uint8_t mask[4] = { 1, 0, 1, 1 };
+	void *blob = NULL;
+	size_t len = 0;
+	(void)state;
+	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 1, 1, &blob, &len), TP_OK);
+	assert_true(pix[0] == 0.1234567f && pix[1] == 2.0f && pix[2] == 0.0f && pix[3] == 0.999999f);
+	memset(back, 0, sizeof back);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 1, 1), TP_OK);
+	assert_true(back[0] == pix[0] && back[2] == pix[2] && back[3] == pix[3]);
+	/* a 16-bit reading of a float blob does not fit */
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 1, 0), TP_EFORMAT);
 	tp_free(blob);
 }
 
@@ -599,6 +618,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_core_timed_sections),
 		cmocka_unit_test(test_core_blob_roundtrip),
+		cmocka_unit_test(test_core_blob_float),
 		cmocka_unit_test(test_core_duration),
 		cmocka_unit_test(test_core_file_sig),
 		cmocka_unit_test(test_core_discover_masks),
