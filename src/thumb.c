@@ -8,38 +8,71 @@
 #include "thumb.h"
 #include "io/raster.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Sample c of pixel x of a row as 8 bits. */
-static unsigned sample8(const struct io_info *in, const void *row, uint32_t x, uint32_t c)
+/* Sample c of pixel x of a row: 8 and 16-bit unsigned on the 8-bit scale,
+ * signed and float as they are (mapped to 8 bits once the thumbnail is
+ * whole, by its own range); a float that is not finite counts as nothing. */
+static double sample_at(const struct io_info *in, const void *row, uint32_t x, uint32_t c)
 {
 	size_t i = (size_t)x * in->channels + c;
-	return in->bits == 16 ? ((const uint16_t *)row)[i] >> 8 : ((const uint8_t *)row)[i];
+	if (in->sample == IO_SAMPLE_FLOAT)
+		return ((const float *)row)[i];
+	if (in->sample == IO_SAMPLE_INT)
+		return ((const int16_t *)row)[i];
+	return in->bits == 16 ? ((const uint16_t *)row)[i] / 257.0 : ((const uint8_t *)row)[i];
 }
 
 /* Add row `row` into sums (w * 3), mapping source x to thumbnail x. */
-static void add_row(const struct io_info *in, const void *row, uint32_t tw, uint64_t *sum,
+static void add_row(const struct io_info *in, const void *row, uint32_t tw, double *sum,
 		    uint32_t *cnt)
 {
 	uint32_t colour = in->channels - (uint32_t)in->alpha;
 	for (uint32_t x = 0; x < in->width; x++) {
 		uint32_t tx = (uint32_t)((uint64_t)x * tw / in->width);
+		double v[3];
 		for (uint32_t c = 0; c < 3; c++)
-			sum[tx * 3 + c] += sample8(in, row, x, colour >= 3 ? c : 0);
+			v[c] = sample_at(in, row, x, colour >= 3 ? c : 0);
+		if (!(v[0] - v[0] == 0.0 && v[1] - v[1] == 0.0 && v[2] - v[2] == 0.0))
+			continue;
+		for (uint32_t c = 0; c < 3; c++)
+			sum[tx * 3 + c] += v[c];
 		cnt[tx]++;
 	}
 }
 
-static void flush_row(uint8_t *dst, uint32_t tw, uint64_t *sum, uint32_t *cnt)
+/* One thumbnail row of means (NAN where nothing was known). */
+static void flush_row(double *dst, uint32_t tw, double *sum, uint32_t *cnt)
 {
 	for (uint32_t x = 0; x < tw; x++) {
 		for (int c = 0; c < 3; c++)
-			dst[x * 3 + c] = cnt[x] ? (uint8_t)((sum[x * 3 + c] + cnt[x] / 2) / cnt[x]) : 255;
+			dst[x * 3 + c] = cnt[x] ? sum[x * 3 + c] / cnt[x] : NAN;
 		cnt[x] = 0;
 	}
 	memset(sum, 0, (size_t)tw * 3 * sizeof *sum);
+}
+
+/* The means as 8-bit RGB: unsigned samples as they are, signed and float
+ * stretched over the thumbnail's own range; white where nothing was known. */
+static void to_rgb(const struct io_info *in, const double *m, size_t n, uint8_t *rgb)
+{
+	double lo = 0.0, hi = 255.0;
+	if (in->sample != IO_SAMPLE_UINT) {
+		lo = HUGE_VAL;
+		hi = -HUGE_VAL;
+		for (size_t i = 0; i < n; i++)
+			if (m[i] == m[i]) {
+				lo = m[i] < lo ? m[i] : lo;
+				hi = m[i] > hi ? m[i] : hi;
+			}
+		if (!(hi > lo))
+			hi = lo + 1.0;
+	}
+	for (size_t i = 0; i < n; i++)
+		rgb[i] = m[i] == m[i] ? (uint8_t)((m[i] - lo) / (hi - lo) * 255.0 + 0.5) : 255;
 }
 
 tp_status tp_thumb_make(const char *path, uint32_t max_side, struct tp_thumb *t)
@@ -47,40 +80,45 @@ tp_status tp_thumb_make(const char *path, uint32_t max_side, struct tp_thumb *t)
 	struct io_reader *r = NULL;
 	const struct io_info *in;
 	uint8_t *row = NULL;
-	uint64_t *sum = NULL;
+	double *sum = NULL, *means = NULL;
 	uint32_t *cnt = NULL, ty = 0;
+	size_t rowb;
 	tp_status rc = io_reader_open(path, &r);
 	memset(t, 0, sizeof *t);
 	if (rc != TP_OK)
 		return rc;
 	in = io_reader_info(r);
+	rowb = (size_t)in->width * in->channels * (in->bits / 8);
 	t->src_w = in->width;
 	t->src_h = in->height;
 	t->w = in->width >= in->height ? max_side : (uint32_t)((uint64_t)max_side * in->width / in->height);
 	t->h = in->height > in->width ? max_side : (uint32_t)((uint64_t)max_side * in->height / in->width);
 	t->w = t->w < 1 ? 1 : t->w > in->width ? in->width : t->w;
 	t->h = t->h < 1 ? 1 : t->h > in->height ? in->height : t->h;
-	row = tp_malloc((size_t)in->width * in->channels * (in->bits / 8));
+	row = tp_malloc(rowb);
 	sum = tp_calloc((size_t)t->w * 3, sizeof *sum);
 	cnt = tp_calloc(t->w, sizeof *cnt);
+	means = tp_malloc((size_t)t->w * t->h * 3 * sizeof *means);
 	t->rgb = tp_malloc((size_t)t->w * t->h * 3);
-	if (!row || !sum || !cnt || !t->rgb)
+	if (!row || !sum || !cnt || !means || !t->rgb)
 		rc = tp_err(TP_ENOMEM, "%s: out of memory making a thumbnail", path);
 	for (uint32_t y = 0; rc == TP_OK && y < in->height; y++) {
 		uint32_t yy = (uint32_t)((uint64_t)y * t->h / in->height);
 		if (yy != ty) {
-			flush_row(t->rgb + (size_t)ty * t->w * 3, t->w, sum, cnt);
+			flush_row(means + (size_t)ty * t->w * 3, t->w, sum, cnt);
 			ty = yy;
 		}
-		if ((rc = io_reader_read_rows(r, row, (size_t)in->width * in->channels * (in->bits / 8),
-					      1)) == TP_OK)
+		if ((rc = io_reader_read_rows(r, row, rowb, 1)) == TP_OK)
 			add_row(in, row, t->w, sum, cnt);
 	}
-	if (rc == TP_OK)
-		flush_row(t->rgb + (size_t)ty * t->w * 3, t->w, sum, cnt);
+	if (rc == TP_OK) {
+		flush_row(means + (size_t)ty * t->w * 3, t->w, sum, cnt);
+		to_rgb(in, means, (size_t)t->w * t->h * 3, t->rgb);
+	}
 	tp_free(row);
 	tp_free(sum);
 	tp_free(cnt);
+	tp_free(means);
 	io_reader_close(r);
 	if (rc != TP_OK)
 		tp_thumb_free(t);
