@@ -202,9 +202,12 @@ static void run_batch(struct run *r)
 {
 	struct store_status ss;
 	double est = 0;
+	size_t mine = 0;
 	if (store_status_get(r->st, tp_wall_s(), &ss) == TP_OK)
 		est = ss.tile_ms_mean;
-	r->prog = tp_progress_new(r->o.quiet, r->items.n, est, r->o.threads);
+	for (size_t i = 0; i < r->items.n; i++)   /* progress counts this shard's images */
+		mine += (size_t)in_shard(&r->o, r->items.v[i].rel);
+	r->prog = tp_progress_new(r->o.quiet, mine, est, r->o.threads);
 	for (size_t i = 0; i < r->items.n && !r->stopped; i++) {
 		const struct tp_item *it = &r->items.v[i];
 		if (!in_shard(&r->o, it->rel))
