@@ -41,7 +41,7 @@ IN=${TILEPAINT_IN:-/data/scans}               # input directory (searched with -
 MASKS=${TILEPAINT_MASKS-/data/masks}          # mask tree parallel to IN ("": masks beside)
 OUT=${TILEPAINT_OUT:-/data/clean}             # one output directory for all tasks
 N=${TILEPAINT_SHARDS:-8}                      # number of shards = the array's size
-MAX_TIME=${TILEPAINT_MAX_TIME:-3h50m}         # stop cleanly before --time kills us
+MAX_TIME=${TILEPAINT_MAX_TIME-3h50m}          # stop cleanly before --time ends (""; none)
 MAX_REQUEUE=${TILEPAINT_MAX_REQUEUE:-10}
 OPTS=${TILEPAINT_OPTS:-}                      # more options, e.g. "--engine telea"
 
@@ -62,7 +62,7 @@ echo "shard $K/$N on $(hostname) (restart ${SLURM_RESTART_COUNT:-0}), $(date '+%
 # OPTS is split into words on purpose.
 # shellcheck disable=SC2086
 "$TILEPAINT" run "$IN" -r ${MASKS:+--masks "$MASKS"} -o "$OUT" --shard "$K/$N" \
-	-j "${SLURM_CPUS_PER_TASK:-1}" --max-time "$MAX_TIME" $OPTS
+	-j "${SLURM_CPUS_PER_TASK:-1}" ${MAX_TIME:+--max-time "$MAX_TIME"} $OPTS
 rc=$?
 
 if [ "$rc" -eq 75 ] && [ "$signalled" -eq 0 ] &&

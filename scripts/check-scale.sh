@@ -16,7 +16,9 @@
 #     crashed node would) and requeued (scontrol requeue): each time it
 #     resumes, the tiles stored before are not computed again (their rows
 #     are unchanged, the next run reuses exactly that many), and the outputs
-#     are byte-identical.
+#     are byte-identical;
+#   - --max-time stopping a task with work left (exit 75): the task requeues
+#     itself until it is done, outputs byte-identical.
 # Ends "N passed, N failed" like scripts/run-tests.sh; exit 1 on any failure.
 # The daemons are stopped and the directory removed on every exit (KEEP=1
 # keeps the directory, with the daemons' logs, for a look).
@@ -218,14 +220,18 @@ wait_for 10 test -S "$MUNGE_SOCK" || { bad "munged" "did not start: $(tail -n 3 
 # proctrack/linuxproc follows the job's processes by parent pid,
 # task/none binds nothing, no accounting daemon (slurmdbd); ports of our own,
 # so a system Slurm on 6817/6818 is not disturbed; MinJobAge keeps finished
-# array tasks visible to scontrol for the checks.
+# array tasks visible to scontrol for the checks. The node's address is
+# 127.0.0.1 and the controller's too (SlurmctldHost=NAME(ADDR)), so nothing
+# depends on the host name resolving (sandboxes and laptops often map it
+# nowhere useful); CPUs=2 with SlurmdParameters=config_overrides, so a
+# 1-CPU machine is not drained for having fewer than configured.
 HOST=$(hostname -s)
 MEM=$(free -m | awk '/^Mem:/ { print int($2 * 0.8) }')
 PORT=$((20000 + $$ % 20000))
 export SLURM_CONF="$S/slurm.conf"
 cat > "$SLURM_CONF" <<EOF
 ClusterName=tpcheck
-SlurmctldHost=$HOST
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$PORT
@@ -251,7 +257,8 @@ MailProg=/bin/true
 ReturnToService=2
 MinJobAge=3600
 KillWait=30
-NodeName=$HOST CPUs=2 RealMemory=$MEM State=UNKNOWN
+SlurmdParameters=config_overrides
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 slurmctld -D -f "$SLURM_CONF" > "$S/log/slurmctld.out" 2>&1 &
@@ -277,7 +284,7 @@ array_done() { [ -z "$(squeue -h -j "$1" -t PD,R,CG,S 2>/dev/null)" ]; }
 submit() {
 	out=$1; shift
 	TILEPAINT=$TP TILEPAINT_IN=$S/in TILEPAINT_MASKS=$S/masks TILEPAINT_OUT=$out \
-	TILEPAINT_SHARDS=3 TILEPAINT_OPTS="$OPTS" TILEPAINT_MAX_TIME=20m \
+	TILEPAINT_SHARDS=3 TILEPAINT_OPTS="$OPTS" TILEPAINT_MAX_TIME=${MAXT:-20m} \
 	sbatch --parsable --array=1-3 --cpus-per-task=1 --mem=500M --time=30:00 \
 		--chdir="$S/jobs" --output="$S/jobs/%x-%A_%a.log" "$@" "$SLURM_SCRIPT"
 }
@@ -324,9 +331,16 @@ snapshot() { sql "$RQDB" "select t.idx, t.engine_ms from tiles t join jobs j on 
 tp_pid() { sql "$RQDB" "select pid from runs where ended is null order by id desc limit 1"; }
 proc_gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 running() { [ "$(task_state "$1" "$2")" = RUNNING ]; }
-# requeued jobs wait two minutes before they may start (Slurm's requeue
-# delay); let this one start at once
-start_now() { scontrol update JobId="$1" StartTime=now >/dev/null 2>&1; }
+# A requeued job waits two minutes before it may start (Slurm's requeue
+# delay); start_now starts it sooner. Not at once: slurmd refuses to launch a
+# job again in the second its previous instance was killed ("Job credential
+# revoked", credential times are whole seconds), so the job must have been
+# pending, its old instance gone, for two seconds first.
+start_now() {
+	wait_for 60 sh -c "scontrol show job '$1' | grep -q 'JobState=PENDING'" || return 1
+	sleep 2
+	scontrol update JobId="$1" StartTime=now >/dev/null 2>&1
+}
 
 rq_fail() { bad "requeue" "$1"; RQ_OK=0; }
 RQ_OK=1
@@ -399,6 +413,43 @@ else
 	fi
 	same_outputs requeue "$S/rq"
 	merged_report requeue "$S/rq" 3
+fi
+
+# ---- --max-time: the task requeues itself ----------------------------------
+# Only shard BIGK of 3 resubmitted (--array=K keeps the split: N is the
+# script's, not the array's), stopped by --max-time every few seconds with
+# work left (exit 75): slurm-array.sh requeues the task each time until done.
+if [ "$SLURM_UP" = 1 ] && [ -n "$BIGK" ]; then
+	stamp "Slurm: --max-time 6s, shard $BIGK/3 alone, requeueing itself"
+	job=$(MAXT=6s TILEPAINT_MAX_REQUEUE=1000 submit "$S/self" --array="$BIGK" 2> "$S/sbatch.err") ||
+		bad "self-requeue: sbatch" "$(cat "$S/sbatch.err")"
+	job=${job%%;*}
+	T="${job}_$BIGK"
+	i=0
+	while [ $i -lt 3000 ] && ! array_done "$job"; do
+		# each requeue waits Slurm's requeue delay; start it at once
+		scontrol show job "$T" 2>/dev/null | grep -q 'Reason=BeginTime' && { start_now "$T" || true; }
+		sleep 0.2; i=$((i + 1))
+	done
+	restarts=$(scontrol show job "$T" 2>/dev/null | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
+	st=$(task_state "$job" "$BIGK")
+	runs=$(sql "$S/self/.tilepaint-$BIGK-of-3.db" "select count(*) from runs")
+	stopped=$(sql "$S/self/.tilepaint-$BIGK-of-3.db" "select count(*) from runs where exit_status = 75")
+	if [ "$st" = COMPLETED ] && [ "${restarts:-0}" -ge 1 ] && [ "$stopped" -ge 1 ] &&
+	   [ "$runs" = $((restarts + 1)) ]; then
+		ok "self-requeue: $stopped runs stopped by --max-time (75), task requeued itself $restarts times, COMPLETED"
+	else
+		bad "self-requeue" "state ${st:-gone}, restarts ${restarts:-?}, runs $runs, stopped $stopped: $(tail -n 3 "$S/jobs/tilepaint-$T.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+	"$TP" run "$S/in" -r --masks "$S/masks" -o "$S/self" --shard "$BIGK/3" $OPTS --dry-run 2>/dev/null |
+		sed -n "s|^$S/in/\([^:]*\):.*|\1|p" > "$S/mine.txt"
+	why=""
+	[ -s "$S/mine.txt" ] || why="no images listed for shard $BIGK"
+	while read -r f; do
+		[ -f "$S/self/$f" ] || { why="$f missing"; break; }
+		cmp -s "$S/ref/$f" "$S/self/$f" || { why="$f differs from the one-process run"; break; }
+	done < "$S/mine.txt"
+	if [ -z "$why" ]; then ok "self-requeue: shard $BIGK's $(wc -l < "$S/mine.txt") outputs byte-identical"; else bad "self-requeue: outputs" "$why"; fi
 fi
 
 stamp "end"
