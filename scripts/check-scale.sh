@@ -60,10 +60,17 @@ pass=0 fail=0 failed_names=""
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); failed_names="$failed_names $1"; echo "FAIL $1: $2"; }
 
-daemon_pids=""
+# alive PID: running (a daemon of ours that died is a zombie until waited for)
+alive() {
+	kill -0 "$1" 2>/dev/null && [ "$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+daemon_pids="" ctld_pid=""
 cleanup() {
 	trap - EXIT INT TERM HUP
-	if [ -n "${SLURM_CONF:-}" ] && [ -f "$SLURM_CONF" ]; then
+	# cancel our jobs first (their processes go with them), while the
+	# controller is there to hear it (a Ctrl-C reaches the daemons too: then
+	# the client commands would only time out)
+	if [ -n "$ctld_pid" ] && kill -0 "$ctld_pid" 2>/dev/null; then
 		scancel --quiet --user=root 2>/dev/null || true
 		i=0
 		while [ -n "$(squeue -h 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -71,9 +78,10 @@ cleanup() {
 	for p in $daemon_pids; do kill "$p" 2>/dev/null || true; done
 	for p in $daemon_pids; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		while alive "$p" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$p" 2>/dev/null || true
 	done
+	wait 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then echo "check-scale: kept $S"; else rm -rf "$S"; fi
 }
 trap cleanup EXIT
@@ -204,12 +212,15 @@ stamp "starting a single-node Slurm cluster in $S"
 mkdir -p "$S/munge" "$S/run" "$S/ctld" "$S/spool" "$S/log" "$S/jobs"
 chmod 700 "$S/munge"
 chmod 755 "$S/run"
+# The daemons run in their own sessions (setsid; in a background job of this
+# non-interactive shell it execs, so $! is the daemon): a Ctrl-C reaches this
+# script, which cancels the jobs and stops them, not the daemons first.
 # munge: a fresh key (munged wants it 0400 and owned by its user), our own
 # socket, pid, log and seed files.
 dd if=/dev/urandom of="$S/munge/munge.key" bs=1024 count=1 2>/dev/null
 chmod 400 "$S/munge/munge.key"
 MUNGE_SOCK=$S/run/munge.sock
-munged -F --key-file="$S/munge/munge.key" --socket="$MUNGE_SOCK" \
+setsid munged -F --key-file="$S/munge/munge.key" --socket="$MUNGE_SOCK" \
 	--pid-file="$S/run/munged.pid" --log-file="$S/log/munged.log" \
 	--seed-file="$S/munge/munged.seed" > "$S/log/munged.out" 2>&1 &
 daemon_pids="$!"
@@ -261,10 +272,11 @@ SlurmdParameters=config_overrides
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
-slurmctld -D -f "$SLURM_CONF" > "$S/log/slurmctld.out" 2>&1 &
-daemon_pids="$daemon_pids $!"
+setsid slurmctld -D -f "$SLURM_CONF" > "$S/log/slurmctld.out" 2>&1 &
+ctld_pid=$!
+daemon_pids="$daemon_pids $ctld_pid"
 wait_for 20 scontrol ping || true
-slurmd -D -f "$SLURM_CONF" > "$S/log/slurmd.out" 2>&1 &
+setsid slurmd -D -f "$SLURM_CONF" > "$S/log/slurmd.out" 2>&1 &
 daemon_pids="$daemon_pids $!"
 node_idle() { [ "$(sinfo -h -n "$HOST" -o %T 2>/dev/null)" = idle ]; }
 if wait_for 60 node_idle; then
