@@ -72,15 +72,7 @@ done
 db=out2/.tilepaint-$k-of-3.db
 "$TP" run in -r -o out2 $OPTS -j 1 --shard $k/3 -q 2>"$T/kill.err" &
 pid=$!
-i=0
-while :; do
-	n=$(sqlite3 "$db" "select count(*) from tiles t join jobs j on j.id = t.job_id where j.input = 'in/big.png' and t.state = 1" 2>/dev/null || echo 0)
-	[ "${n:-0}" -ge 20 ] && break
-	i=$((i + 1)); [ $i -lt 3000 ] || { kill -9 $pid; fail "no tile of big.png finished in time"; }
-	sleep 0.01
-done
-kill -9 $pid
-wait $pid 2>/dev/null || true
+kill_at_tiles $pid "$db" 20 "j.input = 'in/big.png'"
 before=$(sql "$db" "select count(*) from tiles t join jobs j on j.id = t.job_id where j.input = 'in/big.png' and t.state = 1")
 total=$(sql ref/.tilepaint.db "select count(*) from tiles t join jobs j on j.id = t.job_id where j.input = 'in/big.png' and t.state = 1")
 [ "$before" -lt "$total" ] || fail "the shard finished big.png before the kill; make it larger"
