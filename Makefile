@@ -5,6 +5,8 @@
 #   make check      install missing packages, build, run every test
 #   make check SAN=1   the same under ASan + UBSan (build-san/)
 #   make bench      benchmarks (scripts/bench/), printed as ratios
+#   make check-scale   shards on a single-node Slurm cluster and GNU parallel
+#                   (installs slurm-wlm, munge, parallel; root; not in check)
 #   make fuzz SECONDS=N   each libFuzzer target for N seconds (clang, build-fuzz/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -103,7 +105,7 @@ ifeq ($(SAN),1)
 FAULTINJ_FLAGS = -DFAULTINJ_NO_MALLOC
 endif
 
-.PHONY: all deps demo check tests bench install uninstall clean lint fuzz fuzz-bins
+.PHONY: all deps demo check check-scale tests bench install uninstall clean lint fuzz fuzz-bins
 all: $(BIN)
 
 $(BIN): $(BUILD)/src/main.o $(OBJ_all)
@@ -187,6 +189,12 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory tests lint
 	@scripts/run-tests.sh $(BUILD)
+
+# Not part of `make check`: it installs and starts Slurm daemons (as root).
+check-scale: deps
+	@scripts/install-deps.sh slurm-wlm munge parallel jq
+	@$(MAKE) --no-print-directory all $(TOOL_BIN)
+	@scripts/check-scale.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(TOOL_BIN)

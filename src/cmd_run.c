@@ -21,7 +21,8 @@
 static const char run_synopsis[] =
 "usage: tilepaint run [OPTIONS] INPUT... -o DIR\n"
 "Inpaint every image named or found in INPUT (files or directories) into DIR,\n"
-"resumably; the job store is DIR/.tilepaint.db unless --db is given.\n"
+"resumably; the job store is DIR/.tilepaint.db (DIR/.tilepaint-K-of-N.db with\n"
+"--shard K/N) unless --db is given.\n"
 "\n"
 "Masks (default: <stem>_mask.<ext> beside each image):\n"
 "  --masks MDIR         mask of <rel>/<stem>.<ext> is MDIR/<rel>/<stem>.<png|tif|tiff|jpg|jpeg>\n"
@@ -32,7 +33,8 @@ static const char run_synopsis[] =
 "  -o, --output DIR     output directory (required); same relative names as the inputs\n"
 "  -r, --recursive      descend into subdirectories of INPUT directories\n"
 "  --db FILE            job store (default DIR/.tilepaint.db)\n"
-"  --shard K/N          process only the K-th of N disjoint shares of the images\n"
+"  --shard K/N          process only the K-th of N disjoint shares of the images;\n"
+"                       its own store DIR/.tilepaint-K-of-N.db unless --db is given\n"
 "  --jpeg-quality N     re-encode JPEG outputs whole at quality N (default: keep the\n"
 "                       input JPEG outside the mask; 95 for other inputs)\n"
 "  --png-level N        PNG zlib level 0-9 (default 6)\n"
@@ -126,7 +128,8 @@ static int in_shard(const struct tp_opts *o, const char *rel)
 static int dry_open_store(struct run *r)
 {
 	tp_status rc;
-	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db);
+	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db, r->o.shard_k,
+			r->o.shard_n);
 	if (access(r->dbpath, F_OK) != 0)
 		return TP_EXIT_OK;   /* every image is new */
 	if ((rc = store_open(r->dbpath, 1, &r->st)) != TP_OK) {
@@ -236,7 +239,8 @@ static int open_store(struct run *r, int argc, char **argv)
 {
 	char probe[4200], *line;
 	tp_status rc;
-	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db);
+	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db, r->o.shard_k,
+			r->o.shard_n);
 	/* make_parent_dirs("DIR/.") makes DIR */
 	snprintf(probe, sizeof probe, "%s/.", r->o.out_dir);
 	if ((rc = make_parent_dirs(probe)) != TP_OK || (rc = make_parent_dirs(r->dbpath)) != TP_OK ||
@@ -260,9 +264,12 @@ static void run_batch(struct run *r)
 {
 	struct store_status ss;
 	double est = 0;
+	size_t mine = 0;
 	if (store_status_get(r->st, tp_wall_s(), &ss) == TP_OK)
 		est = ss.tile_ms_mean;
-	r->prog = tp_progress_new(r->o.quiet, r->items.n, est, r->o.threads);
+	for (size_t i = 0; i < r->items.n; i++)   /* progress counts this shard's images */
+		mine += (size_t)in_shard(&r->o, r->items.v[i].rel);
+	r->prog = tp_progress_new(r->o.quiet, mine, est, r->o.threads);
 	for (size_t i = 0; i < r->items.n && !r->stopped; i++) {
 		const struct tp_item *it = &r->items.v[i];
 		if (!in_shard(&r->o, it->rel))

@@ -95,10 +95,13 @@ TP_MUST_USE static tp_status parse_pixels(const char *s, uint64_t *out)
 	return TP_OK;
 }
 
-void opts_store_path(char *buf, size_t n, const char *out_dir, const char *db)
+void opts_store_path(char *buf, size_t n, const char *out_dir, const char *db, uint32_t shard_k,
+		     uint32_t shard_n)
 {
 	if (db)
 		snprintf(buf, n, "%s", db);
+	else if (shard_n)
+		snprintf(buf, n, "%s/" OPTS_SHARD_STORE_FMT, out_dir, (unsigned)shard_k, (unsigned)shard_n);
 	else
 		snprintf(buf, n, "%s/" OPTS_STORE_NAME, out_dir);
 }
@@ -107,7 +110,7 @@ int opts_store_choice(const char *cmd, const char *out_dir, const char *db, char
 {
 	if (!out_dir == !db)
 		return opts_usage_error(cmd, "give exactly one of -o DIR and --db FILE");
-	opts_store_path(buf, n, out_dir, db);
+	opts_store_path(buf, n, out_dir, db, 0, 0);
 	return 0;
 }
 

@@ -52,9 +52,13 @@ enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
  */
 TP_MUST_USE tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 				 struct tp_opts *o, int *first);
-/* The job store: --db FILE when given, else DIR/.tilepaint.db. */
+/* The job store: --db FILE when given, else DIR/.tilepaint-K-of-N.db for
+ * --shard K/N (shard_n > 0), so shards sharing one output directory never
+ * share one SQLite file, else DIR/.tilepaint.db. */
 #define OPTS_STORE_NAME ".tilepaint.db"
-void opts_store_path(char *buf, size_t n, const char *out_dir, const char *db);
+#define OPTS_SHARD_STORE_FMT ".tilepaint-%u-of-%u.db"
+void opts_store_path(char *buf, size_t n, const char *out_dir, const char *db, uint32_t shard_k,
+		     uint32_t shard_n);
 /* For the commands that only read or edit a store (status, report, forget):
  * exactly one of -o DIR and --db FILE, then opts_store_path; 0, or the usage
  * error's exit code (printed). */

@@ -13,15 +13,7 @@ total=$(sql ref-out/.tilepaint.db "select count(*) from tiles where state = 1")
 
 "$TP" run in -o out $OPTS -q 2>"$T/run1.err" &
 pid=$!
-i=0
-while :; do
-	n=$(sqlite3 out/.tilepaint.db "select count(*) from tiles where state = 1" 2>/dev/null || echo 0)
-	[ "${n:-0}" -ge 10 ] && break
-	i=$((i + 1)); [ $i -lt 3000 ] || { kill -9 $pid; fail "no tile finished in time"; }
-	sleep 0.01
-done
-kill -9 $pid
-wait $pid 2>/dev/null || true
+kill_at_tiles $pid out/.tilepaint.db 10
 before=$(sql out/.tilepaint.db "select count(*) from tiles where state = 1")
 [ "$before" -lt "$total" ] || fail "the run finished before the kill; make the image larger"
 [ ! -e out/big.png ] || fail "a partial output is at the output path"

@@ -42,3 +42,18 @@ wait_stopped() {
 }
 # no_temps DIR: no temporary output is left in DIR
 no_temps() { ! ls -aR "$1" | grep -q '\.tmp-' || fail "temporary files left in $1: $(ls -aR "$1" | grep '\.tmp-')"; }
+# kill_at_tiles PID DB N [WHERE]: once DB holds N finished tiles (those of the
+# jobs j matching the SQL condition WHERE, default all), kill -9 PID and reap
+# it; fail when that does not happen within 30 s.
+kill_at_tiles() {
+	_q="select count(*) from tiles t join jobs j on j.id = t.job_id where t.state = 1 and (${4:-1})"
+	_i=0
+	while :; do
+		_n=$(sqlite3 "$2" "$_q" 2>/dev/null || echo 0)
+		[ "${_n:-0}" -ge "$3" ] && break
+		_i=$((_i + 1)); [ $_i -lt 3000 ] || { kill -9 "$1"; fail "no $3 tiles finished in time in $2"; }
+		sleep 0.01
+	done
+	kill -9 "$1"
+	wait "$1" 2>/dev/null || true
+}
