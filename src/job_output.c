@@ -43,6 +43,7 @@ tp_status job_output_open(struct job *j)
 	struct io_write_opts wo = {
 		.jpeg_quality = j->o->jpeg_quality,
 		.png_level = j->o->png_level,
+		.threads = j->o->threads,
 		.tiff_compression = 0,
 		.name = j->io->output,
 	};

@@ -109,7 +109,7 @@ struct io_write_opts {
 			     * (JPEG files and JPEG-compressed TIFF) */
 	int tiff_compression; /* libtiff COMPRESSION_* to use; 0 = deflate. Pass
 			       * io_reader_compression() to keep the input's. */
-	int png_level;      /* zlib level 0..9, -1 = default (6); note 0 in a
+	int png_level;      /* zlib level 0..9, -1 = IO_PNG_LEVEL_DEFAULT; note 0 in a
 			     * zero-initialised struct means "no compression" */
 	const char *name;   /* the file as error messages name it (the final output,
 			     * when writing to a temporary), or NULL: the path */
@@ -124,8 +124,17 @@ struct io_write_opts {
 			     * when the file is not a JPEG of this size and layout, or
 			     * needs more than 2 GiB of coefficients. NULL: a whole
 			     * encode. */
+	int png_strategy;   /* zlib strategy + 1 (1 default, 2 filtered, 3 Huffman
+			     * only, 4 RLE); 0: IO_PNG_STRATEGY_DEFAULT */
+	uint32_t threads;   /* threads that may encode (PNG deflate, TIFF strips and
+			     * tiles) while rows keep coming; 0 or 1: the caller's
+			     * thread only. The bytes written do not depend on it. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
+/* PNG: zlib level and strategy (zlib's number) when not given, chosen by
+ * measurement (README, Performance) */
+#define IO_PNG_LEVEL_DEFAULT 6
+#define IO_PNG_STRATEGY_DEFAULT 1
 
 struct io_reader;
 struct io_writer;

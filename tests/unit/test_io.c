@@ -60,7 +60,7 @@ static void *make_image(const struct io_info *in, int smooth_pat)
 static void roundtrip(enum io_format fmt, uint32_t bits, uint32_t ch, int comp, int level)
 {
 	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0 }, out;
-	struct io_write_opts o = { 0, comp, level, NULL, NULL };
+	struct io_write_opts o = { 0, comp, level, NULL, NULL, 0, 0 };
 	const char *p = fx_path(fmt == IO_FORMAT_PNG ? "rt.png" : "rt.tif");
 	void *img = make_image(&in, 0), *back;
 	tp_status s = fx_write_image(p, &in, img, NULL, &o);
@@ -171,7 +171,7 @@ static void test_io_tiff_jpeg(void **state)
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
 		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0 }, out;
-		struct io_write_opts o = { 95, COMPRESSION_JPEG, -1, NULL, NULL };
+		struct io_write_opts o = { 95, COMPRESSION_JPEG, -1, NULL, NULL, 0, 0 };
 		const char *p = fx_path("j.tif");
 		uint8_t *img = make_image(&in, 1), *back;
 		struct io_reader *r;
@@ -190,7 +190,7 @@ static void test_io_tiff_jpeg(void **state)
 	{
 		/* JPEG cannot hold 16 bits: the writer falls back to deflate, losslessly */
 		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0 }, out;
-		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1, NULL, NULL };
+		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1, NULL, NULL, 0, 0 };
 		uint8_t *img = make_image(&in, 0), *back;
 		struct io_reader *r;
 		tp_status s = fx_write_image(fx_path("j16.tif"), &in, img, NULL, &o);
@@ -1294,7 +1294,7 @@ static void io_copy(const char *in, const char *out)
 {
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
-	struct io_write_opts o = { 0, 0, -1, NULL, NULL };
+	struct io_write_opts o = { 0, 0, -1, NULL, NULL, 0, 0 };
 	const struct io_info *ii;
 	uint8_t *row;
 	size_t rb;
