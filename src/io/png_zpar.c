@@ -3,7 +3,7 @@
  * threads, pigz style. The rows are cut into chunks of a fixed number of rows
  * (from the row size alone, never the thread count); each chunk's rows are
  * filtered (per row, the filter with the least sum of absolute signed bytes,
- * as libpng chooses) and deflated as a raw stream of its own, primed with the
+ * libpng's heuristic) and deflated as a raw stream of its own, primed with the
  * last 32 KiB of filtered bytes before it (deflateSetDictionary; the worker
  * filters those rows again itself, so no chunk waits for another), and ended
  * by Z_SYNC_FLUSH (an empty stored block, so the next chunk starts on a byte)
@@ -27,7 +27,7 @@ struct zchunk {
 	uint32_t nctx;          /* rows before y0 held in front of them (the
 				 * dictionary's rows, and the row above those) */
 	uint8_t *raw;           /* (nctx + rows_per_chunk, row_bytes) big-endian samples */
-	uint8_t *filt[2];       /* two filtered rows (row_bytes + 1 each) */
+	uint8_t *cand[5];       /* a row filtered each way (row_bytes + 1 each) */
 	uint8_t *dict;          /* DICT_BYTES */
 	z_stream zs;
 	int zs_ready;
@@ -43,6 +43,7 @@ struct io_zpar {
 	struct io_par *par;
 	size_t rb;              /* bytes in a row */
 	uint32_t rows_per_chunk, ctx_rows;
+	uint8_t *zero;          /* a row of zeros: what is above the first */
 	struct zchunk *ch;      /* nch slots, used as a ring */
 	uint32_t nch, head, count;   /* oldest slot in flight, slots in flight */
 	struct zchunk *fill;    /* the chunk taking rows, or NULL */
@@ -54,50 +55,62 @@ struct io_zpar {
 
 /* ---- filtering ---- */
 
-static inline unsigned absb(int v)
+/* Sum of the bytes of a filtered row read as signed: libpng's measure. */
+/* (-O3 here: GCC vectorises these loops only then) */
+__attribute__((optimize("O3"))) static unsigned sum_abs(const uint8_t *p, size_t n)
 {
-	v = (int8_t)v;
-	return (unsigned)(v < 0 ? -v : v);
-}
-
-static inline int paeth(int a, int b, int c)
-{
-	int p = a + b - c, pa = p > a ? p - a : a - p, pb = p > b ? p - b : b - p,
-	    pc = p > c ? p - c : c - p;
-	return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/* Filter `cur` (prev: the row above, or NULL) into out[0] (type) and out[1..]. */
-static void filter_row(const uint8_t *cur, const uint8_t *prev, size_t rb, uint32_t bpp,
-		       uint8_t *out)
-{
-	unsigned s[5] = { 0, 0, 0, 0, 0 }, best = 0;
-	size_t i;
-	for (i = 0; i < rb; i++) {
-		int x = cur[i], a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0,
-		    c = prev && i >= bpp ? prev[i - bpp] : 0;
-		s[0] += absb(x);
-		s[1] += absb(x - a);
-		s[2] += absb(x - b);
-		s[3] += absb(x - ((a + b) >> 1));
-		s[4] += absb(x - paeth(a, b, c));
+	unsigned s = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = (int8_t)p[i];
+		s += (unsigned)(v < 0 ? -v : v);
 	}
-	for (int f = 1; f < 5; f++)
-		if (s[f] < s[best])
-			best = (unsigned)f;
-	out[0] = (uint8_t)best;
-	for (i = 0; i < rb; i++) {
-		int x = cur[i], a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0,
-		    c = prev && i >= bpp ? prev[i - bpp] : 0, p;
-		switch (best) {
-		case 0: p = 0; break;
-		case 1: p = a; break;
-		case 2: p = b; break;
-		case 3: p = (a + b) >> 1; break;
-		default: p = paeth(a, b, c); break;
+	return s;
+}
+
+/*
+ * Filter `cur` (prev: the row above, zeros for the first) four ways into
+ * cand[1..4] (None is cur itself) and return the one with the least sum,
+ * its type byte in front: cand[k] is row_bytes + 1 bytes. Plain loops the
+ * compiler vectorises.
+ */
+__attribute__((optimize("O3"))) static const uint8_t *filter_row(const uint8_t *cur, const uint8_t *prev, size_t rb,
+				 uint32_t bpp, uint8_t *const cand[5])
+{
+	uint8_t *sub = cand[1] + 1, *up = cand[2] + 1, *avg = cand[3] + 1, *pae = cand[4] + 1;
+	unsigned best_sum;
+	size_t i, nb = bpp < rb ? bpp : rb;
+	int best = 0;
+	for (i = 0; i < nb; i++) {
+		sub[i] = cur[i];
+		up[i] = (uint8_t)(cur[i] - prev[i]);
+		avg[i] = (uint8_t)(cur[i] - (prev[i] >> 1));
+		pae[i] = (uint8_t)(cur[i] - prev[i]);
+	}
+	for (i = nb; i < rb; i++)
+		sub[i] = (uint8_t)(cur[i] - cur[i - bpp]);
+	for (i = nb; i < rb; i++)
+		up[i] = (uint8_t)(cur[i] - prev[i]);
+	for (i = nb; i < rb; i++)
+		avg[i] = (uint8_t)(cur[i] - ((cur[i - bpp] + prev[i]) >> 1));
+	for (i = nb; i < rb; i++) {
+		int a = cur[i - bpp], b = prev[i], c = prev[i - bpp];
+		int pa = b - c, pb = a - c, pc = a + b - 2 * c;
+		pa = pa < 0 ? -pa : pa;
+		pb = pb < 0 ? -pb : pb;
+		pc = pc < 0 ? -pc : pc;
+		pae[i] = (uint8_t)(cur[i] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c));
+	}
+	memcpy(cand[0] + 1, cur, rb);
+	best_sum = sum_abs(cur, rb);
+	for (int f = 1; f < 5; f++) {
+		unsigned s = sum_abs(cand[f] + 1, rb);
+		if (s < best_sum) {
+			best_sum = s;
+			best = f;
 		}
-		out[1 + i] = (uint8_t)(x - p);
 	}
+	cand[best][0] = (uint8_t)best;
+	return cand[best];
 }
 
 /* ---- one chunk, on a worker ---- */
@@ -163,25 +176,24 @@ static void chunk_work(struct io_par_item *it, uint32_t worker)
 	/* the dictionary: the filtered context rows (the first is only the row above) */
 	for (k = c->y0 > c->nctx ? 1 : 0;
 	     rc == Z_OK && k < c->nctx; k++) {
-		const uint8_t *cur = c->raw + (size_t)k * rb, *prev = k ? cur - rb : NULL;
+		const uint8_t *cur = c->raw + (size_t)k * rb, *prev = k ? cur - rb : z->zero;
 		size_t keep;
-		filter_row(cur, prev, rb, bpp, c->filt[0]);
+		const uint8_t *f = filter_row(cur, prev, rb, bpp, c->cand);
 		keep = fb < DICT_BYTES ? fb : DICT_BYTES;
 		if (dlen + keep > DICT_BYTES) {
 			size_t drop = dlen + keep - DICT_BYTES;
 			memmove(c->dict, c->dict + drop, dlen - drop);
 			dlen -= drop;
 		}
-		memcpy(c->dict + dlen, c->filt[0] + fb - keep, keep);
+		memcpy(c->dict + dlen, f + fb - keep, keep);
 		dlen += keep;
 	}
 	if (rc == Z_OK && dlen)
 		rc = deflateSetDictionary(&c->zs, c->dict, (uInt)dlen);
 	for (uint32_t r = 0; rc == Z_OK && r < c->nrows; r++) {
 		const uint8_t *cur = c->raw + (size_t)(c->nctx + r) * rb;
-		const uint8_t *prev = c->y0 + r > 0 ? cur - rb : NULL;
-		uint8_t *f = c->filt[r & 1];
-		filter_row(cur, prev, rb, bpp, f);
+		const uint8_t *prev = c->y0 + r > 0 ? cur - rb : z->zero;
+		const uint8_t *f = filter_row(cur, prev, rb, bpp, c->cand);
 		c->adler = adler32(c->adler, f, (uInt)fb);
 		c->in_len += fb;
 		rc = deflate_some(c, f, fb, r + 1 < c->nrows ? Z_NO_FLUSH
@@ -220,18 +232,20 @@ tp_status io_zpar_new(const struct io_zpar_spec *sp, struct io_zpar **out)
 	}
 	z->nch = sp->threads > 1 ? 2 * sp->threads + 2 : 2;
 	z->ch = tp_calloc(z->nch, sizeof *z->ch);
-	if (!z->ch)
+	z->zero = tp_calloc(1, z->rb);
+	if (!z->ch || !z->zero)
 		goto oom;
 	for (uint32_t i = 0; i < z->nch; i++) {
 		struct zchunk *c = &z->ch[i];
 		c->z = z;
 		c->item.work = chunk_work;
 		c->raw = tp_malloc_large((size_t)(z->ctx_rows + z->rows_per_chunk) * z->rb);
-		c->filt[0] = tp_malloc(fb);
-		c->filt[1] = tp_malloc(fb);
 		c->dict = tp_malloc(DICT_BYTES);
-		if (!c->raw || !c->filt[0] || !c->filt[1] || !c->dict)
+		if (!c->raw || !c->dict)
 			goto oom;
+		for (int k = 0; k < 5; k++)
+			if (!(c->cand[k] = tp_malloc(fb)))
+				goto oom;
 	}
 	*out = z;
 	return TP_OK;
@@ -339,12 +353,13 @@ void io_zpar_free(struct io_zpar *z)
 		if (c->zs_ready)
 			deflateEnd(&c->zs);
 		tp_free_large(c->raw, (size_t)(z->ctx_rows + z->rows_per_chunk) * z->rb);
-		tp_free(c->filt[0]);
-		tp_free(c->filt[1]);
+		for (int k = 0; k < 5; k++)
+			tp_free(c->cand[k]);
 		tp_free(c->dict);
 		tp_free(c->out);
 	}
 	tp_free(z->ch);
+	tp_free(z->zero);
 	io_par_free(z->par);
 	tp_free(z);
 }

@@ -109,7 +109,7 @@ struct io_write_opts {
 			     * (JPEG files and JPEG-compressed TIFF) */
 	int tiff_compression; /* libtiff COMPRESSION_* to use; 0 = deflate. Pass
 			       * io_reader_compression() to keep the input's. */
-	int png_level;      /* zlib level 0..9, -1 = IO_PNG_LEVEL_DEFAULT; note 0 in a
+	int png_level;      /* zlib level 0..9, -1: the default (IO_PNG_STRATEGY_DEFAULT); note 0 in a
 			     * zero-initialised struct means "no compression" */
 	const char *name;   /* the file as error messages name it (the final output,
 			     * when writing to a temporary), or NULL: the path */
@@ -131,10 +131,12 @@ struct io_write_opts {
 			     * thread only. The bytes written do not depend on it. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
-/* PNG: zlib level and strategy (zlib's number) when not given, chosen by
- * measurement (README, Performance) */
+/* PNG deflate, chosen by measurement (README, Performance): no level given,
+ * zlib's Z_RLE (3) on the filtered rows (any level but 0 is the same with
+ * it); a level given, that level with Z_FILTERED (1), as libpng does. */
 #define IO_PNG_LEVEL_DEFAULT 6
-#define IO_PNG_STRATEGY_DEFAULT 1
+#define IO_PNG_STRATEGY_DEFAULT 3
+#define IO_PNG_STRATEGY_LEVEL 1
 
 struct io_reader;
 struct io_writer;
