@@ -96,6 +96,14 @@ struct tiff_ctx {
 	size_t pal_mask;
 	uint64_t miss_key[1024];   /* nearest colours found (key + 1, 0: empty) */
 	int32_t miss_idx[1024];
+	/* raw tile copy: the mirrored file opened again, when the output's tiles
+	 * are its tiles (same layout and codec); tiles of the band no changed
+	 * pixel touches get its compressed bytes as they are */
+	TIFF *rawsrc;
+	uint8_t *touched;          /* (ntx) the band's tile column has a changed pixel */
+	uint8_t *rawbuf;           /* one tile's compressed bytes */
+	size_t rawcap;
+	uint64_t raw_copied;       /* tiles copied raw (tests, debug) */
 };
 
 static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
@@ -145,6 +153,10 @@ static void tiff_ctx_free(void *state)
 		return;
 	if (c->tif)
 		TIFFClose(c->tif);
+	if (c->rawsrc)
+		TIFFClose(c->rawsrc);
+	tp_free(c->touched);
+	tp_free(c->rawbuf);
 	if (c->topts)
 		TIFFOpenOptionsFree(c->topts);
 	mirror_free(c->mirror);
@@ -888,8 +900,41 @@ static void tiff_pack_row(struct io_writer *w, struct tiff_ctx *c, const uint8_t
 	}
 }
 
+/* Tile t of the mirrored file to the output as its compressed bytes are;
+ * *copied 0 (and TP_OK) when it cannot be (empty or too large a tile: then
+ * it is encoded). A source that cannot be read is its own error (65). */
+TP_MUST_USE static tp_status tiff_copy_raw_tile(struct io_writer *w, struct tiff_ctx *c,
+						uint32_t t, int *copied)
+{
+	uint64_t n = TIFFGetStrileByteCount(c->rawsrc, t);
+	tmsize_t got;
+	*copied = 0;
+	if (n == 0 || n > IO_TIFF_MAX_BAND)
+		return TP_OK;
+	if (n > c->rawcap) {
+		uint8_t *b = tp_realloc(c->rawbuf, (size_t)n);
+		if (!b)
+			return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+		c->rawbuf = b;
+		c->rawcap = (size_t)n;
+	}
+	c->m.nerr = 0;
+	got = TIFFReadRawTile(c->rawsrc, t, c->rawbuf, (tmsize_t)n);
+	if (got != (tmsize_t)n)
+		return tp_err(TP_EFORMAT, "%s: reading tile %u: %s", TIFFFileName(c->rawsrc), t,
+			      tiff_msg(c));
+	if (TIFFWriteRawTile(c->tif, t, c->rawbuf, got) != got) {
+		w->sys_errno = c->m.err_errno;
+		return tp_err(TP_EIO, "%s: writing tile %u: %s", w->path, t, tiff_msg(c));
+	}
+	c->raw_copied++;
+	*copied = 1;
+	return TP_OK;
+}
+
 /* Encode the band of `rows` rows from c->band_y0: its strips (one a plane)
- * or its row of tiles (edge tiles padded with zeros). */
+ * or its row of tiles (edge tiles padded with zeros; with a raw source,
+ * tiles no changed pixel touches copied as they are). */
 TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
 {
 	size_t trow = c->mode == MODE_TILES ? c->block_size / c->block_h : 0;
@@ -904,6 +949,15 @@ TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ct
 		for (uint32_t tx = 0; tx < c->ntx; tx++) {
 			size_t off = (size_t)tx * trow;
 			size_t n = c->plane_row - off < trow ? c->plane_row - off : trow;
+			int copied = 0;
+			if (c->rawsrc && !c->touched[tx]) {
+				tp_status s = tiff_copy_raw_tile(w, c, TIFFComputeTile(c->tif, tx * c->tw,
+							c->band_y0, 0, (uint16_t)p), &copied);
+				if (s)
+					return s;
+			}
+			if (copied)
+				continue;
 			memset(c->tile, 0, c->block_size);
 			for (uint32_t ty = 0; ty < rows; ty++)
 				memcpy(c->tile + ty * trow, plane + (size_t)ty * c->plane_row + off, n);
@@ -918,6 +972,22 @@ fail:
 	w->sys_errno = c->m.err_errno;
 	return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, c->band_y0,
 		      c->band_y0 + rows - 1, tiff_msg(c));
+}
+
+/* The tile columns this row's changed pixels fall in (every one when the
+ * caller did not say). */
+static void tiff_mark_touched(struct io_writer *w, struct tiff_ctx *c)
+{
+	uint32_t width = w->info.width;
+	if (!w->changed) {
+		memset(c->touched, 1, c->ntx);
+		return;
+	}
+	for (size_t x = tp_next_set(w->changed, 0, width); x < width;) {
+		size_t tx = x / c->tw;
+		c->touched[tx] = 1;
+		x = tp_next_set(w->changed, (tx + 1) * c->tw, width);
+	}
 }
 
 TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const uint8_t *src)
@@ -935,8 +1005,13 @@ TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const
 		}
 		return TP_OK;
 	}
-	if (y % c->block_h == 0)
+	if (y % c->block_h == 0) {
 		c->band_y0 = y;
+		if (c->touched)
+			memset(c->touched, 0, c->ntx);
+	}
+	if (c->touched)
+		tiff_mark_touched(w, c);
 	for (uint32_t p = 0; p < c->nplanes; p++)
 		planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
 	tiff_pack_row(w, c, src, planes);
@@ -1052,6 +1127,45 @@ TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tif
 	return TP_OK;
 }
 
+/*
+ * Tiles whose pixels stay as they were can keep the mirrored file's
+ * compressed bytes when the output's tiles are its tiles exactly: tiled, the
+ * same tile size, planes, bits, samples, photometric, byte order, codec and
+ * predictor, and a codec whose tiles stand alone (not JPEG, whose tiles may
+ * lean on JPEGTables made anew here). Otherwise no raw source: every tile
+ * is encoded.
+ */
+TP_MUST_USE static tp_status tiff_open_raw_source(struct io_writer *w, struct tiff_ctx *c,
+						  const struct tiff_mirror *mi)
+{
+	const struct tiff_layout *a = &c->wl, *b = &mi->lay;
+	uint16_t comp = 0, pred = PREDICTOR_NONE;
+	if (c->mode != MODE_TILES || !a->tiled || !b->tiled || a->tw != b->tw || a->th != b->th ||
+	    a->compression != b->compression || a->predictor != b->predictor ||
+	    a->planar != b->planar || a->bps != b->bps || a->spp != b->spp ||
+	    a->photometric != b->photometric || a->msb != b->msb || a->fillorder != b->fillorder ||
+	    a->sampleformat != b->sampleformat || a->compression == COMPRESSION_JPEG ||
+	    a->compression == COMPRESSION_OJPEG)
+		return TP_OK;
+	c->rawsrc = TIFFOpenExt(mi->path, "rm", c->topts);
+	if (!c->rawsrc)
+		return TP_OK;   /* gone or unreadable: encode every tile, as without */
+	TIFFGetField(c->rawsrc, TIFFTAG_COMPRESSION, &comp);
+	TIFFGetFieldDefaulted(c->rawsrc, TIFFTAG_PREDICTOR, &pred);
+	if (!TIFFIsTiled(c->rawsrc) || comp != a->compression ||
+	    (a->predictor == PREDICTOR_HORIZONTAL) != (pred == PREDICTOR_HORIZONTAL) ||
+	    TIFFTileSize64(c->rawsrc) != c->block_size ||
+	    TIFFNumberOfTiles(c->rawsrc) != TIFFNumberOfTiles(c->tif)) {
+		TIFFClose(c->rawsrc);
+		c->rawsrc = NULL;
+		return TP_OK;
+	}
+	c->touched = tp_calloc(c->ntx, 1);
+	if (!c->touched)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	return TP_OK;
+}
+
 /* The writer's reader-side twin fits: same size and samples delivered. */
 static int tiff_mirror_fits(const struct tiff_mirror *mi, const struct io_info *in)
 {
@@ -1114,6 +1228,8 @@ TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff
 		return tp_err(TP_EIO, "%s: setting TIFF tags: %s", w->path, tiff_msg(c));
 	tiff_tags_set_main(c->tif, mi->tags, &c->m, mi->path, exif_off, gps_off);
 	if ((s = tiff_mirror_buffers(w, c)))
+		return s;
+	if ((s = tiff_open_raw_source(w, c, mi)))
 		return s;
 	w->write_row = tiff_write_mirror_row_cb;
 	w->finish = tiff_finish_cb;
