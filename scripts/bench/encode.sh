@@ -33,8 +33,8 @@ best() { sort -n | head -1; }
 # ---- (a) the photo
 $PY -c "import cv2, sys; a = cv2.imread(sys.argv[1]); cv2.imwrite(sys.argv[2], cv2.resize(a, (4224, 3168), interpolation=cv2.INTER_CUBIC))" \
 	"$TOP/examples/ladybird.jpg" "$W/photo.png"
-"$TOOL" mask "$W/mask.png" 4224 3168 line:0,300,4223,2900,40 line:400,3100,3900,100,36 \
-	line:0,1500,4223,1700,30 line:2000,0,2300,3167,28 >/dev/null
+"$TOOL" mask "$W/mask.png" 4224 3168 line:0,300,4223,2900,20 line:400,3100,3900,100,18 \
+	line:0,1500,4223,1700,15 line:2000,0,2300,3167,14 >/dev/null
 "$TOOL" mask "$W/empty.png" 4224 3168 rect:0,0,0,0 >/dev/null
 masked=$($PY -c "import cv2,sys; m=cv2.imread(sys.argv[1],0); print('%.2f' % (100.0*(m>0).mean()))" "$W/mask.png")
 : > "$W/cv"; : > "$W/tp"; : > "$W/tp1"; : > "$W/copy"; : > "$W/rewrite"
