@@ -34,7 +34,7 @@ static const char run_synopsis[] =
 "  --shard K/N          process only the K-th of N disjoint shares of the images\n"
 "  --jpeg-quality N     re-encode JPEG outputs whole at quality N (default: keep the\n"
 "                       input JPEG outside the mask; 95 for other inputs)\n"
-"  --png-level N        PNG zlib level 0-9 (default 6)\n"
+"  --png-level N        PNG zlib level 0-9 (default: run-length, see FORMATS)\n"
 "  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
 "  --force              redo images already done (and failed ones)\n"
 "  --retry-failed       try again images that failed, though nothing changed\n"
