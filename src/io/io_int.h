@@ -122,6 +122,9 @@ struct io_par_item {
 	int busy;
 };
 struct io_par;
+/* Encoding never takes more threads than this (what they hold in flight is
+ * a few items each), whatever -j. */
+#define IO_PAR_MAX_THREADS 8u
 /* `threads` threads of the program's pool (util/pool.h); 0 or 1: none, every
  * item runs at once in io_par_submit, on the caller. TP_ENOMEM. */
 TP_MUST_USE tp_status io_par_new(uint32_t threads, struct io_par **out);

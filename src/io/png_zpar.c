@@ -216,6 +216,7 @@ tp_status io_zpar_new(const struct io_zpar_spec *sp, struct io_zpar **out)
 {
 	struct io_zpar *z = tp_calloc(1, sizeof *z);
 	size_t fb;
+	uint32_t threads;
 	tp_status s;
 	*out = NULL;
 	if (!z)
@@ -226,11 +227,14 @@ tp_status io_zpar_new(const struct io_zpar_spec *sp, struct io_zpar **out)
 	z->rows_per_chunk = (uint32_t)(CHUNK_BYTES / fb ? CHUNK_BYTES / fb : 1);
 	z->ctx_rows = (uint32_t)((DICT_BYTES + fb - 1) / fb) + 1;
 	z->adler = adler32(0L, Z_NULL, 0);
-	if ((s = io_par_new(sp->threads, &z->par)) != TP_OK) {
+	/* at most IO_PAR_MAX_THREADS threads, and two chunks each in flight:
+	 * memory stays a few MiB whatever -j */
+	threads = sp->threads < IO_PAR_MAX_THREADS ? sp->threads : IO_PAR_MAX_THREADS;
+	if ((s = io_par_new(threads, &z->par)) != TP_OK) {
 		tp_free(z);
 		return tp_err(s, "%s: %s", sp->name, tp_errmsg());
 	}
-	z->nch = sp->threads > 1 ? 2 * sp->threads + 2 : 2;
+	z->nch = threads > 1 ? 2 * threads + 2 : 2;
 	z->ch = tp_calloc(z->nch, sizeof *z->ch);
 	z->zero = tp_calloc(1, z->rb);
 	if (!z->ch || !z->zero)

@@ -1176,9 +1176,15 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 					   uint32_t threads)
 {
 	tp_status s;
+	/* tiles in flight: two a thread, within 256 MiB of tile buffers */
+	size_t fit = ((size_t)256 << 20) / (c->block_size ? c->block_size : 1);
+	if (threads > IO_PAR_MAX_THREADS)
+		threads = IO_PAR_MAX_THREADS;
 	if ((s = io_par_new(threads, &c->par)) != TP_OK)
 		return tp_err(s, "%s: %s", w->path, tp_errmsg());
 	c->njobs = threads > 1 ? 2 * threads + 2 : 1;
+	if (c->njobs > fit)
+		c->njobs = fit > 1 ? (uint32_t)fit : 1;
 	c->jobs = tp_calloc(c->njobs, sizeof *c->jobs);
 	c->nenc = io_par_workers(c->par);
 	c->enc = tp_calloc(c->nenc, sizeof *c->enc);
