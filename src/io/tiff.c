@@ -1176,8 +1176,8 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 					   uint32_t threads)
 {
 	tp_status s;
-	/* tiles in flight: two a thread, within 256 MiB of tile buffers */
-	size_t fit = ((size_t)256 << 20) / (c->block_size ? c->block_size : 1);
+	/* tiles in flight: two a thread, within 64 MiB of tile buffers */
+	size_t fit = ((size_t)64 << 20) / (c->block_size ? c->block_size : 1);
 	if (threads > IO_PAR_MAX_THREADS)
 		threads = IO_PAR_MAX_THREADS;
 	if ((s = io_par_new(threads, &c->par)) != TP_OK)
