@@ -1,103 +1,144 @@
 /*
  * cmd_query.c - `tilepaint status` and `tilepaint report`: read-only views
- * of a job store, as a table for people or CSV / JSON for scripts. They open
- * the store read-only, so they are safe while a run is writing.
+ * of one or more job stores (shards of one batch), as a table for people,
+ * CSV / JSON for scripts, or (report) one self-contained HTML page. They
+ * open the stores read-only, so they are safe while a run is writing.
  */
 #include "commands.h"
 #include "exit.h"
 #include "options.h"
-#include "../store/store.h"
+#include "report_html.h"
+#include "report_text.h"
 
-#include <getopt.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char status_synopsis[] =
-"usage: tilepaint status (-o DIR | --db FILE) [--format table|json]\n"
-"Jobs by state (queued, running, done, failed), tiles by state (pending, done,\n"
-"skipped, failed), an ETA from measured tile times, and the failed inputs.\n";
+"usage: tilepaint status (-o DIR | --db FILE...) [--format table|csv|json]\n"
+"Images by state (queued, running, interrupted, done, failed, not started),\n"
+"tiles by state, an ETA from measured throughput, and the failed inputs.\n";
 
 static const char report_synopsis[] =
-"usage: tilepaint report (-o DIR | --db FILE) [--format table|csv|json]\n"
-"Per-stage timings (stage, calls, total ms, mean ms, share %), over all jobs\n"
-"and per image.\n";
+"usage: tilepaint report (-o DIR | --db FILE...) [--run N] [--format table|csv|json|html]\n"
+"                        [--table stages|runs|run-stages|jobs] [--out FILE]\n"
+"The runs (start, end, wall time, host, engine and options, images, MP/s),\n"
+"per-stage timings over all, per run and per image (wall and worker time);\n"
+"several --db merge the stores of a sharded batch. --format html writes one\n"
+"self-contained page (tile maps, stage bars, tile time histogram).\n";
 
-enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
+enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_HTML };
 
-static void json_str(FILE *f, const char *s)
+#define MAX_DBS 256
+
+struct query_args {
+	enum fmt fmt;
+	const char *dbs[MAX_DBS];
+	size_t ndb;
+	char dbbuf[4096];          /* DIR/.tilepaint.db for -o DIR */
+	int64_t run;               /* --run N; 0: all */
+	const char *out;           /* --out FILE; NULL: stdout */
+	enum rep_csv_table table;
+};
+
+static int parse_format(const char *cmd, const char *v, int is_report, enum fmt *fmt)
 {
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	char msg[256];
+	if (!strcmp(v, "table")) *fmt = FMT_TABLE;
+	else if (!strcmp(v, "json")) *fmt = FMT_JSON;
+	else if (!strcmp(v, "csv")) *fmt = FMT_CSV;
+	else if (!strcmp(v, "html") && is_report) *fmt = FMT_HTML;
+	else {
+		snprintf(msg, sizeof msg, "--format must be %s, not '%s'",
+			 is_report ? "table, csv, json or html" : "table, csv or json", v);
+		return opts_usage_error(cmd, msg);
 	}
-	fputc('"', f);
+	return 0;
 }
 
-static void csv_str(FILE *f, const char *s)
+static int parse_table(const char *cmd, const char *v, enum rep_csv_table *t)
 {
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
+	static const char *const names[] = { "stages", "runs", "run-stages", "jobs" };
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(v, names[i])) {
+			*t = (enum rep_csv_table)(REP_CSV_STAGES + i);
+			return 0;
+		}
+	return opts_usage_error(cmd, "--table must be stages, runs, run-stages or jobs");
+}
+
+/* One option of status/report into *q; 0, -1 (--help printed) or an exit code. */
+static int apply_query_opt(int c, const char *cmd, const char *synopsis, int is_report,
+			   struct query_args *q, const char **out_dir, char **argv)
+{
+	char msg[256], *end;
+	switch (c) {
+	case 'o': *out_dir = optarg; return 0;
+	case 'd':
+		if (q->ndb == MAX_DBS)
+			return opts_usage_error(cmd, "too many --db (at most 256)");
+		q->dbs[q->ndb++] = optarg;
+		return 0;
+	case 'f': return parse_format(cmd, optarg, is_report, &q->fmt);
+	case 'r':
+		errno = 0;
+		q->run = strtoll(optarg, &end, 10);
+		if (errno || *end || end == optarg || q->run <= 0)
+			return opts_usage_error(cmd, "--run takes a run id (a positive number)");
+		return 0;
+	case 'O': q->out = optarg; return 0;
+	case 't': return parse_table(cmd, optarg, &q->table);
+	case 'h': fputs(synopsis, stdout); return -1;
+	case ':':
+		snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
+		return opts_usage_error(cmd, msg);
+	default:
+		snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
+		return opts_usage_error(cmd, msg);
 	}
-	fputc('"', f);
 }
 
 static int parse_query_args(int argc, char **argv, const char *cmd, const char *synopsis,
-			    int allow_csv, char *db, size_t dbn, enum fmt *fmt)
+			    int is_report, struct query_args *q)
 {
-	static const struct option lo[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
+	static const struct option lo_report[] = {
+		{ "output", required_argument, NULL, 'o' }, { "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ "run", required_argument, NULL, 'r' }, { "out", required_argument, NULL, 'O' },
+		{ "table", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 }
+	};
+	static const struct option lo_status[] = {
+		{ "output", required_argument, NULL, 'o' }, { "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *out = NULL, *dbf = NULL;
-	int c;
+	const char *out_dir = NULL;
 	char msg[256];
-	*fmt = FMT_TABLE;
+	int c, r;
+	memset(q, 0, sizeof *q);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'd': dbf = optarg; break;
-		case 'f':
-			if (!strcmp(optarg, "table")) *fmt = FMT_TABLE;
-			else if (!strcmp(optarg, "json")) *fmt = FMT_JSON;
-			else if (!strcmp(optarg, "csv") && allow_csv) *fmt = FMT_CSV;
-			else {
-				snprintf(msg, sizeof msg, "--format must be %s, not '%s'",
-					 allow_csv ? "table, csv or json" : "table or json", optarg);
-				return opts_usage_error(cmd, msg);
-			}
-			break;
-		case 'h': fputs(synopsis, stdout); return -1;
-		case ':':
-			snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
-			return opts_usage_error(cmd, msg);
-		default:
-			snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
-			return opts_usage_error(cmd, msg);
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":o:h", is_report ? lo_report : lo_status, NULL)) != -1)
+		if ((r = apply_query_opt(c, cmd, synopsis, is_report, q, &out_dir, argv)) != 0)
+			return r;
 	if (optind < argc) {
 		snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
 		return opts_usage_error(cmd, msg);
 	}
-	return opts_store_choice(cmd, out, dbf, db, dbn);
+	if (q->out && q->fmt != FMT_HTML && is_report)
+		return opts_usage_error(cmd, "--out is for --format html (other formats go to "
+					"standard output)");
+	if (q->ndb > 1 && !out_dir)
+		return 0;
+	if ((r = opts_store_choice(cmd, out_dir, q->ndb ? q->dbs[0] : NULL, q->dbbuf,
+				   sizeof q->dbbuf)) != 0)
+		return r;
+	q->dbs[0] = q->dbbuf;
+	q->ndb = 1;
+	return 0;
 }
 
 /* Everything printed reached stdout? A full disk or a closed pipe must not
@@ -111,218 +152,224 @@ static int stdout_done(const char *what)
 	return TP_EXIT_OK;
 }
 
-static int open_ro(const char *db, struct store **st)
+static int load(const struct query_args *q, struct tp_report *rep)
 {
-	tp_status rc = store_open(db, 1, st);
+	tp_status rc = tp_report_load(rep, q->dbs, q->ndb, q->run);
 	if (rc == TP_OK)
 		return 0;
 	tp_error("%s", tp_errmsg());
 	return tp_store_exit_code(rc);
 }
 
-struct failed_ctx { enum fmt fmt; int n; };
+/* ---- status ---- */
 
-static int print_failed(void *ctx, const struct store_job_row *r)
+static void print_failed(const struct tp_report *rep, enum fmt fmt)
 {
-	struct failed_ctx *fc = ctx;
-	if (r->state != STORE_JOB_FAILED)
-		return 0;
-	if (fc->fmt == FMT_JSON) {
-		fputs(fc->n ? ", " : "", stdout);
-		fputs("{\"input\": ", stdout);
-		json_str(stdout, r->input);
-		fputs(", \"error\": ", stdout);
-		json_str(stdout, r->error);
-		fputs("}", stdout);
-	} else {
-		size_t n = strlen(r->input);
-		const char *e = r->error ? r->error : "";
-		if (!fc->n)
-			printf("\nfailed:\n");
-		/* errors name their file already; say which input when one does not */
-		if (strncmp(e, r->input, n) == 0)
-			printf("  %s\n", e);
-		else
-			printf("  %s: %s\n", r->input, e);
+	int n = 0;
+	for (size_t i = 0; i < rep->njobs; i++) {
+		const struct store_job_row *r = &rep->jobs[i].row;
+		size_t len = strlen(r->input);
+		if (r->state != STORE_JOB_FAILED)
+			continue;
+		if (fmt == FMT_JSON) {
+			fputs(n ? ", {\"input\": " : "{\"input\": ", stdout);
+			rep_json_str(stdout, r->input);
+			fputs(", \"error\": ", stdout);
+			rep_json_str(stdout, r->error);
+			fputs("}", stdout);
+		} else if (fmt == FMT_CSV) {
+			fputs("failed,", stdout);
+			rep_csv_str(stdout, r->input);
+			fputc(',', stdout);
+			rep_csv_str(stdout, r->error);
+			fputc('\n', stdout);
+		} else {
+			if (!n)
+				printf("\nfailed:\n");
+			/* errors name their file already; say which input when one does not */
+			if (strncmp(r->error, r->input, len) == 0)
+				printf("  %s\n", r->error);
+			else
+				printf("  %s: %s\n", r->input, r->error);
+		}
+		n++;
 	}
-	fc->n++;
-	return 0;
+}
+
+static void status_json(const struct tp_report *rep, const struct rep_status *s)
+{
+	printf("{\"jobs\": {\"queued\": %lld, \"running\": %lld, \"done\": %lld, \"failed\": %lld, "
+	       "\"interrupted\": %lld, \"not_started\": %lld}, \"images\": %lld, \"tiles\": {",
+	       (long long)s->queued, (long long)s->running, (long long)s->done,
+	       (long long)s->failed, (long long)s->interrupted, (long long)s->not_started,
+	       (long long)s->images);
+	for (int i = 0; i < STORE_TILE_NSTATES; i++)
+		printf("%s\"%s\": %lld", i ? ", " : "", store_tile_state_name(i), (long long)rep->tiles[i]);
+	printf("}, \"tile_ms_mean\": %.3f, \"tiles_left\": %.0f, \"tiles_left_estimated\": %.0f, "
+	       "\"tiles_per_s\": %.3f, \"workers\": %lld, \"eta_basis\": ", s->tile_ms_mean,
+	       s->tiles_left, s->tiles_guess, s->tiles_per_s, (long long)s->workers);
+	rep_json_str(stdout, s->basis);
+	if (s->tiles_per_s > 0)
+		printf(", \"eta_s\": %.1f, \"failed\": [", s->eta_s);
+	else
+		printf(", \"eta_s\": null, \"failed\": [");
+	print_failed(rep, FMT_JSON);
+	printf("]}\n");
+}
+
+static void status_csv(const struct tp_report *rep, const struct rep_status *s)
+{
+	printf("kind,name,value\n");
+	printf("jobs,queued,%lld\njobs,running,%lld\njobs,interrupted,%lld\njobs,done,%lld\n"
+	       "jobs,failed,%lld\njobs,not_started,%lld\nimages,total,%lld\n", (long long)s->queued,
+	       (long long)s->running, (long long)s->interrupted, (long long)s->done,
+	       (long long)s->failed, (long long)s->not_started, (long long)s->images);
+	for (int i = 0; i < STORE_TILE_NSTATES; i++)
+		printf("tiles,%s,%lld\n", store_tile_state_name(i), (long long)rep->tiles[i]);
+	printf("eta,tiles_left,%.0f\neta,tiles_left_estimated,%.0f\neta,tiles_per_s,%.3f\n"
+	       "eta,workers,%lld\neta,eta_s,", s->tiles_left, s->tiles_guess, s->tiles_per_s,
+	       (long long)s->workers);
+	if (s->tiles_per_s > 0)
+		printf("%.1f\n", s->eta_s);
+	else
+		printf("\n");
+	print_failed(rep, FMT_CSV);
+}
+
+static void status_table(const struct tp_report *rep, const struct rep_status *s)
+{
+	char eta[32];
+	printf("images: %lld: %lld queued, %lld running, %lld interrupted, %lld done, %lld failed, "
+	       "%lld not started\n", (long long)s->images, (long long)s->queued,
+	       (long long)s->running, (long long)s->interrupted, (long long)s->done,
+	       (long long)s->failed, (long long)s->not_started);
+	printf("tiles:  ");
+	for (int i = 0; i < STORE_TILE_NSTATES; i++)
+		printf("%s%lld %s", i ? ", " : "", (long long)rep->tiles[i], store_tile_state_name(i));
+	tp_format_duration(eta, sizeof eta, s->eta_s * 1e3);
+	if (s->tiles_left + s->tiles_guess <= 0)
+		printf("\nETA:    nothing left to inpaint\n");
+	else if (s->tiles_per_s > 0)
+		printf("\nETA:    %s for %.0f masked tiles left%s at %.2f tiles/s (%s)\n", eta,
+		       s->tiles_left + s->tiles_guess, s->tiles_guess > 0 ? " (some estimated)" : "",
+		       s->tiles_per_s, s->basis);
+	else
+		printf("\nETA:    unknown (no tile timed yet)\n");
+	if (s->interrupted)
+		printf("%lld interrupted: their process is gone; the next run resumes them\n",
+		       (long long)s->interrupted);
+	print_failed(rep, FMT_TABLE);
 }
 
 int cmd_status(int argc, char **argv)
 {
-	char db[4096];
-	enum fmt fmt;
-	struct store *st = NULL;
-	struct store_status ss;
-	int r = parse_query_args(argc, argv, "status", status_synopsis, 0, db, sizeof db, &fmt);
-	double eta_ms;
-	tp_status walk;
-	struct failed_ctx fc = { fmt, 0 };
+	struct query_args q;
+	struct tp_report rep;
+	struct rep_status s;
+	tp_status rc;
+	int r = parse_query_args(argc, argv, "status", status_synopsis, 0, &q);
 	if (r)
 		return r < 0 ? TP_EXIT_OK : r;
-	if ((r = open_ro(db, &st)) != 0)
+	if ((r = load(&q, &rep)) != 0)
 		return r;
-	if ((walk = store_status_get(st, tp_wall_s(), &ss)) != TP_OK) {
+	if ((rc = rep_status_get(&rep, &s)) != TP_OK) {
 		tp_error("%s", tp_errmsg());
-		store_close(st);
-		return tp_exit_code(walk);
+		tp_report_free(&rep);
+		return tp_exit_code(rc);
 	}
-	eta_ms = ss.tile_ms_mean * (double)ss.tiles[STORE_TILE_PENDING];
-	if (fmt == FMT_JSON) {
-		printf("{\"jobs\": {");
-		for (int i = 0; i < STORE_JOB_NSTATES; i++)
-			printf("%s\"%s\": %lld", i ? ", " : "", store_job_state_name(i), (long long)ss.jobs[i]);
-		printf("}, \"tiles\": {");
-		for (int i = 0; i < STORE_TILE_NSTATES; i++)
-			printf("%s\"%s\": %lld", i ? ", " : "", store_tile_state_name(i), (long long)ss.tiles[i]);
-		printf("}, \"tile_ms_mean\": %.3f, \"eta_s\": %.1f, \"failed\": [", ss.tile_ms_mean, eta_ms / 1e3);
-		walk = store_jobs_each(st, print_failed, &fc);
-		printf("]}\n");
-	} else {
-		char eta[32];
-		printf("jobs:  ");
-		for (int i = 0; i < STORE_JOB_NSTATES; i++)
-			printf("%s%lld %s", i ? ", " : "", (long long)ss.jobs[i], store_job_state_name(i));
-		printf("\ntiles: ");
-		for (int i = 0; i < STORE_TILE_NSTATES; i++)
-			printf("%s%lld %s", i ? ", " : "", (long long)ss.tiles[i], store_tile_state_name(i));
-		tp_format_duration(eta, sizeof eta, eta_ms);
-		if (ss.tiles_timed)
-			printf("\nETA:   %s for %lld pending tiles at %.1f ms each (one worker; divide by -j)\n",
-			       eta, (long long)ss.tiles[STORE_TILE_PENDING], ss.tile_ms_mean);
-		else
-			printf("\nETA:   unknown (no tile timed yet)\n");
-		walk = store_jobs_each(st, print_failed, &fc);
-	}
-	if (walk != TP_OK) {
-		tp_error("%s", tp_errmsg());
-		store_close(st);
-		return tp_exit_code(walk);
-	}
-	store_close(st);
+	if (q.fmt == FMT_JSON)
+		status_json(&rep, &s);
+	else if (q.fmt == FMT_CSV)
+		status_csv(&rep, &s);
+	else
+		status_table(&rep, &s);
+	tp_report_free(&rep);
 	return stdout_done("status");
 }
 
-struct stage_acc {
-	char name[32][32];
-	int64_t count[32];
-	double ms[32];
-	int n;
-	double total;
-};
+/* ---- report ---- */
 
-static int collect_stage(void *ctx, const char *stage, int64_t count, double ms)
+/* --out FILE: the page into a temporary beside FILE, fsynced and renamed. */
+static int report_to_file(const struct tp_report *rep, const char *path)
 {
-	struct stage_acc *a = ctx;
-	if (a->n < 32) {
-		snprintf(a->name[a->n], sizeof a->name[0], "%s", stage);
-		a->count[a->n] = count;
-		a->ms[a->n] = ms;
-		a->n++;
-		a->total += ms;
+	size_t n = strlen(path);
+	char *tmp = tp_malloc(n + 16);
+	FILE *f = NULL;
+	int fd = -1, ex = TP_EXIT_OK;
+	tp_status rc;
+	if (!tmp)
+		return tp_exit_code(tp_err(TP_ENOMEM, "out of memory"));
+	snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
+	if ((fd = mkstemp(tmp)) >= 0) {
+		mode_t um = umask(0);   /* a report is as readable as any file made here */
+		umask(um);
+		if (fchmod(fd, 0666 & ~um) != 0)
+			tp_debug("%s: %s", tmp, strerror(errno));
 	}
-	return 0;
-}
-
-static void print_stages(const struct stage_acc *a, enum fmt fmt, const char *indent)
-{
-	for (int i = 0; i < a->n; i++) {
-		double mean = a->count[i] ? a->ms[i] / (double)a->count[i] : 0;
-		double share = a->total > 0 ? 100.0 * a->ms[i] / a->total : 0;
-		if (fmt == FMT_JSON)
-			printf("%s{\"stage\": \"%s\", \"count\": %lld, \"total_ms\": %.3f, \"mean_ms\": %.3f, \"share_pct\": %.2f}",
-			       i ? ", " : "", a->name[i], (long long)a->count[i], a->ms[i], mean, share);
-		else
-			printf("%s%-12s %8lld %12.1f %10.2f %7.1f%%\n", indent, a->name[i],
-			       (long long)a->count[i], a->ms[i], mean, share);
-	}
-}
-
-struct report_ctx { struct store *st; enum fmt fmt; int n; tp_status err; };
-
-static int report_job(void *ctx, const struct store_job_row *r)
-{
-	struct report_ctx *rc = ctx;
-	struct stage_acc a;
-	memset(&a, 0, sizeof a);
-	if ((rc->err = store_stages_each(rc->st, r->id, collect_stage, &a)) != TP_OK)
-		return 1;   /* stop the walk: the report would be incomplete */
-	if (rc->fmt == FMT_JSON) {
-		printf("%s{\"input\": ", rc->n ? ", " : "");
-		json_str(stdout, r->input);
-		printf(", \"output\": ");
-		json_str(stdout, r->output);
-		printf(", \"state\": \"%s\", \"tiles\": %lld, \"skipped\": %lld, \"total_ms\": %.3f, \"stages\": [",
-		       store_job_state_name(r->state), (long long)r->tiles_total,
-		       (long long)r->tiles_skipped, a.total);
-		print_stages(&a, FMT_JSON, "");
-		printf("]}");
-	} else if (rc->fmt == FMT_CSV) {
-		for (int i = 0; i < a.n; i++) {
-			csv_str(stdout, r->input);
-			printf(",%s,%lld,%.3f,%.3f,%.2f\n", a.name[i], (long long)a.count[i], a.ms[i],
-			       a.count[i] ? a.ms[i] / (double)a.count[i] : 0,
-			       a.total > 0 ? 100.0 * a.ms[i] / a.total : 0);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		tp_error("%s: cannot create: %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
 		}
-	} else {
-		printf("\n%s  [%s, %lld tiles, %lld skipped, %.1f ms]\n", r->input,
-		       store_job_state_name(r->state), (long long)r->tiles_total,
-		       (long long)r->tiles_skipped, a.total);
-		if (a.n)
-			printf("  %-12s %8s %12s %10s %8s\n", "stage", "calls", "total ms", "mean ms", "share");
-		print_stages(&a, FMT_TABLE, "  ");
+		tp_free(tmp);
+		return TP_EXIT_CANTCREAT;
 	}
-	rc->n++;
-	return 0;
+	rc = rep_print_html(f, rep);
+	if (rc != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		ex = tp_exit_code(rc);
+	} else if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+		tp_error("writing %s: %s", path, strerror(errno));
+		ex = TP_EXIT_IOERR;
+	}
+	if (fclose(f) != 0 && ex == TP_EXIT_OK) {
+		tp_error("writing %s: %s", path, strerror(errno));
+		ex = TP_EXIT_IOERR;
+	}
+	if (ex == TP_EXIT_OK && rename(tmp, path) != 0) {
+		tp_error("%s: cannot rename into place: %s", path, strerror(errno));
+		ex = TP_EXIT_CANTCREAT;
+	}
+	if (ex != TP_EXIT_OK)
+		unlink(tmp);
+	tp_free(tmp);
+	return ex;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	char db[4096];
-	enum fmt fmt;
-	struct store *st = NULL;
-	struct stage_acc all;
-	struct report_ctx rc;
-	tp_status walk;
-	int r = parse_query_args(argc, argv, "report", report_synopsis, 1, db, sizeof db, &fmt);
+	struct query_args q;
+	struct tp_report rep;
+	tp_status rc;
+	int r = parse_query_args(argc, argv, "report", report_synopsis, 1, &q);
 	if (r)
 		return r < 0 ? TP_EXIT_OK : r;
-	if ((r = open_ro(db, &st)) != 0)
+	if ((r = load(&q, &rep)) != 0)
 		return r;
-	memset(&all, 0, sizeof all);
-	if ((walk = store_stages_each(st, -1, collect_stage, &all)) != TP_OK) {
+	if (q.run && rep.nruns == 0) {
+		tp_error("%s: no run %lld in the store%s", q.dbs[0], (long long)q.run,
+			 q.ndb > 1 ? "s given" : "");
+		tp_report_free(&rep);
+		return TP_EXIT_NOINPUT;
+	}
+	if (q.fmt == FMT_HTML && q.out) {
+		r = report_to_file(&rep, q.out);
+		tp_report_free(&rep);
+		return r;
+	}
+	if (q.fmt == FMT_JSON)
+		rc = rep_print_json(stdout, &rep);
+	else if (q.fmt == FMT_CSV)
+		rc = rep_print_csv(stdout, &rep, q.table);
+	else if (q.fmt == FMT_HTML)
+		rc = rep_print_html(stdout, &rep);
+	else
+		rc = rep_print_table(stdout, &rep);
+	tp_report_free(&rep);
+	if (rc != TP_OK) {
 		tp_error("%s", tp_errmsg());
-		store_close(st);
-		return tp_exit_code(walk);
+		return tp_exit_code(rc);
 	}
-	rc = (struct report_ctx){ st, fmt, 0, TP_OK };
-	if (fmt == FMT_JSON) {
-		printf("{\"stages\": [");
-		print_stages(&all, FMT_JSON, "");
-		printf("], \"total_ms\": %.3f, \"jobs\": [", all.total);
-		walk = store_jobs_each(st, report_job, &rc);
-		printf("]}\n");
-	} else if (fmt == FMT_CSV) {
-		printf("input,stage,count,total_ms,mean_ms,share_pct\n");
-		for (int i = 0; i < all.n; i++)
-			printf("\"*\",%s,%lld,%.3f,%.3f,%.2f\n", all.name[i], (long long)all.count[i], all.ms[i],
-			       all.count[i] ? all.ms[i] / (double)all.count[i] : 0,
-			       all.total > 0 ? 100.0 * all.ms[i] / all.total : 0);
-		walk = store_jobs_each(st, report_job, &rc);
-	} else {
-		printf("all jobs\n  %-12s %8s %12s %10s %8s\n", "stage", "calls", "total ms", "mean ms", "share");
-		print_stages(&all, FMT_TABLE, "  ");
-		printf("  %-12s %8s %12.1f\n", "total", "", all.total);
-		walk = store_jobs_each(st, report_job, &rc);
-	}
-	if (walk == TP_OK)
-		walk = rc.err;
-	if (walk != TP_OK) {
-		tp_error("%s", tp_errmsg());
-		store_close(st);
-		return tp_exit_code(walk);
-	}
-	store_close(st);
 	return stdout_done("report");
 }

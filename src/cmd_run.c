@@ -12,6 +12,7 @@
 #include "exit.h"
 #include "guard.h"
 #include "lease.h"
+#include "record.h"
 #include "sig.h"
 
 #include <string.h>
@@ -36,6 +37,8 @@ static const char run_synopsis[] =
 "                       input JPEG outside the mask; 95 for other inputs)\n"
 "  --png-level N        PNG zlib level 0-9 (default: run-length, see FORMATS)\n"
 "  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
+"  --mem-limit SIZE     keep each job under SIZE of memory (512M, 4G): fewer workers,\n"
+"                       then smaller tiles (default: fewer workers only, under what is free)\n"
 "  --force              redo images already done (and failed ones)\n"
 "  --retry-failed       try again images that failed, though nothing changed\n"
 "  --overwrite          replace existing outputs this job store did not write\n"
@@ -119,38 +122,95 @@ static int in_shard(const struct tp_opts *o, const char *rel)
 	return tp_hash_str(TP_HASH_INIT, rel) % o->shard_n == o->shard_k - 1;
 }
 
-/* --dry-run: plan every image, change nothing. */
+/* --dry-run: the store as it is, read-only; none when there is none yet. */
+static int dry_open_store(struct run *r)
+{
+	tp_status rc;
+	opts_store_path(r->dbpath, sizeof r->dbpath, r->o.out_dir, r->o.db);
+	if (access(r->dbpath, F_OK) != 0)
+		return TP_EXIT_OK;   /* every image is new */
+	if ((rc = store_open(r->dbpath, 1, &r->st)) != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		return tp_store_exit_code(rc);
+	}
+	return TP_EXIT_OK;
+}
+
+/* --dry-run, one image: what the run would do with it (item_decide, as the
+ * run decides), and its tile counts when it would be worked on. Returns 1
+ * when it would be (and adds its tiles), else 0. */
+static int dry_item(struct run *r, const struct tp_item *it, uint64_t *tiles, uint64_t *active)
+{
+	struct tp_job_io io = { .input = it->input, .mask = it->mask, .output = it->output };
+	struct tp_job_result res;
+	struct store_job job = { 0 };
+	struct item_look l;
+	const char *why;
+	char verdict[64];
+	tp_status rc = item_sign_and_find(r, it, &l);
+	if (rc == TP_OK && r->st && !it->problem && l.sign_rc == TP_OK)
+		rc = store_job_preview(r->st, &l.spec, &job);
+	if (rc != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		r->ex = tp_exit_worse(r->ex, tp_store_exit_code(rc));
+		return 0;
+	}
+	switch (item_decide(r, it, l.sign_rc, l.found, &l.rec, &job, &why)) {
+	case VERDICT_UP_TO_DATE:
+		printf("%s: up to date -> %s\n", it->input, it->output);
+		return 0;
+	case VERDICT_FAILED_BEFORE:
+		printf("%s: failed before, not retried without --retry-failed: %s\n", it->input,
+		       l.rec.error);
+		return 0;
+	case VERDICT_FAIL:
+		tp_error("%s: %s", it->input, it->problem ? it->problem : tp_errmsg());
+		r->ex = tp_exit_worse(r->ex, it->problem ? tp_exit_code(it->why)
+						       : tp_job_exit_code(l.sign_rc));
+		return 0;
+	case VERDICT_REFUSE:
+		printf("%s: would not replace %s: it exists, and this job store did not write it "
+		       "(--overwrite to allow)\n", it->input, it->output);
+		r->ex = tp_exit_worse(r->ex, TP_EXIT_CANTCREAT);
+		return 0;
+	case VERDICT_REDO:
+		snprintf(verdict, sizeof verdict, "would redo (%s)", why);
+		break;
+	case VERDICT_PROCESS:
+		snprintf(verdict, sizeof verdict, "would process");
+		break;
+	}
+	if ((rc = tp_job_process(&r->eng, &r->o, &io, 1, &res)) != TP_OK) {
+		tp_error("%s", tp_errmsg());
+		r->ex = tp_exit_worse(r->ex, tp_job_exit_code(rc));
+		return 0;
+	}
+	printf("%s: %s: %ux%u, %llu tiles, %llu to inpaint, %llu skipped -> %s\n", it->input,
+	       verdict, res.width, res.height, (unsigned long long)res.tiles,
+	       (unsigned long long)res.active, (unsigned long long)(res.tiles - res.active),
+	       it->output);
+	*tiles += res.tiles;
+	*active += res.active;
+	return 1;
+}
+
+/* --dry-run: say per image what a run would do, change nothing. */
 static int dry_run(struct run *r)
 {
 	uint64_t tiles = 0, active = 0;
+	size_t work = 0;
+	int code = dry_open_store(r);
+	if (code != TP_EXIT_OK)
+		return code;
 	for (size_t i = 0; i < r->items.n; i++) {
-		struct tp_item *it = &r->items.v[i];
-		struct tp_job_io io = { .input = it->input, .mask = it->mask, .output = it->output };
-		struct tp_job_result res;
-		tp_status rc;
-		if (!in_shard(&r->o, it->rel))
+		if (!in_shard(&r->o, r->items.v[i].rel))
 			continue;
 		r->n.images++;
-		if (it->problem) {
-			tp_error("%s: %s", it->input, it->problem);
-			r->ex = tp_exit_worse(r->ex, tp_exit_code(it->why));
-			continue;
-		}
-		if ((rc = tp_job_process(&r->eng, &r->o, &io, 1, &res)) != TP_OK) {
-			tp_error("%s", tp_errmsg());
-			r->ex = tp_exit_worse(r->ex, tp_job_exit_code(rc));
-			continue;
-		}
-		printf("%s: %ux%u, %llu tiles, %llu to inpaint, %llu skipped -> %s\n", it->input,
-		       res.width, res.height, (unsigned long long)res.tiles,
-		       (unsigned long long)res.active,
-		       (unsigned long long)(res.tiles - res.active), it->output);
-		tiles += res.tiles;
-		active += res.active;
+		work += (size_t)dry_item(r, &r->items.v[i], &tiles, &active);
 	}
-	printf("dry run: %zu images, %llu tiles, %llu to inpaint, %llu skipped (engine %s)\n",
-	       r->n.images, (unsigned long long)tiles, (unsigned long long)active,
-	       (unsigned long long)(tiles - active), r->eng.ops->name);
+	printf("dry run: %zu images, %zu to work on, %llu tiles, %llu to inpaint, %llu skipped "
+	       "(engine %s)\n", r->n.images, work, (unsigned long long)tiles,
+	       (unsigned long long)active, (unsigned long long)(tiles - active), r->eng.ops->name);
 	return r->ex;
 }
 
@@ -191,6 +251,7 @@ static int open_store(struct run *r, int argc, char **argv)
 		tp_error("%s", tp_errmsg());
 		return tp_store_exit_code(rc);
 	}
+	tp_run_describe(r, in_shard);
 	return TP_EXIT_OK;
 }
 
@@ -219,6 +280,7 @@ static void run_batch(struct run *r)
 		case ITEM_BUSY: r->n.busy++; break;
 		case ITEM_STOPPED: break;
 		}
+		tp_run_progress(r, 0);
 	}
 }
 
@@ -243,6 +305,7 @@ static void summarise(struct run *r)
 		r->stopped ? ", stopped early" : "",
 		(unsigned long long)r->n.computed, (unsigned long long)r->n.reused,
 		(unsigned long long)(r->n.tiles - r->n.active));
+	tp_run_progress(r, 1);
 	if (store_run_end(r->st, r->run_id, r->ex) != TP_OK)
 		tp_warn("%s", tp_errmsg());
 }

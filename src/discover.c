@@ -139,7 +139,8 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	dot = strrchr(base, '.');
 	snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
 	if (o->mask_file) {
-		x.mask = tp_strdup(o->mask_file);
+		/* --mask nodata: the image is its own mask (job_mask.c reads it so) */
+		x.mask = tp_strdup(o->mask_nodata ? input : o->mask_file);
 		if (!x.mask)
 			goto oom;
 	} else if (o->masks_dir) {
@@ -441,11 +442,34 @@ static int cmp_item(const void *a, const void *b)
 	return c ? c : strcmp(x->input, y->input);
 }
 
+/* --masks DIR must be a directory and --mask FILE a file, checked once
+ * before any image: TP_ENOENT (one line), not a failure per image. */
+TP_MUST_USE static tp_status check_mask_source(const struct tp_opts *o)
+{
+	const char *path = o->masks_dir ? o->masks_dir : o->mask_file;
+	int want_dir = o->masks_dir != NULL;
+	struct stat st;
+	if (!path || o->mask_nodata)   /* --mask nodata: each image is its own mask */
+		return TP_OK;
+	if (stat(path, &st) != 0)
+		return tp_err(TP_ENOENT, "%s: %s (%s)", path, errno == ENOENT || errno == ENOTDIR
+			      ? want_dir ? "no such directory" : "no such file" : strerror(errno),
+			      want_dir ? "--masks" : "--mask");
+	if (want_dir && !S_ISDIR(st.st_mode))
+		return tp_err(TP_ENOENT, "%s: not a directory (--masks)", path);
+	if (!want_dir && S_ISDIR(st.st_mode))
+		return tp_err(TP_ENOENT, "%s: is a directory, not a mask file (--mask; --masks "
+			      "takes a directory)", path);
+	return TP_OK;
+}
+
 tp_status discover(const struct tp_opts *o, char **args, int nargs, struct tp_items *out)
 {
 	struct walk w = { o, out, NULL, NULL, { 0 }, { 0 }, NULL, 0, 0 };
 	tp_status rc = TP_OK;
 	memset(out, 0, sizeof *out);
+	if ((rc = check_mask_source(o)) != TP_OK)
+		return rc;
 	w.out_canon = o->out_dir ? canon(o->out_dir) : NULL;
 	w.masks_canon = o->masks_dir ? canon(o->masks_dir) : NULL;
 	for (int i = 0; i < nargs && rc == TP_OK; i++) {

@@ -23,6 +23,8 @@ tp_status tp_engine_select(const struct tp_opts *o, struct tp_engine_ctx *e)
 		return tp_err(TP_EUSAGE, "engine '%s' needs --model FILE", name);
 	if (!e->ops->needs_model && o->model)
 		return tp_err(TP_EUSAGE, "engine '%s' takes no --model", name);
+	if (engine_params_check(e->ops, o->engine_params) != TP_OK)
+		return TP_EUSAGE;   /* before any work, --dry-run included */
 	e->threads = o->threads;
 	e->eopt.model = o->model;
 	e->eopt.radius = o->radius;
@@ -105,5 +107,14 @@ uint64_t tp_options_hash(const struct tp_engine_ctx *eng, const struct tp_opts *
 	h = tp_hash_u64(h, o->radius);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->jpeg_quality);
 	h = tp_hash_u64(h, (uint64_t)(int64_t)o->png_level);
+	if (o->mem_limit && !o->tile)   /* the limit may choose the tile size */
+		h = tp_hash_u64(h, o->mem_limit);
+	/* Hashed only when not the default, so a store made before masks had a
+	 * threshold is not redone as a whole (0/255 masks give the same bytes). */
+	if (o->mask_threshold != OPTS_MASK_THRESHOLD || o->mask_invert) {
+		h = tp_hash_str(h, "mask-threshold");
+		h = tp_hash_u64(h, o->mask_threshold);
+		h = tp_hash_u64(h, (uint64_t)o->mask_invert);
+	}
 	return h;
 }

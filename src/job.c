@@ -19,6 +19,29 @@
 #include <string.h>
 #include <unistd.h>
 
+_Static_assert((int)TP_SAMPLE_INT == (int)IO_SAMPLE_INT &&
+	       (int)TP_SAMPLE_FLOAT == (int)IO_SAMPLE_FLOAT, "tiler and io name samples alike");
+
+/* Signed or float samples (elevation models): refused, before any work, by
+ * an engine that takes only unsigned ones and by an output format that
+ * cannot hold them. TP_EFORMAT: the image's kind, not a usage error. */
+TP_MUST_USE static tp_status check_measured(struct job *j, const struct io_info *ii)
+{
+	enum io_format of = io_format_from_name(j->io->output);
+	const char *kind = ii->sample == IO_SAMPLE_FLOAT ? "32-bit float" : "signed 16-bit";
+	if (ii->sample == IO_SAMPLE_UINT)
+		return TP_OK;
+	if (j->eng->ops->unsigned_only)
+		return tp_err(TP_EFORMAT, "%s: the %s engine takes 8/16-bit unsigned images, not %s "
+			      "samples (use telea, harmonic or patch)", j->io->input,
+			      j->eng->ops->name, kind);
+	if (of != IO_FORMAT_UNKNOWN && of != IO_FORMAT_TIFF)
+		return tp_err(TP_EFORMAT, "%s: %s samples cannot be written to %s (%s holds only "
+			      "unsigned ones; write a .tif)", j->io->input, kind, j->io->output,
+			      io_format_name(of));
+	return TP_OK;
+}
+
 /* Open the input; its size and pixel layout. */
 TP_MUST_USE static tp_status open_input(struct job *j)
 {
@@ -31,7 +54,11 @@ TP_MUST_USE static tp_status open_input(struct job *j)
 	ii = io_reader_info(j->in);
 	j->res->width = ii->width;
 	j->res->height = ii->height;
-	j->fmt = (struct tp_pixfmt){ ii->channels, ii->bits, ii->alpha };
+	if ((rc = check_measured(j, ii)) != TP_OK)
+		return rc;
+	/* signed and float samples: the range [0, 1) until the mask pass finds theirs */
+	j->fmt = (struct tp_pixfmt){ ii->channels, ii->bits, ii->alpha,
+				     (enum tp_sample)ii->sample, 0.0, 1.0 };
 	j->color = tp_pixfmt_color(j->fmt);
 	j->row_bytes = tp_pixfmt_row_bytes(j->fmt, ii->width);
 	return TP_OK;
@@ -79,7 +106,8 @@ TP_MUST_USE static tp_status store_plan(struct job *j)
 	return rc;
 }
 
-/* The band, the slots of tiles in flight and their buffers. */
+/* The band, the slots of tiles in flight (j->window, from job_mem_fit) and
+ * their buffers. */
 TP_MUST_USE static tp_status alloc_band(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
@@ -88,11 +116,6 @@ TP_MUST_USE static tp_status alloc_band(struct job *j)
 	tp_status rc = tiler_band_new(ii->width, j->fmt, p->tile_h, &j->band);
 	if (rc != TP_OK)
 		return rc;
-	j->window = (size_t)j->eng->threads * 2;
-	if (j->window < 2)
-		j->window = 2;
-	if (j->window > p->ncols)
-		j->window = p->ncols;
 	j->slots = tp_calloc(j->window, sizeof *j->slots);
 	j->row_buf = tp_malloc(j->row_bytes);
 	if (!j->slots || !j->row_buf)
@@ -137,9 +160,27 @@ static void free_job(struct job *j)
 	tp_free(j->guide_buf);
 }
 
+/* One line when the mask leaves nothing to do, or nothing to fill from. */
+static void note_mask_coverage(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	const char *e = j->eng->ops->name;
+	if (j->res->masked == (uint64_t)ii->width * ii->height) {
+		tp_progress_clear(j->io->progress);
+		tp_warn("%s: the mask %s covers the whole image: nothing to fill from; %s fills it %s",
+			j->io->input, j->io->mask, e, j->eng->ops->needs_model
+			? "from the network alone" : "with flat mid grey");
+	} else if (j->res->masked == 0) {
+		tp_progress_clear(j->io->progress);
+		tp_info("%s: the mask %s is empty: nothing to inpaint, the output is the input's "
+			"pixels", j->io->input, j->io->mask);
+	}
+}
+
 /* Open the input, plan the tiles and pass over the mask (all a dry run does). */
 TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 {
+	size_t live = tp_alloc_live();
 	tp_status rc;
 	if ((rc = open_input(j)) != TP_OK)
 		return rc;
@@ -152,8 +193,13 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 		rc = job_mask_pass(j);
 	if (rc != TP_OK)
 		return rc;
+	/* what the readers, the plan and the guide's coarse image took */
+	live = tp_alloc_live() > live ? tp_alloc_live() - live : 0;
+	if (!dry_run && (rc = job_mem_fit(j, live)) != TP_OK)
+		return rc;
 	j->res->tiles = j->plan->ntiles;
 	j->res->active = tiler_plan_active(j->plan);
+	note_mask_coverage(j);
 	return TP_OK;
 }
 

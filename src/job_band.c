@@ -76,7 +76,7 @@ TP_MUST_USE static tp_status load_stored(struct job *j, struct slot *s, const st
 		rc = store_tile_get(j->io->store, j->io->lease->job, (uint32_t)s->tile, &blob, &len);
 	if (rc == TP_OK)
 		rc = tp_blob_unpack(blob, len, s->pix, s->mask, (uint32_t)t->r.w, (uint32_t)t->r.h,
-				    j->color);
+				    j->color, j->fmt.sample != TP_SAMPLE_UINT);
 	tp_free(blob);
 	if (rc == TP_OK) {
 		s->ready = 1;
@@ -148,7 +148,7 @@ TP_MUST_USE static tp_status commit_result(struct job *j, struct slot *s)
 	tp_status rc;
 	TP_TIMED(j->t, TP_STAGE_BLEND)
 		rc = tp_blob_pack(s->pix, s->mask, (uint32_t)t->r.w, (uint32_t)t->r.h, j->color,
-				  j->io->store ? &blob : NULL, &len);
+				  j->fmt.sample != TP_SAMPLE_UINT, j->io->store ? &blob : NULL, &len);
 	if (rc == TP_OK && j->io->store) {
 		TP_TIMED(j->t, TP_STAGE_STORE)
 			rc = store_tile_put(j->io->store, j->io->lease, (uint32_t)s->tile, blob, len,

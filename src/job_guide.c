@@ -39,6 +39,8 @@ tp_status job_guide_setup(struct job *j)
 		return TP_EUSAGE;
 	if (!on)
 		return TP_OK;
+	if (j->guide_side && j->guide_side < side)   /* job_mem_fit's, under --mem-limit */
+		side = j->guide_side;
 	return tiler_coarse_new(ii->width, ii->height, j->fmt, side, GUIDE_MIN_FACTOR, &j->coarse);
 }
 

@@ -7,6 +7,7 @@
  *   job_mask.c   the mask stream: read, binarise, dilate; the mask pass
  *   job_guide.c  the guide for holes thicker than a tile's context
  *   job_band.c   the band loop: fill the band, run and blend a row of tiles
+ *   job_mem.c    the tile size and window that fit under --mem-limit
  *   job_output.c the output: temporary beside the final name, publish
  */
 #ifndef TP_JOB_INT_H
@@ -59,6 +60,11 @@ struct job {
 	uint8_t *guided;     /* (ntiles) 1: the tile touches a thick hole and gets the guide */
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
+	uint32_t guide_side; /* 0, or the guide's longest side as job_mem_fit lowered it */
+	double nodata;       /* --mask nodata: the value of the image's holes */
+	int ranging;         /* mask pass of a signed/float image with --mask nodata: the
+			      * mask rows (the image's) give the known samples' range */
+	double lo, hi;       /* that range so far */
 	char tmp_path[4096];
 	int published;       /* the temporary was renamed into place */
 	int tmp_made;        /* job_output_copy created tmp_path (unlinked unless published) */
@@ -97,6 +103,14 @@ TP_MUST_USE tp_status job_band_row(struct job *j, uint32_t r);
 /* Finish rows [.., y_end) in the band and hand each to the writer. */
 TP_MUST_USE tp_status job_band_emit(struct job *j, uint32_t y_end);
 
+/* job_mem.c */
+/* After the mask pass: the window (tiles in flight) and, under an explicit
+ * --mem-limit without --tile, the tile size (planning and passing over the
+ * mask again) that keep the job under the limit; TP_EFORMAT (as for an image
+ * over --max-pixels) naming what it
+ * would need when even one small tile does not fit. reader_bytes: what
+ * opening the input and mask allocated. */
+TP_MUST_USE tp_status job_mem_fit(struct job *j, uint64_t reader_bytes);
 /* job_output.c */
 /* Open the writer on a temporary name beside the output (stale ones removed). */
 TP_MUST_USE tp_status job_output_open(struct job *j);

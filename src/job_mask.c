@@ -4,10 +4,14 @@
  * image's EXIF orientation means the mask must be turned, read whole once),
  * binarised, dilated (--dilate) with the rows the dilation needs held back;
  * and the mask pass that counts masked pixels per tile before any image row
- * is read.
+ * is read. With --mask nodata the mask file is the image itself, a pixel a
+ * hole where its sample is the file's GDAL_NODATA value (or any NaN, for
+ * float samples). Signed and float images are read once more during the
+ * mask pass for the range of their known samples (tp_pixfmt).
  */
 #include "job_int.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Bytes of one row of the mask file. */
@@ -57,8 +61,41 @@ TP_MUST_USE static tp_status mask_orientation(struct job *j, const struct io_inf
 		      swap ? ii->height : ii->width, swap ? ii->width : ii->height, o);
 }
 
-/* The next binarised mask row, in the image's stored order, into dst (one
- * byte per pixel): from the turned mask when there is one, else read. */
+/* --mask nodata: the image's no-data value, from its GDAL_NODATA tag. */
+TP_MUST_USE static tp_status nodata_value(struct job *j, const struct io_info *mi)
+{
+	const char *text = io_reader_nodata(j->mk);
+	if (!j->o->mask_nodata)
+		return TP_OK;
+	if (!text)
+		return tp_err(TP_EFORMAT, "%s: --mask nodata: the file has no no-data value (no "
+			      "GDAL_NODATA tag)", j->io->input);
+	if (io_nodata_parse(mi, text, &j->nodata) != 0)
+		return tp_err(TP_EFORMAT, "%s: --mask nodata: the no-data value '%s' is not a "
+			      "sample of this image", j->io->input, text);
+	return TP_OK;
+}
+
+/* The finite samples of a signed or float row that `holes` (one byte a
+ * pixel) leaves known, into [j->lo, j->hi]. */
+static void widen_range(struct job *j, const struct io_info *ii, const void *row,
+			const uint8_t *holes)
+{
+	for (uint32_t x = 0; x < ii->width; x++) {
+		double v = ii->sample == IO_SAMPLE_FLOAT ? (double)((const float *)row)[x]
+			   : (double)((const int16_t *)row)[x];
+		if (holes[x] || !(v - v == 0.0))
+			continue;
+		if (v < j->lo)
+			j->lo = v;
+		if (v > j->hi)
+			j->hi = v;
+	}
+}
+
+/* The next binarised mask row (--mask nodata, else --mask-threshold and
+ * --mask-invert), in the image's stored order, into dst (one byte per
+ * pixel): from the turned mask when there is one, else read. */
 TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 {
 	const struct io_info *mi;
@@ -73,8 +110,13 @@ TP_MUST_USE static tp_status next_binary_row(struct job *j, uint8_t *dst)
 	 * apart from the mask stage around this call) */
 	TP_TIMED(j->t, TP_STAGE_DECODE)
 		rc = io_reader_read_rows(j->mk, j->mask_src, row_bytes(mi), 1);
-	if (rc == TP_OK)
-		io_row_to_binary(mi, j->mask_src, dst);
+	if (rc == TP_OK && j->o->mask_nodata) {
+		io_row_nodata(mi, j->mask_src, j->nodata, dst);
+		if (j->ranging)
+			widen_range(j, mi, j->mask_src, dst);
+	} else if (rc == TP_OK) {
+		io_row_to_mask(mi, j->mask_src, dst, j->o->mask_threshold, j->o->mask_invert);
+	}
 	return rc;
 }
 
@@ -129,7 +171,8 @@ tp_status job_mask_open(struct job *j)
 		if ((rc = io_reader_open(j->io->mask, &j->mk)) != TP_OK)
 			return rc;
 		mi = io_reader_info(j->mk);
-		if ((rc = mask_orientation(j, mi, &o_mask, &o_image)) != TP_OK)
+		if ((rc = mask_orientation(j, mi, &o_mask, &o_image)) != TP_OK ||
+		    (rc = nodata_value(j, mi)) != TP_OK)
 			return rc;
 		tp_free(j->mask_src);
 		if (!(j->mask_src = tp_malloc(row_bytes(mi))))
@@ -169,27 +212,87 @@ tp_status job_next_rows(struct job *j)
 		rc = io_reader_read_rows(j->in, j->row_buf, j->row_bytes, 1);
 	if (rc != TP_OK)
 		return rc;
+	if (j->o->mask_nodata && !j->o->dilate && !j->mask_turned) {
+		/* the image is its own mask, row for row: no second decode */
+		TP_TIMED(j->t, TP_STAGE_MASK)
+			io_row_nodata(io_reader_info(j->in), j->row_buf, j->nodata, j->mask_eff);
+		j->mask_rows_pushed++;
+		return TP_OK;
+	}
 	TP_TIMED(j->t, TP_STAGE_MASK)
 		rc = job_mask_next_row(j);
 	return rc;
 }
 
+/* The known (unmasked, finite) samples of the row that j->mask_eff masks,
+ * read from rd (a second reader of a signed or float image), into the range. */
+TP_MUST_USE static tp_status range_row(struct job *j, struct io_reader *rd, void *row)
+{
+	tp_status rc;
+	TP_TIMED(j->t, TP_STAGE_DECODE)
+		rc = io_reader_read_rows(rd, row, j->row_bytes, 1);
+	if (rc == TP_OK)
+		widen_range(j, io_reader_info(rd), row, j->mask_eff);
+	return rc;
+}
+
+/* The map of a signed or float image's samples to [0, 1] (tp_pixfmt): its
+ * known samples' range, widened when it is one value ([0, 1] when nothing
+ * is known). */
+static void set_range(struct job *j)
+{
+	double lo = j->lo, hi = j->hi;
+	if (lo > hi) {
+		lo = 0.0;
+		hi = 1.0;
+	} else if (!(hi - lo >= fabs(lo) * 1e-6 + 1e-30)) {
+		hi = lo + fabs(lo) * 1e-6 + 1.0;
+	}
+	j->fmt.lo = lo;
+	j->fmt.hi = hi;
+	if (j->coarse)
+		tiler_coarse_set_range(j->coarse, lo, hi);
+}
+
 tp_status job_mask_pass(struct job *j)
 {
-	uint32_t height;
+	struct io_reader *rd = NULL;
+	void *row = NULL;
+	uint32_t height, width;
 	tp_status rc;
 	job_test_freeze("mask", 0);
 	if ((rc = job_mask_open(j)) != TP_OK)
 		return rc;
+	j->lo = HUGE_VAL;
+	j->hi = -HUGE_VAL;
+	/* with --mask nodata the mask rows are the image's: they give the range */
+	j->ranging = j->fmt.sample != TP_SAMPLE_UINT && j->o->mask_nodata;
+	if (j->fmt.sample != TP_SAMPLE_UINT && !j->ranging) {
+		TP_TIMED(j->t, TP_STAGE_DECODE)
+			rc = io_reader_open(j->io->input, &rd);
+		if (rc == TP_OK && !(row = tp_malloc(j->row_bytes)))
+			rc = tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
+	}
 	height = io_reader_info(j->in)->height;
-	for (uint32_t y = 0; y < height; y++) {
+	width = io_reader_info(j->in)->width;
+	j->res->masked = 0;   /* (job_mem_fit may pass over the mask again) */
+	for (uint32_t y = 0; y < height && rc == TP_OK; y++) {
 		if ((rc = job_mask_next_row(j)) != TP_OK)
-			return rc;
+			break;
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
+		for (uint32_t x = 0; x < width; x++)
+			j->res->masked += j->mask_eff[x];
 		if (j->coarse)
 			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
-		if ((rc = job_checkpoint_row(j, y)) != TP_OK)
-			return rc;
+		if (rd)
+			rc = range_row(j, rd, row);
+		if (rc == TP_OK)
+			rc = job_checkpoint_row(j, y);
 	}
-	return TP_OK;
+	if (rc == TP_OK && j->fmt.sample != TP_SAMPLE_UINT)
+		set_range(j);
+	j->ranging = 0;
+	io_reader_close(rd);
+	tp_free(row);
+	return rc;
 }

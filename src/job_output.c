@@ -67,8 +67,10 @@ tp_status job_output_open(struct job *j)
 		wo.tiff_compression = io_reader_compression(j->in);
 	/* a JPEG from a JPEG keeps the input's coefficients outside the mask,
 	 * unless --jpeg-quality asks for a whole re-encode */
-	if (oi.format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality)
+	if (oi.format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality) {
 		wo.jpeg_keep = j->io->input;
+		wo.jpeg_keep_reader = j->in;   /* rows come from it, and it stays open */
+	}
 	make_tmp_path(j);
 	/* the writer's set-up is encoding (a JPEG writer keeping its input
 	 * reads that input's coefficients here) */

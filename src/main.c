@@ -15,8 +15,8 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run [OPTIONS] INPUT... -o DIR" },
 	{ "inpaint", cmd_inpaint, "inpaint [OPTIONS] IMAGE MASK OUTPUT" },
-	{ "status", cmd_status, "status (-o DIR | --db FILE) [--format table|json]" },
-	{ "report", cmd_report, "report (-o DIR | --db FILE) [--format table|csv|json]" },
+	{ "status", cmd_status, "status (-o DIR | --db FILE...) [--format table|csv|json]" },
+	{ "report", cmd_report, "report (-o DIR | --db FILE...) [--run N] [--format table|csv|json|html] [--out FILE]" },
 	{ "forget", cmd_forget, "forget (-o DIR | --db FILE) (PATH... | --failed)" },
 };
 

@@ -15,7 +15,8 @@
 enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
-	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE
+	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE,
+	O_MEM_LIMIT, O_MASK_THRESHOLD, O_MASK_INVERT
 };
 
 static const struct option long_opts[] = {
@@ -24,6 +25,8 @@ static const struct option long_opts[] = {
 	{ "masks", required_argument, NULL, O_MASKS },
 	{ "mask", required_argument, NULL, O_MASK },
 	{ "mask-suffix", required_argument, NULL, O_MASK_SUFFIX },
+	{ "mask-threshold", required_argument, NULL, O_MASK_THRESHOLD },
+	{ "mask-invert", no_argument, NULL, O_MASK_INVERT },
 	{ "recursive", no_argument, NULL, 'r' },
 	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "model", required_argument, NULL, O_MODEL },
@@ -42,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "lease", required_argument, NULL, O_LEASE },
 	{ "max-pixels", required_argument, NULL, O_MAX_PIXELS },
+	{ "mem-limit", required_argument, NULL, O_MEM_LIMIT },
 	{ "force", no_argument, NULL, O_FORCE },
 	{ "retry-failed", no_argument, NULL, O_RETRY_FAILED },
 	{ "overwrite", no_argument, NULL, O_OVERWRITE },
@@ -132,6 +136,8 @@ TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o
 	case O_TILE: return parse_u32("tile", arg, 16, 65536, &o->tile);
 	case O_OVERLAP: return parse_u32("overlap", arg, 0, 32768, &o->overlap);
 	case O_DILATE: return parse_u32("dilate", arg, 0, 256, &o->dilate);
+	case O_MASK_THRESHOLD: return parse_u32("mask-threshold", arg, 0, 254, &o->mask_threshold);
+	case O_MASK_INVERT: o->mask_invert = 1; break;
 	case O_RADIUS: return parse_u32("radius", arg, 1, 64, &o->radius);
 	case 'j': return parse_u32("jobs", arg, 1, 256, &o->threads);
 	case O_MAX_TIME:
@@ -145,6 +151,11 @@ TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o
 			return tp_err(TP_EUSAGE, "--lease takes a duration from 3s to 7d, such as 10m, not '%s'", arg);
 		break;
 	case O_MAX_PIXELS: return parse_pixels(arg, &o->max_pixels);
+	case O_MEM_LIMIT:
+		if (tp_parse_size(arg, &o->mem_limit) || o->mem_limit < ((uint64_t)64 << 20))
+			return tp_err(TP_EUSAGE, "--mem-limit takes a size of at least 64M, such as 512M "
+				      "or 4G, not '%s'", arg);
+		break;
 	case O_DRY_RUN: o->dry_run = 1; break;
 	case O_FORCE: o->force = 1; break;
 	case O_RETRY_FAILED: o->retry_failed = 1; break;
@@ -181,6 +192,7 @@ static void opts_defaults(struct tp_opts *o)
 	memset(o, 0, sizeof *o);
 	o->overlap = UINT32_MAX;
 	o->png_level = -1;
+	o->mask_threshold = OPTS_MASK_THRESHOLD;
 	o->threads = ncpu > 0 ? (uint32_t)ncpu : 1;
 	o->lease_s = TP_LEASE_DEFAULT_S;
 }
@@ -213,6 +225,8 @@ tp_status opts_parse(int argc, char **argv, int which, const char *synopsis,
 	io_reader_set_max_pixels(o->max_pixels);
 	if (!!o->masks_dir + !!o->mask_file + !!o->mask_suffix > 1)
 		return tp_err(TP_EUSAGE, "--masks, --mask and --mask-suffix exclude each other");
+	/* the word, not a file: a file of that name is ./nodata */
+	o->mask_nodata = o->mask_file && strcmp(o->mask_file, "nodata") == 0;
 	*first = optind;
 	return TP_OK;
 }

@@ -13,6 +13,8 @@ struct tp_opts {
 	uint32_t tile;             /* 0: engine default */
 	uint32_t overlap;          /* UINT32_MAX: engine default */
 	uint32_t dilate;           /* mask dilation radius, pixels */
+	uint32_t mask_threshold;   /* a mask pixel above this (0..254, on 8 bits) is a hole */
+	int mask_invert;           /* --mask-invert: holes are at or below the threshold */
 	uint32_t radius;           /* telea radius; 0: engine default */
 	uint32_t threads;          /* -j: worker threads */
 	int jpeg_quality;          /* 0: IO_JPEG_QUALITY_DEFAULT */
@@ -20,6 +22,8 @@ struct tp_opts {
 	double max_time_s;         /* 0: none */
 	double lease_s;            /* --lease: how long a claim lasts unrenewed (seconds) */
 	uint64_t max_pixels;       /* --max-pixels: refuse larger images; 0: no limit */
+	uint64_t mem_limit;        /* --mem-limit bytes; 0: not given (the default is
+				    * tp_mem_available(), which only narrows the window) */
 	int quiet;
 	int dry_run;
 	/* run only */
@@ -27,6 +31,7 @@ struct tp_opts {
 	const char *db;
 	const char *masks_dir;
 	const char *mask_file;
+	int mask_nodata;           /* --mask nodata: each image's GDAL_NODATA value is its mask */
 	const char *mask_suffix;
 	int recurse;
 	uint32_t shard_k, shard_n; /* 1-based shard K of N; N = 0: none */
@@ -36,6 +41,9 @@ struct tp_opts {
 };
 
 enum { OPT_FOR_RUN = 1, OPT_FOR_INPAINT = 2 };
+
+/* --mask-threshold's default: on 8 bits, 128..255 is a hole, 0..127 is kept. */
+#define OPTS_MASK_THRESHOLD 127
 
 /*
  * Parse argv (getopt_long) into *o; positional arguments are left in

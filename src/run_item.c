@@ -8,6 +8,7 @@
  */
 #include "run.h"
 #include "exit.h"
+#include "record.h"
 #include "lease.h"
 #include "sig.h"
 
@@ -86,12 +87,17 @@ TP_MUST_USE static tp_status sign_file(const char *path, const char *rec_stat, c
 	return rc;
 }
 
-/* A finished job: is its output still the one we wrote? */
-static int output_unchanged(struct run *r, const struct tp_item *it, const struct store_job *job)
+/* A finished job: is its output still the one we wrote? When not, *why
+ * says how. A dry run records nothing. */
+static int output_unchanged(struct run *r, const struct tp_item *it, const struct store_job *job,
+			    const char **why)
 {
 	char key[TP_SIG_LEN], sig[TP_SIG_LEN];
-	if (tp_stat_key(it->output, key, sizeof key) != TP_OK)
+	*why = "output changed";
+	if (tp_stat_key(it->output, key, sizeof key) != TP_OK) {
+		*why = "output missing";
 		return 0;
+	}
 	if (job->output_stat[0] && strcmp(key, job->output_stat) == 0)
 		return 1;
 	if (!tp_sig_is_content(job->output_sig)) {
@@ -103,7 +109,7 @@ static int output_unchanged(struct run *r, const struct tp_item *it, const struc
 	if (tp_content_sig(it->output, sig, sizeof sig) != TP_OK || strcmp(sig, job->output_sig) != 0)
 		return 0;
 	/* same bytes under a new identity (copied, touched): remember it */
-	if (store_job_output_stat(r->st, job->id, key) != TP_OK)
+	if (!r->o.dry_run && store_job_output_stat(r->st, job->id, key) != TP_OK)
 		tp_warn("%s", tp_errmsg());
 	return 1;
 }
@@ -185,7 +191,11 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 {
 	struct tp_job_result res;
 	int was_open = r->eng.opened;
-	tp_status rc = process(r, it, lease, &res);
+	double t0 = tp_now_ms();
+	enum item_outcome how;
+	tp_status rc;
+	tp_run_job_begin(r, lease->job);
+	rc = process(r, it, lease, &res);
 	if (!was_open && r->eng.opened && rc != TP_ELEASE &&
 	    store_timing_add(r->st, r->run_id, 0, tp_stage_name(TP_STAGE_MODEL_LOAD), 1,
 			     r->eng.load_ms) != TP_OK)
@@ -195,7 +205,12 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	r->n.reused += res.reused;
 	tp_progress_clear(r->prog);
 	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
-	return record(r, it, lease, rc, &res, sign);
+	how = record(r, it, lease, rc, &res, sign);
+	if (how == ITEM_DONE)
+		r->n.pixels += (uint64_t)res.width * res.height;
+	if (rc != TP_ELEASE)
+		tp_run_job_end(r, lease->job, how, tp_now_ms() - t0);
+	return how;
 }
 
 /* A done job to do again: its output went missing or changed, or --force. */
@@ -208,13 +223,6 @@ static void redo_done(struct run *r, const struct tp_item *it, const struct stor
 		tp_warn("%s", tp_errmsg());
 }
 
-/* The signatures of the image and its mask (the recorded ones when the
- * files' identities are unchanged). */
-struct item_sigs {
-	char in_stat[TP_SIG_LEN], in_sig[TP_SIG_LEN];
-	char mk_stat[TP_SIG_LEN], mk_sig[TP_SIG_LEN];
-	struct tp_timings t;   /* the sign stage */
-};
 
 TP_MUST_USE static tp_status sign_item(const struct tp_item *it, const struct store_job *rec,
 				       struct item_sigs *g)
@@ -245,44 +253,99 @@ static enum item_outcome fail_item(struct run *r, const struct tp_item *it, int6
 	return fail_unclaimed(r, job_id, msg, code, code == TP_EXIT_DATAERR);
 }
 
+/* Why a job that is not done is (re)done: what changed since it was recorded. */
+static const char *changed_why(int changed)
+{
+	if (changed & STORE_CHANGED_INPUT)
+		return "input changed";
+	if (changed & STORE_CHANGED_MASK)
+		return "mask changed";
+	return "options changed";
+}
+
+enum item_verdict item_decide(struct run *r, const struct tp_item *it, tp_status sign_rc,
+			      int found, const struct store_job *rec, const struct store_job *job,
+			      const char **why)
+{
+	*why = "";
+	if (job->failed_input && !r->o.retry_failed && !r->o.force && !r->o.overwrite)
+		return VERDICT_FAILED_BEFORE;   /* its input was wrong and is unchanged: not again */
+	if (it->problem || sign_rc != TP_OK)
+		return VERDICT_FAIL;
+	if (job->state == STORE_JOB_DONE) {
+		if (r->o.force) {
+			*why = "--force";
+			return VERDICT_REDO;
+		}
+		return output_unchanged(r, it, job, why) ? VERDICT_UP_TO_DATE : VERDICT_REDO;
+	}
+	if (!r->o.overwrite && !(found && rec->output_sig[0]) && !access(it->output, F_OK))
+		return VERDICT_REFUSE;
+	if (found && job->changed) {
+		*why = changed_why(job->changed);
+		return VERDICT_REDO;
+	}
+	return VERDICT_PROCESS;
+}
+
+tp_status item_sign_and_find(struct run *r, const struct tp_item *it, struct item_look *l)
+{
+	tp_status rc;
+	memset(l, 0, sizeof *l);
+	if (r->st && (rc = store_job_find(r->st, it->output, &l->found, &l->rec)) != TP_OK)
+		return rc;
+	l->sign_rc = sign_item(it, &l->rec, &l->g);
+	l->spec = (struct store_job_spec){ it->input, it->mask, it->output, l->g.in_sig,
+					   l->g.mk_sig, r->opt_hex, l->g.in_stat, l->g.mk_stat };
+	return TP_OK;
+}
+
 enum item_outcome run_item(struct run *r, const struct tp_item *it)
 {
-	struct store_job rec, job;
-	struct store_job_spec spec;
+	struct store_job job;
 	struct store_lease lease;
-	struct item_sigs g;
-	int found = 0, got = 0;
-	tp_status src;
+	struct item_look l;
+	const char *why;
+	int got = 0;
 
-	if (store_job_find(r->st, it->output, &found, &rec) != TP_OK)
+	if (item_sign_and_find(r, it, &l) != TP_OK)
 		return store_trouble(r);
-	src = sign_item(it, &rec, &g);
-	if (src == TP_ECANCELED) {
+	if (!l.found) {   /* recorded at once, so a kill leaves "not started" right */
+		r->n.reached_unknown++;
+		tp_run_progress(r, 1);
+	}
+	if (l.sign_rc == TP_ECANCELED) {
 		r->stopped = 1;
 		return ITEM_STOPPED;
 	}
-	spec = (struct store_job_spec){ it->input, it->mask, it->output, g.in_sig, g.mk_sig,
-					r->opt_hex, g.in_stat, g.mk_stat };
-	if (store_job_sync(r->st, &spec, &job) != TP_OK)
+	if (store_job_sync(r->st, &l.spec, &job) != TP_OK)
 		return store_trouble(r);
-	if (job.failed_input && !r->o.retry_failed && !r->o.force && !r->o.overwrite)
-		return ITEM_FAILED_BEFORE;   /* its input was wrong and is unchanged: not again */
-	if (it->problem || src != TP_OK)
-		return fail_item(r, it, job.id, src);
-	if (job.state == STORE_JOB_DONE) {
-		if (!r->o.force && output_unchanged(r, it, &job))
-			return ITEM_UP_TO_DATE;
-		redo_done(r, it, &job);
-	} else if (!r->o.overwrite && !(found && rec.output_sig[0]) && !access(it->output, F_OK)) {
+	switch (item_decide(r, it, l.sign_rc, l.found, &l.rec, &job, &why)) {
+	case VERDICT_FAILED_BEFORE:
+		return ITEM_FAILED_BEFORE;
+	case VERDICT_FAIL:
+		return fail_item(r, it, job.id, l.sign_rc);
+	case VERDICT_UP_TO_DATE:
+		return ITEM_UP_TO_DATE;
+	case VERDICT_REFUSE: {
 		char msg[1200];
 		snprintf(msg, sizeof msg, "%s: exists, and this job store did not write it: not "
 			 "replacing it (--overwrite to allow)", it->output);
 		return fail_unclaimed(r, job.id, msg, TP_EXIT_CANTCREAT, 1);
+	}
+	case VERDICT_REDO:
+		if (job.state == STORE_JOB_DONE)
+			redo_done(r, it, &job);
+		else
+			tp_debug("%s: redoing it (%s)", it->input, why);
+		break;
+	case VERDICT_PROCESS:
+		break;
 	}
 	if (tp_lease_claim(r->st, job.id, r->owner, r->host, r->o.lease_s, it->input, &lease,
 			   &got) != TP_OK)
 		return store_trouble(r);
 	if (!got)
 		return ITEM_BUSY;
-	return work(r, it, &lease, &g.t);
+	return work(r, it, &lease, &l.g.t);
 }

@@ -45,6 +45,8 @@ enum stmt_id {
 	ST_TILE_FAIL, ST_TIMING_ADD, ST_FENCE, ST_JOB_STATS, ST_JOB_OUT_STAT,
 	ST_STATUS_JOBS, ST_STATUS_TILES, ST_STATUS_TIMED, ST_STATUS_RUN,
 	ST_JOBS_EACH, ST_STAGES_EACH, ST_JOB_REQUEUE, ST_FORGET_TILES, ST_FORGET_JOBS, ST_JOB_EXPECT,
+	ST_RUN_DESCRIBE, ST_RUN_PROGRESS, ST_RUN_JOB_BEGIN, ST_RUN_JOB_END, ST_RUNS_EACH,
+	ST_TILES_EACH,
 	ST_COUNT
 };
 
@@ -227,6 +229,15 @@ static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* Wall clock, seconds with a fractional part (runs and attempts are timed
+ * to the millisecond; tp_wall_s is whole seconds). */
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* ---- schema -------------------------------------------------------------- */
 
 /*
@@ -291,6 +302,37 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	/* 2 -> 3: how a failed job failed: 1 when its input is what was wrong
 	 * (not worth trying again until something changes), 0 otherwise */
 	"ALTER TABLE jobs ADD COLUMN failed_input INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: runs in the record: what each run was (engine, options, -j,
+	 * how many images it found) and how far it got, written as it goes;
+	 * each image's attempt per run with its wall time; timings by run.
+	 * started/ended take fractional seconds from now on. */
+	"ALTER TABLE runs ADD COLUMN engine TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runs ADD COLUMN options TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runs ADD COLUMN options_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runs ADD COLUMN shard TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runs ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN discovered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0;"   /* no job at its start */
+	"ALTER TABLE runs ADD COLUMN reached_unknown INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN images INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN done INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"   /* up to date */
+	"ALTER TABLE runs ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN tiles INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN inpainted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN megapixels REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN seen REAL;"                          /* last progress write */
+	"CREATE TABLE run_jobs("
+	"  run_id INTEGER NOT NULL,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  started REAL NOT NULL,"             /* wall seconds, at the claim */
+	"  wall_ms REAL NOT NULL DEFAULT 0,"   /* claim to end of the attempt */
+	"  outcome INTEGER NOT NULL,"          /* enum store_job_state; running: not ended */
+	"  PRIMARY KEY(run_id, job_id));"
+	"CREATE INDEX run_jobs_by_job ON run_jobs(job_id);"
+	"CREATE INDEX timings_by_run ON timings(run_id, job_id);",
 };
 
 /*
@@ -651,7 +693,7 @@ tp_status store_run_begin(struct store *s, const char *argv_line, const char *ho
 		"INSERT INTO runs(started, argv, host, pid) VALUES(?1, ?2, ?3, ?4)", &st);
 	if (r != TP_OK)
 		return r;
-	if ((r = bindf(s, st, "recording the run", "itti", tp_wall_s(), argv_line ? argv_line : "",
+	if ((r = bindf(s, st, "recording the run", "dtti", wall_now(), argv_line ? argv_line : "",
 		       host ? host : "", pid)) != TP_OK)
 		return r;
 	r = stmt_run(s, st, "recording the run");
@@ -667,10 +709,71 @@ tp_status store_run_end(struct store *s, int64_t run_id, int exit_status)
 		"UPDATE runs SET ended = ?1, exit_status = ?2 WHERE id = ?3", &st);
 	if (r != TP_OK)
 		return r;
-	if ((r = bindf(s, st, "recording the end of the run", "iii", tp_wall_s(),
+	if ((r = bindf(s, st, "recording the end of the run", "dii", wall_now(),
 		       (int64_t)exit_status, run_id)) != TP_OK)
 		return r;
 	return stmt_run(s, st, "recording the end of the run");
+}
+
+tp_status store_run_describe(struct store *s, int64_t run_id, const struct store_run_info *in)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_DESCRIBE,
+		"UPDATE runs SET engine = ?2, options = ?3, options_hash = ?4, shard = ?5, "
+		"threads = ?6, discovered = ?7, unknown = ?8, seen = ?9 WHERE id = ?1", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "describing the run", "ittttiiid", run_id,
+		       in->engine ? in->engine : "", in->options ? in->options : "",
+		       in->options_hash ? in->options_hash : "", in->shard ? in->shard : "",
+		       in->threads, in->discovered, in->unknown, wall_now())) != TP_OK)
+		return r;
+	return stmt_run(s, st, "describing the run");
+}
+
+tp_status store_run_progress(struct store *s, int64_t run_id, const struct store_run_counts *c)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_PROGRESS,
+		"UPDATE runs SET images = ?2, done = ?3, failed = ?4, skipped = ?5, busy = ?6, "
+		"reached_unknown = ?7, tiles = ?8, inpainted = ?9, reused = ?10, megapixels = ?11, "
+		"seen = ?12 WHERE id = ?1", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "recording the run's progress", "iiiiiiiiiidd", run_id, c->images,
+		       c->done, c->failed, c->skipped, c->busy, c->reached_unknown, c->tiles,
+		       c->inpainted, c->reused, c->megapixels, wall_now())) != TP_OK)
+		return r;
+	return stmt_run(s, st, "recording the run's progress");
+}
+
+tp_status store_run_job_begin(struct store *s, int64_t run_id, int64_t job_id)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_JOB_BEGIN,
+		"INSERT INTO run_jobs(run_id, job_id, started, outcome) VALUES(?1, ?2, ?3, "
+		J_RUNNING ") ON CONFLICT(run_id, job_id) DO UPDATE SET outcome = " J_RUNNING, &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "recording an image's start", "iid", run_id, job_id,
+		       wall_now())) != TP_OK)
+		return r;
+	return stmt_run(s, st, "recording an image's start");
+}
+
+tp_status store_run_job_end(struct store *s, int64_t run_id, int64_t job_id,
+			    enum store_job_state outcome, double wall_ms)
+{
+	sqlite3_stmt *st;
+	tp_status r = stmt_get(s, ST_RUN_JOB_END,
+		"UPDATE run_jobs SET outcome = ?3, wall_ms = wall_ms + ?4 "
+		"WHERE run_id = ?1 AND job_id = ?2", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "recording an image's end", "iiid", run_id, job_id,
+		       (int64_t)outcome, wall_ms)) != TP_OK)
+		return r;
+	return stmt_run(s, st, "recording an image's end");
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -726,13 +829,74 @@ tp_status store_job_find(struct store *s, const char *output, int *found, struct
 	return r;
 }
 
+/*
+ * The job recorded for spec->output (its id, 0 when none) into *out, with
+ * out->changed saying how it differs from the spec and *same_extra whether
+ * the mask path and file identities match too. Inside or outside a
+ * transaction.
+ */
+TP_MUST_USE static tp_status job_compare(struct store *s, const struct store_job_spec *spec,
+					 struct store_job *out, int *same_extra)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mask_sig = spec->mask_sig ? spec->mask_sig : "";
+	const char *in_stat = spec->input_stat ? spec->input_stat : "";
+	const char *mk_stat = spec->mask_stat ? spec->mask_stat : "";
+	int rc;
+	tp_status r = stmt_get(s, ST_JOB_FIND,
+		"SELECT " JOB_COLS ", input, options_hash, mask FROM jobs WHERE output = ?1", &st);
+	memset(out, 0, sizeof *out);
+	*same_extra = 0;
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "looking up a job", "t", spec->output)) != TP_OK)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, 0, out);
+		out->changed = (text_eq(st, 11, spec->input) && text_eq(st, 6, spec->input_sig)
+				? 0 : STORE_CHANGED_INPUT) |
+			       (text_eq(st, 8, mask_sig) ? 0 : STORE_CHANGED_MASK) |
+			       (text_eq(st, 12, spec->options_hash) ? 0 : STORE_CHANGED_OPTIONS);
+		*same_extra = text_eq(st, 13, spec->mask) && text_eq(st, 7, in_stat) &&
+			      text_eq(st, 9, mk_stat);
+	} else if (rc != SQLITE_DONE) {
+		r = db_fail(s, rc, "looking up a job");
+	}
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_job_preview(struct store *s, const struct store_job_spec *spec,
+			    struct store_job *out)
+{
+	int same_extra, changed;
+	int64_t id;
+	tp_status r;
+	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
+		return tp_err(TP_EUSAGE, "%s: job spec without input, output, input "
+			      "signature or options hash", s->path);
+	if ((r = job_compare(s, spec, out, &same_extra)) != TP_OK)
+		return r;
+	if (out->id && !out->changed)
+		return TP_OK;
+	/* as store_job_sync resets or adds it */
+	id = out->id;
+	changed = out->changed;
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	out->changed = changed;
+	out->state = STORE_JOB_QUEUED;
+	return TP_OK;
+}
+
 tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			 struct store_job *out)
 {
 	sqlite3_stmt *st = NULL;
 	const char *mask_sig, *in_stat, *mk_stat;
 	int64_t now = tp_wall_s(), id = 0;
-	int rc, same = 0, same_extra = 0;
+	int same = 0, same_extra = 0, changed = 0;
 	tp_status r;
 
 	if (!spec || !spec->input || !spec->output || !spec->input_sig || !spec->options_hash)
@@ -745,26 +909,11 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 	if (r != TP_OK)
 		return r;
 
-	r = stmt_get(s, ST_JOB_FIND,
-		"SELECT " JOB_COLS ", input, options_hash, mask FROM jobs WHERE output = ?1", &st);
-	if (r != TP_OK)
+	if ((r = job_compare(s, spec, out, &same_extra)) != TP_OK)
 		goto fail;
-	if ((r = bindf(s, st, "looking up a job", "t", spec->output)) != TP_OK)
-		goto fail;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		job_from_row(st, 0, out);
-		id = out->id;
-		same = text_eq(st, 11, spec->input) && text_eq(st, 6, spec->input_sig) &&
-		       text_eq(st, 8, mask_sig) && text_eq(st, 12, spec->options_hash);
-		same_extra = text_eq(st, 13, spec->mask) && text_eq(st, 7, in_stat) &&
-			     text_eq(st, 9, mk_stat);
-	} else if (rc != SQLITE_DONE) {
-		r = db_fail(s, rc, "looking up a job");
-		stmt_reset(st);
-		goto fail;
-	}
-	stmt_reset(st);
+	id = out->id;
+	same = !out->changed;
+	changed = out->changed;
 
 	if (id == 0) {
 		r = stmt_get(s, ST_JOB_INSERT,
@@ -812,6 +961,7 @@ tp_status store_job_sync(struct store *s, const struct store_job_spec *spec,
 			goto fail;
 		memset(out, 0, sizeof *out);
 		out->id = id;
+		out->changed = changed;
 		out->state = STORE_JOB_QUEUED;
 	} else if (!same_extra) {
 		/* Same content under another name or identity (renamed, copied,
@@ -1558,42 +1708,78 @@ out:
 	return r;
 }
 
-tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
-			  void *ctx)
+static const char *col_str(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return t ? t : "";
+}
+
+/* Read one row of ST_JOBS_EACH into *row (strings borrowed from st). */
+static void job_row_from(sqlite3_stmt *st, struct store_job_row *row)
+{
+	const char *e = (const char *)sqlite3_column_text(st, 3);
+	const char *o = (const char *)sqlite3_column_text(st, 14);
+	row->id = sqlite3_column_int64(st, 0);
+	row->input = (const char *)sqlite3_column_text(st, 1);
+	row->output = (const char *)sqlite3_column_text(st, 2);
+	row->error = e ? e : "";
+	row->state = (enum store_job_state)sqlite3_column_int(st, 4);
+	row->attempts = sqlite3_column_int64(st, 5);
+	row->tiles_total = sqlite3_column_int64(st, 6);
+	row->tiles_skipped = sqlite3_column_int64(st, 7);
+	row->tiles_done = sqlite3_column_int64(st, 8);
+	row->tiles_failed = sqlite3_column_int64(st, 9);
+	row->worker_ms = sqlite3_column_double(st, 10);
+	row->total_ms = row->worker_ms;
+	row->wall_ms = sqlite3_column_double(st, 11);
+	row->started = sqlite3_column_double(st, 12);
+	row->finished = sqlite3_column_double(st, 13);
+	row->lease_owner = o ? o : "";
+	row->lease_expires = sqlite3_column_int64(st, 15);
+	row->width = sqlite3_column_int64(st, 16);
+	row->height = sqlite3_column_int64(st, 17);
+	row->mask = col_str(st, 18);
+	if (!row->input)
+		row->input = "";
+	if (!row->output)
+		row->output = "";
+}
+
+tp_status store_jobs_each_run(struct store *s, int64_t run_id,
+			      int (*cb)(void *ctx, const struct store_job_row *row), void *ctx)
 {
 	sqlite3_stmt *st;
 	int rc;
+	/* ?1 = 0: every job and all its runs; else the jobs run ?1 worked on
+	 * (an attempt or a timing of it) with that run's times only. */
 	tp_status r = stmt_get(s, ST_JOBS_EACH,
 		"SELECT j.id, j.input, j.output, j.error, j.state, j.attempts,"
 		" coalesce(t.total, 0), coalesce(t.skipped, 0), coalesce(t.done, 0),"
-		" coalesce(m.ms, 0) "
+		" coalesce(t.failed, 0), coalesce(m.ms, 0), coalesce(w.wall, 0),"
+		" coalesce(w.started, 0), coalesce(w.finished, 0), coalesce(j.lease_owner, ''),"
+		" coalesce(j.lease_expires, 0), coalesce(t.width, 0), coalesce(t.height, 0),"
+		" coalesce(j.mask, '') "
 		"FROM jobs j "
 		"LEFT JOIN (SELECT job_id, count(*) AS total,"
-		"  sum(state = " T_SKIPPED ") AS skipped, sum(state = " T_DONE ") AS done"
+		"  sum(state = " T_SKIPPED ") AS skipped, sum(state = " T_DONE ") AS done,"
+		"  sum(state = " T_FAILED ") AS failed, max(x + w) AS width, max(y + h) AS height"
 		"  FROM tiles GROUP BY job_id) t ON t.job_id = j.id "
-		"LEFT JOIN (SELECT job_id, sum(ms) AS ms FROM timings GROUP BY job_id) m"
-		"  ON m.job_id = j.id "
+		"LEFT JOIN (SELECT job_id, sum(ms) AS ms FROM timings WHERE ?1 = 0 OR run_id = ?1"
+		"  GROUP BY job_id) m ON m.job_id = j.id "
+		"LEFT JOIN (SELECT job_id, sum(wall_ms) AS wall, min(started) AS started,"
+		"  max(CASE WHEN outcome <> " J_RUNNING " THEN started + wall_ms / 1000.0 END)"
+		"  AS finished FROM run_jobs WHERE ?1 = 0 OR run_id = ?1 GROUP BY job_id) w"
+		"  ON w.job_id = j.id "
+		"WHERE ?1 = 0 OR m.job_id IS NOT NULL OR w.job_id IS NOT NULL "
 		"ORDER BY j.id", &st);
 
 	if (r != TP_OK)
 		return r;
+	if ((r = bindf(s, st, "listing jobs", "i", run_id)) != TP_OK)
+		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_job_row row;
-		const char *e = (const char *)sqlite3_column_text(st, 3);
-		row.id = sqlite3_column_int64(st, 0);
-		row.input = (const char *)sqlite3_column_text(st, 1);
-		row.output = (const char *)sqlite3_column_text(st, 2);
-		row.error = e ? e : "";
-		row.state = (enum store_job_state)sqlite3_column_int(st, 4);
-		row.attempts = sqlite3_column_int64(st, 5);
-		row.tiles_total = sqlite3_column_int64(st, 6);
-		row.tiles_skipped = sqlite3_column_int64(st, 7);
-		row.tiles_done = sqlite3_column_int64(st, 8);
-		row.total_ms = sqlite3_column_double(st, 9);
-		if (!row.input)
-			row.input = "";
-		if (!row.output)
-			row.output = "";
+		job_row_from(st, &row);
 		if (cb(ctx, &row) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -1605,7 +1791,104 @@ tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct sto
 	return r;
 }
 
+tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
+			  void *ctx)
+{
+	return store_jobs_each_run(s, 0, cb, ctx);
+}
+
+tp_status store_runs_each(struct store *s, int64_t run_id,
+			  int (*cb)(void *ctx, const struct store_run_row *row), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_RUNS_EACH,
+		"SELECT id, started, coalesce(ended, 0), coalesce(seen, 0), coalesce(exit_status, -1),"
+		" argv, host, engine, options, options_hash, shard, pid, threads, discovered, unknown,"
+		" images, done, failed, skipped, busy, reached_unknown, tiles, inpainted, reused,"
+		" megapixels FROM runs WHERE ?1 = 0 OR id = ?1 ORDER BY id", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "listing runs", "i", run_id)) != TP_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_run_row w;
+		w.id = sqlite3_column_int64(st, 0);
+		w.started = sqlite3_column_double(st, 1);
+		w.finished = sqlite3_column_double(st, 2);
+		w.seen = sqlite3_column_double(st, 3);
+		w.exit_status = sqlite3_column_int64(st, 4);
+		w.argv = col_str(st, 5);
+		w.host = col_str(st, 6);
+		w.engine = col_str(st, 7);
+		w.options = col_str(st, 8);
+		w.options_hash = col_str(st, 9);
+		w.shard = col_str(st, 10);
+		w.pid = sqlite3_column_int64(st, 11);
+		w.threads = sqlite3_column_int64(st, 12);
+		w.discovered = sqlite3_column_int64(st, 13);
+		w.unknown = sqlite3_column_int64(st, 14);
+		w.n.images = sqlite3_column_int64(st, 15);
+		w.n.done = sqlite3_column_int64(st, 16);
+		w.n.failed = sqlite3_column_int64(st, 17);
+		w.n.skipped = sqlite3_column_int64(st, 18);
+		w.n.busy = sqlite3_column_int64(st, 19);
+		w.n.reached_unknown = sqlite3_column_int64(st, 20);
+		w.n.tiles = sqlite3_column_int64(st, 21);
+		w.n.inpainted = sqlite3_column_int64(st, 22);
+		w.n.reused = sqlite3_column_int64(st, 23);
+		w.n.megapixels = sqlite3_column_double(st, 24);
+		if (cb(ctx, &w) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, rc, "listing runs");
+	stmt_reset(st);
+	return r;
+}
+
+tp_status store_tiles_each(struct store *s, int64_t job_id,
+			   int (*cb)(void *ctx, const struct store_tile_row *t), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+	tp_status r = stmt_get(s, ST_TILES_EACH,
+		"SELECT idx, x, y, w, h, state, coalesce(engine_ms, -1) FROM tiles "
+		"WHERE job_id = ?1 ORDER BY idx", &st);
+	if (r != TP_OK)
+		return r;
+	if ((r = bindf(s, st, "listing tiles", "i", job_id)) != TP_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_tile_row t;
+		t.idx = (uint32_t)sqlite3_column_int64(st, 0);
+		t.x = sqlite3_column_int(st, 1);
+		t.y = sqlite3_column_int(st, 2);
+		t.w = sqlite3_column_int(st, 3);
+		t.h = sqlite3_column_int(st, 4);
+		t.state = (enum store_tile_state)sqlite3_column_int(st, 5);
+		t.engine_ms = sqlite3_column_double(st, 6);
+		if (cb(ctx, &t) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, rc, "listing tiles");
+	stmt_reset(st);
+	return r;
+}
+
 tp_status store_stages_each(struct store *s, int64_t job_id,
+			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
+			    void *ctx)
+{
+	return store_stages_each_run(s, 0, job_id, cb, ctx);
+}
+
+tp_status store_stages_each_run(struct store *s, int64_t run_id, int64_t job_id,
 			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
 			    void *ctx)
 {
@@ -1614,7 +1897,7 @@ tp_status store_stages_each(struct store *s, int64_t job_id,
 	/* Pipeline order first; other stages after them, bytewise by name. */
 	tp_status r = stmt_get(s, ST_STAGES_EACH,
 		"SELECT stage, sum(count), sum(ms) FROM timings "
-		"WHERE ?1 < 0 OR job_id = ?1 GROUP BY stage "
+		"WHERE (?1 < 0 OR job_id = ?1) AND (?2 = 0 OR run_id = ?2) GROUP BY stage "
 		"ORDER BY CASE stage WHEN 'decode' THEN 0 WHEN 'mask' THEN 1 "
 		"WHEN 'plan' THEN 2 WHEN 'model_load' THEN 3 WHEN 'inference' THEN 4 "
 		"WHEN 'blend' THEN 5 WHEN 'encode' THEN 6 WHEN 'write' THEN 7 ELSE 8 END, "
@@ -1622,7 +1905,7 @@ tp_status store_stages_each(struct store *s, int64_t job_id,
 
 	if (r != TP_OK)
 		return r;
-	if ((r = bindf(s, st, "summing stage timings", "i", job_id)) != TP_OK)
+	if ((r = bindf(s, st, "summing stage timings", "ii", job_id, run_id)) != TP_OK)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *stage = (const char *)sqlite3_column_text(st, 0);

@@ -13,7 +13,7 @@
 
 #include "../src/util/tp.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum store_job_state {
 	STORE_JOB_QUEUED = 0,   /* known, not finished */
@@ -62,6 +62,38 @@ TP_MUST_USE tp_status store_run_begin(struct store *s, const char *argv_line, co
 			  int64_t pid, int64_t *run_id);
 TP_MUST_USE tp_status store_run_end(struct store *s, int64_t run_id, int exit_status);
 
+/* What a run is (recorded once, after store_run_begin); strings borrowed. */
+struct store_run_info {
+	const char *engine;        /* engine name */
+	const char *options;       /* every option that changes the output, as "k=v ..." */
+	const char *options_hash;  /* the jobs' options hash */
+	const char *shard;         /* "K/N", or "" */
+	int64_t threads;           /* -j: tile workers */
+	int64_t discovered;        /* images of its shard it found */
+	int64_t unknown;           /* of those, how many had no job in the store at its start */
+};
+TP_MUST_USE tp_status store_run_describe(struct store *s, int64_t run_id,
+					 const struct store_run_info *info);
+
+/* How far a run has got; written after every image (so a run killed with
+ * kill -9 still says what it did) with the time of the write ("seen"). */
+struct store_run_counts {
+	int64_t images;            /* images it reached */
+	int64_t done, failed, skipped, busy;   /* done now, failed now, up to date, left to another run */
+	int64_t reached_unknown;   /* reached images that had no job at its start */
+	int64_t tiles, inpainted, reused;      /* tiles of the images it worked on */
+	double megapixels;         /* pixels of the images it finished, / 1e6 */
+};
+TP_MUST_USE tp_status store_run_progress(struct store *s, int64_t run_id,
+					 const struct store_run_counts *c);
+
+/* One image's attempt in one run: begun when it was claimed (outcome
+ * running until it ends), ended with its wall time from claim to record.
+ * Bookkeeping, unfenced (only the run that claimed the job writes its row). */
+TP_MUST_USE tp_status store_run_job_begin(struct store *s, int64_t run_id, int64_t job_id);
+TP_MUST_USE tp_status store_run_job_end(struct store *s, int64_t run_id, int64_t job_id,
+					enum store_job_state outcome, double wall_ms);
+
 /* ---- jobs ---- */
 
 /* What discovery knows of one image; strings borrowed. The output path is the key. */
@@ -88,7 +120,10 @@ struct store_job {
 	char input_sig[128], input_stat[128], mask_sig[128], mask_stat[128];
 	int failed_input;         /* failed, and its input was what was wrong (so trying it
 				   * again is pointless until something changes) */
+	int changed;              /* STORE_CHANGED_* bits: how the recorded job differed from
+				   * the spec (store_job_sync, store_job_preview); 0 otherwise */
 };
+enum { STORE_CHANGED_INPUT = 1, STORE_CHANGED_MASK = 2, STORE_CHANGED_OPTIONS = 4 };
 
 /*
  * The job recorded for `output`, if any: *found = 1 and *out filled, else
@@ -109,6 +144,15 @@ TP_MUST_USE tp_status store_job_find(struct store *s, const char *output, int *f
  * expired lease still reads running here).
  */
 TP_MUST_USE tp_status store_job_sync(struct store *s, const struct store_job_spec *spec, struct store_job *out);
+
+/*
+ * What store_job_sync would leave in *out, without writing (--dry-run; a
+ * read-only store will do): the recorded row when it matches the spec, a
+ * queued job when it does not (out->changed saying what differs) or there
+ * is none (out->id = 0). The same comparison as store_job_sync.
+ */
+TP_MUST_USE tp_status store_job_preview(struct store *s, const struct store_job_spec *spec,
+					struct store_job *out);
 
 /*
  * A lease: the right to write job `job`'s tiles, timings and outcome. Every
@@ -257,14 +301,57 @@ struct store_job_row {
 	const char *input, *output, *error;
 	enum store_job_state state;
 	int64_t attempts;
-	int64_t tiles_total, tiles_skipped, tiles_done;
-	double total_ms;                    /* sum of its stage timings */
+	int64_t tiles_total, tiles_skipped, tiles_done, tiles_failed;
+	double total_ms;                    /* = worker_ms (the name older callers use) */
+	double worker_ms;                   /* sum of its stage timings: time the workers and
+					     * the main thread spent on it (inference summed
+					     * over workers) */
+	double wall_ms;                     /* sum over its attempts of claim-to-end wall time */
+	double started, finished;           /* wall seconds: first claim, end of the last
+					     * attempt that ended; 0 when none */
+	const char *lease_owner;            /* "host:pid:start" while running, else "" */
+	int64_t lease_expires;              /* wall seconds; 0 when none */
+	int64_t width, height;              /* the image's size from its tile plan; 0 unplanned */
+	const char *mask;                   /* its mask path as recorded, or "" */
 };
 /* Call cb for every job in id (discovery) order, state as stored. A nonzero
  * return from cb stops the walk (TP_OK). cb must not call into the same
  * `struct store` (the walk holds its cached statement). */
 TP_MUST_USE tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, const struct store_job_row *row),
 			  void *ctx);
+/* The same for the jobs run `run_id` worked on (an attempt or a timing in
+ * it), with worker_ms and wall_ms of that run only; run_id 0: every job,
+ * as store_jobs_each. */
+TP_MUST_USE tp_status store_jobs_each_run(struct store *s, int64_t run_id,
+					  int (*cb)(void *ctx, const struct store_job_row *row),
+					  void *ctx);
+
+/* One row per run, oldest first. Strings borrowed for the callback. */
+struct store_run_row {
+	int64_t id;
+	double started, finished;           /* wall seconds; finished 0 while running or killed */
+	double seen;                        /* last progress write; 0 when none */
+	int64_t exit_status;                /* -1 when it did not end */
+	const char *argv, *host, *engine, *options, *options_hash, *shard;
+	int64_t pid, threads, discovered, unknown;
+	struct store_run_counts n;
+};
+/* Call cb for run `run_id`, or every run (run_id 0), by id. */
+TP_MUST_USE tp_status store_runs_each(struct store *s, int64_t run_id,
+				      int (*cb)(void *ctx, const struct store_run_row *row),
+				      void *ctx);
+
+/* One tile of a job, for the report's tile map and time histogram. */
+struct store_tile_row {
+	uint32_t idx;
+	int32_t x, y, w, h;
+	enum store_tile_state state;
+	double engine_ms;                   /* -1 when not timed */
+};
+/* Call cb for every tile of job `job_id` in index order. */
+TP_MUST_USE tp_status store_tiles_each(struct store *s, int64_t job_id,
+				       int (*cb)(void *ctx, const struct store_tile_row *t),
+				       void *ctx);
 
 /* Per-stage sums over all jobs (job_id < 0) or one job; process-wide stages
  * (job 0) are included in the all-jobs view. Stages come in pipeline order:
@@ -272,6 +359,10 @@ TP_MUST_USE tp_status store_jobs_each(struct store *s, int (*cb)(void *ctx, cons
  * by bytewise name order. Counts and times are summed over runs. A nonzero
  * return from cb stops the walk; cb must not call into the same store. */
 TP_MUST_USE tp_status store_stages_each(struct store *s, int64_t job_id,
+			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
+			    void *ctx);
+/* The same restricted to run `run_id` (0: every run, as store_stages_each). */
+TP_MUST_USE tp_status store_stages_each_run(struct store *s, int64_t run_id, int64_t job_id,
 			    int (*cb)(void *ctx, const char *stage, int64_t count, double total_ms),
 			    void *ctx);
 

@@ -8,6 +8,7 @@
  */
 #include "tiler_int.h"
 
+#include <math.h>
 #include <string.h>
 
 struct tiler_band {
@@ -30,6 +31,14 @@ struct tiler_band {
 	float lut8[256];          /* v / 255.0f: the same floats as dividing, without dividing */
 };
 
+size_t tiler_band_bytes(uint32_t width, struct tp_pixfmt fmt, uint32_t cap, size_t masked)
+{
+	size_t row = tp_pixfmt_row_bytes(fmt, width) + width + (width + 63) / 64 * sizeof(uint32_t);
+	size_t stride = tp_pixfmt_color(fmt) + 1;
+	return row * cap + (size_t)width * sizeof(float) + (size_t)cap * 64 +
+	       masked * stride * sizeof(float) * 3 / 2 + (size_t)cap * stride * sizeof(float) * 2;
+}
+
 tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 			 struct tiler_band **out)
 {
@@ -38,8 +47,7 @@ tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 	size_t px, n_src, n_blk;
 
 	*out = NULL;
-	if (width == 0 || cap == 0 || fmt.channels < 1 || fmt.channels > 4 ||
-	    (fmt.bits != 8 && fmt.bits != 16) || (fmt.alpha && fmt.channels < 2)) {
+	if (width == 0 || cap == 0 || !tp_pixfmt_ok(fmt)) {
 		st = tp_err(TP_EUSAGE, "band: unsupported layout (width %u, %u rows, %u channels "
 			    "of %u bits%s)", width, cap, fmt.channels, fmt.bits,
 			    fmt.alpha ? " with alpha" : "");
@@ -211,7 +219,11 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
 		float *p = pix + (size_t)ly * r.w * color;
 
 		memcpy(mask + (size_t)ly * r.w, m, (size_t)r.w);
-		if (b->fmt.bits == 8) {
+		if (b->fmt.sample != TP_SAMPLE_UINT) {
+			const uint8_t *src = b->src + s * b->row_bytes;
+			for (int32_t lx = 0; lx < r.w; lx++)
+				p[lx] = tp_pixfmt_unit(&b->fmt, src, (size_t)r.x + (size_t)lx);
+		} else if (b->fmt.bits == 8) {
 			const uint8_t *src = b->src + s * b->row_bytes + (size_t)r.x * ch;
 			if (color == ch) {
 				to_float8(src, p, (size_t)r.w * ch);
@@ -270,6 +282,28 @@ void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
 	}
 }
 
+int tp_pixfmt_ok(struct tp_pixfmt f)
+{
+	if (f.sample == TP_SAMPLE_UINT)
+		return f.channels >= 1 && f.channels <= 4 && (f.bits == 8 || f.bits == 16) &&
+		       (!f.alpha || f.channels >= 2);
+	return f.channels == 1 && !f.alpha && f.lo < f.hi && f.hi - f.lo < HUGE_VAL &&
+	       (f.sample == TP_SAMPLE_INT ? f.bits == 16 : f.sample == TP_SAMPLE_FLOAT && f.bits == 32);
+}
+
+/* A masked INT or FLOAT sample from its blend: lo + acc / wsum * (hi - lo),
+ * rounded and clamped to int16 for INT. */
+static void put_measured(const struct tp_pixfmt *f, uint8_t *row, uint32_t x, float acc, float ws)
+{
+	double v = f->lo + (double)(acc / ws) * (f->hi - f->lo);
+	if (f->sample == TP_SAMPLE_FLOAT) {
+		((float *)(void *)row)[x] = (float)v;
+		return;
+	}
+	v = floor(v + 0.5);
+	((int16_t *)(void *)row)[x] = (int16_t)(v < -32768.0 ? -32768.0 : v > 32767.0 ? 32767.0 : v);
+}
+
 /* round(acc / wsum * maxval), clamped to [0, maxval]; NaN gives 0. */
 static uint32_t to_sample(float acc, float wsum, float maxval)
 {
@@ -294,7 +328,9 @@ const void *tiler_band_emit_row(struct tiler_band *b)
 	     x = (uint32_t)tp_next_set(m, x + 1, b->width)) {
 		float ws = acc[color];
 		if (ws > 0.0f) {
-			if (b->fmt.bits == 8) {
+			if (b->fmt.sample != TP_SAMPLE_UINT) {
+				put_measured(&b->fmt, dst, x, acc[0], ws);
+			} else if (b->fmt.bits == 8) {
 				uint8_t *d8 = dst + (size_t)x * ch;
 				for (uint32_t c = 0; c < color; c++)
 					d8[c] = (uint8_t)to_sample(acc[c], ws, 255.0f);

@@ -15,8 +15,7 @@ tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt
 	struct tiler_coarse *c;
 	uint32_t side = width > height ? width : height, f;
 	*out = NULL;
-	if (!width || !height || !max_side || !min_factor || fmt.channels < 1 || fmt.channels > 4 ||
-	    (fmt.bits != 8 && fmt.bits != 16) || (fmt.alpha && fmt.channels < 2))
+	if (!width || !height || !max_side || !min_factor || !tp_pixfmt_ok(fmt))
 		return tp_err(TP_EUSAGE, "coarse image: bad size or format");
 	f = (uint32_t)(((uint64_t)side + max_side - 1) / max_side);
 	if (f < min_factor)
@@ -39,6 +38,12 @@ tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt
 	}
 	*out = c;
 	return TP_OK;
+}
+
+void tiler_coarse_set_range(struct tiler_coarse *c, double lo, double hi)
+{
+	c->fmt.lo = lo;
+	c->fmt.hi = hi;
 }
 
 void tiler_coarse_free(struct tiler_coarse *c)
@@ -100,7 +105,7 @@ void tiler_coarse_image_row(struct tiler_coarse *c, uint32_t y, const void *src_
 			    const uint8_t *mask_row)
 {
 	uint32_t cy = y / c->f, ch = c->fmt.channels, color = c->color;
-	double maxv = c->fmt.bits == 8 ? 255.0 : 65535.0;
+	double maxv = c->fmt.sample != TP_SAMPLE_UINT ? 1.0 : c->fmt.bits == 8 ? 255.0 : 65535.0;
 	if (y >= c->height)
 		return;
 	for (uint32_t x = 0; x < c->width; x++) {
@@ -109,7 +114,9 @@ void tiler_coarse_image_row(struct tiler_coarse *c, uint32_t y, const void *src_
 		if (mask_row[x])
 			continue;
 		c->cnt[cx]++;
-		if (c->fmt.bits == 8) {
+		if (c->fmt.sample != TP_SAMPLE_UINT) {
+			s[0] += tp_pixfmt_unit(&c->fmt, src_row, x);   /* one channel */
+		} else if (c->fmt.bits == 8) {
 			const uint8_t *p = (const uint8_t *)src_row + (size_t)x * ch;
 			for (uint32_t k = 0; k < color; k++)
 				s[k] += p[k];

@@ -131,13 +131,19 @@ void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *ma
 	r_first = r_last;
 	while (r_first > 0 && (uint32_t)plan->row_y[r_first - 1] + plan->tile_h > y)
 		r_first--;
+	size_t row_sum = 0;
 	for (uint32_t c = 0; c < plan->ncols; c++) {
 		size_t cnt = tp_count_nonzero(mask_row + plan->col_x[c], plan->tile_w);
 		if (!cnt)
 			continue;
+		row_sum += cnt;
 		for (uint32_t r = r_first; r <= r_last; r++)
 			plan->tiles[(size_t)r * plan->ncols + c].masked += cnt;
 	}
+	if (row_sum > plan->width)   /* columns overlap: the sum only bounds the row */
+		row_sum = plan->width;
+	if (row_sum > plan->row_masked_max)
+		plan->row_masked_max = (uint32_t)row_sum;
 }
 
 size_t tiler_plan_active(const struct tiler_plan *plan)

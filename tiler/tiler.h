@@ -83,6 +83,7 @@ struct tiler_plan {
 	struct tiler_tile *tiles; /* (ntiles) */
 	int32_t *col_x;           /* (ncols) x of each tile column */
 	int32_t *row_y;           /* (nrows) y of each tile row */
+	uint32_t row_masked_max;  /* at least the most masked pixels in one row (mask pass) */
 };
 /* TP_EUSAGE for a zero or > INT32_MAX image side, zero tile or multiple, or a
  * rounded tile side > INT32_MAX; TP_ENOMEM. On failure *out is NULL. The
@@ -112,17 +113,47 @@ float tiler_weight(const struct tiler_plan *plan, const struct tiler_tile *t,
 
 /* ------------------------------------------------------------------ band */
 
-/* Sample layout of the image being processed. */
+/* How samples are stored (as src/io's io_sample). */
+enum tp_sample {
+	TP_SAMPLE_UINT = 0,       /* uint8_t or uint16_t */
+	TP_SAMPLE_INT,            /* int16_t, one channel */
+	TP_SAMPLE_FLOAT           /* float, one channel */
+};
+
+/*
+ * Sample layout of the image being processed. Engines see samples as floats
+ * in [0, 1]: unsigned ones as v / 255 or v / 65535; signed and float ones
+ * through the image's range, (v - lo) / (hi - lo), which the job finds
+ * before the band loop (the known samples' least and greatest), so the map
+ * is the same for every tile and on every run. A non-finite float (NaN, an
+ * infinity) reads as 0 (lo).
+ */
 struct tp_pixfmt {
-	uint32_t channels;        /* 1..4, alpha included */
-	uint32_t bits;            /* 8 or 16 */
+	uint32_t channels;        /* 1..4, alpha included (1 for INT and FLOAT) */
+	uint32_t bits;            /* 8 or 16 (UINT), 16 (INT), 32 (FLOAT) */
 	int alpha;                /* last channel is alpha (never inpainted) */
+	enum tp_sample sample;    /* 0 (UINT) unless set */
+	double lo, hi;            /* INT, FLOAT: the values seen as 0 and 1 (lo < hi) */
 };
 /* Colour channels an engine fills: channels - alpha. */
 static inline uint32_t tp_pixfmt_color(struct tp_pixfmt f) { return f.channels - (f.alpha ? 1 : 0); }
 static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
 {
 	return (size_t)width * f.channels * (f.bits / 8);
+}
+/* A layout the band and the coarse image take: 1..4 channels of 8/16-bit
+ * unsigned samples (alpha with 2 or 4), or one channel of int16 or float
+ * with lo < hi (both finite). */
+int tp_pixfmt_ok(struct tp_pixfmt f);
+/* Sample i (counting samples, not pixels) of a row of an INT or FLOAT
+ * layout in engine units: (v - lo) / (hi - lo); non-finite samples 0. */
+static inline float tp_pixfmt_unit(const struct tp_pixfmt *f, const void *row, size_t i)
+{
+	double v = f->sample == TP_SAMPLE_FLOAT ? (double)((const float *)row)[i]
+		   : (double)((const int16_t *)row)[i];
+	if (!(v - v == 0.0))
+		return 0.0f;   /* NaN or an infinity */
+	return (float)((v - f->lo) / (f->hi - f->lo));
 }
 
 /*
@@ -135,8 +166,8 @@ static inline size_t tp_pixfmt_row_bytes(struct tp_pixfmt f, uint32_t width)
  * accumulators, which exist only for masked pixels (each ring slot keeps its
  * largest allocation for reuse). push returns TP_ENOMEM when a row's
  * accumulators cannot be allocated (the row is then not pushed).
- * new: TP_EUSAGE for width or cap 0, channels outside 1..4, bits not 8/16, or
- * alpha with one channel; TP_ENOMEM. Free with tiler_band_free.
+ * new: TP_EUSAGE for width or cap 0 or a layout tp_pixfmt_ok refuses;
+ * TP_ENOMEM. Free with tiler_band_free.
  * Misuse of tile_get / tile_add / emit (rows not held, a rectangle outside
  * the band) stops the program with TP_ASSERT: it would corrupt an output.
  */
@@ -144,6 +175,9 @@ struct tiler_band;
 TP_MUST_USE tp_status tiler_band_new(uint32_t width, struct tp_pixfmt fmt, uint32_t cap,
 			 struct tiler_band **out);
 void tiler_band_free(struct tiler_band *b);
+/* The most a band of `cap` rows holds when at most `masked` masked pixels
+ * are in it at once (accumulators grow by half again: counted). */
+size_t tiler_band_bytes(uint32_t width, struct tp_pixfmt fmt, uint32_t cap, size_t masked);
 /* First row held and the number held. */
 uint32_t tiler_band_y0(const struct tiler_band *b);
 uint32_t tiler_band_nrows(const struct tiler_band *b);
@@ -155,8 +189,9 @@ const void *tiler_band_src_row(const struct tiler_band *b, uint32_t y);
 const uint8_t *tiler_band_mask_row(const struct tiler_band *b, uint32_t y);
 /*
  * Copy rectangle `r` (all rows held) out of the band for an engine:
- * `pix` (r.h, r.w, color) floats in [0, 1] (sample / 255 or / 65535; alpha
- * dropped), `mask` (r.h, r.w) 0/1. Masked pixels' values are the source's
+ * `pix` (r.h, r.w, color) floats in [0, 1] (sample / 255 or / 65535, or
+ * through the range of an INT or FLOAT layout; alpha dropped), `mask`
+ * (r.h, r.w) 0/1. Masked pixels' values are the source's
  * (engines must not read them; most overwrite them first).
  */
 void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pix, uint8_t *mask);
@@ -172,7 +207,8 @@ void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
  * Finish the top `n` rows and drop them from the band: each row is written to
  * out + i * stride in the source layout. Unmasked pixels (and every alpha
  * sample) are copied from the source verbatim; masked colour samples are
- * round(acc / wsum * maxval), clamped; a masked pixel with wsum == 0 (no tile
+ * round(acc / wsum * maxval), clamped (INT: round(lo + acc / wsum * (hi -
+ * lo)), clamped to int16; FLOAT: that value as a float); a masked pixel with wsum == 0 (no tile
  * covered it, which a correct plan never allows) keeps its source value.
  */
 void tiler_band_emit(struct tiler_band *b, uint32_t n, void *out, size_t stride);
@@ -215,6 +251,9 @@ struct tiler_coarse {
 TP_MUST_USE tp_status tiler_coarse_new(uint32_t width, uint32_t height, struct tp_pixfmt fmt,
 			   uint32_t max_side, uint32_t min_factor, struct tiler_coarse **out);
 void tiler_coarse_free(struct tiler_coarse *c);
+/* An INT or FLOAT layout's range (see tp_pixfmt), once the job knows it:
+ * before tiler_coarse_image_begin. */
+void tiler_coarse_set_range(struct tiler_coarse *c, double lo, double hi);
 /* Mask pass: effective-mask row y (width bytes, nonzero = masked). */
 void tiler_coarse_mask_row(struct tiler_coarse *c, uint32_t y, const uint8_t *mask_row);
 /* Start the image pass (allocates img and the sums): TP_ENOMEM. */

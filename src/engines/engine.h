@@ -45,6 +45,15 @@ struct engine_tile {
 			       * the guide holds), >= 2 when guide is set; 0 otherwise */
 };
 
+/* One --engine-opt key an engine reads: its value must be a number in
+ * [min, max], and a whole one (an odd one) for ENGINE_PARAM_INT (_ODD). */
+enum { ENGINE_PARAM_REAL, ENGINE_PARAM_INT, ENGINE_PARAM_ODD };
+struct engine_param {
+	const char *key;
+	double min, max;
+	int kind;
+};
+
 struct engine_ops {
 	const char *name;     /* "telea", "harmonic", "patch", "lama" */
 	const char *summary;  /* one line for --help */
@@ -53,6 +62,8 @@ struct engine_ops {
 	uint32_t context;     /* pixels of known context the engine wants around a hole;
 			       * the default overlap is at least this */
 	uint32_t default_tile;/* preferred tile side */
+	int unsigned_only;    /* 1: takes only 8/16-bit unsigned samples (lama): images of
+			       * signed or float samples are refused before any work */
 	int inner_threads;    /* 1: inpaint() runs its own threads deterministically (lama); the
 			       * pipeline then runs one worker and gives it -j threads, which
 			       * costs one activation arena instead of -j of them */
@@ -62,6 +73,8 @@ struct engine_ops {
 			       * engine_tile.guide (engine params guide=0 / guideside=N);
 			       * 2: the same, but only for tiles with no known pixel at all
 			       * (engines that use the guide for nothing else) */
+	const struct engine_param *params; /* the keys open() reads, ended by { NULL }; the
+			       * guide's (guide, guideside) are added for wants_guide */
 	/* Set up shared state (*state may be set to NULL if none). TP_EMODEL / TP_EUSAGE on bad options. */
 	TP_MUST_USE tp_status (*open)(const struct engine_options *opt, void **state);
 	/* Make per-thread scratch (*worker may be NULL). */
@@ -70,6 +83,12 @@ struct engine_ops {
 	TP_MUST_USE tp_status (*inpaint)(void *state, void *worker, struct engine_tile *tile);
 	void (*worker_free)(void *worker);  /* accepts NULL */
 	void (*close)(void *state);         /* accepts NULL */
+	/* The most one worker holds, scratch kept between tiles included, once it
+	 * has run tiles of up to w x h pixels of `color` channels, however they
+	 * are masked (guided or not): what --mem-limit plans with. `state` is
+	 * open()'s (engines whose scratch depends on it, lama, need it). Checked
+	 * against the allocator's high-water mark by test_core. */
+	size_t (*worker_bytes)(const void *state, uint32_t w, uint32_t h, uint32_t color);
 };
 
 /* The built-in engines, NULL-terminated, in the order --help lists them. */
@@ -89,6 +108,17 @@ extern const struct engine_ops engine_lama;
  * tp_err TP_EUSAGE) when present but not a number in [min, max].
  */
 int engine_param_double(const char *params, const char *key, double min, double max, double *val);
+
+/* engine_param_double for one declared key, with its kind checked too. */
+int engine_param_get(const char *params, const struct engine_param *p, double *val);
+
+/*
+ * Check a whole "k=v,k=v" string against engine e's declared keys (and the
+ * guide's when e wants the guide) before any work: TP_OK, or TP_EUSAGE with
+ * a message naming the key (unknown, or its value bad) or the item that is
+ * not KEY=VALUE. NULL or "" is fine.
+ */
+TP_MUST_USE tp_status engine_params_check(const struct engine_ops *e, const char *params);
 
 /*
  * The guide's parameters (engines with wants_guide): guide=0|1 (default 1)

@@ -102,6 +102,13 @@ struct lama_worker {
 	uint32_t cap_h, cap_w; /* padded size the arena was sized for */
 };
 
+/* The --engine-opt keys: trunc8 (default 1), ckpt_lenient (default 0). */
+static const struct engine_param lama_params[] = {
+	{ "trunc8", 0, 1, ENGINE_PARAM_REAL },
+	{ "ckpt_lenient", 0, 1, ENGINE_PARAM_REAL },
+	{ NULL, 0, 0, 0 }
+};
+
 TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **state)
 {
 	struct lama_state *s;
@@ -112,8 +119,8 @@ TP_MUST_USE static tp_status lama_open(const struct engine_options *opt, void **
 		return tp_err(TP_EUSAGE, "engine 'lama' needs --model FILE (a LaMa generator: "
 			      "big-lama's best.ckpt, or safetensors from scripts/lama-convert.py)");
 	double lenient = 0;
-	if (engine_param_double(opt->params, "trunc8", 0, 1, &v) < 0 ||
-	    engine_param_double(opt->params, "ckpt_lenient", 0, 1, &lenient) < 0)
+	if (engine_param_get(opt->params, &lama_params[0], &v) < 0 ||
+	    engine_param_get(opt->params, &lama_params[1], &lenient) < 0)
 		return TP_EUSAGE;
 	s = tp_calloc(1, sizeof *s);
 	if (!s)
@@ -283,6 +290,23 @@ TP_MUST_USE static tp_status lama_inpaint(void *state, void *worker, struct engi
 	return TP_OK;
 }
 
+/* The activation arena, sized for the default tile when the worker is made
+ * and grown for larger padded tiles, and the worker's inner thread pool
+ * (stacks counted as 8 MiB, glibc's default). 0 before open(). */
+static size_t lama_worker_bytes(const void *state, uint32_t w, uint32_t h, uint32_t color)
+{
+	const struct lama_state *s = state;
+	uint32_t t = engine_lama.default_tile, H = padded_side(h), W = padded_side(w);
+	size_t a, b;
+	(void)color;
+	if (!s)
+		return 0;
+	a = worker_floats(s->net, t, t, s->threads);
+	b = worker_floats(s->net, H > LAMA_MAX_SIDE ? LAMA_MAX_SIDE : H,
+			  W > LAMA_MAX_SIDE ? LAMA_MAX_SIDE : W, s->threads);
+	return (a > b ? a : b) * sizeof(float) + (size_t)s->threads * ((size_t)8 << 20);
+}
+
 /*
  * context 128: LaMa's receptive field is global inside a tile (the Fourier
  * units), but its output is driven mostly by nearby structure; 128 pixels of
@@ -297,9 +321,12 @@ const struct engine_ops engine_lama = {
 	.context = 128,
 	.default_tile = 512,
 	.inner_threads = 1,
+	.params = lama_params,
+	.unsigned_only = 1,
 	.open = lama_open,
 	.worker_new = lama_worker_new,
 	.inpaint = lama_inpaint,
 	.worker_free = lama_worker_free,
 	.close = lama_close,
+	.worker_bytes = lama_worker_bytes,
 };

@@ -535,6 +535,15 @@ TP_MUST_USE static tp_status telea_inpaint(void *state, void *worker, struct eng
 	return TP_OK;
 }
 
+/* Measured: about 19 bytes a pixel (flags, times, positions, heap) in three
+ * buffers that may each be rounded up to a 2 MiB page. */
+static size_t telea_worker_bytes(const void *state, uint32_t w, uint32_t h, uint32_t color)
+{
+	(void)state;
+	(void)color;
+	return ((size_t)w + 64) * ((size_t)h + 64) * 24 + ((size_t)8 << 20);
+}
+
 /*
  * context = radius + 2 with the default radius 5: a filled pixel reads known
  * pixels up to eps away and their gradients one pixel further, plus one pixel
@@ -553,4 +562,5 @@ const struct engine_ops engine_telea = {
 	.inpaint = telea_inpaint,
 	.worker_free = telea_worker_free,
 	.close = telea_close,
+	.worker_bytes = telea_worker_bytes,
 };

@@ -65,9 +65,17 @@ tp_status io_info_check(const char *path, const struct io_info *info)
 	if (info->channels < 1 || info->channels > 4)
 		return tp_err(TP_EFORMAT, "%s: %u channels not supported (1..4)", path,
 			      info->channels);
-	if (info->bits != 8 && info->bits != 16)
+	if (info->sample == IO_SAMPLE_UINT && info->bits != 8 && info->bits != 16)
 		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported (8 or 16)",
 			      path, info->bits);
+	if ((info->sample == IO_SAMPLE_INT && info->bits != 16) ||
+	    (info->sample == IO_SAMPLE_FLOAT && info->bits != 32) ||
+	    (info->sample != IO_SAMPLE_UINT && (info->channels != 1 || info->alpha)) ||
+	    info->sample > IO_SAMPLE_FLOAT)
+		return tp_err(TP_EFORMAT, "%s: %u-channel %s samples of %u bits not supported "
+			      "(signed: one channel of 16 bits; float: one channel of 32 bits)",
+			      path, info->channels, info->sample == IO_SAMPLE_INT ? "signed integer"
+			      : info->sample == IO_SAMPLE_FLOAT ? "float" : "unknown", info->bits);
 	if (tp_mul_overflow(info->width, (size_t)info->channels * (info->bits / 8), &n))
 		return tp_err(TP_EFORMAT, "%s: row of %u pixels too large", path, info->width);
 	if (tp_mul_overflow(n, info->height, &n))

@@ -30,6 +30,7 @@ struct io_reader {
 	size_t ntext;
 	size_t text_bytes;          /* their values, for IO_MAX_TEXT_BYTES */
 	int compression;            /* io_reader_compression() */
+	const char *nodata;         /* io_reader_nodata(): the back end's, or NULL */
 	uint32_t row;               /* next row to hand out */
 	int failed;                 /* a read failed: every later read fails too */
 	/* whole-image decode (buffered): height rows of image_stride bytes */
@@ -177,6 +178,10 @@ struct io_format_ops {
 	 * write_row, finish and state/free_state. */
 	TP_MUST_USE tp_status (*create)(struct io_writer *w, const struct io_meta *meta,
 			    const struct io_write_opts *opts);
+	/* The most a writer made by create() with these arguments holds (its
+	 * buffers and the library's), for io_writer_mem_need. */
+	size_t (*mem_need)(const struct io_info *info, const struct io_meta *meta,
+			   const struct io_write_opts *opts);
 };
 
 /* png.c, jpeg.c, tiff.c */

@@ -24,8 +24,10 @@ static void step_read_header(struct jpeg_ctx *c)
 	 * hostile file cannot claim gigabytes (libjpeg fails cleanly above it) */
 	c->d.mem->max_memory_to_use = IO_JPEG_MAX_MEMORY;
 	jpeg_stdio_src(&c->d, c->f);
-	jpeg_save_markers(&c->d, JPEG_APP0 + 1, 0xffff);
-	jpeg_save_markers(&c->d, JPEG_APP0 + 2, 0xffff);
+	/* every APPn, not just EXIF, XMP and ICC: a JPEG writer keeping this
+	 * file's coefficients copies them all (jpeg_reader_lend) */
+	for (int m = 0; m < 16; m++)
+		jpeg_save_markers(&c->d, JPEG_APP0 + m, 0xffff);
 	jpeg_save_markers(&c->d, JPEG_COM, 0xffff);
 	jpeg_read_header(&c->d, TRUE);
 }
@@ -33,6 +35,32 @@ static void step_read_header(struct jpeg_ctx *c)
 static void step_start(struct jpeg_ctx *c)
 {
 	jpeg_start_decompress(&c->d);
+	if (c->lent)
+		jpeg_start_output(&c->d, c->d.input_scan_number);
+	c->started = 1;
+}
+
+static void step_dimensions(struct jpeg_ctx *c)
+{
+	jpeg_calc_output_dimensions(&c->d);
+}
+
+/* Start decoding (at open for a file of several scans, which the decoder
+ * reads whole then; at the first row for the others). */
+TP_MUST_USE static tp_status jpeg_start(struct io_reader *r, struct jpeg_ctx *c)
+{
+	c->warnings = 0; /* header quirks are tolerated; damage in the data is not */
+	if (jpeg_guard(c, step_start)) {
+		if (c->em.msg_code == JERR_NO_BACKING_STORE)
+			return tp_err(TP_EFORMAT, "%s: %ux%u progressive JPEG needs more than the "
+				      "%ld MiB decoder limit", r->path, r->info.width,
+				      r->info.height, IO_JPEG_MAX_MEMORY >> 20);
+		return tp_err(TP_EFORMAT, "%s: corrupt JPEG at row 0 (%s)", r->path, c->msg);
+	}
+	if (c->warnings)
+		return tp_err(TP_EFORMAT, "%s: corrupt or truncated JPEG at row 0 (%s)", r->path,
+			      c->msg);
+	return TP_OK;
 }
 
 static void step_read_row(struct jpeg_ctx *c)
@@ -46,13 +74,16 @@ static void step_read_row(struct jpeg_ctx *c)
 
 TP_MUST_USE static tp_status jpeg_row(struct io_reader *r, struct jpeg_ctx *c, uint8_t *dst, uint32_t y)
 {
+	tp_status s;
+	if (!c->started && (s = jpeg_start(r, c)) != TP_OK)
+		return s;
 	c->row = dst;
 	if (c->d.output_scanline >= c->d.output_height)
 		return tp_err(TP_EFORMAT, "%s: row %u: no more scanlines", r->path, y);
 	if (jpeg_guard(c, step_read_row))
-		return tp_err(TP_EFORMAT, "%s: row %u: corrupt JPEG (%s)", r->path, y, c->msg);
+		return tp_err(TP_EFORMAT, "%s: corrupt JPEG at row %u (%s)", r->path, y, c->msg);
 	if (c->warnings)
-		return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated JPEG (%s)", r->path,
+		return tp_err(TP_EFORMAT, "%s: corrupt or truncated JPEG at row %u (%s)", r->path,
 			      y, c->msg);
 	return TP_OK;
 }
@@ -169,20 +200,21 @@ TP_MUST_USE static tp_status jpeg_open(struct io_reader *r)
 		return s;
 	if ((s = jpeg_read_meta(r, c)))
 		return s;
-	c->warnings = 0; /* header quirks are tolerated; damage in the data is not */
-	if (jpeg_guard(c, step_start)) {
-		if (c->em.msg_code == JERR_NO_BACKING_STORE)
-			return tp_err(TP_EFORMAT, "%s: %ux%u progressive JPEG needs more than the "
-				      "%ld MiB decoder limit", r->path, r->info.width,
-				      r->info.height, IO_JPEG_MAX_MEMORY >> 20);
-		return tp_err(TP_EFORMAT, "%s: row 0: corrupt JPEG (%s)", r->path, c->msg);
+	/* a file of one scan starts at its first row, so that a writer can
+	 * still borrow its coefficients (jpeg_reader_lend); the others are read
+	 * whole by the decoder's start, here */
+	if (jpeg_single_scan(&c->d)) {
+		if (jpeg_guard(c, step_dimensions))
+			return tp_err(TP_EFORMAT, "%s: header: corrupt JPEG (%s)", r->path, c->msg);
+	} else if ((s = jpeg_start(r, c)) != TP_OK) {
+		return s;
 	}
-	if (c->warnings)
-		return tp_err(TP_EFORMAT, "%s: row 0: corrupt or truncated JPEG (%s)", r->path,
-			      c->msg);
 	if ((uint32_t)c->d.output_components != r->info.channels ||
 	    c->d.output_width != r->info.width || c->d.output_height != r->info.height)
 		return tp_err(TP_EFORMAT, "%s: unexpected JPEG decoder layout", r->path);
+	/* a multi-scan (progressive) file is decoded from a whole-image buffer of
+	 * coefficients: what a job plans with under --mem-limit */
+	r->compression = jpeg_has_multiple_scans(&c->d) ? 1 : 0;
 	r->read_row = jpeg_read_row_cb;
 	return TP_OK;
 }
@@ -334,6 +366,19 @@ static int jpeg_probe(const uint8_t *head, size_t n)
 
 static const char *const jpeg_extensions[] = { "jpg", "jpeg", "jpe", NULL };
 
+/* A whole encode keeps a band of 16 rows of samples and its MCU row; the
+ * keep writer holds its source's coefficients (two bytes a sample at 4:4:4,
+ * the most) and a band of re-encoded MCUs read back as coefficients. */
+static size_t jpeg_mem_need(const struct io_info *info, const struct io_meta *meta,
+			    const struct io_write_opts *opts)
+{
+	size_t band = (size_t)info->width * 3 * 16 * 8 + ((size_t)2 << 20);
+	(void)meta;
+	if (opts->jpeg_keep && !opts->jpeg_quality)
+		return (size_t)info->width * info->height * 3 * 2 + 2 * band;
+	return band;
+}
+
 const struct io_format_ops io_jpeg_format = {
-	IO_FORMAT_JPEG, "jpeg", jpeg_extensions, jpeg_probe, jpeg_open, jpeg_create
+	IO_FORMAT_JPEG, "jpeg", jpeg_extensions, jpeg_probe, jpeg_open, jpeg_create, jpeg_mem_need
 };

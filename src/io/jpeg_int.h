@@ -39,6 +39,11 @@ struct jpeg_ctx {
 	const struct io_info *winfo;
 	uint8_t *exif;            /* writer: owned copy of the EXIF block, orientation 1 */
 	size_t exif_len;
+	int started;              /* reader: jpeg_start_decompress done (a single-scan
+				   * file starts at its first row, so that it can
+				   * still be lent, below) */
+	int lent;                 /* reader: decoding through the coefficients it lends */
+	jvirt_barray_ptr *lent_coefs;
 	void *keep;               /* writer keeping a source's coefficients (jpeg_keep.c) */
 	void (*keep_free)(void *keep);
 };
@@ -48,6 +53,22 @@ void jpeg_ctx_free(void *state);
 /* Run one step under libjpeg's error longjmp; 0 on success, -1 on error
  * (c->msg says what, c->err_errno the system's reason for a failed write). */
 int jpeg_guard(struct jpeg_ctx *c, void (*step)(struct jpeg_ctx *));
+
+/* A baseline (sequential) file whose first scan has every component: its only scan. */
+int jpeg_single_scan(const struct jpeg_decompress_struct *d);
+
+/*
+ * jpeg_glue.c: make reader r (a JPEG reader of a baseline, single-scan file, no
+ * row read yet) decode through a whole-image buffer of DCT coefficients, and
+ * lend them: *coefs, owned by the returned context's decompressor, valid
+ * while r is open; rows already read may be changed (r never reads them
+ * again). TP_OK with NULL when r cannot (another format or kind of file, a
+ * row read, the coefficients too large); TP_EFORMAT when the file's data
+ * cannot be read. Errors of libjpeg calls on the lent decompressor go to the
+ * returned context: call them under jpeg_guard on it.
+ */
+TP_MUST_USE tp_status jpeg_reader_lend(struct io_reader *r, struct jpeg_ctx **lender,
+				       jvirt_barray_ptr **coefs);
 
 /* jpeg_keep.c: the writer that keeps a source JPEG's DCT coefficients where
  * no pixel changed. TP_OK with *kept = 0 when the source cannot be kept

@@ -484,6 +484,16 @@ static int png_probe(const uint8_t *head, size_t n)
 
 static const char *const png_extensions[] = { "png", NULL };
 
+/* A row and its filtered copies, and zlib's deflate state (about 256 KiB at
+ * level 9 with the default window and memLevel). */
+static size_t png_mem_need(const struct io_info *info, const struct io_meta *meta,
+			   const struct io_write_opts *opts)
+{
+	(void)meta;
+	(void)opts;
+	return 4 * io_row_bytes(info) + ((size_t)1 << 20);
+}
+
 const struct io_format_ops io_png_format = {
-	IO_FORMAT_PNG, "png", png_extensions, png_probe, png_open, png_create
+	IO_FORMAT_PNG, "png", png_extensions, png_probe, png_open, png_create, png_mem_need
 };

@@ -11,6 +11,8 @@
 #include "io_int.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -122,6 +124,11 @@ const struct io_meta *io_reader_meta(const struct io_reader *r)
 	return &r->meta;
 }
 
+const char *io_reader_nodata(const struct io_reader *r)
+{
+	return r->nodata;
+}
+
 int io_reader_compression(const struct io_reader *r)
 {
 	return r->compression;
@@ -206,6 +213,10 @@ tp_status io_writer_open(const char *path, const struct io_info *info,
 	if (info->alpha && info->channels != 2 && info->channels != 4)
 		return tp_err(TP_EUSAGE, "%s: alpha needs 2 or 4 channels, not %u", path,
 			      info->channels);
+	if (info->sample != IO_SAMPLE_UINT && info->format != IO_FORMAT_TIFF)
+		return tp_err(TP_EUSAGE, "%s: %s cannot hold %s samples (write a .tif)", path,
+			      io_format_name(info->format),
+			      info->sample == IO_SAMPLE_FLOAT ? "32-bit float" : "signed 16-bit");
 	if (info->format == IO_FORMAT_JPEG && (info->bits != 8 || info->alpha ||
 					       info->channels == 2 || info->channels == 4))
 		return tp_err(TP_EUSAGE, "%s: JPEG cannot hold %s", path,
@@ -341,7 +352,11 @@ void io_writer_close(struct io_writer *w)
 void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out)
 {
 	uint32_t c = info->channels;
-	if (info->bits == 16) {
+	if (info->sample == IO_SAMPLE_FLOAT) {
+		const float *p = row;
+		for (uint32_t x = 0; x < info->width; x++)
+			out[x] = p[(size_t)x * c] != 0.0f;   /* NaN != 0 */
+	} else if (info->bits == 16) {
 		const uint16_t *p = row;
 		for (uint32_t x = 0; x < info->width; x++, p += c) {
 			uint64_t g = c >= 3 ? ((uint64_t)p[0] * 19595 + (uint64_t)p[1] * 38470 +
@@ -357,5 +372,109 @@ void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out)
 					       (uint32_t)p[2] * 7471 + 32768) >> 16 : p[0];
 			out[x] = g != 0;
 		}
+	}
+}
+
+size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta,
+			  const struct io_write_opts *opts)
+{
+	static const struct io_write_opts defaults = { .png_level = -1 };
+	const struct io_format_ops *ops = format_ops(info->format);
+	return ops && ops->mem_need ? ops->mem_need(info, meta, opts ? opts : &defaults) : 0;
+}
+
+/* One pixel's mask value: gray (luma of RGB), times alpha when there is one,
+ * on the sample's own scale (maxval). */
+static inline uint32_t mask_value(const uint32_t *p, uint32_t c, int alpha, uint32_t maxval)
+{
+	uint64_t g = c >= 3 ? ((uint64_t)p[0] * 19595 + (uint64_t)p[1] * 38470 +
+			       (uint64_t)p[2] * 7471 + 32768) >> 16 : p[0];
+	if (alpha)
+		g = (g * p[c - 1] + maxval / 2) / maxval;
+	return (uint32_t)g;
+}
+
+void io_row_to_mask(const struct io_info *info, const void *row, uint8_t *out,
+		    uint32_t threshold, int invert)
+{
+	uint32_t c = info->channels, px[4] = { 0 };
+	uint8_t inv = invert ? 1 : 0;
+	int alpha = info->alpha && (c == 2 || c == 4);
+	if (info->bits == 16) {
+		const uint16_t *p = row;
+		uint32_t t16 = threshold * 257 + 128;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			for (uint32_t k = 0; k < c && k < 4; k++)
+				px[k] = p[k];
+			out[x] = (uint8_t)((mask_value(px, c, alpha, 65535) > t16) ^ inv);
+		}
+	} else if (c == 1) {
+		const uint8_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++)   /* vectorised by the compiler */
+			out[x] = (uint8_t)((p[x] > threshold) ^ inv);
+	} else {
+		const uint8_t *p = row;
+		for (uint32_t x = 0; x < info->width; x++, p += c) {
+			for (uint32_t k = 0; k < c && k < 4; k++)
+				px[k] = p[k];
+			out[x] = (uint8_t)((mask_value(px, c, alpha, 255) > threshold) ^ inv);
+		}
+	}
+}
+
+int io_nodata_parse(const struct io_info *info, const char *text, double *v)
+{
+	char *end;
+	double d;
+	if (!text)
+		return -1;
+	errno = 0;
+	d = strtod(text, &end);
+	if (end == text)
+		return -1;
+	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+		end++;
+	if (*end)
+		return -1;
+	if (info->sample == IO_SAMPLE_FLOAT) {
+		/* as a float sample: out-of-range values (GDAL's -1e+308 on a
+		 * float32 band) become the infinities they would be stored as */
+		*v = isnan(d) ? d : (double)(float)d;
+		return 0;
+	}
+	if (isnan(d) || d != floor(d))
+		return -1;
+	if (info->sample == IO_SAMPLE_INT ? d < -32768.0 || d > 32767.0
+	    : d < 0.0 || d > (info->bits == 16 ? 65535.0 : 255.0))
+		return -1;
+	*v = d;
+	return 0;
+}
+
+void io_row_nodata(const struct io_info *info, const void *row, double v, uint8_t *out)
+{
+	uint32_t c = info->channels;
+	if (info->sample == IO_SAMPLE_FLOAT) {
+		const float *p = row;
+		float f = (float)v;
+		for (uint32_t x = 0; x < info->width; x++) {
+			float s = p[(size_t)x * c];
+			out[x] = s == f || isnan(s);
+		}
+	} else if (info->sample == IO_SAMPLE_INT) {
+		const int16_t *p = row;
+		int16_t k = (int16_t)v;
+		for (uint32_t x = 0; x < info->width; x++)
+			out[x] = p[(size_t)x * c] == k;
+	} else if (info->bits == 16) {
+		const uint16_t *p = row;
+		uint16_t k = (uint16_t)v;
+		for (uint32_t x = 0; x < info->width; x++)
+			out[x] = p[(size_t)x * c] == k;
+	} else {
+		const uint8_t *p = row;
+		uint8_t k = (uint8_t)v;
+		for (uint32_t x = 0; x < info->width; x++)
+			out[x] = p[(size_t)x * c] == k;
 	}
 }

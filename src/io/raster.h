@@ -3,7 +3,9 @@
  * behind one interface.
  *
  * Pixels travel as interleaved samples, top row first: 8-bit samples as
- * uint8_t, 16-bit samples as native-endian uint16_t. Channels are 1 (gray),
+ * uint8_t, 16-bit samples as native-endian uint16_t (int16_t when
+ * io_info.sample is IO_SAMPLE_INT), 32-bit ones as native float
+ * (IO_SAMPLE_FLOAT: one-band TIFFs, elevation models). Channels are 1 (gray),
  * 2 (gray + alpha), 3 (RGB) or 4 (RGBA); alpha, when present, is the last
  * channel. A reader hands out rows strictly in order, so memory stays bounded
  * by what the caller holds, except where a format forces a whole-image decode
@@ -15,7 +17,9 @@
  * What is read: PNG of any kind (palette and gray below 8 bits expanded, tRNS
  * becomes alpha); baseline/progressive JPEG, gray or YCbCr/RGB (CMYK is
  * TP_EFORMAT); TIFF, first directory, 1-4 samples of 8/16 bits (1/2/4-bit
- * gray and palette expanded to 8), min-is-white inverted, palette expanded
+ * gray and palette expanded to 8), one-band gray signed 16-bit integers and
+ * 32-bit IEEE floats as they are (other sample formats are TP_EFORMAT naming
+ * the format), min-is-white inverted, palette expanded
  * to RGB, strips or tiles, contiguous or separate planes, any codec libtiff
  * has (JPEG YCbCr decoded as RGB). TIFF memory: one row of tiles or one strip
  * per plane (at most 2 GiB, else TP_EFORMAT); JPEG decoding at most 2 GiB.
@@ -49,14 +53,23 @@ enum io_format {
 	IO_FORMAT_TIFF
 };
 
+/* How a sample's bits are read (TIFF SampleFormat). */
+enum io_sample {
+	IO_SAMPLE_UINT = 0,       /* unsigned integer: 8 or 16 bits */
+	IO_SAMPLE_INT,            /* two's complement integer: 16 bits, one channel */
+	IO_SAMPLE_FLOAT           /* IEEE 754 binary32: 32 bits, one channel */
+};
+
 /* What a reader delivers and a writer accepts. */
 struct io_info {
 	uint32_t width, height;   /* pixels; both >= 1 */
-	uint32_t channels;        /* 1..4, alpha included */
-	uint32_t bits;            /* 8 or 16 bits per sample */
+	uint32_t channels;        /* 1..4, alpha included (1 for INT and FLOAT) */
+	uint32_t bits;            /* 8 or 16 bits per sample (32 for FLOAT) */
 	int alpha;                /* 1 when the last channel is alpha */
 	enum io_format format;    /* the file's format (reader) or the one to write */
 	int buffered;             /* reader: 1 when the whole image is decoded in memory */
+	enum io_sample sample;    /* UINT (0) unless the file says otherwise; only TIFF
+				   * holds INT and FLOAT: other writers refuse them */
 };
 
 /*
@@ -124,6 +137,13 @@ struct io_write_opts {
 			     * when the file is not a JPEG of this size and layout, or
 			     * needs more than 2 GiB of coefficients. NULL: a whole
 			     * encode. */
+	struct io_reader *jpeg_keep_reader; /* optional: the open reader of jpeg_keep
+			     * that the rows are read from, before any row is read.
+			     * The writer then borrows its coefficients (the reader
+			     * decodes through them), so the file is not decoded
+			     * twice; the reader must stay open until the writer is
+			     * finished, and each row be read from it before it is
+			     * written. Ignored when that reader cannot lend them. */
 	int png_strategy;   /* zlib strategy + 1 (1 default, 2 filtered, 3 Huffman
 			     * only, 4 RLE); 0: IO_PNG_STRATEGY_DEFAULT */
 	uint32_t threads;   /* threads that may encode (PNG deflate, TIFF strips and
@@ -183,8 +203,26 @@ int io_reader_orientation(const struct io_reader *r);
 void io_orient_plane(int o, int to_stored, const uint8_t *src, uint8_t *dst, uint32_t sw,
 		     uint32_t sh);
 const struct io_meta *io_reader_meta(const struct io_reader *r);
+/* The file's no-data value: the GDAL_NODATA tag's text (TIFF tag 42113, as
+ * GDAL writes it: "-9999", "nan", "-3.4028234663852886e+38"), or NULL when
+ * it has none. Borrowed; valid until close. */
+const char *io_reader_nodata(const struct io_reader *r);
+/*
+ * The no-data value as a sample of `info`: 0 and *v set when `text` reads as
+ * one (strtod on the whole text but for spaces, as GDAL does; "nan" for
+ * float; integers must be whole and in range), -1 otherwise.
+ */
+int io_nodata_parse(const struct io_info *info, const char *text, double *v);
+/*
+ * Convenience for --mask nodata: one byte per pixel, 1 where the row's
+ * (first) sample equals the no-data value v (for floats: compared as
+ * float; every NaN matches, whatever v, and -0.0 equals 0.0), else 0.
+ */
+void io_row_nodata(const struct io_info *info, const void *row, double v, uint8_t *out);
+
 /* The TIFF/PNG/JPEG compression or variant of the input, for writers that copy it
- * (TIFF: COMPRESSION_* value; others 0). */
+ * (TIFF: COMPRESSION_* value; JPEG: 1 when progressive or otherwise
+ * multi-scan, whose decoder holds the whole image's coefficients; PNG 0). */
 int io_reader_compression(const struct io_reader *r);
 /*
  * Read the next `nrows` rows into `buf`; row i starts at buf + i * stride
@@ -204,11 +242,17 @@ void io_reader_close(struct io_reader *r);
  * temporary name and rename) for an image described by `info` (format taken
  * from info->format). `meta` (may be NULL) is copied as the format allows.
  * Errors: TP_ECREATE (cannot create), TP_EUSAGE (format cannot hold info:
- * e.g. JPEG with alpha or 16 bits), TP_ENOMEM.
+ * e.g. JPEG with alpha or 16 bits, PNG or JPEG with signed or float samples,
+ * which would have to be truncated), TP_ENOMEM.
  */
 TP_MUST_USE tp_status io_writer_open(const char *path, const struct io_info *info,
 			 const struct io_meta *meta, const struct io_write_opts *opts,
 			 struct io_writer **out);
+/* The most memory a writer opened with these arguments will hold (its
+ * buffers and its library's), in bytes, so that a job can plan under
+ * --mem-limit before opening it. An upper bound, not an exact figure. */
+size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta,
+			  const struct io_write_opts *opts);
 /* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on
  * failure: "writing NAME: REASON", with the system's reason (e.g. "No space
  * left on device") when the failure came from the file system. */
@@ -234,8 +278,21 @@ void io_writer_discard(struct io_writer *w);
  * layouts above) to one byte per pixel: 1 where the gray value (alpha ignored;
  * colour converted with the ITU-R 601 luma weights, integer arithmetic) is
  * nonzero, else 0. Gray = (R*19595 + G*38470 + B*7471 + 32768) >> 16, as
- * PIL's convert('L'), on 8- or 16-bit values alike.
+ * PIL's convert('L'), on 8- or 16-bit values alike. Signed and float
+ * samples: nonzero (NaN included) is 1.
  */
 void io_row_to_binary(const struct io_info *info, const void *row, uint8_t *out);
+
+/*
+ * A mask row as holes: out[x] = 1 where the pixel's mask value is above
+ * `threshold` (0..254, on the 8-bit scale), 0 elsewhere; `invert` swaps the
+ * two. The value is the gray value as above; with alpha, gray * alpha / max
+ * (rounded), so a transparent pixel is never a hole unless inverted; 16-bit
+ * values are compared on the 8-bit scale, v / 257 rounded (a 16-bit value v
+ * is above threshold t when v > 257 t + 128). Threshold 0 without alpha and
+ * 8 bits is io_row_to_binary.
+ */
+void io_row_to_mask(const struct io_info *info, const void *row, uint8_t *out,
+		    uint32_t threshold, int invert);
 
 #endif

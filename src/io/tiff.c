@@ -1,6 +1,7 @@
 /*
  * tiff.c - TIFF reader and writer on libtiff 4.5 (first directory only).
- * Reader: 1-4 samples of 1/2/4/8/16 bits (below 8 only for one sample),
+ * Reader: 1-4 samples of 1/2/4/8/16 bits (below 8 only for one sample), or
+ * one band of signed 16-bit integers or 32-bit floats (delivered as stored),
  * gray (min-is-black or min-is-white, inverted), RGB, palette (expanded to
  * RGB), JPEG-compressed YCbCr (decoded as RGB); strips contiguous by scanline,
  * separate planes one strip per plane at a time, tiles one row of tiles at a
@@ -281,10 +282,15 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 			 uint8_t *dst)
 {
 	uint32_t w = r->info.width, och = r->info.channels;
-	uint32_t maxv = (1u << c->bps) - 1;
+	uint32_t maxv = c->bps < 32 ? (1u << c->bps) - 1 : UINT32_MAX;
 	int gray = c->photometric == PHOTOMETRIC_MINISBLACK || c->photometric == PHOTOMETRIC_MINISWHITE;
 	uint16_t *d16 = (uint16_t *)(void *)dst;
 
+	if (r->info.sample != IO_SAMPLE_UINT) {
+		/* one band of int16 or float32, native order (libtiff swapped it) */
+		memcpy(dst, planes[0], io_row_bytes(&r->info));
+		return;
+	}
 	for (uint32_t x = 0; x < w; x++) {
 		if (c->photometric == PHOTOMETRIC_PALETTE) {
 			uint32_t v = sample_at(planes[0], x, c->bps);
@@ -602,6 +608,11 @@ TP_MUST_USE static tp_status tiff_make_mirror(struct io_reader *r, struct tiff_c
 			memcpy(mi->cmap + k * n, c->cmap[k], n * sizeof *mi->cmap);
 		mi->cmap8 = c->cmap8;
 	}
+	for (size_t i = 0; i < mi->tags->main.n; i++) {
+		const struct tiff_tag *t = &mi->tags->main.tag[i];
+		if (t->tag == 42113 && t->count > 0 && t->data && t->data[t->count - 1] == '\0')
+			r->nodata = (const char *)t->data;   /* GDAL_NODATA */
+	}
 	c->m.nerr = 0;
 	r->meta.tiff_source = mi;
 	return TP_OK;
@@ -612,7 +623,7 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 	struct tiff_ctx *c = tiff_ctx_new();
 	uint32_t w = 0, h = 0;
 	uint16_t compression = COMPRESSION_NONE, sfmt = SAMPLEFORMAT_UINT, nextra = 0;
-	uint16_t *extra = NULL, photometric;
+	uint16_t *extra = NULL, photometric, pred = 0;
 	uint32_t color;
 	tp_status s;
 
@@ -656,10 +667,36 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 	r->info.width = w;
 	r->info.height = h;
 
-	if (sfmt != SAMPLEFORMAT_UINT && sfmt != SAMPLEFORMAT_VOID)
-		return tp_err(TP_EFORMAT, "%s: TIFF sample format %u not supported (unsigned integers only)",
-			      r->path, sfmt);
-	if (c->bps != 1 && c->bps != 2 && c->bps != 4 && c->bps != 8 && c->bps != 16)
+	if (sfmt == SAMPLEFORMAT_INT || sfmt == SAMPLEFORMAT_IEEEFP) {
+		/* elevation models and other measurements: one band, kept exactly */
+		int ok = sfmt == SAMPLEFORMAT_INT ? c->bps == 16 : c->bps == 32;
+		if (!ok || c->spp != 1 || c->photometric != PHOTOMETRIC_MINISBLACK)
+			return tp_err(TP_EFORMAT, "%s: TIFF of %u %s sample%s of %u bits (photometric "
+				      "%u) not supported: signed integers must be 16-bit and floats "
+				      "32-bit, one band, min-is-black", r->path, c->spp,
+				      sfmt == SAMPLEFORMAT_INT ? "signed integer" : "floating-point",
+				      c->spp == 1 ? "" : "s", c->bps, c->photometric);
+		r->info.sample = sfmt == SAMPLEFORMAT_INT ? IO_SAMPLE_INT : IO_SAMPLE_FLOAT;
+		/* libtiff 4.5 (and GDAL on it) cannot read back the big-endian
+		 * floating-point-predictor files it writes: the samples come out
+		 * byte-swapped, so neither side can be trusted */
+		if (sfmt == SAMPLEFORMAT_IEEEFP && TIFFIsBigEndian(c->tif) &&
+		    tiff_has_predictor(compression) && TIFFGetField(c->tif, TIFFTAG_PREDICTOR, &pred) &&
+		    pred == PREDICTOR_FLOATINGPOINT)
+			return tp_err(TP_EFORMAT, "%s: big-endian floats with the floating-point "
+				      "predictor not supported (libtiff reads them byte-swapped); "
+				      "rewrite the file little-endian or without predictor 3", r->path);
+	} else if (sfmt != SAMPLEFORMAT_UINT && sfmt != SAMPLEFORMAT_VOID) {
+		return tp_err(TP_EFORMAT, "%s: TIFF sample format %u (%s) not supported (unsigned "
+			      "or signed integers, IEEE floats)", r->path, sfmt,
+			      sfmt == SAMPLEFORMAT_COMPLEXINT ? "complex integer" :
+			      sfmt == SAMPLEFORMAT_COMPLEXIEEEFP ? "complex float" : "unknown");
+	} else if (c->bps == 32 || c->bps == 64) {
+		return tp_err(TP_EFORMAT, "%s: TIFF of unsigned %u-bit integers not supported "
+			      "(8 or 16 bits, or signed 16, or float 32)", r->path, c->bps);
+	}
+	if (r->info.sample == IO_SAMPLE_UINT && c->bps != 1 && c->bps != 2 && c->bps != 4 &&
+	    c->bps != 8 && c->bps != 16)
 		return tp_err(TP_EFORMAT, "%s: %u bits per sample not supported", r->path, c->bps);
 	if (c->bps < 8 && c->spp != 1)
 		return tp_err(TP_EFORMAT, "%s: %u-bit samples need one sample per pixel", r->path,
@@ -706,7 +743,7 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 		return tp_err(TP_EFORMAT, "%s: %u samples per pixel not supported for this TIFF "
 			      "(gray 1-2, RGB 3-4)", r->path, c->spp);
 	}
-	r->info.bits = c->bps == 16 ? 16 : 8;
+	r->info.bits = c->bps == 16 || c->bps == 32 ? c->bps : 8;
 	if ((s = io_reader_check(r)))
 		return s;
 	if ((s = tiff_read_meta(r, c)))
@@ -1093,7 +1130,7 @@ static int tile_enc_open(struct tile_enc *e, const struct tiff_ctx *c)
 	if (!sep && l->nextra)
 		TIFFSetField(e->h, TIFFTAG_EXTRASAMPLES, l->nextra, l->extra);
 	TIFFSetField(e->h, TIFFTAG_COMPRESSION, l->compression);
-	if (l->predictor == PREDICTOR_HORIZONTAL)
+	if (l->predictor == PREDICTOR_HORIZONTAL || l->predictor == PREDICTOR_FLOATINGPOINT)
 		TIFFSetField(e->h, TIFFTAG_PREDICTOR, l->predictor);
 	if (l->compression == COMPRESSION_CCITTFAX3 && l->fax_options)
 		TIFFSetField(e->h, TIFFTAG_GROUP3OPTIONS, l->fax_options);
@@ -1425,7 +1462,7 @@ static void tiff_mirror_fields(struct io_writer *w, struct tiff_ctx *c,
 		if (l->photometric == PHOTOMETRIC_YCBCR)
 			TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
 	}
-	if (l->predictor == PREDICTOR_HORIZONTAL)
+	if (l->predictor == PREDICTOR_HORIZONTAL || l->predictor == PREDICTOR_FLOATINGPOINT)
 		TIFFSetField(t, TIFFTAG_PREDICTOR, l->predictor);
 	if (l->compression == COMPRESSION_CCITTFAX3 && l->fax_options)
 		TIFFSetField(t, TIFFTAG_GROUP3OPTIONS, l->fax_options);
@@ -1507,7 +1544,7 @@ TP_MUST_USE static tp_status tiff_open_raw_source(struct io_writer *w, struct ti
 	TIFFGetField(c->rawsrc, TIFFTAG_COMPRESSION, &comp);
 	TIFFGetFieldDefaulted(c->rawsrc, TIFFTAG_PREDICTOR, &pred);
 	if (!TIFFIsTiled(c->rawsrc) || comp != a->compression ||
-	    (a->predictor == PREDICTOR_HORIZONTAL) != (pred == PREDICTOR_HORIZONTAL) ||
+	    (a->predictor > PREDICTOR_NONE ? a->predictor : PREDICTOR_NONE) != pred ||
 	    TIFFTileSize64(c->rawsrc) != c->block_size ||
 	    TIFFNumberOfTiles(c->rawsrc) != TIFFNumberOfTiles(c->tif)) {
 		TIFFClose(c->rawsrc);
@@ -1525,7 +1562,7 @@ static int tiff_mirror_fits(const struct tiff_mirror *mi, const struct io_info *
 {
 	return mi->info.width == in->width && mi->info.height == in->height &&
 	       mi->info.channels == in->channels && mi->info.bits == in->bits &&
-	       mi->info.alpha == in->alpha;
+	       mi->info.alpha == in->alpha && mi->info.sample == in->sample;
 }
 
 /* Create a TIFF laid out like mi's file with all its tags. */
@@ -1551,8 +1588,9 @@ TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff
 	}
 	if (comp != l->compression)
 		l->predictor = PREDICTOR_HORIZONTAL;
-	if (!tiff_has_predictor(comp) || (l->bps != 8 && l->bps != 16) ||
-	    l->predictor != PREDICTOR_HORIZONTAL)
+	if (!tiff_has_predictor(comp) ||
+	    !(l->predictor == PREDICTOR_HORIZONTAL ? l->bps == 8 || l->bps == 16 :
+	      l->predictor == PREDICTOR_FLOATINGPOINT && in->sample == IO_SAMPLE_FLOAT))
 		l->predictor = PREDICTOR_NONE;
 	if (comp != l->compression)
 		l->fax_options = 0;
@@ -1560,7 +1598,7 @@ TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff
 	if (l->photometric == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG)
 		l->photometric = PHOTOMETRIC_RGB;
 	c->invert = l->photometric == PHOTOMETRIC_MINISWHITE;
-	c->maxv = (1u << l->bps) - 1;
+	c->maxv = l->bps < 32 ? (1u << l->bps) - 1 : UINT32_MAX;
 	if (l->photometric == PHOTOMETRIC_PALETTE && (s = pal_build(w, c, mi)))
 		return s;
 	/* BigTIFF as the input was, or when the pixels pass 2 GiB: no codec
@@ -1630,7 +1668,8 @@ TP_MUST_USE static tp_status tiff_create(struct io_writer *w, const struct io_me
 	TIFFSetField(c->tif, TIFFTAG_IMAGELENGTH, in->height);
 	TIFFSetField(c->tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)in->channels);
 	TIFFSetField(c->tif, TIFFTAG_BITSPERSAMPLE, (uint16_t)in->bits);
-	TIFFSetField(c->tif, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+	TIFFSetField(c->tif, TIFFTAG_SAMPLEFORMAT, in->sample == IO_SAMPLE_FLOAT ? SAMPLEFORMAT_IEEEFP
+		     : in->sample == IO_SAMPLE_INT ? SAMPLEFORMAT_INT : SAMPLEFORMAT_UINT);
 	TIFFSetField(c->tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
 	TIFFSetField(c->tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
 	TIFFSetField(c->tif, TIFFTAG_COMPRESSION, (uint16_t)comp);
@@ -1652,7 +1691,8 @@ TP_MUST_USE static tp_status tiff_create(struct io_writer *w, const struct io_me
 	}
 	if (comp == COMPRESSION_LZW || comp == COMPRESSION_ADOBE_DEFLATE ||
 	    comp == COMPRESSION_DEFLATE || comp == COMPRESSION_ZSTD || comp == COMPRESSION_LZMA)
-		TIFFSetField(c->tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+		TIFFSetField(c->tif, TIFFTAG_PREDICTOR, in->sample == IO_SAMPLE_FLOAT ?
+			     PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
 	TIFFSetField(c->tif, TIFFTAG_ROWSPERSTRIP, rps);
 	if (meta) {
 		if (meta->icc && meta->icc_len && meta->icc_len < UINT32_MAX)
@@ -1696,6 +1736,26 @@ static int tiff_probe(const uint8_t *head, size_t n)
 
 static const char *const tiff_extensions[] = { "tif", "tiff", NULL };
 
+/* One band of strips or one row of tiles (the mirrored layout's, or strips
+ * of about 256 KiB), a tile, and libtiff's buffer of as much compressed. */
+static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *meta,
+			    const struct io_write_opts *opts)
+{
+	size_t rowb = io_row_bytes(info);
+	uint32_t rows = (uint32_t)(256 * 1024 / (rowb ? rowb : 1)) + 1;
+	size_t block = 0;
+	const struct tiff_mirror *mi = meta ? meta->tiff_source : NULL;
+	(void)opts;
+	if (mi && tiff_mirror_fits(mi, info)) {
+		rows = mi->lay.tiled ? mi->lay.th : mi->lay.rps;
+		if (rows > info->height)
+			rows = info->height;
+		if (mi->lay.tiled)
+			block = (size_t)mi->lay.tw * mi->lay.th * (rowb / info->width + 1);
+	}
+	return (size_t)rows * rowb * 2 + 2 * block + ((size_t)1 << 20);
+}
+
 const struct io_format_ops io_tiff_format = {
-	IO_FORMAT_TIFF, "tiff", tiff_extensions, tiff_probe, tiff_open, tiff_create
+	IO_FORMAT_TIFF, "tiff", tiff_extensions, tiff_probe, tiff_open, tiff_create, tiff_mem_need
 };

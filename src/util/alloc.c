@@ -1,16 +1,61 @@
 /*
  * alloc.c - the allocator every module uses. A countdown lets tests fail the
  * n-th allocation (SQLite's faultsim idea) to prove that every error path
- * frees what it took and reports TP_ENOMEM.
+ * frees what it took and reports TP_ENOMEM. It also keeps the bytes live and
+ * their high-water mark, which is how tests check the engines' declared
+ * scratch sizes (engine_ops.worker_bytes) that --mem-limit plans with.
  */
 #include "tp.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 
 static atomic_long alloc_count;
 static atomic_long fail_at = -1;
+/* signed: a buffer a library allocated and tp_free released must not wrap */
+static atomic_llong live_bytes, peak_bytes;
+
+static void *counted(void *p, size_t extra)
+{
+	if (p) {
+		long long n = (long long)(extra ? extra : malloc_usable_size(p));
+		long long now = atomic_fetch_add_explicit(&live_bytes, n, memory_order_relaxed) + n;
+		long long peak = atomic_load_explicit(&peak_bytes, memory_order_relaxed);
+		while (now > peak && !atomic_compare_exchange_weak_explicit(&peak_bytes, &peak, now,
+				memory_order_relaxed, memory_order_relaxed))
+			;
+	}
+	return p;
+}
+
+static void uncounted(size_t n)
+{
+	atomic_fetch_sub_explicit(&live_bytes, (long long)n, memory_order_relaxed);
+}
+
+static size_t nonneg(long long v)
+{
+	return v > 0 ? (size_t)v : 0;
+}
+
+size_t tp_alloc_live(void)
+{
+	return nonneg(atomic_load(&live_bytes));
+}
+
+size_t tp_alloc_peak_reset(void)
+{
+	long long was = atomic_load(&peak_bytes);
+	atomic_store(&peak_bytes, atomic_load(&live_bytes));
+	return nonneg(was);
+}
+
+size_t tp_alloc_peak(void)
+{
+	return nonneg(atomic_load(&peak_bytes));
+}
 
 static int should_fail(void)
 {
@@ -41,7 +86,7 @@ void *tp_malloc(size_t n)
 {
 	if (should_fail())
 		return NULL;
-	return malloc(n ? n : 1);
+	return counted(malloc(n ? n : 1), 0);
 }
 
 void *tp_calloc(size_t count, size_t size)
@@ -50,14 +95,21 @@ void *tp_calloc(size_t count, size_t size)
 		return NULL;
 	if (!count || !size)
 		count = size = 1;
-	return calloc(count, size);
+	return counted(calloc(count, size), 0);
 }
 
 void *tp_realloc(void *p, size_t n)
 {
+	size_t was = p ? malloc_usable_size(p) : 0;
+	void *q;
 	if (should_fail())
 		return NULL;
-	return realloc(p, n ? n : 1);
+	q = realloc(p, n ? n : 1);
+	if (q) {
+		uncounted(was);
+		counted(q, 0);
+	}
+	return q;
 }
 
 /*
@@ -104,7 +156,7 @@ void *tp_malloc_large(size_t n)
 #ifdef MADV_HUGEPAGE
 	madvise(a, len, MADV_HUGEPAGE);   /* advice only: refused, plain pages serve */
 #endif
-	return a;
+	return counted(a, len);
 }
 
 void tp_free_large(void *p, size_t n)
@@ -116,6 +168,7 @@ void tp_free_large(void *p, size_t n)
 		return;
 	}
 	munmap(p, (n + TP_HUGE - 1) / TP_HUGE * TP_HUGE);
+	uncounted((n + TP_HUGE - 1) / TP_HUGE * TP_HUGE);
 }
 
 char *tp_strdup(const char *s)
@@ -129,6 +182,8 @@ char *tp_strdup(const char *s)
 
 void tp_free(void *p)
 {
+	if (p)
+		uncounted(malloc_usable_size(p));
 	free(p);
 }
 

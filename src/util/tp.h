@@ -76,6 +76,22 @@ void tp_free_large(void *p, size_t n);
 void tp_alloc_fail_at(long n);
 /* Number of allocations since process start (for OOM-loop tests). */
 long tp_alloc_count(void);
+/* Bytes allocated through these functions and not freed; their high-water
+ * mark since the last tp_alloc_peak_reset (which returns the old mark). */
+size_t tp_alloc_live(void);
+size_t tp_alloc_peak(void);
+size_t tp_alloc_peak_reset(void);
+
+/* "512M", "2G", "1.5" is not: a byte count with an optional K, M, G or T
+ * (powers of 1024, optionally followed by "B" or "iB"); 0 on success, -1 when
+ * malformed or zero. */
+int tp_parse_size(const char *s, uint64_t *out);
+/* Memory the machine can give this process now (MemAvailable, or less under a
+ * cgroup v2 memory.max), in bytes; 0 when unknown. */
+uint64_t tp_mem_available(void);
+/* Address space this process has mapped now (VmSize), in bytes; 0 when
+ * unknown. What `ulimit -v` limits. */
+uint64_t tp_mem_mapped(void);
 
 /* size_t multiplication with overflow check: returns 0 and sets *out on success. */
 int tp_mul_overflow(size_t a, size_t b, size_t *out);

@@ -9,7 +9,7 @@ echo junk > in/c.png
 "$TOOL" mask in/c_mask.png 400 300 rect:0,0,10,10
 expect_exit 65 "$TP" run in -o out --engine telea --tile 128 --overlap 32
 expect_exit 0 "$TP" status -o out --format json
-grep_out '"jobs": {"queued": 0, "running": 0, "done": 2, "failed": 1}'
+grep_out '"jobs": {"queued": 0, "running": 0, "done": 2, "failed": 1, "interrupted": 0, "not_started": 0}'
 skipped=$(sql out/.tilepaint.db "select count(*) from tiles where state = 2")
 grep_out "\"skipped\": $skipped"
 grep_out '"input": "in/c.png"'

@@ -14,7 +14,9 @@ touch mnt/out/probe 2>/dev/null && fail "the mount is writable"
 expect_exit 0 "$TP" status -o mnt/out
 grep_out "1 done"
 expect_exit 0 "$TP" report -o mnt/out --format json
-cmp "$T/.stdout" want.json || fail "report differs on the read-only store"
+# the same report but for the store's path, which it names
+sed 's#"mnt/out/#"src/out/#g' "$T/.stdout" > got.json
+cmp got.json want.json || fail "report differs on the read-only store"
 umount mnt
 note "a report that cannot be written is an error"
 set +e

@@ -353,7 +353,7 @@ static int orient(int o, const char *in, const char *out)
 		free(disp);
 		return fclose(f) == 0 ? 0 : 2;
 	}
-	oi = (struct io_info){ dw, dh, ii.channels, 8, 0, io_format_from_name(out), 0 };
+	oi = (struct io_info){ dw, dh, ii.channels, 8, 0, io_format_from_name(out), 0, IO_SAMPLE_UINT };
 	if (io_writer_open(out, &oi, NULL, NULL, &wr) != TP_OK ||
 	    io_writer_write_rows(wr, disp, (size_t)dw * px, dh) != TP_OK ||
 	    io_writer_finish(wr) != TP_OK) {

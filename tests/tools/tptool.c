@@ -21,6 +21,8 @@
  *   tptool stats IMAGE X Y W H                      "mean M... sd S..." per colour channel inside the
  *                                                   rectangle, samples scaled to [0, 1]
  *   tptool mksock PATH                              leave a Unix socket file at PATH
+ *   tptool threshold MASK OUT T [invert]            MASK's holes as tilepaint takes them with
+ *                                                   --mask-threshold T (--mask-invert): 0/255 gray
  *   tptool rawtiles A B                             TIFFs A and B tiled alike: "T tiles, S same raw"
  *                                                   (compressed bytes equal, TIFFReadRawTile), and
  *                                                   "same: i j ..." the indices of those tiles
@@ -62,7 +64,7 @@ static int gen(int argc, char **argv)
 		return 2;
 	W = (uint32_t)atoi(argv[2]); H = (uint32_t)atoi(argv[3]);
 	C = (uint32_t)atoi(argv[4]); B = (uint32_t)atoi(argv[5]);
-	info = (struct io_info){ W, H, C, B, C == 2 || C == 4, io_format_from_name(argv[1]), 0 };
+	info = (struct io_info){ W, H, C, B, C == 2 || C == 4, io_format_from_name(argv[1]), 0, IO_SAMPLE_UINT };
 	if ((rc = io_writer_open(argv[1], &info, NULL, NULL, &w)) != TP_OK)
 		return fail(argv[1]);
 	row = malloc((size_t)W * C * (B / 8));
@@ -145,7 +147,7 @@ static int mask(int argc, char **argv)
 			return 2;
 		}
 	}
-	info = (struct io_info){ W, H, 1, 8, 0, io_format_from_name(argv[1]), 0 };
+	info = (struct io_info){ W, H, 1, 8, 0, io_format_from_name(argv[1]), 0, IO_SAMPLE_UINT };
 	if (io_writer_open(argv[1], &info, NULL, NULL, &w) != TP_OK)
 		return fail(argv[1]);
 	row = malloc(W);
@@ -381,7 +383,7 @@ static int fromraw(int argc, char **argv)
 	if (argc < 7)
 		return 2;
 	W = (uint32_t)atoi(argv[3]); H = (uint32_t)atoi(argv[4]); C = (uint32_t)atoi(argv[5]);
-	info = (struct io_info){ W, H, C, 8, C == 2 || C == 4, io_format_from_name(argv[6]), 0 };
+	info = (struct io_info){ W, H, C, 8, C == 2 || C == 4, io_format_from_name(argv[6]), 0, IO_SAMPLE_UINT };
 	in = fopen(argv[2], "rb");
 	if (!in || io_writer_open(argv[6], &info, NULL, NULL, &w) != TP_OK)
 		return fail(argv[6]);
@@ -399,6 +401,42 @@ static int fromraw(int argc, char **argv)
 	if (io_writer_finish(w) != TP_OK)
 		return fail(argv[6]);
 	io_writer_close(w);
+	return 0;
+}
+
+static int threshold(int argc, char **argv)
+{
+	struct io_reader *r = NULL;
+	struct io_writer *w = NULL;
+	struct io_info info;
+	const struct io_info *m;
+	uint8_t *rm, *bin;
+	if (argc < 5)
+		return 2;
+	if (io_reader_open(argv[2], &r) != TP_OK)
+		return fail(argv[2]);
+	m = io_reader_info(r);
+	info = (struct io_info){ m->width, m->height, 1, 8, 0, io_format_from_name(argv[3]), 0,
+				 IO_SAMPLE_UINT };
+	if (io_writer_open(argv[3], &info, NULL, NULL, &w) != TP_OK)
+		return fail(argv[3]);
+	rm = malloc(row_bytes(m));
+	bin = malloc(m->width);
+	for (uint32_t y = 0; y < m->height; y++) {
+		if (io_reader_read_rows(r, rm, row_bytes(m), 1) != TP_OK)
+			return fail(argv[2]);
+		io_row_to_mask(m, rm, bin, (uint32_t)atoi(argv[4]), argc > 5 && !strcmp(argv[5], "invert"));
+		for (uint32_t x = 0; x < m->width; x++)
+			bin[x] = bin[x] ? 255 : 0;
+		if (io_writer_write_rows(w, bin, m->width, 1) != TP_OK)
+			return fail(argv[3]);
+	}
+	if (io_writer_finish(w) != TP_OK)
+		return fail(argv[3]);
+	io_writer_close(w);
+	io_reader_close(r);
+	free(rm);
+	free(bin);
 	return 0;
 }
 
@@ -593,6 +631,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "near")) return near(argc, argv);
 	if (!strcmp(argv[1], "stats")) return stats(argc, argv);
 	if (!strcmp(argv[1], "mksock")) return mksock(argc, argv);
+	if (!strcmp(argv[1], "threshold")) return threshold(argc, argv);
 	if (!strcmp(argv[1], "rawtiles")) return rawtiles(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@
  * written through src/io in the format its name says. */
 static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint32_t bits)
 {
-	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0 };
+	struct io_info info = { w, h, ch, bits, ch == 2 || ch == 4, io_format_from_name(p), 0, IO_SAMPLE_UINT };
 	uint8_t *img = malloc((size_t)w * h * ch * (bits / 8));
 	assert_non_null(img);
 	for (uint32_t y = 0; y < h; y++)
@@ -43,7 +44,7 @@ static void write_image(const char *p, uint32_t w, uint32_t h, uint32_t ch, uint
 /* A mask (an 8-bit gray PNG, whatever the name) holding [x0, x1) x [y0, y1). */
 static void write_mask(const char *p, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
 {
-	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info info = { w, h, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *m = calloc((size_t)w * h, 1);
 	assert_non_null(m);
 	fx_mask_rect(m, w, h, (int)x0, (int)y0, (int)x1, (int)y1);
@@ -106,10 +107,10 @@ static void test_core_blob_roundtrip(void **state)
 	void *blob = NULL;
 	size_t len = 0;
 	(void)state;
-	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 3, &blob, &len), TP_OK);
+	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 3, 0, &blob, &len), TP_OK);
 	/* packing quantises in place to exactly what unpacking gives back */
 	memset(back, 0, sizeof back);
-	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_OK);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3, 0), TP_OK);
 	for (int i = 0; i < 4; i++)
 		for (int c = 0; c < 3; c++)
 			if (mask[i])
@@ -119,7 +120,26 @@ static void test_core_blob_roundtrip(void **state)
 	/* unmasked pixels are left alone; a mask that does not match is an error */
 	assert_true(pix[3] == 2.0f);
 	mask[1] = 1;
-	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3), TP_EFORMAT);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 3, 0), TP_EFORMAT);
+	tp_free(blob);
+}
+
+/* Signed and float images keep their tile results as floats: exact, only
+ * clamped to [0, 1], and the same after unpacking. */
+static void test_core_blob_float(void **state)
+{
+	float pix[4] = { 0.1234567f, 2.0f, -0.5f, 0.999999f }, back[4];
+	uint8_t mask[4] = { 1, 0, 1, 1 };
+	void *blob = NULL;
+	size_t len = 0;
+	(void)state;
+	assert_int_equal(tp_blob_pack(pix, mask, 2, 2, 1, 1, &blob, &len), TP_OK);
+	assert_true(pix[0] == 0.1234567f && pix[1] == 2.0f && pix[2] == 0.0f && pix[3] == 0.999999f);
+	memset(back, 0, sizeof back);
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 1, 1), TP_OK);
+	assert_true(back[0] == pix[0] && back[2] == pix[2] && back[3] == pix[3]);
+	/* a 16-bit reading of a float blob does not fit */
+	assert_int_equal(tp_blob_unpack(blob, len, back, mask, 2, 2, 1, 0), TP_EFORMAT);
 	tp_free(blob);
 }
 
@@ -501,11 +521,104 @@ static void test_core_timed_sections(void **state)
 	assert_string_equal(tp_stage_name(TP_STAGE_COUNT), "unknown");
 }
 
+/* Each engine's declared worker_bytes (what --mem-limit plans with) bounds
+ * what a worker really allocates, at its high-water mark, for tiles of
+ * several sizes, channel counts, masks and with or without a guide. */
+static void test_core_engine_worker_bytes(void **state)
+{
+	static const uint32_t sizes[][2] = { { 64, 64 }, { 300, 140 }, { 512, 512 }, { 333, 517 } };
+	(void)state;
+	for (size_t e = 0; engine_list[e]; e++) {
+		const struct engine_ops *ops = engine_list[e];
+		if (ops->needs_model)
+			continue;   /* lama: the arena is lama_net_scratch's own figure */
+		assert_non_null(ops->worker_bytes);
+		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+			for (uint32_t C = 1; C <= 3; C += 2)
+				for (int pat = 0; pat < 4; pat++) {
+					uint32_t w = sizes[k][0], h = sizes[k][1];
+					size_t n = (size_t)w * h, before, peak;
+					struct engine_options o = { .threads = 1 };
+					float *pix = malloc(n * C * sizeof *pix), *guide = NULL;
+					uint8_t *m = malloc(n);
+					void *st = NULL, *wk = NULL;
+					struct engine_tile t = { .w = w, .h = h, .channels = C, .bits = 8,
+								 .pix = pix, .mask = m, .seed = 7 };
+					assert_non_null(pix);
+					assert_non_null(m);
+					for (size_t i = 0; i < n * C; i++)
+						pix[i] = (float)((i * 7919) % 1000) / 1000.0f;
+					for (size_t i = 0; i < n; i++) {
+						uint32_t x = (uint32_t)(i % w), y = (uint32_t)(i / w);
+						m[i] = pat == 0 ? i > 0 : pat == 1 ?
+						       (x > w / 4 && x < 3 * w / 4 && y > h / 4 && y < 3 * h / 4) :
+						       pat == 2 ? (x / 5 + y / 5) % 2 : i % 97 == 0;
+					}
+					if (pat == 1 && ops->wants_guide) {
+						guide = malloc(n * C * sizeof *guide);
+						assert_non_null(guide);
+						memcpy(guide, pix, n * C * sizeof *guide);
+						t.guide = guide;
+						t.guide_scale = 4;
+					}
+					before = tp_alloc_live();
+					tp_alloc_peak_reset();
+					assert_int_equal(ops->open(&o, &st), TP_OK);
+					if (ops->worker_new)
+						assert_int_equal(ops->worker_new(st, &wk), TP_OK);
+					assert_int_equal(ops->inpaint(st, wk, &t), TP_OK);
+					peak = tp_alloc_peak() - before;
+					if (peak > ops->worker_bytes(st, w, h, C))
+						fail_msg("%s %ux%u C%u mask %d: %zu bytes at peak, %zu declared",
+							 ops->name, w, h, C, pat, peak,
+							 ops->worker_bytes(st, w, h, C));
+					if (ops->worker_free)
+						ops->worker_free(wk);
+					if (ops->close)
+						ops->close(st);
+					free(pix);
+					free(m);
+					free(guide);
+				}
+	}
+}
+
+/* --engine-opt against each engine's declared keys (and the guide's). */
+static void test_core_engine_params_check(void **state)
+{
+	const struct engine_ops *patch = engine_find("patch"), *telea = engine_find("telea");
+	const struct engine_ops *lama = engine_find("lama"), *harm = engine_find("harmonic");
+	(void)state;
+	assert_int_equal(engine_params_check(patch, NULL), TP_OK);
+	assert_int_equal(engine_params_check(patch, ""), TP_OK);
+	assert_int_equal(engine_params_check(patch, "patch=9,em=2,guide=0,guideside=64"), TP_OK);
+	assert_int_equal(engine_params_check(harm, "order=1,direct=0"), TP_OK);
+	assert_int_equal(engine_params_check(lama, "trunc8=0,ckpt_lenient=1"), TP_OK);
+	assert_int_equal(engine_params_check(telea, "guide=1"), TP_OK);
+	assert_int_equal(engine_params_check(telea, "patch=7"), TP_EUSAGE);
+	assert_string_equal(tp_errmsg(), "--engine-opt: engine 'telea' has no parameter 'patch' "
+			    "(its parameters: guide, guideside)");
+	assert_int_equal(engine_params_check(lama, "guide=0"), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "patch=8"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'patch' must be an odd whole number from 3 to 15, not '8'"));
+	assert_int_equal(engine_params_check(harm, "order=1.5"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'order' must be a whole number"));
+	assert_int_equal(engine_params_check(patch, "em=3,,"), TP_EUSAGE);
+	assert_string_equal(tp_errmsg(), "--engine-opt: '' is not KEY=VALUE");
+	assert_int_equal(engine_params_check(patch, "=3"), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "em="), TP_EUSAGE);
+	assert_int_equal(engine_params_check(patch, "emc=2,em=99"), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "'em' must be a number from 1 to 20, not '99'"));
+	/* a key that is the start of another is not that other */
+	assert_int_equal(engine_params_check(patch, "e=1"), TP_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_core_timed_sections),
 		cmocka_unit_test(test_core_blob_roundtrip),
+		cmocka_unit_test(test_core_blob_float),
 		cmocka_unit_test(test_core_duration),
 		cmocka_unit_test(test_core_file_sig),
 		cmocka_unit_test(test_core_discover_masks),
@@ -515,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_core_job_errors),
 		cmocka_unit_test(test_core_job_guide),
 		cmocka_unit_test(test_core_job_oom_loop),
+		cmocka_unit_test(test_core_engine_worker_bytes),
+		cmocka_unit_test(test_core_engine_params_check),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

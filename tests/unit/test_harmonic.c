@@ -434,10 +434,10 @@ static void test_harmonic_bad_params(void **state)
 	assert_non_null(strstr(tp_errmsg(), "order"));
 	o.params = "order=1.5";
 	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
-	assert_non_null(strstr(tp_errmsg(), "order must be 1"));
+	assert_non_null(strstr(tp_errmsg(), "'order' must be a whole number from 1 to 2"));
 	o.params = "direct=0.5";
 	assert_int_equal(engine_harmonic.open(&o, &st), TP_EUSAGE);
-	assert_non_null(strstr(tp_errmsg(), "direct must be 0 or 1"));
+	assert_non_null(strstr(tp_errmsg(), "'direct' must be a whole number from 0 to 1"));
 	assert_non_null(engine_find("harmonic"));
 	assert_int_equal(engine_find("harmonic")->needs_model, 0);
 }

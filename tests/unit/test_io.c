@@ -60,8 +60,8 @@ static void *make_image(const struct io_info *in, int smooth_pat)
 
 static void roundtrip(enum io_format fmt, uint32_t bits, uint32_t ch, int comp, int level)
 {
-	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0 }, out;
-	struct io_write_opts o = { 0, comp, level, NULL, NULL, 0, 0 };
+	struct io_info in = { 37, 23, ch, bits, ch == 2 || ch == 4, fmt, 0, IO_SAMPLE_UINT }, out;
+	struct io_write_opts o = { .tiff_compression = comp, .png_level = level };
 	const char *p = fx_path(fmt == IO_FORMAT_PNG ? "rt.png" : "rt.tif");
 	void *img = make_image(&in, 0), *back;
 	tp_status s = fx_write_image(p, &in, img, NULL, &o);
@@ -133,7 +133,7 @@ static void test_io_jpeg_roundtrip(void **state)
 {
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
-		struct io_info in = { 40, 24, ch, 8, 0, IO_FORMAT_JPEG, 0 }, out;
+		struct io_info in = { 40, 24, ch, 8, 0, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT }, out;
 		const char *p = fx_path("rt.jpg");
 		uint8_t *img = make_image(&in, 1), *back, *ref;
 		uint32_t w, h, c;
@@ -156,8 +156,8 @@ static void test_io_jpeg_roundtrip(void **state)
 
 static void test_io_jpeg_rejects_alpha_and_16(void **state)
 {
-	struct io_info a = { 8, 8, 4, 8, 1, IO_FORMAT_JPEG, 0 };
-	struct io_info b = { 8, 8, 3, 16, 0, IO_FORMAT_JPEG, 0 };
+	struct io_info a = { 8, 8, 4, 8, 1, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT };
+	struct io_info b = { 8, 8, 3, 16, 0, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT };
 	struct io_writer *w = NULL;
 	(void)state;
 	assert_int_equal(io_writer_open(fx_path("a.jpg"), &a, NULL, NULL, &w), TP_EUSAGE);
@@ -171,8 +171,8 @@ static void test_io_tiff_jpeg(void **state)
 {
 	(void)state;
 	for (uint32_t ch = 1; ch <= 3; ch += 2) {
-		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0 }, out;
-		struct io_write_opts o = { 95, COMPRESSION_JPEG, -1, NULL, NULL, 0, 0 };
+		struct io_info in = { 40, 40, ch, 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
+		struct io_write_opts o = { .jpeg_quality = 95, .tiff_compression = COMPRESSION_JPEG, .png_level = -1 };
 		const char *p = fx_path("j.tif");
 		uint8_t *img = make_image(&in, 1), *back;
 		struct io_reader *r;
@@ -190,8 +190,8 @@ static void test_io_tiff_jpeg(void **state)
 	}
 	{
 		/* JPEG cannot hold 16 bits: the writer falls back to deflate, losslessly */
-		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0 }, out;
-		struct io_write_opts o = { 0, COMPRESSION_JPEG, -1, NULL, NULL, 0, 0 };
+		struct io_info in = { 9, 7, 3, 16, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
+		struct io_write_opts o = { .tiff_compression = COMPRESSION_JPEG, .png_level = -1 };
 		uint8_t *img = make_image(&in, 0), *back;
 		struct io_reader *r;
 		tp_status s = fx_write_image(fx_path("j16.tif"), &in, img, NULL, &o);
@@ -215,7 +215,7 @@ static void write_tiff_direct(const char *p, uint32_t w, uint32_t h, uint16_t sp
 			      int tiled, int separate, uint16_t comp, uint16_t photometric)
 {
 	TIFF *t = TIFFOpen(p, tiff_big_endian ? "wb" : "wl");
-	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 };
+	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, 0);
 	size_t bytes = bps / 8;
 	assert_non_null(t);
@@ -277,7 +277,7 @@ static void check_direct_tiff(uint32_t w, uint32_t h, uint16_t spp, uint16_t bps
 			      int separate, uint16_t comp)
 {
 	const char *p = fx_path("direct.tif");
-	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0 }, out;
+	struct io_info in = { w, h, spp, bps, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT }, out;
 	uint8_t *img, *back;
 	tp_status s;
 	write_tiff_direct(p, w, h, spp, bps, tiled, separate, comp,
@@ -416,7 +416,7 @@ static void write_png_direct(const char *p, uint32_t w, uint32_t h, int color, i
 
 static void test_io_png_interlaced(void **state)
 {
-	struct io_info in = { 29, 19, 3, 16, 0, IO_FORMAT_PNG, 0 }, out;
+	struct io_info in = { 29, 19, 3, 16, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
 	const char *p = fx_path("il.png");
 	uint8_t *img = make_image(&in, 0), *back;
 	tp_status s;
@@ -619,7 +619,7 @@ static void test_io_png_exif_orientation(void **state)
 	(void)state;
 	for (int le = 0; le <= 1; le++)
 		for (int o = 2; o <= 6; o += 4) {
-			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0 }, out;
+			struct io_info in = { 7, 5, 2, 16, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
 			uint8_t exif[64];
 			struct io_meta m = { NULL, 0, exif, make_exif(exif, le, o), NULL, 0, 0, 0, 0,
 					     0, NULL, NULL, NULL };
@@ -690,7 +690,7 @@ static uint8_t *make_icc(size_t n, const char *space)
 
 static void check_icc_chain(enum io_format fmt, const char *a, const char *b, size_t icc_len)
 {
-	struct io_info in = { 16, 8, 3, 8, 0, fmt, 0 };
+	struct io_info in = { 16, 8, 3, 8, 0, fmt, 0, IO_SAMPLE_UINT };
 	uint8_t *icc = make_icc(icc_len, "RGB ");
 	static const char *const keys[] = { "Software", "Description" };
 	static const char *const vals[] = { "tilepaint-test", "a test image" };
@@ -802,7 +802,7 @@ static int check_zlib_stream(const char *p, size_t expect, int *meta_before_idat
 
 static void png_parallel_case(uint32_t w, uint32_t h, uint32_t ch, uint32_t bits, int level)
 {
-	struct io_info in = { w, h, ch, bits, ch == 2 || ch == 4, IO_FORMAT_PNG, 0 }, out;
+	struct io_info in = { w, h, ch, bits, ch == 2 || ch == 4, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
 	size_t rb = (size_t)w * ch * (bits / 8), n1, nk;
 	uint8_t *img = malloc(rb * h), *pix, *b1, *bk;
 	static const uint32_t threads[] = { 1, 2, 4 };
@@ -906,7 +906,7 @@ static tp_status read_all(const char *p)
 
 static void test_io_truncated(void **state)
 {
-	struct io_info in = { 64, 64, 3, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info in = { 64, 64, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *img;
 	(void)state;
 	/* noise so the compressed data is large */
@@ -1028,7 +1028,7 @@ static void test_io_limits(void **state)
 	const char *p = fx_path("wide.tif");
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
-	struct io_info big = { 1048577, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info big = { 1048577, 1, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	TIFF *t = TIFFOpen(p, "w");
 	uint8_t row[16] = { 0 };
 	(void)state;
@@ -1049,7 +1049,7 @@ static void test_io_limits(void **state)
 
 static void test_io_read_past_end(void **state)
 {
-	struct io_info in = { 4, 3, 1, 8, 0, IO_FORMAT_PNG, 0 };
+	struct io_info in = { 4, 3, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, 0), buf[16];
 	struct io_reader *r;
 	(void)state;
@@ -1066,10 +1066,10 @@ static void test_io_read_past_end(void **state)
 
 static void test_io_row_to_binary(void **state)
 {
-	struct io_info g8 = { 4, 1, 1, 8, 0, IO_FORMAT_PNG, 0 };
-	struct io_info ga8 = { 3, 1, 2, 8, 1, IO_FORMAT_PNG, 0 };
-	struct io_info rgb8 = { 5, 1, 3, 8, 0, IO_FORMAT_PNG, 0 };
-	struct io_info rgba16 = { 3, 1, 4, 16, 1, IO_FORMAT_PNG, 0 };
+	struct io_info g8 = { 4, 1, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info ga8 = { 3, 1, 2, 8, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgb8 = { 5, 1, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgba16 = { 3, 1, 4, 16, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 	uint8_t g[4] = { 0, 1, 255, 0 }, ga[6] = { 0, 255, 7, 0, 0, 0 };
 	/* (R*19595 + G*38470 + B*7471 + 32768) >> 16: (1,0,0) -> 0, (2,0,0) -> 1,
 	 * (0,1,0) -> 1, (0,0,4) -> 0, (0,0,5) -> 1 */
@@ -1087,12 +1087,50 @@ static void test_io_row_to_binary(void **state)
 	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 0 }), 3);
 }
 
+/* Holes above the threshold on the 8-bit scale; alpha multiplies the gray
+ * value; 16-bit values compared as v / 257 rounded; --mask-invert swaps. */
+static void test_io_row_to_mask(void **state)
+{
+	struct io_info g8 = { 6, 1, 1, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info ga8 = { 4, 1, 2, 8, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgb8 = { 2, 1, 3, 8, 0, IO_FORMAT_JPEG, 0, IO_SAMPLE_UINT };
+	struct io_info g16 = { 4, 1, 1, 16, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	struct io_info rgba16 = { 2, 1, 4, 16, 1, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	uint8_t g[6] = { 0, 1, 127, 128, 200, 255 };
+	/* gray 255 at alpha 0, 255 at 128 (-> 128), 200 at 160 (-> 125), 255 at 255 */
+	uint8_t ga[8] = { 255, 0, 255, 128, 200, 160, 255, 255 };
+	uint8_t rgb[6] = { 128, 128, 128, 255, 0, 0 };   /* gray 128, gray 76 */
+	/* 257 * 127 + 128 = 32767 is still 127 on 8 bits; 32768 rounds to 128 */
+	uint16_t g16v[4] = { 0, 32767, 32768, 65535 };
+	uint16_t rgba[8] = { 65535, 65535, 65535, 0, 65535, 65535, 65535, 65535 };
+	uint8_t out[8];
+	(void)state;
+	io_row_to_mask(&g8, g, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 0, 1, 1, 1 }), 6);
+	io_row_to_mask(&g8, g, out, 127, 1);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 1, 1, 0, 0, 0 }), 6);
+	io_row_to_mask(&g8, g, out, 0, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 1, 1, 1, 1 }), 6);
+	io_row_to_mask(&g8, g, out, 254, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 0, 0, 0, 1 }), 6);
+	io_row_to_mask(&ga8, ga, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1, 0, 1 }), 4);
+	io_row_to_mask(&rgb8, rgb, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 0 }), 2);
+	io_row_to_mask(&g16, g16v, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 0, 1, 1 }), 4);
+	io_row_to_mask(&rgba16, rgba, out, 127, 0);
+	assert_memory_equal(out, ((uint8_t[]){ 0, 1 }), 2);
+	io_row_to_mask(&rgba16, rgba, out, 127, 1);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 0 }), 2);
+}
+
 static void test_io_writer_unlink_on_abort(void **state)
 {
 	static const enum io_format fmts[] = { IO_FORMAT_PNG, IO_FORMAT_JPEG, IO_FORMAT_TIFF };
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
-		struct io_info in = { 8, 8, 3, 8, 0, fmts[i], 0 };
+		struct io_info in = { 8, 8, 3, 8, 0, fmts[i], 0, IO_SAMPLE_UINT };
 		uint8_t *img = make_image(&in, 0);
 		struct io_writer *w;
 		const char *p = fx_path("abort.img");
@@ -1109,7 +1147,7 @@ static void test_io_writer_unlink_on_abort(void **state)
 		free(img);
 	}
 	{
-		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0 };
+		struct io_info in = { 8, 8, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
 		struct io_writer *w = (struct io_writer *)1;
 		assert_int_equal(io_writer_open(fx_path("no/such/dir.png"), &in, NULL, NULL, &w),
 				 TP_ECREATE);
@@ -1140,7 +1178,7 @@ static void test_io_oom_loop(void **state)
 	(void)state;
 	for (size_t f = 0; f < 3; f++) {
 		struct io_info in = { 12, 9, 4 - (fmts[f] == IO_FORMAT_JPEG), 8, fmts[f] != IO_FORMAT_JPEG,
-				      fmts[f], 0 };
+				      fmts[f], 0, IO_SAMPLE_UINT };
 		uint8_t *img = make_image(&in, 0);
 		const char *p = fx_path(f == 0 ? "oom.png" : f == 1 ? "oom.jpg" : "oom.tif");
 		uint8_t icc[200];
@@ -1228,7 +1266,7 @@ struct tspec {
 
 static uint8_t *stored_image(const struct tspec *sp, size_t *rowb)
 {
-	struct io_info in = { sp->w, sp->h, sp->spp, sp->bps >= 8 ? sp->bps : 8, 0, IO_FORMAT_TIFF, 0 };
+	struct io_info in = { sp->w, sp->h, sp->spp, sp->bps >= 8 ? sp->bps : 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
 	uint8_t *img = make_image(&in, sp->comp == COMPRESSION_JPEG);
 	*rowb = ((size_t)sp->w * sp->spp * sp->bps + 7) / 8;
 	if (sp->bps < 8) { /* pack: sample v -> v >> (8 - bps) */
@@ -1443,7 +1481,7 @@ static void io_copy(const char *in, const char *out)
 {
 	struct io_reader *r = NULL;
 	struct io_writer *w = NULL;
-	struct io_write_opts o = { 0, 0, -1, NULL, NULL, 0, 0 };
+	struct io_write_opts o = { .png_level = -1 };
 	const struct io_info *ii;
 	uint8_t *row;
 	size_t rb;
@@ -1696,6 +1734,241 @@ static void test_io_tiff_layout_kept(void **state)
 		check_mirror(&specs[i]);
 }
 
+/* ---- one-band int16 / float32 (elevation models) ---- */
+
+/* A DEM-like sample at (x, y): a slope with the awkward values sprinkled in
+ * (NaN with a payload, -0.0, infinities, the extremes, 8848.5). */
+static void dem_sample(int fl, uint32_t x, uint32_t y, uint8_t *dst)
+{
+	uint32_t k = (x * 7 + y * 13) % 23;
+	if (!fl) {
+		int16_t v = (int16_t)((int32_t)x * 37 - (int32_t)y * 11 - 400);
+		if (k == 0)
+			v = -32768;
+		else if (k == 1)
+			v = 32767;
+		memcpy(dst, &v, 2);
+		return;
+	}
+	{
+		float v = 1000.25f + (float)x * 0.5f - (float)y * 1.75f;
+		uint32_t u;
+		switch (k) {
+		case 0: u = 0x7fc01234u; memcpy(&v, &u, 4); break;   /* NaN, payload 0x1234 */
+		case 1: u = 0xffa00001u; memcpy(&v, &u, 4); break;   /* negative signalling-ish NaN */
+		case 2: v = -0.0f; break;
+		case 3: v = 8848.5f; break;
+		case 4: v = -3.4028235e38f; break;
+		case 5: u = 0x7f800000u; memcpy(&v, &u, 4); break;   /* +inf */
+		case 6: v = 1e-42f; break;                            /* subnormal */
+		default: break;
+		}
+		memcpy(dst, &v, 4);
+	}
+}
+
+/* Write a one-band DEM TIFF with libtiff: int16 (fl 0) or float32 (fl 1),
+ * tiled 16x16 or strips of 5 rows, comp and predictor as given, the byte
+ * order msb, and a GDAL_NODATA tag when nodata is not NULL. */
+static void write_dem(const char *p, int fl, uint32_t w, uint32_t h, int tiled, uint16_t comp,
+		      uint16_t pred, int msb, const char *nodata)
+{
+	size_t bytes = fl ? 4 : 2;
+	TIFF *t;
+	test_geo_register();
+	t = TIFFOpen(p, msb ? "wb" : "wl");
+	assert_non_null(t);
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, fl ? 32 : 16);
+	TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, fl ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_INT);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, comp);
+	if (pred)
+		TIFFSetField(t, TIFFTAG_PREDICTOR, pred);
+	if (nodata)
+		TIFFSetField(t, 42113, nodata);
+	if (tiled) {
+		uint8_t tile[16 * 16 * 4];
+		TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+		TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+		for (uint32_t ty = 0; ty < h; ty += 16)
+			for (uint32_t tx = 0; tx < w; tx += 16) {
+				memset(tile, 0, sizeof tile);
+				for (uint32_t y = ty; y < ty + 16 && y < h; y++)
+					for (uint32_t x = tx; x < tx + 16 && x < w; x++)
+						dem_sample(fl, x, y, tile + ((y - ty) * 16 + (x - tx)) * bytes);
+				assert_true(TIFFWriteTile(t, tile, tx, ty, 0, 0) > 0);
+			}
+	} else {
+		uint8_t *row = malloc(w * bytes);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 5);
+		for (uint32_t y = 0; y < h; y++) {
+			for (uint32_t x = 0; x < w; x++)
+				dem_sample(fl, x, y, row + x * bytes);
+			assert_true(TIFFWriteScanline(t, row, y, 0) >= 0);
+		}
+		free(row);
+	}
+	TIFFClose(t);
+}
+
+/* Read a DEM through the io layer: sample format, bits and every sample's
+ * bits as written; then copy it and compare layout and stored samples with
+ * libtiff (predictor 2 / 3 and the byte order kept). */
+static void check_dem(int fl, int tiled, uint16_t comp, uint16_t pred, int msb)
+{
+	const char *a = fx_path("dem-in.tif"), *b = fx_path("dem-out.tif");
+	uint32_t w = 37, h = 29;
+	size_t bytes = fl ? 4 : 2;
+	struct io_reader *r = NULL;
+	const struct io_info *ii;
+	uint8_t *row = malloc(w * bytes), want[4];
+	struct tlayout la, lb;
+	TIFF *ta, *tb;
+	write_dem(a, fl, w, h, tiled, comp, pred, msb, fl ? "nan" : "-32768");
+	assert_int_equal(io_reader_open(a, &r), TP_OK);
+	ii = io_reader_info(r);
+	assert_int_equal(ii->sample, fl ? IO_SAMPLE_FLOAT : IO_SAMPLE_INT);
+	assert_int_equal(ii->bits, fl ? 32 : 16);
+	assert_int_equal(ii->channels, 1);
+	assert_string_equal(io_reader_nodata(r), fl ? "nan" : "-32768");
+	for (uint32_t y = 0; y < h; y++) {
+		assert_int_equal(io_reader_read_rows(r, row, w * bytes, 1), TP_OK);
+		for (uint32_t x = 0; x < w; x++) {
+			dem_sample(fl, x, y, want);
+			if (memcmp(row + x * bytes, want, bytes))
+				fail_msg("%s, %s, compression %u, predictor %u, %s: sample (%u, %u) "
+					 "differs", fl ? "float" : "int16", tiled ? "tiled" : "strips",
+					 comp, pred, msb ? "MM" : "II", x, y);
+		}
+	}
+	io_reader_close(r);
+	free(row);
+	io_copy(a, b);
+	ta = TIFFOpen(a, "r");
+	tb = TIFFOpen(b, "r");
+	assert_non_null(ta);
+	assert_non_null(tb);
+	get_layout(ta, &la);
+	get_layout(tb, &lb);
+	assert_int_equal(la.tiled, lb.tiled);
+	assert_int_equal(la.comp, lb.comp);
+	assert_int_equal(la.pred, lb.pred);
+	assert_int_equal(lb.pred, pred ? pred : 0);
+	assert_int_equal(la.sfmt, lb.sfmt);
+	assert_int_equal(la.bps, lb.bps);
+	assert_int_equal(la.msb, lb.msb);
+	same_stored_pixels(ta, tb);
+	TIFFClose(ta);
+	TIFFClose(tb);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_io_dem_roundtrip(void **state)
+{
+	(void)state;
+	for (int fl = 0; fl <= 1; fl++) {
+		uint16_t pred = fl ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL;
+		check_dem(fl, 1, COMPRESSION_ADOBE_DEFLATE, pred, 0);
+		check_dem(fl, 0, COMPRESSION_ADOBE_DEFLATE, pred, 0);
+		check_dem(fl, 1, COMPRESSION_LZW, fl ? 0 : pred, 1);
+		check_dem(fl, 0, COMPRESSION_ZSTD, fl ? 0 : pred, 1);   /* MM: see dem_refused */
+		check_dem(fl, 0, COMPRESSION_NONE, 0, 0);
+		check_dem(fl, 1, COMPRESSION_PACKBITS, 0, 1);
+	}
+}
+
+/* Sample formats and layouts not taken are refused naming the format; PNG
+ * and JPEG writers refuse signed and float samples rather than truncate. */
+static void test_io_dem_refused(void **state)
+{
+	const char *p = fx_path("bad-dem.tif");
+	struct io_reader *r = NULL;
+	struct io_writer *w = NULL;
+	struct io_info fi = { 8, 8, 1, 32, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_FLOAT };
+	static const struct { uint16_t sfmt, bps, spp; const char *says; } bad[] = {
+		{ SAMPLEFORMAT_INT, 32, 1, "signed integer sample of 32 bits" },
+		{ SAMPLEFORMAT_IEEEFP, 64, 1, "floating-point sample of 64 bits" },
+		{ SAMPLEFORMAT_IEEEFP, 32, 3, "3 floating-point samples of 32 bits" },
+		{ SAMPLEFORMAT_UINT, 32, 1, "unsigned 32-bit integers not supported" },
+		{ SAMPLEFORMAT_COMPLEXIEEEFP, 32, 1, "complex float" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		TIFF *t = TIFFOpen(p, "w");
+		uint8_t row[8 * 3 * 8] = { 0 };
+		TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
+		TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+		TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bad[i].spp);
+		TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bad[i].bps);
+		TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, bad[i].sfmt);
+		TIFFSetField(t, TIFFTAG_PHOTOMETRIC, bad[i].spp == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+		TIFFWriteScanline(t, row, 0, 0);
+		TIFFClose(t);
+		assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
+		assert_non_null(strstr(tp_errmsg(), p));
+		if (!strstr(tp_errmsg(), bad[i].says))
+			fail_msg("'%s' lacks '%s'", tp_errmsg(), bad[i].says);
+	}
+	/* big-endian floats with predictor 3: libtiff 4.5 reads them byte-swapped */
+	write_dem(p, 1, 16, 16, 0, COMPRESSION_ADOBE_DEFLATE, PREDICTOR_FLOATINGPOINT, 1, NULL);
+	assert_int_equal(io_reader_open(p, &r), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), "big-endian floats with the floating-point predictor"));
+	assert_int_equal(io_writer_open(fx_path("f.png"), &fi, NULL, NULL, &w), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "png cannot hold 32-bit float samples"));
+	fi.format = IO_FORMAT_JPEG;
+	fi.sample = IO_SAMPLE_INT;
+	fi.bits = 16;
+	assert_int_equal(io_writer_open(fx_path("f.jpg"), &fi, NULL, NULL, &w), TP_EUSAGE);
+	assert_non_null(strstr(tp_errmsg(), "signed 16-bit"));
+	unlink(p);
+}
+
+/* GDAL_NODATA as GDAL reads it, and the rows of holes it makes. */
+static void test_io_nodata(void **state)
+{
+	struct io_info f = { 6, 1, 1, 32, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_FLOAT };
+	struct io_info i16 = { 4, 1, 1, 16, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_INT };
+	struct io_info u8 = { 4, 1, 1, 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
+	float fr[6] = { -9999.0f, 0.0f, -0.0f, 1.5f, 0, -9999.0f };
+	int16_t ir[4] = { -32768, 0, 32767, -32768 };
+	uint8_t ur[4] = { 0, 255, 0, 7 }, m[6];
+	double v;
+	uint32_t nan_bits = 0x7fc00042u;
+	(void)state;
+	memcpy(&fr[4], &nan_bits, 4);
+	assert_int_equal(io_nodata_parse(&f, "-9999", &v), 0);
+	assert_true(v == -9999.0);
+	assert_int_equal(io_nodata_parse(&f, " -9999.0 \n", &v), 0);
+	assert_int_equal(io_nodata_parse(&f, "nan", &v), 0);
+	assert_true(v != v);
+	assert_int_equal(io_nodata_parse(&f, "-3.4028234663852886e+38", &v), 0);
+	assert_true(v == (double)-3.4028235e38f);
+	assert_int_equal(io_nodata_parse(&f, "", &v), -1);
+	assert_int_equal(io_nodata_parse(&f, "none", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "-32768", &v), 0);
+	assert_int_equal(io_nodata_parse(&i16, "-32769", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "1.5", &v), -1);
+	assert_int_equal(io_nodata_parse(&i16, "nan", &v), -1);
+	assert_int_equal(io_nodata_parse(&u8, "256", &v), -1);
+	assert_int_equal(io_nodata_parse(&u8, "0", &v), 0);
+	io_row_nodata(&f, fr, -9999.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 0, 1, 1 }), 6);   /* NaN is always a hole */
+	io_row_nodata(&f, fr, 0.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 0, 1, 1, 0, 1, 0 }), 6);   /* -0.0 == 0.0 */
+	io_row_nodata(&i16, ir, -32768.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 1 }), 4);
+	io_row_nodata(&u8, ur, 0.0, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 1, 0 }), 4);
+	/* a float mask: nonzero (NaN too) is masked */
+	io_row_to_binary(&f, fr, m);
+	assert_memory_equal(m, ((uint8_t[]){ 1, 0, 0, 1, 1, 1 }), 6);
+}
+
 /* stderr of f() into buf (NUL-terminated). */
 static void capture_stderr(void (*f)(void *), void *arg, char *buf, size_t n)
 {
@@ -1845,12 +2118,16 @@ int main(void)
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_read_past_end),
 		cmocka_unit_test(test_io_row_to_binary),
+		cmocka_unit_test(test_io_row_to_mask),
 		cmocka_unit_test(test_io_writer_unlink_on_abort),
 		cmocka_unit_test(test_io_sniff_and_names),
 		cmocka_unit_test(test_io_oom_loop),
 		cmocka_unit_test(test_io_tiff_tags_kept),
 		cmocka_unit_test(test_io_tiff_layout_kept),
 		cmocka_unit_test(test_io_tiff_tags_bad),
+		cmocka_unit_test(test_io_dem_roundtrip),
+		cmocka_unit_test(test_io_dem_refused),
+		cmocka_unit_test(test_io_nodata),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }

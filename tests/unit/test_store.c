@@ -2,8 +2,8 @@
  * test_store.c - unit tests of the SQLite job store (store/), each in a fresh
  * directory (fx_store_setup): schema, job sync, claims and leases across two
  * connections, lease fencing (takeover, same-owner reclaim, reset by sync),
- * fenced publish, tile plan/results, timings, queries, bad files, the v1 -> v2
- * migration, and an OOM loop over our own allocations.
+ * fenced publish, tile plan/results, timings, queries, runs in the record, bad
+ * files, the v1 and v3 migrations, and an OOM loop over our own allocations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1126,7 +1126,7 @@ static void test_store_migrate_v1(void **state)
 	s = fx_store_open(f->db);
 	assert_int_equal(store_integrity_check(s), TP_OK);
 	raw_query(f->db, "SELECT value FROM meta WHERE key = 'schema_version'", raw_val_cb, ver);
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 	raw_query(f->db, "PRAGMA table_info(jobs)", raw_col_cb, cols);
 	assert_non_null(strstr(cols, "failed_input,"));
 	assert_non_null(strstr(cols, "lease_gen,"));
@@ -1174,6 +1174,226 @@ static void test_store_migrate_v1(void **state)
 	assert_int_equal(store_open(f->db, 1, &s), TP_OK);
 	j = find_ok(s, "out/a.tif");
 	assert_int_equal(j.state, STORE_JOB_DONE);
+	store_close(s);
+}
+
+
+/* What store_runs_each gave (the first run) and how many. */
+struct run_seen { int n; int64_t id, threads, discovered, unknown, images, done, inpainted;
+		  double started, finished, mp; char engine[32], options[128], host[32]; };
+
+static int run_cb(void *ctx, const struct store_run_row *w)
+{
+	struct run_seen *v = ctx;
+	if (v->n++ == 0) {
+		v->id = w->id;
+		v->threads = w->threads;
+		v->discovered = w->discovered;
+		v->unknown = w->unknown;
+		v->images = w->n.images;
+		v->done = w->n.done;
+		v->inpainted = w->n.inpainted;
+		v->started = w->started;
+		v->finished = w->finished;
+		v->mp = w->n.megapixels;
+		snprintf(v->engine, sizeof v->engine, "%s", w->engine);
+		snprintf(v->options, sizeof v->options, "%s", w->options);
+		snprintf(v->host, sizeof v->host, "%s", w->host);
+	}
+	return 0;
+}
+
+struct jobrun_seen { int n; int64_t id[4]; double wall[4], worker[4], started[4], finished[4];
+		     int64_t width[4], height[4]; char mask[4][32]; };
+
+static int jobrun_cb(void *ctx, const struct store_job_row *r)
+{
+	struct jobrun_seen *v = ctx;
+	if (v->n < 4) {
+		v->id[v->n] = r->id;
+		v->wall[v->n] = r->wall_ms;
+		v->worker[v->n] = r->worker_ms;
+		v->started[v->n] = r->started;
+		v->finished[v->n] = r->finished;
+		v->width[v->n] = r->width;
+		v->height[v->n] = r->height;
+		snprintf(v->mask[v->n], sizeof v->mask[0], "%s", r->mask);
+	}
+	v->n++;
+	return 0;
+}
+
+struct tile_seen { int n; int state[4]; double ms[4]; };
+
+static int tile_cb(void *ctx, const struct store_tile_row *t)
+{
+	struct tile_seen *v = ctx;
+	if (v->n < 4) {
+		v->state[v->n] = t->state;
+		v->ms[v->n] = t->engine_ms;
+	}
+	v->n++;
+	return 0;
+}
+
+/* A run records what it is and how far it got; each image's attempt has
+ * its wall time; jobs, stages and tiles can be read per run. */
+static void test_store_runs_recorded(void **state)
+{
+	struct fx_store_dir *f = *state;
+	struct store *s = fx_store_open(f->db);
+	int64_t r1 = 0, r2 = 0, a = add_job(s, &spec_a), b;
+	const struct store_job_spec sb = { "in/b.tif", NULL, "out/b.tif", "isig-b", "", "opt-1", "", "" };
+	struct store_run_info info = { "telea", "engine=telea tile=64", "abc", "", 2, 5, 4 };
+	struct store_run_counts c = { .images = 2, .done = 1, .inpainted = 3, .megapixels = 0.5 };
+	struct store_tile_rec t[2] = { { 0, 0, 8, 8, 0 }, { 8, 0, 8, 6, 1 } };
+	struct run_seen v;
+	struct jobrun_seen jv;
+	struct tile_seen tv;
+	struct stage_seen sv;
+	struct store_lease l;
+
+	b = add_job(s, &sb);
+	assert_int_equal(store_run_begin(s, "tilepaint run x", "hostA", 42, &r1), TP_OK);
+	assert_int_equal(store_run_describe(s, r1, &info), TP_OK);
+	l = claim_ok(s, a, "hostA:42:1", 100, 60);
+	assert_int_equal(store_run_job_begin(s, r1, a), TP_OK);
+	assert_int_equal(store_tiles_plan(s, &l, t, 2), TP_OK);
+	assert_int_equal(store_tile_put(s, &l, 0, "r", 1, 7.5), TP_OK);
+	assert_int_equal(store_timing_add(s, r1, a, "inference", 1, 7.5), TP_OK);
+	assert_int_equal(store_job_done(s, &l, "sig", NULL, NULL), TP_OK);
+	assert_int_equal(store_run_job_end(s, r1, a, STORE_JOB_DONE, 12.25), TP_OK);
+	assert_int_equal(store_run_progress(s, r1, &c), TP_OK);
+	assert_int_equal(store_run_end(s, r1, 0), TP_OK);
+	/* a second run works on b only */
+	assert_int_equal(store_run_begin(s, "tilepaint run y", "hostA", 43, &r2), TP_OK);
+	assert_int_equal(store_run_job_begin(s, r2, b), TP_OK);
+	assert_int_equal(store_timing_add(s, r2, b, "decode", 1, 2.0), TP_OK);
+
+	memset(&v, 0, sizeof v);
+	assert_int_equal(store_runs_each(s, 0, run_cb, &v), TP_OK);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.id, r1);
+	assert_string_equal(v.engine, "telea");
+	assert_string_equal(v.options, "engine=telea tile=64");
+	assert_string_equal(v.host, "hostA");
+	assert_int_equal(v.threads, 2);
+	assert_int_equal(v.discovered, 5);
+	assert_int_equal(v.unknown, 4);
+	assert_int_equal(v.images, 2);
+	assert_int_equal(v.done, 1);
+	assert_int_equal(v.inpainted, 3);
+	assert_true(v.mp == 0.5);
+	assert_true(v.started > 1e9 && v.finished >= v.started);
+	memset(&v, 0, sizeof v);
+	assert_int_equal(store_runs_each(s, r2, run_cb, &v), TP_OK);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.id, r2);
+	assert_true(v.finished == 0);
+
+	/* every job; then run 1's and run 2's */
+	memset(&jv, 0, sizeof jv);
+	assert_int_equal(store_jobs_each_run(s, 0, jobrun_cb, &jv), TP_OK);
+	assert_int_equal(jv.n, 2);
+	assert_true(jv.wall[0] == 12.25);
+	assert_true(jv.worker[0] == 7.5);
+	assert_int_equal(jv.width[0], 16);
+	assert_int_equal(jv.height[0], 8);
+	assert_string_equal(jv.mask[0], "masks/a.png");
+	assert_true(jv.finished[0] >= jv.started[0] && jv.started[0] > 1e9);
+	assert_true(jv.finished[1] == 0);      /* b's attempt has not ended */
+	memset(&jv, 0, sizeof jv);
+	assert_int_equal(store_jobs_each_run(s, r2, jobrun_cb, &jv), TP_OK);
+	assert_int_equal(jv.n, 1);
+	assert_int_equal(jv.id[0], b);
+	assert_true(jv.worker[0] == 2.0);
+
+	memset(&sv, 0, sizeof sv);
+	assert_int_equal(store_stages_each_run(s, r1, -1, stage_cb, &sv), TP_OK);
+	assert_int_equal(sv.n, 1);
+	assert_string_equal(sv.name[0], "inference");
+	memset(&sv, 0, sizeof sv);
+	assert_int_equal(store_stages_each_run(s, 0, -1, stage_cb, &sv), TP_OK);
+	assert_int_equal(sv.n, 2);
+
+	memset(&tv, 0, sizeof tv);
+	assert_int_equal(store_tiles_each(s, a, tile_cb, &tv), TP_OK);
+	assert_int_equal(tv.n, 2);
+	assert_int_equal(tv.state[0], STORE_TILE_DONE);
+	assert_true(tv.ms[0] == 7.5);
+	assert_int_equal(tv.state[1], STORE_TILE_SKIPPED);
+	assert_true(tv.ms[1] == -1);
+
+	/* forgetting a job drops its attempts too */
+	{
+		int64_t removed = 0;
+		assert_int_equal(store_forget(s, "in/a.tif", &removed), TP_OK);
+		assert_int_equal(removed, 1);
+		memset(&jv, 0, sizeof jv);
+		assert_int_equal(store_jobs_each_run(s, r1, jobrun_cb, &jv), TP_OK);
+		assert_int_equal(jv.n, 0);
+	}
+	store_close(s);
+}
+
+/* A store made by a schema-3 tilepaint (runs without the new columns, no
+ * run_jobs) is migrated in place: its runs read with empty engine/options
+ * and zero counts, its jobs and timings are kept, and new runs record all. */
+static void test_store_migrate_v3(void **state)
+{
+	struct fx_store_dir *f = *state;
+	struct store *s = NULL;
+	char ver[64] = "";
+	struct run_seen v;
+	struct jobrun_seen jv;
+	int64_t run = 0;
+	struct store_run_info info = { "patch", "engine=patch", "h", "1/2", 4, 3, 3 };
+
+	raw_sql(f->db, schema_v1);
+	raw_sql(f->db,
+		"ALTER TABLE jobs ADD COLUMN lease_gen INTEGER NOT NULL DEFAULT 0;"
+		"ALTER TABLE jobs ADD COLUMN input_stat TEXT NOT NULL DEFAULT '';"
+		"ALTER TABLE jobs ADD COLUMN mask_stat TEXT NOT NULL DEFAULT '';"
+		"ALTER TABLE jobs ADD COLUMN output_stat TEXT NOT NULL DEFAULT '';"
+		"ALTER TABLE jobs ADD COLUMN failed_input INTEGER NOT NULL DEFAULT 0;"
+		"INSERT INTO meta(key, value) VALUES('schema_version', '3');"
+		"INSERT INTO runs(id, started, ended, argv, host, pid, exit_status)"
+		" VALUES(1, 1000, 1010, 'tilepaint run in -o out', 'old', 7, 0);"
+		"INSERT INTO jobs(id, input, mask, output, input_sig, mask_sig, options_hash,"
+		" state, attempts, output_sig, created, updated) VALUES(1, 'in/a.tif',"
+		" 'masks/a.png', 'out/a.tif', 'isig-a', 'msig-a', 'opt-1', 2, 1, 'osig-a', 5, 6);"
+		"INSERT INTO timings(run_id, job_id, stage, count, ms) VALUES(1, 1, 'decode', 1, 4.0);");
+
+	assert_int_equal(store_open(f->db, 1, &s), TP_EFORMAT);   /* readonly: not upgraded */
+	s = fx_store_open(f->db);
+	assert_int_equal(store_integrity_check(s), TP_OK);
+	raw_query(f->db, "SELECT value FROM meta WHERE key = 'schema_version'", raw_val_cb, ver);
+	assert_string_equal(ver, "4");
+	memset(&v, 0, sizeof v);
+	assert_int_equal(store_runs_each(s, 0, run_cb, &v), TP_OK);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.host, "old");
+	assert_string_equal(v.engine, "");
+	assert_int_equal(v.images, 0);
+	assert_true(v.started == 1000 && v.finished == 1010);
+	memset(&jv, 0, sizeof jv);
+	assert_int_equal(store_jobs_each_run(s, 1, jobrun_cb, &jv), TP_OK);
+	assert_int_equal(jv.n, 1);                 /* through its timing */
+	assert_true(jv.worker[0] == 4.0);
+	assert_true(jv.wall[0] == 0);              /* not recorded before schema 4 */
+	assert_int_equal(find_ok(s, "out/a.tif").state, STORE_JOB_DONE);
+
+	assert_int_equal(store_run_begin(s, "tilepaint run in -o out", "new", 8, &run), TP_OK);
+	assert_int_equal(run, 2);
+	assert_int_equal(store_run_describe(s, run, &info), TP_OK);
+	assert_int_equal(store_run_job_begin(s, run, 1), TP_OK);
+	assert_int_equal(store_run_job_end(s, run, 1, STORE_JOB_DONE, 5.0), TP_OK);
+	memset(&v, 0, sizeof v);
+	assert_int_equal(store_runs_each(s, run, run_cb, &v), TP_OK);
+	assert_string_equal(v.engine, "patch");
+	assert_int_equal(v.threads, 4);
+	store_close(s);
+	assert_int_equal(store_open(f->db, 1, &s), TP_OK);
 	store_close(s);
 }
 
@@ -1400,6 +1620,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_fail_unfenced, fx_store_setup, fx_store_teardown),
 		cmocka_unit_test_setup_teardown(test_store_find_and_output_stat, fx_store_setup, fx_store_teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrate_v1, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_migrate_v3, fx_store_setup, fx_store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_runs_recorded, fx_store_setup, fx_store_teardown),
 		cmocka_unit_test_setup_teardown(test_store_busy_is_ebusy, fx_store_setup, fx_store_teardown),
 		cmocka_unit_test_setup_teardown(test_store_readonly_while_writing, fx_store_setup, fx_store_teardown),
 		cmocka_unit_test_setup_teardown(test_store_claim_race, fx_store_setup, fx_store_teardown),

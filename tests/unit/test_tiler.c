@@ -478,7 +478,7 @@ static void test_band_round_trip(void **state)
 	for (uint32_t ch = 1; ch <= 4; ch++)
 	for (int alpha = 0; alpha <= (ch > 1); alpha++)
 	for (int mode = 0; mode <= 1; mode++) {
-		struct tp_pixfmt fmt = { ch, bits, alpha };
+		struct tp_pixfmt fmt = { ch, bits, alpha, TP_SAMPLE_UINT, 0, 0 };
 		band_round_trip(23, 17, fmt, 8, 3, mode);
 		band_round_trip(9, 30, fmt, 4, 2, mode);
 		band_round_trip(5, 3, fmt, 16, 4, mode);
@@ -559,28 +559,126 @@ static void test_band_loop(void **state)
 	for (uint32_t h = 1; h <= 37; h += 6)
 	for (uint32_t tile = 3; tile <= 12; tile += 3)
 	for (uint32_t ov = 0; ov <= 4; ov += 2) {
-		struct tp_pixfmt f8 = { 4, 8, 1 }, f16 = { 3, 16, 0 };
+		struct tp_pixfmt f8 = { 4, 8, 1, TP_SAMPLE_UINT, 0, 0 }, f16 = { 3, 16, 0, TP_SAMPLE_UINT, 0, 0 };
 		band_loop(w, h, tile, ov, 1 + (tile % 2), (w + h) % 2 ? f8 : f16);
 	}
 	for (uint32_t w = 60; w <= 300; w += 61)
-		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1 });
+		band_loop(w, 50, 24, 5, 8, (struct tp_pixfmt){ 2, 16, 1, TP_SAMPLE_UINT, 0, 0 });
+}
+
+/*
+ * Signed and float bands: engines see (v - lo) / (hi - lo), non-finite known
+ * samples as 0; masked samples come back as lo + f * (hi - lo) (rounded and
+ * clamped to int16 for INT), unmasked ones bit for bit (NaN payloads, -0.0,
+ * infinities, values outside the range).
+ */
+static void test_band_measured(void **state)
+{
+	enum { W = 7, H = 2 };
+	uint32_t nan_bits = 0x7fc0abcdu, u;
+	float fsrc[H][W] = { { -500.0f, 8848.5f, 0.0f, -0.0f, 100.0f, 0.0f, 2000.0f },
+			     { 1e30f, 4.25f, -32768.0f, 9000.0f, 1.0f, 2.0f, 3.0f } };
+	int16_t isrc[H][W] = { { -32768, 32767, 0, -1, 100, 0, 2000 },
+			       { -500, 4, 9000, 1, 2, 3, 4 } };
+	uint8_t mask[H][W] = { { 0, 0, 1, 0, 0, 1, 0 }, { 0, 1, 0, 0, 0, 0, 1 } };
+	struct tiler_plan *plan = plan_make(W, H, 16, 0, 1);
+	float pix[W * H], fill[W * H];
+	uint8_t tm[W * H];
+	(void)state;
+	memcpy(&fsrc[0][4], &nan_bits, 4);   /* a known NaN with a payload */
+	for (int fl = 0; fl <= 1; fl++) {
+		struct tp_pixfmt fmt = { 1, fl ? 32 : 16, 0, fl ? TP_SAMPLE_FLOAT : TP_SAMPLE_INT,
+					 -500.0, 9000.0 };
+		const uint8_t *src = fl ? (const uint8_t *)fsrc : (const uint8_t *)isrc;
+		size_t rb = (size_t)W * (fl ? 4 : 2);
+		struct tiler_band *b = NULL;
+		assert_true(tp_pixfmt_ok(fmt));
+		assert_int_equal(tiler_band_new(W, fmt, H, &b), TP_OK);
+		for (int y = 0; y < H; y++)
+			assert_int_equal(tiler_band_push(b, src + y * rb, mask[y]), TP_OK);
+		tiler_band_tile_get(b, plan->tiles[0].r, pix, tm);
+		assert_memory_equal(tm, mask, sizeof tm);
+		for (int i = 0; i < W * H; i++) {
+			double v = fl ? (double)fsrc[i / W][i % W] : (double)isrc[i / W][i % W];
+			if (mask[i / W][i % W])
+				continue;
+			assert_true(pix[i] == (v != v ? 0.0f : (float)((v + 500.0) / 9500.0)));
+		}
+		if (fl)
+			assert_true(pix[0] == 0.0f && pix[W + 3] == 1.0f && pix[4] == 0.0f);   /* NaN: lo */
+		/* fills: 0.25, 0.5 and 1.0 of the range */
+		fill[2] = 0.25f;
+		fill[5] = 0.5f;
+		fill[W + 1] = 1.0f;
+		fill[W + 6] = 0.123f;
+		plan->tiles[0].masked = 4;
+		tiler_band_tile_add(b, plan, &plan->tiles[0], fill);
+		for (int y = 0; y < H; y++) {
+			const uint8_t *row = tiler_band_emit_row(b);
+			for (int x = 0; x < W; x++) {
+				double want = -500.0 + (double)fill[y * W + x] * 9500.0;
+				if (!mask[y][x]) {
+					assert_memory_equal(row + x * (fl ? 4 : 2), src + y * rb + x * (fl ? 4 : 2),
+							    fl ? 4 : 2);
+				} else if (fl) {
+					float got;
+					memcpy(&got, row + x * 4, 4);
+					assert_true(got == (float)want);
+				} else {
+					int16_t got;
+					memcpy(&got, row + x * 2, 2);
+					assert_int_equal(got, (int16_t)floor(want + 0.5 > 32767 ? 32767 : want + 0.5));
+				}
+			}
+		}
+		tiler_band_free(b);
+	}
+	memcpy(&u, &fsrc[0][4], 4);
+	assert_true(u == nan_bits);
+	/* layouts refused: a range of nothing, several channels, wrong bits */
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, 5.0, 5.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 3, 32, 0, TP_SAMPLE_FLOAT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 16, 0, TP_SAMPLE_FLOAT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_INT, 0.0, 1.0 }));
+	assert_false(tp_pixfmt_ok((struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, -HUGE_VAL, 1.0 }));
+	tiler_plan_free(plan);
+}
+
+/* The coarse image of a float layout: cell means in range units. */
+static void test_coarse_measured(void **state)
+{
+	float src[2][4] = { { 100.0f, 300.0f, -50.0f, -50.0f }, { 200.0f, 0.0f, -50.0f, 1e9f } };
+	uint8_t m[2][4] = { { 0, 0, 0, 0 }, { 0, 0, 0, 1 } };
+	struct tiler_coarse *c = NULL;
+	(void)state;
+	assert_int_equal(tiler_coarse_new(4, 2, (struct tp_pixfmt){ 1, 32, 0, TP_SAMPLE_FLOAT, 0, 1 },
+					  2, 2, &c), TP_OK);
+	tiler_coarse_set_range(c, -100.0, 300.0);
+	for (uint32_t y = 0; y < 2; y++)
+		tiler_coarse_mask_row(c, y, m[y]);
+	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
+	for (uint32_t y = 0; y < 2; y++)
+		tiler_coarse_image_row(c, y, src[y], m[y]);
+	assert_true(fabsf(c->img[0] - (float)((150.0 + 100.0) / 400.0)) < 1e-6f);
+	assert_true(fabsf(c->img[1] - (float)((-50.0 + 100.0) / 400.0)) < 1e-6f);   /* 1e9 masked */
+	tiler_coarse_free(c);
 }
 
 static void test_band_errors(void **state)
 {
 	struct tiler_band *b = (void *)state;
 	(void)state;
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 1 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 1, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
 	assert_null(b);
 	assert_non_null(strstr(tp_errmsg(), "band: unsupported layout"));
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 5, 8, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 12, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(0, (struct tp_pixfmt){ 3, 8, 0 }, 4, &b), TP_EUSAGE);
-	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 8, 0 }, 0, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 5, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 12, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(0, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 4, &b), TP_EUSAGE);
+	assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 0, &b), TP_EUSAGE);
 	/* A failed accumulator allocation leaves the band as it was. */
 	{
 		uint8_t src[10] = { 0 }, m[10] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
-		assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 0 }, 2, &b), TP_OK);
+		assert_int_equal(tiler_band_new(10, (struct tp_pixfmt){ 1, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 2, &b), TP_OK);
 		tp_alloc_fail_at(0);
 		assert_int_equal(tiler_band_push(b, src, m), TP_ENOMEM);
 		tp_alloc_fail_at(-1);
@@ -605,7 +703,7 @@ static void test_coarse_random(void **state)
 		uint32_t W = 1 + fx_rng_below(70), H = 1 + fx_rng_below(70);
 		uint32_t max_side = 1 + fx_rng_below(40), minf = 1 + fx_rng_below(3);
 		uint32_t ch = 1 + fx_rng_below(4), bits = fx_rng_below(2) ? 16 : 8;
-		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && fx_rng_below(2) };
+		struct tp_pixfmt fmt = { ch, bits, ch >= 2 && fx_rng_below(2), TP_SAMPLE_UINT, 0, 0 };
 		uint32_t color = tp_pixfmt_color(fmt), side = W > H ? W : H, f;
 		size_t rb = tp_pixfmt_row_bytes(fmt, W);
 		uint8_t *img = malloc(rb * H), *mask = malloc((size_t)W * H);
@@ -664,7 +762,7 @@ static void test_coarse_random(void **state)
 static void test_coarse_resample(void **state)
 {
 	struct tiler_coarse *c = NULL;
-	struct tp_pixfmt fmt = { 3, 8, 0 };
+	struct tp_pixfmt fmt = { 3, 8, 0, TP_SAMPLE_UINT, 0, 0 };
 	float out[40 * 30 * 3];
 	(void)state;
 	/* 40 x 30 image, factor 4: 10 x 8 cells (the last row of cells 2 px high) */
@@ -700,7 +798,7 @@ static void test_coarse_resample(void **state)
 	}
 	tiler_coarse_free(c);
 	/* one cell: everything is that cell */
-	assert_int_equal(tiler_coarse_new(3, 2, (struct tp_pixfmt){ 1, 16, 0 }, 100, 4, &c), TP_OK);
+	assert_int_equal(tiler_coarse_new(3, 2, (struct tp_pixfmt){ 1, 16, 0, TP_SAMPLE_UINT, 0, 0 }, 100, 4, &c), TP_OK);
 	assert_int_equal(c->w, 1);
 	assert_int_equal(c->h, 1);
 	assert_int_equal(tiler_coarse_image_begin(c), TP_OK);
@@ -713,8 +811,8 @@ static void test_coarse_resample(void **state)
 	assert_int_equal(tiler_coarse_new(0, 5, fmt, 10, 1, &c), TP_EUSAGE);
 	assert_null(c);
 	assert_int_equal(tiler_coarse_new(5, 5, fmt, 0, 1, &c), TP_EUSAGE);
-	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 1, 8, 1 }, 10, 1, &c), TP_EUSAGE);
-	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 3, 12, 0 }, 10, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 1, 8, 1, TP_SAMPLE_UINT, 0, 0 }, 10, 1, &c), TP_EUSAGE);
+	assert_int_equal(tiler_coarse_new(5, 5, (struct tp_pixfmt){ 3, 12, 0, TP_SAMPLE_UINT, 0, 0 }, 10, 1, &c), TP_EUSAGE);
 	tiler_coarse_free(NULL);
 }
 
@@ -735,10 +833,10 @@ static void test_oom(void **state)
 			else if (which == 1)
 				st = tiler_plan_new(&p, (struct tiler_plan **)&obj);
 			else if (which == 2)
-				st = tiler_band_new(50, (struct tp_pixfmt){ 4, 16, 1 }, 20,
+				st = tiler_band_new(50, (struct tp_pixfmt){ 4, 16, 1, TP_SAMPLE_UINT, 0, 0 }, 20,
 						    (struct tiler_band **)&obj);
 			else {
-				st = tiler_coarse_new(50, 40, (struct tp_pixfmt){ 3, 8, 0 }, 20, 2,
+				st = tiler_coarse_new(50, 40, (struct tp_pixfmt){ 3, 8, 0, TP_SAMPLE_UINT, 0, 0 }, 20, 2,
 						      (struct tiler_coarse **)&obj);
 				if (st == TP_OK) {
 					st = tiler_coarse_image_begin(obj);
@@ -782,6 +880,8 @@ int main(void)
 		cmocka_unit_test(test_band_round_trip),
 		cmocka_unit_test(test_band_loop),
 		cmocka_unit_test(test_band_errors),
+		cmocka_unit_test(test_band_measured),
+		cmocka_unit_test(test_coarse_measured),
 		cmocka_unit_test(test_coarse_random),
 		cmocka_unit_test(test_coarse_resample),
 		cmocka_unit_test(test_oom),
