@@ -112,6 +112,8 @@ struct tiff_ctx {
 	uint32_t njobs, jhead, jcount;
 	struct tile_enc *enc;      /* one per worker (io_par_workers) */
 	uint32_t nenc;
+	int plain_tiles;           /* uncompressed, stored order = packed order: a tile's
+				    * bytes are its packed buffer, no encoder needed */
 };
 
 /* One tile on its way: packed by the caller, predicted and compressed by a
@@ -288,6 +290,12 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 
 	if (r->info.sample != IO_SAMPLE_UINT) {
 		/* one band of int16 or float32, native order (libtiff swapped it) */
+		memcpy(dst, planes[0], io_row_bytes(&r->info));
+		return;
+	}
+	if (c->nplanes == 1 && c->spp == och && c->bps == r->info.bits &&
+	    c->photometric != PHOTOMETRIC_PALETTE && c->photometric != PHOTOMETRIC_MINISWHITE) {
+		/* stored as delivered (the common 8/16-bit gray or RGB): one copy */
 		memcpy(dst, planes[0], io_row_bytes(&r->info));
 		return;
 	}
@@ -1159,7 +1167,7 @@ static void tile_work(struct io_par_item *it, uint32_t worker)
 	struct tile_enc *e = &c->enc[worker];
 	uint64_t off, n;
 	j->zerr = 0;
-	if (j->raw)
+	if (j->raw || c->plain_tiles)
 		return;
 	if (!e->h && !e->broken && !tile_enc_open(e, c))
 		e->broken = 1;
@@ -1224,6 +1232,9 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 		c->njobs = fit > 1 ? (uint32_t)fit : 1;
 	c->jobs = tp_calloc(c->njobs, sizeof *c->jobs);
 	c->nenc = io_par_workers(c->par);
+	c->plain_tiles = c->wl.compression == COMPRESSION_NONE &&
+			 c->wl.fillorder != FILLORDER_LSB2MSB &&
+			 (c->wl.bps <= 8 || (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) == !!c->wl.msb);
 	c->enc = tp_calloc(c->nenc, sizeof *c->enc);
 	if (!c->jobs || !c->enc)
 		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
@@ -1271,8 +1282,8 @@ TP_MUST_USE static tp_status tiff_jobs_retire(struct io_writer *w, struct tiff_c
 	}
 	if (j->zerr)
 		return tp_err(TP_EIO, "%s: encoding tile %u: %s", w->path, j->tile, j->msg);
-	p = j->out;
-	n = j->out_len;
+	p = c->plain_tiles ? j->buf : j->out;
+	n = c->plain_tiles ? c->block_size : j->out_len;
 	c->m.nerr = 0;
 	if (TIFFWriteRawTile(c->tif, j->tile, (void *)p, (tmsize_t)n) != (tmsize_t)n) {
 		w->sys_errno = c->m.err_errno;
