@@ -1002,7 +1002,6 @@ TP_MUST_USE static tp_status tiff_copy_raw_tile(struct io_writer *w, struct tiff
 		w->sys_errno = c->m.err_errno;
 		return tp_err(TP_EIO, "%s: writing tile %u: %s", w->path, t, tiff_msg(c));
 	}
-	c->raw_copied++;
 	*copied = 1;
 	return TP_OK;
 }
@@ -1554,6 +1553,8 @@ TP_MUST_USE static tp_status tiff_open_raw_source(struct io_writer *w, struct ti
 		return TP_OK;   /* gone or unreadable: encode every tile, as without */
 	TIFFGetField(c->rawsrc, TIFFTAG_COMPRESSION, &comp);
 	TIFFGetFieldDefaulted(c->rawsrc, TIFFTAG_PREDICTOR, &pred);
+	if (pred == 0)   /* no predictor: libtiff says 0 for codecs without one */
+		pred = PREDICTOR_NONE;
 	if (!TIFFIsTiled(c->rawsrc) || comp != a->compression ||
 	    (a->predictor > PREDICTOR_NONE ? a->predictor : PREDICTOR_NONE) != pred ||
 	    TIFFTileSize64(c->rawsrc) != c->block_size ||
