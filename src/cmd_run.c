@@ -37,7 +37,7 @@ static const char run_synopsis[] =
 "                       its own store DIR/.tilepaint-K-of-N.db unless --db is given\n"
 "  --jpeg-quality N     re-encode JPEG outputs whole at quality N (default: keep the\n"
 "                       input JPEG outside the mask; 95 for other inputs)\n"
-"  --png-level N        PNG zlib level 0-9 (default 6)\n"
+"  --png-level N        PNG zlib level 0-9 (default: run-length, see FORMATS)\n"
 "  --max-pixels N       refuse images of more than N pixels, from the header (250M, 4G)\n"
 "  --mem-limit SIZE     keep each job under SIZE of memory (512M, 4G): fewer workers,\n"
 "                       then smaller tiles (default: fewer workers only, under what is free)\n"

@@ -17,6 +17,7 @@
 #include "job_int.h"
 
 #include <string.h>
+#include <unistd.h>
 
 _Static_assert((int)TP_SAMPLE_INT == (int)IO_SAMPLE_INT &&
 	       (int)TP_SAMPLE_FLOAT == (int)IO_SAMPLE_FLOAT, "tiler and io name samples alike");
@@ -137,6 +138,8 @@ static void free_job(struct job *j)
 		io_writer_close(j->out);
 	else
 		io_writer_discard(j->out);   /* unlinks the temporary */
+	if (j->tmp_made && !j->published)
+		unlink(j->tmp_path);
 	tiler_dilate_free(j->dil);
 	tiler_plan_free(j->plan);
 	tiler_band_free(j->band);
@@ -250,9 +253,16 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 	tp_lease_keeper_init(&j.keeper, io->store, io->lease, io->lease_s, &res->t);
 
 	rc = plan_job(&j, dry_run);
-	if (rc == TP_OK && !dry_run && (rc = prepare_band(&j)) == TP_OK &&
-	    (rc = run_band(&j)) == TP_OK)
+	if (rc == TP_OK && !dry_run && job_output_can_copy(&j)) {
+		/* nothing to fill: the input's bytes are the output */
+		TP_TIMED(j.t, TP_STAGE_PLAN)
+			rc = store_plan(&j);
+		if (rc == TP_OK)
+			rc = job_output_copy(&j);
+	} else if (rc == TP_OK && !dry_run && (rc = prepare_band(&j)) == TP_OK &&
+		   (rc = run_band(&j)) == TP_OK) {
 		rc = job_output_publish(&j);
+	}
 	if (rc != TP_OK && rc != TP_ELEASE && rc != TP_ECANCELED) {
 		/* A failure may come of losing the job: the run that took it over
 		 * removes our temporaries. Then that is the error to report. */

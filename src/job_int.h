@@ -61,12 +61,14 @@ struct job {
 	float *guide_buf;    /* (window, tile_h, tile_w, color) each slot's resampled guide */
 	int guide_ready;     /* coarse->img holds the engine's fill */
 	uint32_t guide_side; /* 0, or the guide's longest side as job_mem_fit lowered it */
+	uint32_t enc_threads; /* the writer's encoding threads (job_mem_fit) */
 	double nodata;       /* --mask nodata: the value of the image's holes */
 	int ranging;         /* mask pass of a signed/float image with --mask nodata: the
 			      * mask rows (the image's) give the known samples' range */
 	double lo, hi;       /* that range so far */
 	char tmp_path[4096];
 	int published;       /* the temporary was renamed into place */
+	int tmp_made;        /* job_output_copy created tmp_path (unlinked unless published) */
 };
 
 /* job_check.c */
@@ -116,5 +118,14 @@ TP_MUST_USE tp_status job_output_open(struct job *j);
 /* Finish the temporary, sign it and put it in place (fenced by the store's
  * transaction when there is one). */
 TP_MUST_USE tp_status job_output_publish(struct job *j);
+/* 1 when the output is to be the input's bytes as they are: no tile has a
+ * masked pixel (after dilation), the output's format is the input's, and
+ * no encoding was asked for (--jpeg-quality for a JPEG, --png-level for a
+ * PNG). */
+int job_output_can_copy(const struct job *j);
+/* Decode every row (a corrupt input fails as it would when rewritten), copy
+ * the input's bytes to a temporary beside the output and put it in place as
+ * job_output_publish does. */
+TP_MUST_USE tp_status job_output_copy(struct job *j);
 
 #endif

@@ -42,12 +42,14 @@ static char *mib(char *buf, size_t n, uint64_t bytes)
 	return buf;
 }
 
-/* The writer's options, as job_output_open will pass them. */
-static uint64_t writer_bytes(const struct job *j)
+/* The writer's buffers with `threads` encoding threads (their stacks and
+ * arenas apart), for the options job_output_open will pass. */
+static uint64_t writer_bytes(const struct job *j, uint32_t threads)
 {
 	const struct io_info *ii = io_reader_info(j->in);
 	struct io_info oi = *ii;
-	struct io_write_opts wo = { .jpeg_quality = j->o->jpeg_quality, .png_level = j->o->png_level };
+	struct io_write_opts wo = { .jpeg_quality = j->o->jpeg_quality, .png_level = j->o->png_level,
+				    .threads = threads };
 	enum io_format of = io_format_from_name(j->io->output);
 	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
 	if (oi.format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality)
@@ -75,14 +77,15 @@ static uint64_t guide_bytes(const struct job *j)
 						   j->color) : 0);
 }
 
-/* The job's own buffers for the current plan, without the tiles in flight. */
-static uint64_t job_bytes(const struct job *j)
+/* The job's own buffers for the current plan, without the tiles in flight,
+ * with the writer's on `threads` encoding threads (their reservations too). */
+static uint64_t job_bytes(const struct job *j, uint32_t threads)
 {
 	const struct tiler_plan *p = j->plan;
 	uint64_t b = tiler_band_bytes(p->width, j->fmt, p->tile_h,
 				      (size_t)p->row_masked_max * p->tile_h);
-	return b + writer_bytes(j) + (uint64_t)p->ntiles * 64 + 4 * (uint64_t)p->width +
-	       guide_bytes(j);
+	return b + writer_bytes(j, threads) + (threads > 1 ? threads * JOB_MEM_THREAD : 0) +
+	       (uint64_t)p->ntiles * 64 + 4 * (uint64_t)p->width + guide_bytes(j);
 }
 
 static uint64_t worker_bytes(const struct job *j)
@@ -95,7 +98,7 @@ static uint64_t worker_bytes(const struct job *j)
 /* The figure the tile is chosen by: the same on every run (see the top). */
 static uint64_t fixed_need(const struct job *j, uint64_t reader_bytes, uint64_t model_bytes)
 {
-	return JOB_MEM_PROGRAM + model_bytes + reader_bytes + job_bytes(j) + slot_bytes(j) +
+	return JOB_MEM_PROGRAM + model_bytes + reader_bytes + job_bytes(j, 1) + slot_bytes(j) +
 	       worker_bytes(j);
 }
 
@@ -103,7 +106,8 @@ static uint64_t fixed_need(const struct job *j, uint64_t reader_bytes, uint64_t 
 static uint64_t live_need(const struct job *j, size_t window)
 {
 	uint64_t threads = j->eng->threads > 1 ? j->eng->threads : 0;
-	return tp_mem_mapped() + threads * JOB_MEM_THREAD + job_bytes(j) + window * slot_bytes(j) +
+	return tp_mem_mapped() + threads * JOB_MEM_THREAD + job_bytes(j, j->enc_threads) +
+	       window * slot_bytes(j) +
 	       (uint64_t)(j->eng->threads ? j->eng->threads : 1) * worker_bytes(j);
 }
 
@@ -170,7 +174,7 @@ TP_MUST_USE static tp_status over_limit(const struct job *j, uint64_t reader_byt
 		      "--mem-limit %s (band of %u-pixel rows %s, guide %s, engine %s, readers "
 		      "and model %s)", j->io->input, mib(a, sizeof a, fixed_need(j, reader_bytes, model)),
 		      j->plan->tile_w, j->plan->tile_h, mib(b, sizeof b, limit), j->plan->width,
-		      mib(c, sizeof c, job_bytes(j) - guide_bytes(j)), mib(d, sizeof d, guide_bytes(j)),
+		      mib(c, sizeof c, job_bytes(j, 1) - guide_bytes(j)), mib(d, sizeof d, guide_bytes(j)),
 		      mib(e, sizeof e, worker_bytes(j)), mib(f, sizeof f, reader_bytes + model));
 }
 
@@ -212,7 +216,11 @@ tp_status job_mem_fit(struct job *j, uint64_t reader_bytes)
 		return over_limit(j, reader_bytes, model, limit);
 	if (!limit)
 		limit = tp_mem_available() + tp_mem_mapped();
+	j->enc_threads = j->eng->ops->inner_threads ? j->o->threads : j->eng->threads;
 	fit_threads(j, limit);
+	/* the writer encodes on as many threads as the engine has workers (-j
+	 * for an engine that runs its own threads) */
+	j->enc_threads = j->eng->ops->inner_threads ? j->o->threads : j->eng->threads;
 	j->window = (size_t)j->eng->threads * 2;
 	if (j->window < 2)
 		j->window = 2;
@@ -220,10 +228,12 @@ tp_status job_mem_fit(struct job *j, uint64_t reader_bytes)
 		j->window = j->plan->ncols;
 	while (j->window > 1 && live_need(j, j->window) > limit)
 		j->window--;
+	while (j->enc_threads > 1 && live_need(j, j->window) > limit)
+		j->enc_threads--;   /* (the writer's threads, like the workers, change no byte) */
 	tp_debug("%s: memory: band %s, writer %s, slot %s, worker %s, readers %s", j->io->input,
 		 mib(a, sizeof a, tiler_band_bytes(j->plan->width, j->fmt, j->plan->tile_h,
 						   (size_t)j->plan->row_masked_max * j->plan->tile_h)),
-		 mib(b, sizeof b, writer_bytes(j)), mib(c, sizeof c, slot_bytes(j)),
+		 mib(b, sizeof b, writer_bytes(j, j->enc_threads)), mib(c, sizeof c, slot_bytes(j)),
 		 mib(d, sizeof d, worker_bytes(j)), mib(e, sizeof e, reader_bytes));
 	tp_debug("%s: memory: tile %ux%u, %zu in flight, about %s planned of %s (%s mapped now)",
 		 j->io->input, j->plan->tile_w, j->plan->tile_h, j->window,

@@ -36,6 +36,16 @@ static void remove_stale_temps(const char *output)
 	closedir(d);
 }
 
+/* A temporary name beside the output. */
+static void make_tmp_path(struct job *j)
+{
+	char dir[4096], base[1024];
+	snprintf(dir, sizeof dir, "%s", j->io->output);
+	snprintf(base, sizeof base, "%s", j->io->output);
+	snprintf(j->tmp_path, sizeof j->tmp_path, "%s/.%s.tmp-%ld-%04lx", dirname(dir),
+		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
+}
+
 tp_status job_output_open(struct job *j)
 {
 	const struct io_info *ii = io_reader_info(j->in);
@@ -43,10 +53,10 @@ tp_status job_output_open(struct job *j)
 	struct io_write_opts wo = {
 		.jpeg_quality = j->o->jpeg_quality,
 		.png_level = j->o->png_level,
+		.threads = j->enc_threads ? j->enc_threads : j->o->threads,
 		.tiff_compression = 0,
 		.name = j->io->output,
 	};
-	char dir[4096], base[1024];
 	enum io_format of = io_format_from_name(j->io->output);
 	tp_status rc;
 	if (j->io->store)
@@ -61,10 +71,7 @@ tp_status job_output_open(struct job *j)
 		wo.jpeg_keep = j->io->input;
 		wo.jpeg_keep_reader = j->in;   /* rows come from it, and it stays open */
 	}
-	snprintf(dir, sizeof dir, "%s", j->io->output);
-	snprintf(base, sizeof base, "%s", j->io->output);
-	snprintf(j->tmp_path, sizeof j->tmp_path, "%s/.%s.tmp-%ld-%04lx", dirname(dir),
-		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
+	make_tmp_path(j);
 	/* the writer's set-up is encoding (a JPEG writer keeping its input
 	 * reads that input's coefficients here) */
 	TP_TIMED(j->t, TP_STAGE_ENCODE)
@@ -99,18 +106,15 @@ TP_MUST_USE static tp_status rename_into_place(void *ctx, char *stat_key, size_t
 	return stat_key ? tp_stat_key(j->io->output, stat_key, n) : TP_OK;
 }
 
-tp_status job_output_publish(struct job *j)
+/* The finished temporary: signed, then renamed into place (fenced). */
+TP_MUST_USE static tp_status put_in_place(struct job *j)
 {
 	const struct tp_job_io *io = j->io;
 	tp_status rc;
-	TP_TIMED(j->t, TP_STAGE_WRITE)
-		rc = io_writer_finish(j->out);
-	if (rc == TP_OK)
-		job_test_freeze("publish", 0);
-	if (rc == TP_OK && tp_cancelled())
-		rc = tp_err(TP_ECANCELED, "%s: stopped before the output was put in place", io->input);
-	if (rc != TP_OK)
-		return rc;
+	job_test_freeze("publish", 0);
+	if (tp_cancelled())
+		return tp_err(TP_ECANCELED, "%s: stopped before the output was put in place",
+			      io->input);
 	TP_TIMED(j->t, TP_STAGE_WRITE) {
 		/* what the store keeps to tell later whether the output is still ours */
 		rc = tp_content_sig(j->tmp_path, j->res->output_sig, sizeof j->res->output_sig);
@@ -123,4 +127,110 @@ tp_status job_output_publish(struct job *j)
 			rc = rename_into_place(j, NULL, 0);
 	}
 	return rc;
+}
+
+tp_status job_output_publish(struct job *j)
+{
+	tp_status rc;
+	TP_TIMED(j->t, TP_STAGE_WRITE)
+		rc = io_writer_finish(j->out);
+	return rc == TP_OK ? put_in_place(j) : rc;
+}
+
+int job_output_can_copy(const struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	enum io_format of = io_format_from_name(j->io->output);
+	if (j->res->active != 0 || (of != IO_FORMAT_UNKNOWN && of != ii->format))
+		return 0;
+	/* an encoding asked for on the command line is a reason to rewrite */
+	if ((ii->format == IO_FORMAT_JPEG && j->o->jpeg_quality) ||
+	    (ii->format == IO_FORMAT_PNG && j->o->png_level >= 0))
+		return 0;
+	return 1;
+}
+
+/* Every row of the input decoded (and dropped): a corrupt file fails here
+ * as it would have while being rewritten, before anything is copied. */
+TP_MUST_USE static tp_status check_rows(struct job *j)
+{
+	const struct io_info *ii = io_reader_info(j->in);
+	uint32_t n = (uint32_t)(((size_t)4 << 20) / j->row_bytes), y;
+	uint8_t *buf;
+	tp_status rc = TP_OK;
+	if (n < 1)
+		n = 1;
+	if (n > ii->height)
+		n = ii->height;
+	if (!(buf = tp_malloc(j->row_bytes * n)))
+		return tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
+	for (y = 0; rc == TP_OK && y < ii->height; y += n) {
+		uint32_t k = ii->height - y < n ? ii->height - y : n;
+		TP_TIMED(j->t, TP_STAGE_DECODE)
+			rc = io_reader_read_rows(j->in, buf, j->row_bytes, k);
+		if (rc == TP_OK)
+			rc = job_checkpoint(j);
+	}
+	tp_free(buf);
+	return rc;
+}
+
+/* The input's bytes to the temporary, flushed to the disk. */
+TP_MUST_USE static tp_status copy_bytes(struct job *j)
+{
+	const char *out = j->io->output;
+	char buf[1 << 16];
+	int in = -1, fd;
+	tp_status rc;
+	if ((rc = tp_open_regular(j->io->input, &in, NULL)) != TP_OK)
+		return rc;
+	fd = open(j->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		close(in);
+		return tp_err(TP_ECREATE, "%s: cannot create: %s", out, strerror(errno));
+	}
+	j->tmp_made = 1;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf), off = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = tp_err(TP_EIO, "%s: cannot read: %s", j->io->input, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		while (off < n) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = tp_err(TP_EIO, "writing %s: %s", out,
+					    strerror(w < 0 ? errno : ENOSPC));
+				break;
+			}
+			off += w;
+		}
+		if (rc != TP_OK)
+			break;
+	}
+	close(in);
+	if (rc == TP_OK && fsync(fd) != 0)
+		rc = tp_err(TP_EIO, "writing %s: %s", out, strerror(errno));
+	if (close(fd) != 0 && rc == TP_OK)
+		rc = tp_err(TP_EIO, "writing %s: %s", out, strerror(errno));
+	return rc;
+}
+
+tp_status job_output_copy(struct job *j)
+{
+	tp_status rc;
+	if ((rc = check_rows(j)) != TP_OK)
+		return rc;
+	if (j->io->store)
+		remove_stale_temps(j->io->output);
+	make_tmp_path(j);
+	TP_TIMED(j->t, TP_STAGE_WRITE)
+		rc = copy_bytes(j);
+	return rc == TP_OK ? put_in_place(j) : rc;
 }

@@ -4,7 +4,7 @@
 set -eu
 BUILD=${1:-build}
 DIR=$(cd "$(dirname "$0")" && pwd)
-for b in pipeline sign jpeg dem lama quality; do
+for b in pipeline encode sign jpeg dem lama quality; do
 	if [ -x "$DIR/$b.sh" ]; then
 		echo "=== $b"
 		"$DIR/$b.sh" "$BUILD" || echo "=== $b failed (exit $?)"

@@ -6,12 +6,15 @@
  * does the row copying, and reaches the back ends through their struct
  * io_format_ops. The files call each other one way only:
  *   raster.c -> png.c, jpeg.c, tiff.c -> io_common.c -> exif.c
- * (raster.c also calls io_common.c; the back ends also call exif.c).
+ * (raster.c also calls io_common.c; the back ends also call exif.c), and
+ *   png.c -> png_zpar.c -> io_par.c,  tiff.c -> io_par.c
+ * for the encoding done on threads.
  */
 #ifndef IO_INT_H
 #define IO_INT_H
 
 #include "raster.h"
+#include "../util/pool.h"
 
 struct io_reader {
 	char *path;                 /* owned copy of the file name */
@@ -108,6 +111,56 @@ TP_MUST_USE tp_status io_close_output(struct io_writer *w, FILE **f);
 /* EXIF (exif.c): orientation 1..8 from a TIFF-structured EXIF block, or 0
  * when it has none (or is malformed). */
 int io_exif_orientation(const uint8_t *p, size_t n);
+
+/* ---- io_par.c: encoding items on threads, taken back in order ---- */
+
+/* An item of encoding work; embed it first in your own struct. `work` runs on
+ * some thread (worker: which one, for scratch only) and must not depend on
+ * which; `busy` is the caller's to read (1 from submit until waited for). */
+struct io_par_item {
+	struct tp_pool_item pi;
+	void (*work)(struct io_par_item *self, uint32_t worker);
+	int busy;
+};
+struct io_par;
+/* Encoding never takes more threads than this (what they hold in flight is
+ * a few items each), whatever -j. */
+#define IO_PAR_MAX_THREADS 8u
+/* `threads` threads of the program's pool (util/pool.h); 0 or 1: none, every
+ * item runs at once in io_par_submit, on the caller. TP_ENOMEM. */
+TP_MUST_USE tp_status io_par_new(uint32_t threads, struct io_par **out);
+/* Start an item (it must stay valid until waited for). */
+void io_par_submit(struct io_par *p, struct io_par_item *it);
+/* Block until this item is done (others finishing meanwhile are noted). */
+void io_par_wait(struct io_par *p, struct io_par_item *it);
+/* Worker numbers in use are below this. */
+uint32_t io_par_workers(const struct io_par *p);
+/* Every submitted item must have been waited for. Accepts NULL. */
+void io_par_free(struct io_par *p);
+
+/* ---- png_zpar.c: a PNG's IDAT zlib stream deflated in parallel ---- */
+
+struct io_zpar_spec {
+	const char *name;         /* the file, for messages */
+	size_t row_bytes;         /* one packed row */
+	uint32_t bpp;             /* bytes per pixel, for the filters (>= 1) */
+	uint32_t height;          /* rows in the image */
+	int level, strategy;      /* zlib's */
+	int swap16;               /* rows come as native 16-bit samples on a
+				   * little-endian machine: swap them */
+	uint32_t threads;         /* see io_par_new; the bytes do not depend on it */
+	/* the next piece of the zlib stream, in order (the caller's thread) */
+	TP_MUST_USE tp_status (*emit)(void *ctx, const uint8_t *p, size_t n);
+	void *ctx;
+};
+struct io_zpar;
+TP_MUST_USE tp_status io_zpar_new(const struct io_zpar_spec *sp, struct io_zpar **out);
+/* The next row (copied). Pieces of the stream may be emitted. */
+TP_MUST_USE tp_status io_zpar_row(struct io_zpar *z, const uint8_t *row);
+/* After the last row: the rest of the stream (Adler-32 included) emitted. */
+TP_MUST_USE tp_status io_zpar_finish(struct io_zpar *z);
+/* Waits for work in flight. Accepts NULL. */
+void io_zpar_free(struct io_zpar *z);
 
 /* ---- the back ends, used by raster.c only ---- */
 

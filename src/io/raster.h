@@ -122,7 +122,7 @@ struct io_write_opts {
 			     * (JPEG files and JPEG-compressed TIFF) */
 	int tiff_compression; /* libtiff COMPRESSION_* to use; 0 = deflate. Pass
 			       * io_reader_compression() to keep the input's. */
-	int png_level;      /* zlib level 0..9, -1 = default (6); note 0 in a
+	int png_level;      /* zlib level 0..9, -1: the default (IO_PNG_STRATEGY_DEFAULT); note 0 in a
 			     * zero-initialised struct means "no compression" */
 	const char *name;   /* the file as error messages name it (the final output,
 			     * when writing to a temporary), or NULL: the path */
@@ -144,8 +144,19 @@ struct io_write_opts {
 			     * twice; the reader must stay open until the writer is
 			     * finished, and each row be read from it before it is
 			     * written. Ignored when that reader cannot lend them. */
+	int png_strategy;   /* zlib strategy + 1 (1 default, 2 filtered, 3 Huffman
+			     * only, 4 RLE); 0: IO_PNG_STRATEGY_DEFAULT */
+	uint32_t threads;   /* threads that may encode (PNG deflate, TIFF strips and
+			     * tiles) while rows keep coming; 0 or 1: the caller's
+			     * thread only. The bytes written do not depend on it. */
 };
 #define IO_JPEG_QUALITY_DEFAULT 95
+/* PNG deflate, chosen by measurement (README, Performance): no level given,
+ * zlib's Z_RLE (3) on the filtered rows (any level but 0 is the same with
+ * it); a level given, that level with Z_FILTERED (1), as libpng does. */
+#define IO_PNG_LEVEL_DEFAULT 6
+#define IO_PNG_STRATEGY_DEFAULT 3
+#define IO_PNG_STRATEGY_LEVEL 1
 
 struct io_reader;
 struct io_writer;
@@ -239,7 +250,8 @@ TP_MUST_USE tp_status io_writer_open(const char *path, const struct io_info *inf
 			 struct io_writer **out);
 /* The most memory a writer opened with these arguments will hold (its
  * buffers and its library's), in bytes, so that a job can plan under
- * --mem-limit before opening it. An upper bound, not an exact figure. */
+ * --mem-limit before opening it. An upper bound, not an exact figure; the
+ * stacks and arenas of its opts->threads encoding threads are not in it. */
 size_t io_writer_mem_need(const struct io_info *info, const struct io_meta *meta,
 			  const struct io_write_opts *opts);
 /* Append `nrows` rows from `buf` (same layout as io_reader_read_rows). TP_EIO on

@@ -97,7 +97,40 @@ struct tiff_ctx {
 	size_t pal_mask;
 	uint64_t miss_key[1024];   /* nearest colours found (key + 1, 0: empty) */
 	int32_t miss_idx[1024];
+	/* raw tile copy: the mirrored file opened again, when the output's tiles
+	 * are its tiles (same layout and codec); tiles of the band no changed
+	 * pixel touches get its compressed bytes as they are */
+	TIFF *rawsrc;
+	uint8_t *touched;          /* (ntx) the band's tile column has a changed pixel */
+	uint8_t *rawbuf;           /* one tile's compressed bytes */
+	size_t rawcap;
+	uint64_t raw_copied;       /* tiles copied raw (tests, debug) */
+	/* tiles encoded on threads (every codec but JPEG): a ring of jobs
+	 * written in tile order */
+	struct io_par *par;
+	struct tile_job *jobs;
+	uint32_t njobs, jhead, jcount;
+	struct tile_enc *enc;      /* one per worker (io_par_workers) */
+	uint32_t nenc;
+	int plain_tiles;           /* uncompressed, stored order = packed order: a tile's
+				    * bytes are its packed buffer, no encoder needed */
 };
+
+/* One tile on its way: packed by the caller, predicted and compressed by a
+ * worker, written (or, raw, copied from the source) in tile order. */
+struct tile_job {
+	struct io_par_item item;
+	struct tiff_ctx *c;
+	uint32_t tile;
+	int raw;                   /* copy the source's bytes instead */
+	uint8_t *buf;              /* block_size bytes: the packed tile */
+	uint8_t *out;              /* its encoded bytes */
+	size_t out_len, out_cap;
+	int zerr;                  /* encoding failed: msg says why */
+	char msg[256];
+};
+static void tiff_jobs_free(struct tiff_ctx *c);
+TP_MUST_USE static tp_status tiff_jobs_drain(struct io_writer *w, struct tiff_ctx *c);
 
 static int tiff_on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
 {
@@ -146,6 +179,11 @@ static void tiff_ctx_free(void *state)
 		return;
 	if (c->tif)
 		TIFFClose(c->tif);
+	tiff_jobs_free(c);
+	if (c->rawsrc)
+		TIFFClose(c->rawsrc);
+	tp_free(c->touched);
+	tp_free(c->rawbuf);
 	if (c->topts)
 		TIFFOpenOptionsFree(c->topts);
 	mirror_free(c->mirror);
@@ -252,6 +290,12 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 
 	if (r->info.sample != IO_SAMPLE_UINT) {
 		/* one band of int16 or float32, native order (libtiff swapped it) */
+		memcpy(dst, planes[0], io_row_bytes(&r->info));
+		return;
+	}
+	if (c->nplanes == 1 && c->spp == och && c->bps == r->info.bits &&
+	    c->photometric != PHOTOMETRIC_PALETTE && c->photometric != PHOTOMETRIC_MINISWHITE) {
+		/* stored as delivered (the common 8/16-bit gray or RGB): one copy */
 		memcpy(dst, planes[0], io_row_bytes(&r->info));
 		return;
 	}
@@ -766,7 +810,13 @@ TP_MUST_USE static tp_status tiff_write_row_cb(struct io_writer *w, const uint8_
 TP_MUST_USE static tp_status tiff_finish_cb(struct io_writer *w)
 {
 	struct tiff_ctx *c = w->state;
-	int ok = TIFFFlush(c->tif);
+	int ok;
+	if (c->jobs) {
+		tp_status s = tiff_jobs_drain(w, c);
+		if (s)
+			return s;
+	}
+	ok = TIFFFlush(c->tif);
 	TIFFClose(c->tif);
 	c->tif = NULL;
 	if (!ok || c->m.nerr) {
@@ -925,8 +975,351 @@ static void tiff_pack_row(struct io_writer *w, struct tiff_ctx *c, const uint8_t
 	}
 }
 
+/* Tile t of the mirrored file to the output as its compressed bytes are;
+ * *copied 0 (and TP_OK) when it cannot be (empty or too large a tile: then
+ * it is encoded). A source that cannot be read is its own error (65). */
+TP_MUST_USE static tp_status tiff_copy_raw_tile(struct io_writer *w, struct tiff_ctx *c,
+						uint32_t t, int *copied)
+{
+	uint64_t n = TIFFGetStrileByteCount(c->rawsrc, t);
+	tmsize_t got;
+	*copied = 0;
+	if (n == 0 || n > IO_TIFF_MAX_BAND)
+		return TP_OK;
+	if (n > c->rawcap) {
+		uint8_t *b = tp_realloc(c->rawbuf, (size_t)n);
+		if (!b)
+			return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+		c->rawbuf = b;
+		c->rawcap = (size_t)n;
+	}
+	c->m.nerr = 0;
+	got = TIFFReadRawTile(c->rawsrc, t, c->rawbuf, (tmsize_t)n);
+	if (got != (tmsize_t)n)
+		return tp_err(TP_EFORMAT, "%s: reading tile %u: %s", TIFFFileName(c->rawsrc), t,
+			      tiff_msg(c));
+	if (TIFFWriteRawTile(c->tif, t, c->rawbuf, got) != got) {
+		w->sys_errno = c->m.err_errno;
+		return tp_err(TP_EIO, "%s: writing tile %u: %s", w->path, t, tiff_msg(c));
+	}
+	*copied = 1;
+	return TP_OK;
+}
+
+/* ---- tiles encoded on threads, each worker with a TIFF of its own in memory ---- */
+
+/* A worker's encoder: a one-tile TIFF written to memory with the output's
+ * codec, predictor, samples and byte order, so its tile's bytes are the
+ * bytes libtiff would write for that tile in the output. */
+struct tile_enc {
+	TIFF *h;
+	TIFFOpenOptions *topts;
+	uint8_t *mem;              /* the in-memory file */
+	size_t len, cap, pos;
+	size_t keep;               /* bytes before the tile data (header) */
+	int nerr;
+	char msg[200];
+	int broken;                /* could not be made: its tiles fail */
+};
+
+static tmsize_t mem_read(thandle_t fd, void *buf, tmsize_t n)
+{
+	struct tile_enc *e = fd;
+	size_t k = e->pos < e->len ? e->len - e->pos : 0;
+	if ((size_t)n < k)
+		k = (size_t)n;
+	memcpy(buf, e->mem + e->pos, k);
+	e->pos += k;
+	return (tmsize_t)k;
+}
+
+static tmsize_t mem_write(thandle_t fd, void *buf, tmsize_t n)
+{
+	struct tile_enc *e = fd;
+	if (e->pos + (size_t)n > e->cap) {
+		size_t cap = (e->pos + (size_t)n) * 2 + 65536;
+		uint8_t *m = tp_realloc(e->mem, cap);
+		if (!m)
+			return -1;
+		e->mem = m;
+		e->cap = cap;
+	}
+	memcpy(e->mem + e->pos, buf, (size_t)n);
+	e->pos += (size_t)n;
+	if (e->pos > e->len)
+		e->len = e->pos;
+	return n;
+}
+
+static toff_t mem_seek(thandle_t fd, toff_t off, int whence)
+{
+	struct tile_enc *e = fd;
+	uint64_t base = whence == SEEK_CUR ? e->pos : whence == SEEK_END ? e->len : 0;
+	e->pos = (size_t)(base + off);
+	return e->pos;
+}
+
+static int mem_close(thandle_t fd)
+{
+	(void)fd;
+	return 0;
+}
+
+static toff_t mem_size(thandle_t fd)
+{
+	return ((struct tile_enc *)fd)->len;
+}
+
+static int mem_map(thandle_t fd, void **base, toff_t *size)
+{
+	(void)fd;
+	(void)base;
+	(void)size;
+	return 0;
+}
+
+static void mem_unmap(thandle_t fd, void *base, toff_t size)
+{
+	(void)fd;
+	(void)base;
+	(void)size;
+}
+
+static int enc_on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
+{
+	struct tile_enc *e = ud;
+	(void)tif;
+	(void)module;
+	if (!e->nerr++)
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	return 1;
+}
+
+static int enc_on_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
+{
+	(void)tif;
+	(void)ud;
+	(void)module;
+	(void)fmt;
+	(void)ap;
+	return 1;
+}
+
+/* The worker's one-tile TIFF, laid out as the output's tiles are. */
+static int tile_enc_open(struct tile_enc *e, const struct tiff_ctx *c)
+{
+	const struct tiff_layout *l = &c->wl;
+	int sep = c->nplanes > 1;
+	uint16_t spp = sep ? 1 : l->spp;
+	uint16_t ph = sep || l->photometric == PHOTOMETRIC_PALETTE ? PHOTOMETRIC_MINISBLACK
+								     : l->photometric;
+	e->topts = TIFFOpenOptionsAlloc();
+	if (!e->topts)
+		return 0;
+	TIFFOpenOptionsSetErrorHandlerExtR(e->topts, enc_on_error, e);
+	TIFFOpenOptionsSetWarningHandlerExtR(e->topts, enc_on_warning, e);
+	e->h = TIFFClientOpenExt("tile", l->msb ? "wb" : "wl", e, mem_read, mem_write, mem_seek,
+				 mem_close, mem_size, mem_map, mem_unmap, e->topts);
+	if (!e->h)
+		return 0;
+	TIFFSetField(e->h, TIFFTAG_IMAGEWIDTH, c->tw);
+	TIFFSetField(e->h, TIFFTAG_IMAGELENGTH, c->block_h);
+	TIFFSetField(e->h, TIFFTAG_TILEWIDTH, c->tw);
+	TIFFSetField(e->h, TIFFTAG_TILELENGTH, c->block_h);
+	TIFFSetField(e->h, TIFFTAG_SAMPLESPERPIXEL, spp);
+	TIFFSetField(e->h, TIFFTAG_BITSPERSAMPLE, l->bps);
+	if (l->sampleformat)
+		TIFFSetField(e->h, TIFFTAG_SAMPLEFORMAT, l->sampleformat);
+	TIFFSetField(e->h, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+	if (l->fillorder == FILLORDER_LSB2MSB)
+		TIFFSetField(e->h, TIFFTAG_FILLORDER, l->fillorder);
+	TIFFSetField(e->h, TIFFTAG_PHOTOMETRIC, ph);
+	if (!sep && l->nextra)
+		TIFFSetField(e->h, TIFFTAG_EXTRASAMPLES, l->nextra, l->extra);
+	TIFFSetField(e->h, TIFFTAG_COMPRESSION, l->compression);
+	if (l->predictor == PREDICTOR_HORIZONTAL || l->predictor == PREDICTOR_FLOATINGPOINT)
+		TIFFSetField(e->h, TIFFTAG_PREDICTOR, l->predictor);
+	if (l->compression == COMPRESSION_CCITTFAX3 && l->fax_options)
+		TIFFSetField(e->h, TIFFTAG_GROUP3OPTIONS, l->fax_options);
+	if (l->compression == COMPRESSION_CCITTFAX4 && l->fax_options)
+		TIFFSetField(e->h, TIFFTAG_GROUP4OPTIONS, l->fax_options);
+	if (e->nerr || (tmsize_t)c->block_size != TIFFTileSize(e->h))
+		return 0;
+	e->keep = e->len;
+	return 1;
+}
+
+static void tile_enc_close(struct tile_enc *e)
+{
+	if (e->h)
+		TIFFClose(e->h);   /* writes its directory into the memory file */
+	if (e->topts)
+		TIFFOpenOptionsFree(e->topts);
+	tp_free(e->mem);
+	memset(e, 0, sizeof *e);
+}
+
+static void tile_work(struct io_par_item *it, uint32_t worker)
+{
+	struct tile_job *j = (struct tile_job *)it;
+	struct tiff_ctx *c = j->c;
+	struct tile_enc *e = &c->enc[worker];
+	uint64_t off, n;
+	j->zerr = 0;
+	if (j->raw || c->plain_tiles)
+		return;
+	if (!e->h && !e->broken && !tile_enc_open(e, c))
+		e->broken = 1;
+	if (e->broken) {
+		j->zerr = 1;
+		snprintf(j->msg, sizeof j->msg, "cannot set up the tile encoder: %s",
+			 e->nerr ? e->msg : "out of memory");
+		return;
+	}
+	/* the previous tile's bytes are dropped: libtiff rewrites tile 0 in place
+	 * or appends it after the header */
+	e->len = e->keep;
+	e->nerr = 0;
+	if (TIFFWriteEncodedTile(e->h, 0, j->buf, (tmsize_t)c->block_size) < 0 ||
+	    !TIFFFlushData(e->h) || e->nerr) {
+		j->zerr = 1;
+		snprintf(j->msg, sizeof j->msg, "%s", e->nerr ? e->msg : "encoding failed");
+		return;
+	}
+	off = TIFFGetStrileOffset(e->h, 0);
+	n = TIFFGetStrileByteCount(e->h, 0);
+	if (off + n > e->len || n == 0) {
+		j->zerr = 1;
+		snprintf(j->msg, sizeof j->msg, "the tile encoder lost its tile");
+		return;
+	}
+	if (n > j->out_cap) {
+		uint8_t *o = tp_realloc(j->out, (size_t)n);
+		if (!o) {
+			j->zerr = 1;
+			snprintf(j->msg, sizeof j->msg, "out of memory");
+			return;
+		}
+		j->out = o;
+		j->out_cap = (size_t)n;
+	}
+	memcpy(j->out, e->mem + off, (size_t)n);
+	j->out_len = (size_t)n;
+}
+
+/* Tiles go to the workers for every codec libtiff encodes tile by tile on
+ * its own (not JPEG, whose tiles share the file's JPEGTables). */
+static int tiles_on_threads(const struct tiff_ctx *c)
+{
+	const struct tiff_layout *l = &c->wl;
+	return c->mode == MODE_TILES && l->compression != COMPRESSION_JPEG &&
+	       l->compression != COMPRESSION_OJPEG;
+}
+
+TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx *c,
+					   uint32_t threads)
+{
+	tp_status s;
+	/* tiles in flight: two a thread, within 64 MiB of tile buffers */
+	size_t fit = ((size_t)64 << 20) / (c->block_size ? c->block_size : 1);
+	if (threads > IO_PAR_MAX_THREADS)
+		threads = IO_PAR_MAX_THREADS;
+	if ((s = io_par_new(threads, &c->par)) != TP_OK)
+		return tp_err(s, "%s: %s", w->path, tp_errmsg());
+	c->njobs = threads > 1 ? 2 * threads + 2 : 1;
+	if (c->njobs > fit)
+		c->njobs = fit > 1 ? (uint32_t)fit : 1;
+	c->jobs = tp_calloc(c->njobs, sizeof *c->jobs);
+	c->nenc = io_par_workers(c->par);
+	c->plain_tiles = c->wl.compression == COMPRESSION_NONE &&
+			 c->wl.fillorder != FILLORDER_LSB2MSB &&
+			 (c->wl.bps <= 8 || (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) == !!c->wl.msb);
+	c->enc = tp_calloc(c->nenc, sizeof *c->enc);
+	if (!c->jobs || !c->enc)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	for (uint32_t i = 0; i < c->njobs; i++) {
+		c->jobs[i].c = c;
+		c->jobs[i].item.work = tile_work;
+		if (!(c->jobs[i].buf = tp_malloc(c->block_size)))
+			return tp_err(TP_ENOMEM, "%s: out of memory for TIFF tiles", w->path);
+	}
+	return TP_OK;
+}
+
+static void tiff_jobs_free(struct tiff_ctx *c)
+{
+	for (uint32_t i = 0; c->jobs && i < c->njobs; i++) {
+		struct tile_job *j = &c->jobs[i];
+		if (c->par)
+			io_par_wait(c->par, &j->item);
+		tp_free(j->buf);
+		tp_free(j->out);
+	}
+	TP_FREE(c->jobs);
+	io_par_free(c->par);
+	c->par = NULL;
+	for (uint32_t i = 0; c->enc && i < c->nenc; i++)
+		tile_enc_close(&c->enc[i]);
+	TP_FREE(c->enc);
+}
+
+/* The oldest tile in flight to the file. */
+TP_MUST_USE static tp_status tiff_jobs_retire(struct io_writer *w, struct tiff_ctx *c)
+{
+	struct tile_job *j = &c->jobs[c->jhead];
+	const uint8_t *p;
+	size_t n;
+	int copied = 0;
+	io_par_wait(c->par, &j->item);
+	c->jhead = (c->jhead + 1) % c->njobs;
+	c->jcount--;
+	if (j->raw) {
+		tp_status s = tiff_copy_raw_tile(w, c, j->tile, &copied);
+		if (s || copied)
+			return s;
+		return tp_err(TP_EINTERNAL, "%s: tile %u could not be copied", w->path, j->tile);
+	}
+	if (j->zerr)
+		return tp_err(TP_EIO, "%s: encoding tile %u: %s", w->path, j->tile, j->msg);
+	p = c->plain_tiles ? j->buf : j->out;
+	n = c->plain_tiles ? c->block_size : j->out_len;
+	c->m.nerr = 0;
+	if (TIFFWriteRawTile(c->tif, j->tile, (void *)p, (tmsize_t)n) != (tmsize_t)n) {
+		w->sys_errno = c->m.err_errno;
+		return tp_err(TP_EIO, "%s: writing tile %u: %s", w->path, j->tile, tiff_msg(c));
+	}
+	return TP_OK;
+}
+
+/* A free job for the next tile (the oldest retired when all are in flight). */
+TP_MUST_USE static tp_status tiff_jobs_next(struct io_writer *w, struct tiff_ctx *c,
+					    struct tile_job **out)
+{
+	tp_status s;
+	if (c->jcount == c->njobs && (s = tiff_jobs_retire(w, c)) != TP_OK)
+		return s;
+	*out = &c->jobs[(c->jhead + c->jcount) % c->njobs];
+	return TP_OK;
+}
+
+static void tiff_jobs_submit(struct tiff_ctx *c, struct tile_job *j)
+{
+	c->jcount++;
+	io_par_submit(c->par, &j->item);
+}
+
+TP_MUST_USE static tp_status tiff_jobs_drain(struct io_writer *w, struct tiff_ctx *c)
+{
+	tp_status s;
+	while (c->jcount)
+		if ((s = tiff_jobs_retire(w, c)) != TP_OK)
+			return s;
+	return TP_OK;
+}
+
 /* Encode the band of `rows` rows from c->band_y0: its strips (one a plane)
- * or its row of tiles (edge tiles padded with zeros). */
+ * or its row of tiles (edge tiles padded with zeros; with a raw source,
+ * tiles no changed pixel touches copied as they are). */
 TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
 {
 	size_t trow = c->mode == MODE_TILES ? c->block_size / c->block_h : 0;
@@ -941,12 +1334,37 @@ TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ct
 		for (uint32_t tx = 0; tx < c->ntx; tx++) {
 			size_t off = (size_t)tx * trow;
 			size_t n = c->plane_row - off < trow ? c->plane_row - off : trow;
+			int copied = 0;
+			uint32_t t = TIFFComputeTile(c->tif, tx * c->tw, c->band_y0, 0, (uint16_t)p);
+			if (c->jobs) {
+				struct tile_job *j;
+				tp_status s = tiff_jobs_next(w, c, &j);
+				if (s)
+					return s;
+				j->tile = t;
+				j->raw = c->rawsrc && !c->touched[tx] &&
+					 TIFFGetStrileByteCount(c->rawsrc, t) != 0 &&
+					 TIFFGetStrileByteCount(c->rawsrc, t) <= IO_TIFF_MAX_BAND;
+				if (!j->raw) {
+					memset(j->buf, 0, c->block_size);
+					for (uint32_t ty = 0; ty < rows; ty++)
+						memcpy(j->buf + ty * trow,
+						       plane + (size_t)ty * c->plane_row + off, n);
+				}
+				tiff_jobs_submit(c, j);
+				continue;
+			}
+			if (c->rawsrc && !c->touched[tx]) {
+				tp_status s = tiff_copy_raw_tile(w, c, t, &copied);
+				if (s)
+					return s;
+			}
+			if (copied)
+				continue;
 			memset(c->tile, 0, c->block_size);
 			for (uint32_t ty = 0; ty < rows; ty++)
 				memcpy(c->tile + ty * trow, plane + (size_t)ty * c->plane_row + off, n);
-			if (TIFFWriteEncodedTile(c->tif, TIFFComputeTile(c->tif, tx * c->tw, c->band_y0, 0,
-									 (uint16_t)p),
-						 c->tile, (tmsize_t)c->block_size) < 0)
+			if (TIFFWriteEncodedTile(c->tif, t, c->tile, (tmsize_t)c->block_size) < 0)
 				goto fail;
 		}
 	}
@@ -955,6 +1373,22 @@ fail:
 	w->sys_errno = c->m.err_errno;
 	return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, c->band_y0,
 		      c->band_y0 + rows - 1, tiff_msg(c));
+}
+
+/* The tile columns this row's changed pixels fall in (every one when the
+ * caller did not say). */
+static void tiff_mark_touched(struct io_writer *w, struct tiff_ctx *c)
+{
+	uint32_t width = w->info.width;
+	if (!w->changed) {
+		memset(c->touched, 1, c->ntx);
+		return;
+	}
+	for (size_t x = tp_next_set(w->changed, 0, width); x < width;) {
+		size_t tx = x / c->tw;
+		c->touched[tx] = 1;
+		x = tp_next_set(w->changed, (tx + 1) * c->tw, width);
+	}
 }
 
 TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const uint8_t *src)
@@ -972,8 +1406,13 @@ TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const
 		}
 		return TP_OK;
 	}
-	if (y % c->block_h == 0)
+	if (y % c->block_h == 0) {
 		c->band_y0 = y;
+		if (c->touched)
+			memset(c->touched, 0, c->ntx);
+	}
+	if (c->touched)
+		tiff_mark_touched(w, c);
 	for (uint32_t p = 0; p < c->nplanes; p++)
 		planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
 	tiff_pack_row(w, c, src, planes);
@@ -1089,6 +1528,47 @@ TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tif
 	return TP_OK;
 }
 
+/*
+ * Tiles whose pixels stay as they were can keep the mirrored file's
+ * compressed bytes when the output's tiles are its tiles exactly: tiled, the
+ * same tile size, planes, bits, samples, photometric, byte order, codec and
+ * predictor, and a codec whose tiles stand alone (not JPEG, whose tiles may
+ * lean on JPEGTables made anew here). Otherwise no raw source: every tile
+ * is encoded.
+ */
+TP_MUST_USE static tp_status tiff_open_raw_source(struct io_writer *w, struct tiff_ctx *c,
+						  const struct tiff_mirror *mi)
+{
+	const struct tiff_layout *a = &c->wl, *b = &mi->lay;
+	uint16_t comp = 0, pred = PREDICTOR_NONE;
+	if (c->mode != MODE_TILES || !a->tiled || !b->tiled || a->tw != b->tw || a->th != b->th ||
+	    a->compression != b->compression || a->predictor != b->predictor ||
+	    a->planar != b->planar || a->bps != b->bps || a->spp != b->spp ||
+	    a->photometric != b->photometric || a->msb != b->msb || a->fillorder != b->fillorder ||
+	    a->sampleformat != b->sampleformat || a->compression == COMPRESSION_JPEG ||
+	    a->compression == COMPRESSION_OJPEG)
+		return TP_OK;
+	c->rawsrc = TIFFOpenExt(mi->path, "rm", c->topts);
+	if (!c->rawsrc)
+		return TP_OK;   /* gone or unreadable: encode every tile, as without */
+	TIFFGetField(c->rawsrc, TIFFTAG_COMPRESSION, &comp);
+	TIFFGetFieldDefaulted(c->rawsrc, TIFFTAG_PREDICTOR, &pred);
+	if (pred == 0)   /* no predictor: libtiff says 0 for codecs without one */
+		pred = PREDICTOR_NONE;
+	if (!TIFFIsTiled(c->rawsrc) || comp != a->compression ||
+	    (a->predictor > PREDICTOR_NONE ? a->predictor : PREDICTOR_NONE) != pred ||
+	    TIFFTileSize64(c->rawsrc) != c->block_size ||
+	    TIFFNumberOfTiles(c->rawsrc) != TIFFNumberOfTiles(c->tif)) {
+		TIFFClose(c->rawsrc);
+		c->rawsrc = NULL;
+		return TP_OK;
+	}
+	c->touched = tp_calloc(c->ntx, 1);
+	if (!c->touched)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	return TP_OK;
+}
+
 /* The writer's reader-side twin fits: same size and samples delivered. */
 static int tiff_mirror_fits(const struct tiff_mirror *mi, const struct io_info *in)
 {
@@ -1152,6 +1632,10 @@ TP_MUST_USE static tp_status tiff_create_mirror(struct io_writer *w, struct tiff
 		return tp_err(TP_EIO, "%s: setting TIFF tags: %s", w->path, tiff_msg(c));
 	tiff_tags_set_main(c->tif, mi->tags, &c->m, mi->path, exif_off, gps_off);
 	if ((s = tiff_mirror_buffers(w, c)))
+		return s;
+	if ((s = tiff_open_raw_source(w, c, mi)))
+		return s;
+	if (tiles_on_threads(c) && (s = tiff_jobs_new(w, c, opts->threads)))
 		return s;
 	w->write_row = tiff_write_mirror_row_cb;
 	w->finish = tiff_finish_cb;
@@ -1273,15 +1757,23 @@ static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *me
 	uint32_t rows = (uint32_t)(256 * 1024 / (rowb ? rowb : 1)) + 1;
 	size_t block = 0;
 	const struct tiff_mirror *mi = meta ? meta->tiff_source : NULL;
-	(void)opts;
+	uint32_t t = opts->threads < IO_PAR_MAX_THREADS ? opts->threads : IO_PAR_MAX_THREADS;
+	size_t inflight = 0;
 	if (mi && tiff_mirror_fits(mi, info)) {
 		rows = mi->lay.tiled ? mi->lay.th : mi->lay.rps;
 		if (rows > info->height)
 			rows = info->height;
-		if (mi->lay.tiled)
+		if (mi->lay.tiled) {
 			block = (size_t)mi->lay.tw * mi->lay.th * (rowb / info->width + 1);
+			/* tiles on the encoding threads: at most 64 MiB of them in
+			 * flight, and each thread's one-tile TIFF in memory */
+			inflight = (t > 1 ? 2 * (size_t)t + 2 : 1) * block;
+			if (inflight > ((size_t)64 << 20))
+				inflight = (size_t)64 << 20;
+			inflight += (t ? t : 1) * 2 * block;
+		}
 	}
-	return (size_t)rows * rowb * 2 + 2 * block + ((size_t)1 << 20);
+	return (size_t)rows * rowb * 2 + 2 * block + inflight + ((size_t)1 << 20);
 }
 
 const struct io_format_ops io_tiff_format = {

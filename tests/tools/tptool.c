@@ -23,8 +23,14 @@
  *   tptool mksock PATH                              leave a Unix socket file at PATH
  *   tptool threshold MASK OUT T [invert]            MASK's holes as tilepaint takes them with
  *                                                   --mask-threshold T (--mask-invert): 0/255 gray
+ *   tptool rawtiles A B                             TIFFs A and B tiled alike: "T tiles, S same raw"
+ *                                                   (compressed bytes equal, TIFFReadRawTile), and
+ *                                                   "same: i j ..." the indices of those tiles
  */
 #include "src/io/raster.h"
+
+#include <stdlib.h>
+#include <tiffio.h>
 
 #include <math.h>
 #include <sys/socket.h>
@@ -565,6 +571,49 @@ static int mksock(int argc, char **argv)
 	return close(fd) ? 2 : 0;
 }
 
+static int rawtiles(int argc, char **argv)
+{
+	TIFF *a, *b;
+	uint32_t n, same = 0;
+	char *list;
+	size_t len = 0;
+	if (argc != 4)
+		return 2;
+	TIFFSetWarningHandler(NULL);
+	a = TIFFOpen(argv[2], "rm");
+	b = TIFFOpen(argv[3], "rm");
+	if (!a || !b || !TIFFIsTiled(a) || !TIFFIsTiled(b) ||
+	    TIFFNumberOfTiles(a) != TIFFNumberOfTiles(b))
+		return fail("rawtiles: not two TIFFs tiled alike");
+	n = TIFFNumberOfTiles(a);
+	list = malloc((size_t)n * 12 + 1);
+	if (!list)
+		return fail("rawtiles: out of memory");
+	list[0] = 0;
+	for (uint32_t t = 0; t < n; t++) {
+		uint64_t na = TIFFGetStrileByteCount(a, t), nb = TIFFGetStrileByteCount(b, t);
+		uint8_t *ba, *bb;
+		if (na != nb || !na)
+			continue;
+		ba = malloc(na);
+		bb = malloc(nb);
+		if (!ba || !bb || TIFFReadRawTile(a, t, ba, (tmsize_t)na) != (tmsize_t)na ||
+		    TIFFReadRawTile(b, t, bb, (tmsize_t)nb) != (tmsize_t)nb)
+			return fail("rawtiles: cannot read a tile");
+		if (!memcmp(ba, bb, na)) {
+			same++;
+			len += (size_t)sprintf(list + len, " %u", t);
+		}
+		free(ba);
+		free(bb);
+	}
+	printf("%u tiles, %u same raw\nsame:%s\n", n, same, list);
+	free(list);
+	TIFFClose(a);
+	TIFFClose(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -583,6 +632,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "stats")) return stats(argc, argv);
 	if (!strcmp(argv[1], "mksock")) return mksock(argc, argv);
 	if (!strcmp(argv[1], "threshold")) return threshold(argc, argv);
+	if (!strcmp(argv[1], "rawtiles")) return rawtiles(argc, argv);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/tptool.c\n");
 	return 2;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "src/io/raster.h"
 #include "fixture.h"
@@ -728,6 +729,154 @@ static void check_icc_chain(enum io_format fmt, const char *a, const char *b, si
 	io_reader_close(r);
 	free(icc);
 	free(img);
+}
+
+/* ---- PNG deflated on threads (png_zpar.c) ---- */
+
+static uint8_t *slurp(const char *p, size_t *n)
+{
+	FILE *f = fopen(p, "rb");
+	uint8_t *b;
+	long len;
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)len + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	*n = (size_t)len;
+	return b;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Walk a PNG's chunks (CRCs checked with zlib), join the IDATs and inflate
+ * them with zlib as one stream: it must end exactly (Adler-32 checked) with
+ * height x (row bytes + 1) bytes. Returns how many IDAT chunks there were;
+ * *meta_before_idat: every chunk but IHDR/IDAT/IEND came before the first IDAT. */
+static int check_zlib_stream(const char *p, size_t expect, int *meta_before_idat)
+{
+	size_t n, off = 8, zlen = 0;
+	uint8_t *b = slurp(p, &n), *z = malloc(n), *out = malloc(expect + 16);
+	int nidat = 0, seen_idat = 0;
+	z_stream zs;
+	assert_non_null(z);
+	assert_non_null(out);
+	*meta_before_idat = 1;
+	while (off + 12 <= n) {
+		uint32_t len = be32(b + off);
+		const uint8_t *type = b + off + 4;
+		assert_true(off + 12 + len <= n);
+		assert_int_equal(crc32(crc32(0, type, 4), type + 4, len), be32(b + off + 8 + len));
+		if (!memcmp(type, "IDAT", 4)) {
+			memcpy(z + zlen, type + 4, len);
+			zlen += len;
+			nidat++;
+			seen_idat = 1;
+		} else if (memcmp(type, "IHDR", 4) && memcmp(type, "IEND", 4) && seen_idat) {
+			*meta_before_idat = 0;
+		}
+		off += 12 + len;
+	}
+	assert_int_equal(off, n);
+	memset(&zs, 0, sizeof zs);
+	assert_int_equal(inflateInit(&zs), Z_OK);
+	zs.next_in = z;
+	zs.avail_in = (uInt)zlen;
+	zs.next_out = out;
+	zs.avail_out = (uInt)(expect + 16);
+	assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(zs.total_out, expect);
+	assert_int_equal(zs.avail_in, 0);
+	inflateEnd(&zs);
+	free(b);
+	free(z);
+	free(out);
+	return nidat;
+}
+
+static void png_parallel_case(uint32_t w, uint32_t h, uint32_t ch, uint32_t bits, int level)
+{
+	struct io_info in = { w, h, ch, bits, ch == 2 || ch == 4, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT }, out;
+	size_t rb = (size_t)w * ch * (bits / 8), n1, nk;
+	uint8_t *img = malloc(rb * h), *pix, *b1, *bk;
+	static const uint32_t threads[] = { 1, 2, 4 };
+	static const char *keys[] = { "Software", "Comment" };
+	static const char *vals[] = { "tilepaint-test", "parallel deflate" };
+	uint8_t *icc = make_icc(400, ch >= 3 ? "RGB " : "GRAY");
+	static const char xmp[] = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>";
+	static const uint8_t exif[] = { 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 0 };
+	struct io_meta m = { .icc = icc, .icc_len = 400, .exif = exif,
+			     .exif_len = sizeof exif, .xmp = (const uint8_t *)xmp,
+			     .xmp_len = strlen(xmp), .xres = 300, .yres = 300, .res_unit = 1,
+			     .ntext = 2, .text_keys = keys, .text_values = vals };
+	const struct io_meta *rm;
+	struct io_reader *r;
+	tp_status st;
+	int before;
+	uint64_t seed = w * 31 + h;
+	assert_non_null(img);
+	for (size_t i = 0; i < rb * h; i++) {
+		/* smooth with noise and flat runs: every filter gets chosen somewhere */
+		size_t y = i / rb, x = i % rb;
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		img[i] = (uint8_t)(y % 97 < 20 ? 128 : x / 3 + y / 2 + ((seed >> 60) & (y % 5 ? 3 : 63)));
+	}
+	b1 = NULL;
+	for (size_t t = 0; t < 3; t++) {
+		struct io_write_opts o = { .png_level = level, .threads = threads[t] };
+		char name[64];
+		snprintf(name, sizeof name, "par-%u.png", threads[t]);
+		assert_int_equal(fx_write_image(fx_path(name), &in, img, &m, &o), TP_OK);
+		if (!b1) {
+			b1 = slurp(fx_path(name), &n1);
+			continue;
+		}
+		/* the same bytes whatever the threads */
+		bk = slurp(fx_path(name), &nk);
+		assert_int_equal(nk, n1);
+		assert_memory_equal(bk, b1, n1);
+		free(bk);
+	}
+	assert_true(check_zlib_stream(fx_path("par-4.png"), (rb + 1) * h, &before) >= 1);
+	assert_true(before);
+	/* libpng decodes it to the very samples written */
+	pix = fx_read_image(fx_path("par-4.png"), &out, &st);
+	assert_int_equal(st, TP_OK);
+	assert_int_equal(out.width, w);
+	assert_int_equal(out.height, h);
+	assert_memory_equal(pix, img, rb * h);   /* 16-bit: native order on both sides */
+	free(pix);
+	/* metadata kept as the one-thread writer kept it */
+	assert_int_equal(io_reader_open(fx_path("par-4.png"), &r), TP_OK);
+	rm = io_reader_meta(r);
+	assert_int_equal(rm->icc_len, 400);
+	assert_memory_equal(rm->icc, icc, 400);
+	assert_int_equal(rm->exif_len, sizeof exif);
+	assert_memory_equal(rm->exif, exif, sizeof exif);
+	assert_int_equal(rm->xmp_len, strlen(xmp));
+	assert_int_equal(rm->ntext, 2);
+	assert_string_equal(rm->text_values[1], "parallel deflate");
+	assert_int_equal(rm->res_unit, 2);
+	io_reader_close(r);
+	free(icc);
+	free(b1);
+	free(img);
+}
+
+static void test_io_png_parallel(void **state)
+{
+	(void)state;
+	png_parallel_case(700, 900, 3, 8, -1);    /* several chunks, the default RLE */
+	png_parallel_case(700, 900, 3, 8, 9);     /* a level given: filtered strategy */
+	png_parallel_case(300, 2000, 4, 16, -1);  /* 16-bit, swapped to big-endian */
+	png_parallel_case(1, 600000, 1, 8, 6);    /* 1-byte rows: a dictionary of many rows */
+	png_parallel_case(37, 5, 2, 8, 0);        /* one chunk, stored blocks */
 }
 
 static void test_io_icc_survives(void **state)
@@ -1962,6 +2111,7 @@ int main(void)
 		cmocka_unit_test(test_io_png_exif_orientation),
 		cmocka_unit_test(test_io_orient_plane),
 		cmocka_unit_test(test_io_icc_survives),
+		cmocka_unit_test(test_io_png_parallel),
 		cmocka_unit_test(test_io_truncated),
 		cmocka_unit_test(test_io_jpeg_memory_cap),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
