@@ -10,6 +10,8 @@
       CMD is continued.
   ptyrun.py segments OUT
       OUT split on \\r and \\n, escape sequences removed: one piece per line.
+  ptyrun.py widest OUT
+      The most characters (not bytes) of a piece that is not a log line ("tilepaint: ...").
   ptyrun.py screen COLS OUT
       What a COLS-wide terminal shows after OUT: \\r, \\n, ESC[K (erase to the end of the
       line) and printable characters. Log lines ("tilepaint: ...") are kept whole (a
@@ -68,11 +70,14 @@ def run(cols, path, resize, cmd):
     return os.waitstatus_to_exitcode(status)
 
 
-def segments(path):
+def pieces(path):
     text = open(path, "rb").read().decode("utf-8", "replace")
-    for piece in re.split(r"[\r\n]", ESC.sub("", text)):
-        if piece:
-            print(piece)
+    return [p for p in re.split(r"[\r\n]", ESC.sub("", text)) if p]
+
+
+def segments(path):
+    for piece in pieces(path):
+        print(piece)
 
 
 def screen(cols, path):
@@ -115,6 +120,9 @@ def main(a):
         return run(int(a[1]), a[2], resize, a[sep + 1:])
     if a[0] == "segments":
         return segments(a[1])
+    if a[0] == "widest":
+        print(max([len(p) for p in pieces(a[1]) if not p.startswith("tilepaint:")] + [0]))
+        return 0
     if a[0] == "screen":
         return screen(int(a[1]), a[2])
     print(__doc__, file=sys.stderr)
