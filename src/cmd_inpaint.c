@@ -21,7 +21,8 @@ static const char inpaint_synopsis[] =
 "\n"
 "  --engine NAME, --model FILE, --engine-opt K=V,.., --tile N, --overlap N,\n"
 "  --dilate N, --mask-threshold N, --mask-invert, --radius N, -j N,\n"
-"  --jpeg-quality N, --png-level N, --max-pixels N, --mem-limit SIZE, -q, -v\n"
+"  --jpeg-quality N, --png-level N, --max-pixels N, --mem-limit SIZE, -q, -v,\n"
+"  --progress, --no-progress\n"
 "                       as for 'tilepaint run' (see tilepaint run --help)\n"
 "  -h, --help           print this help\n";
 
@@ -85,9 +86,10 @@ static int fail_named(const struct tp_stdio_stage *s, tp_status rc)
 	return tp_exit_code(rc);
 }
 
-/* Inpaint paths[0] with mask paths[1] into paths[2]. */
+/* Inpaint paths[0] with mask paths[1] into paths[2]; the bar (on a terminal)
+ * names the image `shown`. */
 TP_MUST_USE static tp_status inpaint_one(const struct tp_opts *o, struct tp_engine_ctx *eng,
-					 const char *const *paths)
+					 const char *const *paths, const char *shown)
 {
 	struct tp_job_result res;
 	struct tp_job_io io;
@@ -98,8 +100,12 @@ TP_MUST_USE static tp_status inpaint_one(const struct tp_opts *o, struct tp_engi
 	if ((rc = tp_file_sig(paths[0], sig, sizeof sig, &content)) != TP_OK)
 		return rc;
 	io = (struct tp_job_io){ .input = paths[0], .mask = paths[1], .output = paths[2],
-				 .content_hash = content, .computed_total = &computed };
+				 .content_hash = content, .computed_total = &computed,
+				 .progress = tp_progress_new(o->progress, o->quiet, 0, 0, o->threads) };
+	tp_progress_begin(io.progress, shown);
 	rc = tp_job_process(eng, o, &io, 0, &res);
+	tp_progress_end(io.progress, rc == TP_OK ? (uint64_t)res.width * res.height : 0);
+	tp_progress_free(io.progress);
 	load_ms = eng->load_ms;
 	tp_engine_close(eng);
 	if (rc != TP_OK)
@@ -132,7 +138,8 @@ int cmd_inpaint(int argc, char **argv)
 		return opts_usage_error("inpaint", tp_errmsg());
 	tp_signals_install();
 	if ((rc = stage_args(argv + first, &stage, paths)) == TP_OK &&
-	    (rc = inpaint_one(&o, &eng, paths)) == TP_OK && stage.out[0])
+	    (rc = inpaint_one(&o, &eng, paths, strcmp(argv[first], "-") ? argv[first]
+							      : "(stdin)")) == TP_OK && stage.out[0])
 		rc = tp_stdio_stage_emit(&stage);
 	if (rc != TP_OK)
 		code = fail_named(&stage, rc);

@@ -166,12 +166,10 @@ static void note_mask_coverage(struct job *j)
 	const struct io_info *ii = io_reader_info(j->in);
 	const char *e = j->eng->ops->name;
 	if (j->res->masked == (uint64_t)ii->width * ii->height) {
-		tp_progress_clear(j->io->progress);
 		tp_warn("%s: the mask %s covers the whole image: nothing to fill from; %s fills it %s",
 			j->io->input, j->io->mask, e, j->eng->ops->needs_model
 			? "from the network alone" : "with flat mid grey");
 	} else if (j->res->masked == 0) {
-		tp_progress_clear(j->io->progress);
 		tp_info("%s: the mask %s is empty: nothing to inpaint, the output is the input's "
 			"pixels", j->io->input, j->io->mask);
 	}
@@ -189,6 +187,7 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 	if (rc != TP_OK)
 		return rc;
 	job_test_freeze("decode", 0);
+	tp_progress_stage(j->io->progress, "mask", io_reader_info(j->in)->height);
 	TP_TIMED(j->t, TP_STAGE_MASK)
 		rc = job_mask_pass(j);
 	if (rc != TP_OK)
@@ -199,6 +198,7 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 		return rc;
 	j->res->tiles = j->plan->ntiles;
 	j->res->active = tiler_plan_active(j->plan);
+	tp_progress_plan(j->io->progress, j->res->width, j->res->active);
 	note_mask_coverage(j);
 	return TP_OK;
 }
@@ -223,7 +223,7 @@ TP_MUST_USE static tp_status prepare_band(struct job *j)
 TP_MUST_USE static tp_status run_band(struct job *j)
 {
 	tp_status rc = TP_OK;
-	tp_progress_image(j->io->progress, j->io->input, j->res->active);
+	tp_progress_stage(j->io->progress, "rows", j->res->height);
 	job_test_freeze("band", 0);
 	for (uint32_t r = 0; r < j->plan->nrows && rc == TP_OK; r++) {
 		uint32_t y_need = j->plan->row_y[r] + j->plan->tile_h;
@@ -255,12 +255,14 @@ tp_status tp_job_process(struct tp_engine_ctx *eng, const struct tp_opts *o,
 	rc = plan_job(&j, dry_run);
 	if (rc == TP_OK && !dry_run && job_output_can_copy(&j)) {
 		/* nothing to fill: the input's bytes are the output */
+		tp_progress_stage(io->progress, "copy", 0);
 		TP_TIMED(j.t, TP_STAGE_PLAN)
 			rc = store_plan(&j);
 		if (rc == TP_OK)
 			rc = job_output_copy(&j);
 	} else if (rc == TP_OK && !dry_run && (rc = prepare_band(&j)) == TP_OK &&
 		   (rc = run_band(&j)) == TP_OK) {
+		tp_progress_stage(io->progress, "publish", 0);
 		rc = job_output_publish(&j);
 	}
 	if (rc != TP_OK && rc != TP_ELEASE && rc != TP_ECANCELED) {

@@ -40,8 +40,10 @@ tp_status job_band_emit(struct job *j, uint32_t y_end)
 			row = tiler_band_emit_row(j->band);
 		TP_TIMED(j->t, TP_STAGE_ENCODE)
 			rc = io_writer_write_rows_changed(j->out, row, j->row_bytes, 1, changed, 0);
-		if (rc == TP_OK && (tiler_band_y0(j->band) & 63) == 0)
+		if (rc == TP_OK && (tiler_band_y0(j->band) & 63) == 0) {
+			tp_progress_row(j->io->progress, tiler_band_y0(j->band));
 			rc = job_checkpoint(j);
+		}
 	}
 	return rc;
 }

@@ -42,5 +42,8 @@ tp_status job_checkpoint(struct job *j)
 
 tp_status job_checkpoint_row(struct job *j, uint32_t y)
 {
-	return (y & 63) == 63 ? job_checkpoint(j) : TP_OK;
+	if ((y & 63) != 63)
+		return TP_OK;
+	tp_progress_row(j->io->progress, (uint64_t)y + 1);   /* mask and guide passes */
+	return job_checkpoint(j);
 }

@@ -170,8 +170,11 @@ TP_MUST_USE static tp_status guide_build(struct job *j)
 		return tp_err(TP_ENOMEM, "%s: out of memory for the guide", j->io->input);
 	for (size_t i = 0; i < j->window; i++)
 		j->slots[i].guide = j->guide_buf + i * tpx * j->color;
+	tp_progress_stage(j->io->progress, "guide", j->res->height);
 	job_test_freeze("guide", 0);
-	if ((rc = guide_stream(j)) != TP_OK || (rc = guide_solve(j)) != TP_OK)
+	if ((rc = guide_stream(j)) == TP_OK)
+		tp_progress_stage(j->io->progress, "guide fill", 0);
+	if (rc != TP_OK || (rc = guide_solve(j)) != TP_OK)
 		return rc;
 	j->guide_ready = 1;
 	j->res->guide_w = j->coarse->w;

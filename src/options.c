@@ -5,6 +5,7 @@
 #include "options.h"
 #include "exit.h"
 #include "lease.h"
+#include "progress.h"
 #include "io/raster.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@ enum {
 	O_DB = 256, O_MASKS, O_MASK, O_MASK_SUFFIX, O_ENGINE, O_MODEL, O_ENGINE_OPT,
 	O_TILE, O_OVERLAP, O_DILATE, O_RADIUS, O_MAX_TIME, O_DRY_RUN, O_JPEG_Q,
 	O_PNG_LEVEL, O_SHARD, O_LEASE, O_MAX_PIXELS, O_FORCE, O_RETRY_FAILED, O_OVERWRITE,
-	O_MEM_LIMIT, O_MASK_THRESHOLD, O_MASK_INVERT
+	O_MEM_LIMIT, O_MASK_THRESHOLD, O_MASK_INVERT, O_PROGRESS, O_NO_PROGRESS
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +41,8 @@ static const struct option long_opts[] = {
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
 	{ "jpeg-quality", required_argument, NULL, O_JPEG_Q },
 	{ "png-level", required_argument, NULL, O_PNG_LEVEL },
 	{ "shard", required_argument, NULL, O_SHARD },
@@ -164,6 +167,8 @@ TP_MUST_USE static tp_status apply_opt(int c, const char *arg, struct tp_opts *o
 	case O_RETRY_FAILED: o->retry_failed = 1; break;
 	case O_OVERWRITE: o->overwrite = 1; break;
 	case 'q': o->quiet = 1; break;
+	case O_PROGRESS: o->progress = TP_PROGRESS_ON; break;
+	case O_NO_PROGRESS: o->progress = TP_PROGRESS_OFF; break;
 	case 'v': tp_log_set_level(TP_LOG_DEBUG); break;
 	case O_JPEG_Q:
 		rc = parse_u32("jpeg-quality", arg, 1, 100, &v);

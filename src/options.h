@@ -25,6 +25,8 @@ struct tp_opts {
 	uint64_t mem_limit;        /* --mem-limit bytes; 0: not given (the default is
 				    * tp_mem_available(), which only narrows the window) */
 	int quiet;
+	int progress;              /* enum tp_progress_mode: --progress 1, --no-progress -1,
+				    * neither 0 (a bar on a terminal unless -q) */
 	int dry_run;
 	/* run only */
 	const char *out_dir;

@@ -6,6 +6,7 @@
  */
 #include "report.h"
 #include "lease.h"
+#include "progress.h"
 
 #include <string.h>
 #include <time.h>
@@ -276,8 +277,8 @@ static void count_left(const struct tp_report *rep, struct rep_status *o)
 		else
 			unplanned++;
 	}
-	if (planned > 0)
-		o->tiles_guess = (double)unplanned * (double)active / (double)planned;
+	/* the bar's guess too (progress.c) */
+	o->tiles_guess = tp_progress_guess((double)unplanned, (double)active, (double)planned);
 }
 
 /* Throughput of store k: the wall throughput of its last run that inpainted,

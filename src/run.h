@@ -33,6 +33,7 @@ struct run {
 	char owner[512], host[256], dbpath[4096], opt_hex[32];
 	int64_t run_id;
 	double deadline;
+	double t_start;  /* tp_now_ms() when the command started: the summary's wall time */
 	int ex;          /* exit code so far (the worst outcome wins) */
 	int stopped;     /* no further image is started */
 	size_t progress_work;  /* images not up to date at the last progress write */

@@ -46,7 +46,6 @@ static enum item_outcome store_trouble(struct run *r)
 static enum item_outcome fail_unclaimed(struct run *r, int64_t job_id, const char *msg, int exit_code,
 					int failed_input)
 {
-	tp_progress_clear(r->prog);
 	tp_error("%s", msg);
 	if (job_id && store_job_fail(r->st, NULL, job_id, msg, failed_input) != TP_OK)
 		tp_error("%s", tp_errmsg());
@@ -203,7 +202,6 @@ static enum item_outcome work(struct run *r, const struct tp_item *it,
 	r->n.tiles += res.tiles;
 	r->n.active += res.active;
 	r->n.reused += res.reused;
-	tp_progress_clear(r->prog);
 	tp_debug("%s: job ended with %s", it->input, tp_status_name(rc));
 	how = record(r, it, lease, rc, &res, sign);
 	if (how == ITEM_DONE)

@@ -65,6 +65,7 @@ void tp_err_clear(void)
 
 void tp_assert_fail(const char *expr, const char *file, int line)
 {
+	tp_log_status(NULL);   /* not after half a progress bar */
 	fprintf(stderr, "tilepaint: internal error: assertion '%s' failed at %s:%d\n",
 		expr, file, line);
 	abort();

@@ -1,7 +1,9 @@
 /*
  * log.c - one-line messages on stderr, and the clock and hash helpers.
- * Lines are written with a single fprintf under stdio's own lock so lines
- * from worker threads never interleave.
+ * Lines are written under stdio's lock on stderr (flockfile) so lines from
+ * worker threads never interleave. log.c also owns the status line (the
+ * progress bar on a terminal): a message first erases it, so every line
+ * starts at column 0, and then draws it again below the message.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tp.h"
@@ -10,6 +12,9 @@
 #include <time.h>
 
 static enum tp_log_level log_level = TP_LOG_INFO;
+/* The status line as last drawn ("" when none is on screen); guarded by
+ * stderr's lock. */
+static char status_line[1024];
 
 void tp_log_set_level(enum tp_log_level level)
 {
@@ -30,9 +35,30 @@ void tp_log(enum tp_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	flockfile(stderr);
+	if (status_line[0])
+		fputs("\r\033[K", stderr);
 	fprintf(stderr, "tilepaint: %s%s\n",
 		level == TP_LOG_ERROR ? "error: " : level == TP_LOG_WARN ? "warning: " : "",
 		line);
+	if (status_line[0])
+		fputs(status_line, stderr);
+	fflush(stderr);
+	funlockfile(stderr);
+}
+
+void tp_log_status(const char *line)
+{
+	flockfile(stderr);
+	if (line && line[0]) {
+		snprintf(status_line, sizeof status_line, "%s", line);
+		fprintf(stderr, "\r\033[K%s", status_line);
+	} else if (status_line[0]) {
+		status_line[0] = '\0';
+		fputs("\r\033[K", stderr);
+	}
+	fflush(stderr);
+	funlockfile(stderr);
 }
 
 double tp_now_ms(void)

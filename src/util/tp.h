@@ -107,6 +107,12 @@ void tp_log_set_level(enum tp_log_level level);
 enum tp_log_level tp_log_get_level(void);
 /* One line to stderr, prefixed "tilepaint: " (and "error: "/"warning: "). Thread-safe. */
 void tp_log(enum tp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The status line (a progress bar; the caller fits it to the terminal and
+ * calls this only when stderr is one): drawn at the start of the current
+ * line, erasing what was there, and drawn again after every tp_log line
+ * (which erases it first, so messages start at column 0). NULL or "" erases
+ * it. Thread-safe. */
+void tp_log_status(const char *line);
 #define tp_error(...) tp_log(TP_LOG_ERROR, __VA_ARGS__)
 #define tp_warn(...)  tp_log(TP_LOG_WARN, __VA_ARGS__)
 #define tp_info(...)  tp_log(TP_LOG_INFO, __VA_ARGS__)
