@@ -113,6 +113,10 @@ TP_MUST_USE tp_status job_band_emit(struct job *j, uint32_t y_end);
  * opening the input and mask allocated. */
 TP_MUST_USE tp_status job_mem_fit(struct job *j, uint64_t reader_bytes);
 /* job_output.c */
+/* The output's layout and the writer's options (with `threads` encoding
+ * threads), as job_output_open passes them; job_mem_fit plans with them. */
+void job_output_opts(const struct job *j, uint32_t threads, struct io_info *oi,
+		     struct io_write_opts *wo);
 /* Open the writer on a temporary name beside the output (stale ones removed). */
 TP_MUST_USE tp_status job_output_open(struct job *j);
 /* Finish the temporary, sign it and put it in place (fenced by the store's

@@ -46,15 +46,18 @@ static char *mib(char *buf, size_t n, uint64_t bytes)
  * arenas apart), for the options job_output_open will pass. */
 static uint64_t writer_bytes(const struct job *j, uint32_t threads)
 {
-	const struct io_info *ii = io_reader_info(j->in);
-	struct io_info oi = *ii;
-	struct io_write_opts wo = { .jpeg_quality = j->o->jpeg_quality, .png_level = j->o->png_level,
-				    .threads = threads };
-	enum io_format of = io_format_from_name(j->io->output);
-	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
-	if (oi.format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality)
-		wo.jpeg_keep = j->io->input;
+	struct io_info oi;
+	struct io_write_opts wo;
+	job_output_opts(j, threads, &oi, &wo);
 	return io_writer_mem_need(&oi, io_reader_meta(j->in), &wo);
+}
+
+/* The band for the current plan, with as many masked pixels as its rows can
+ * hold at once (the mask pass's per-row bound). */
+static uint64_t band_bytes(const struct job *j)
+{
+	const struct tiler_plan *p = j->plan;
+	return tiler_band_bytes(p->width, j->fmt, p->tile_h, (size_t)p->row_masked_max * p->tile_h);
 }
 
 /* What one tile in flight costs: its pixels, mask and guide. */
@@ -64,17 +67,21 @@ static uint64_t slot_bytes(const struct job *j)
 	return tpx * j->color * sizeof(float) * (j->coarse ? 2 : 1) + tpx;
 }
 
+/* What one engine worker holds for tiles of up to w x h (its declaration). */
+static uint64_t engine_bytes(const struct job *j, uint32_t w, uint32_t h)
+{
+	const struct engine_ops *e = j->eng->ops;
+	return e->worker_bytes ? e->worker_bytes(j->eng->state, w, h, j->color) : 0;
+}
+
 /* The guide: its image and hole map, and the engine solving it as one tile. */
 static uint64_t guide_bytes(const struct job *j)
 {
-	const struct engine_ops *e = j->eng->ops;
 	uint64_t cpx;
 	if (!j->coarse)
 		return 0;
 	cpx = (uint64_t)j->coarse->w * j->coarse->h;
-	return cpx * (j->color * sizeof(float) * 2 + 8) +
-	       (e->worker_bytes ? e->worker_bytes(j->eng->state, j->coarse->w, j->coarse->h,
-						   j->color) : 0);
+	return cpx * (j->color * sizeof(float) * 2 + 8) + engine_bytes(j, j->coarse->w, j->coarse->h);
 }
 
 /* The job's own buffers for the current plan, without the tiles in flight,
@@ -82,17 +89,13 @@ static uint64_t guide_bytes(const struct job *j)
 static uint64_t job_bytes(const struct job *j, uint32_t threads)
 {
 	const struct tiler_plan *p = j->plan;
-	uint64_t b = tiler_band_bytes(p->width, j->fmt, p->tile_h,
-				      (size_t)p->row_masked_max * p->tile_h);
-	return b + writer_bytes(j, threads) + (threads > 1 ? threads * JOB_MEM_THREAD : 0) +
+	return band_bytes(j) + writer_bytes(j, threads) + (threads > 1 ? threads * JOB_MEM_THREAD : 0) +
 	       (uint64_t)p->ntiles * 64 + 4 * (uint64_t)p->width + guide_bytes(j);
 }
 
 static uint64_t worker_bytes(const struct job *j)
 {
-	const struct engine_ops *e = j->eng->ops;
-	return e->worker_bytes ? e->worker_bytes(j->eng->state, j->plan->tile_w, j->plan->tile_h,
-						 j->color) : 0;
+	return engine_bytes(j, j->plan->tile_w, j->plan->tile_h);
 }
 
 /* The figure the tile is chosen by: the same on every run (see the top). */
@@ -102,25 +105,33 @@ static uint64_t fixed_need(const struct job *j, uint64_t reader_bytes, uint64_t 
 	       worker_bytes(j);
 }
 
-/* The figure the window is chosen by, for `window` tiles in flight. */
-static uint64_t live_need(const struct job *j, size_t window)
+/* The figure the window is chosen by, for `window` tiles in flight, with
+ * `mapped` bytes of address space in use now. */
+static uint64_t live_need(const struct job *j, uint64_t mapped, size_t window)
 {
 	uint64_t threads = j->eng->threads > 1 ? j->eng->threads : 0;
-	return tp_mem_mapped() + threads * JOB_MEM_THREAD + job_bytes(j, j->enc_threads) +
+	return mapped + threads * JOB_MEM_THREAD + job_bytes(j, j->enc_threads) +
 	       window * slot_bytes(j) +
 	       (uint64_t)(j->eng->threads ? j->eng->threads : 1) * worker_bytes(j);
+}
+
+/* The writer encodes on as many threads as the engine has workers (-j for
+ * an engine that runs its own threads). */
+static uint32_t encode_threads(const struct job *j)
+{
+	return j->eng->ops->inner_threads ? j->o->threads : j->eng->threads;
 }
 
 /* Before the engine's workers start (the first job that runs tiles): as
  * many as fit, each with its thread's reservations and its scratch, next to
  * one tile in flight each. The count never changes an output's bytes. */
-static void fit_threads(struct job *j, uint64_t limit)
+static void fit_threads(struct job *j, uint64_t mapped, uint64_t limit)
 {
 	struct tp_engine_ctx *e = j->eng;
 	uint32_t want = e->threads;
 	if (e->opened || e->threads < 2)
 		return;
-	while (e->threads > 1 && live_need(j, e->threads) > limit)
+	while (e->threads > 1 && live_need(j, mapped, e->threads) > limit)
 		e->threads--;
 	if (e->threads < want) {
 		char a[32];
@@ -180,7 +191,7 @@ TP_MUST_USE static tp_status over_limit(const struct job *j, uint64_t reader_byt
 
 tp_status job_mem_fit(struct job *j, uint64_t reader_bytes)
 {
-	uint64_t model = 0, limit = j->o->mem_limit;
+	uint64_t model = 0, mapped, limit = j->o->mem_limit;
 	uint32_t tile = j->plan->tile_w > j->plan->tile_h ? j->plan->tile_w : j->plan->tile_h;
 	const struct io_info *ii = io_reader_info(j->in);
 	char a[32], b[32], c[32], d[32], e[32];
@@ -214,30 +225,28 @@ tp_status job_mem_fit(struct job *j, uint64_t reader_bytes)
 	}
 	if (limit && fixed_need(j, reader_bytes, model) > limit)
 		return over_limit(j, reader_bytes, model, limit);
+	mapped = tp_mem_mapped();
 	if (!limit)
-		limit = tp_mem_available() + tp_mem_mapped();
-	j->enc_threads = j->eng->ops->inner_threads ? j->o->threads : j->eng->threads;
-	fit_threads(j, limit);
-	/* the writer encodes on as many threads as the engine has workers (-j
-	 * for an engine that runs its own threads) */
-	j->enc_threads = j->eng->ops->inner_threads ? j->o->threads : j->eng->threads;
+		limit = tp_mem_available() + mapped;
+	j->enc_threads = encode_threads(j);   /* as many as are asked for, while fitting */
+	fit_threads(j, mapped, limit);
+	j->enc_threads = encode_threads(j);
 	j->window = (size_t)j->eng->threads * 2;
 	if (j->window < 2)
 		j->window = 2;
 	if (j->window > j->plan->ncols)
 		j->window = j->plan->ncols;
-	while (j->window > 1 && live_need(j, j->window) > limit)
+	while (j->window > 1 && live_need(j, mapped, j->window) > limit)
 		j->window--;
-	while (j->enc_threads > 1 && live_need(j, j->window) > limit)
+	while (j->enc_threads > 1 && live_need(j, mapped, j->window) > limit)
 		j->enc_threads--;   /* (the writer's threads, like the workers, change no byte) */
 	tp_debug("%s: memory: band %s, writer %s, slot %s, worker %s, readers %s", j->io->input,
-		 mib(a, sizeof a, tiler_band_bytes(j->plan->width, j->fmt, j->plan->tile_h,
-						   (size_t)j->plan->row_masked_max * j->plan->tile_h)),
+		 mib(a, sizeof a, band_bytes(j)),
 		 mib(b, sizeof b, writer_bytes(j, j->enc_threads)), mib(c, sizeof c, slot_bytes(j)),
 		 mib(d, sizeof d, worker_bytes(j)), mib(e, sizeof e, reader_bytes));
 	tp_debug("%s: memory: tile %ux%u, %zu in flight, about %s planned of %s (%s mapped now)",
 		 j->io->input, j->plan->tile_w, j->plan->tile_h, j->window,
-		 mib(a, sizeof a, live_need(j, j->window)), mib(b, sizeof b, limit),
-		 mib(c, sizeof c, tp_mem_mapped()));
+		 mib(a, sizeof a, live_need(j, mapped, j->window)), mib(b, sizeof b, limit),
+		 mib(c, sizeof c, mapped));
 	return TP_OK;
 }

@@ -46,31 +46,39 @@ static void make_tmp_path(struct job *j)
 		 basename(base), (long)getpid(), (unsigned long)(tp_now_ms() * 1000) & 0xffff);
 }
 
-tp_status job_output_open(struct job *j)
+void job_output_opts(const struct job *j, uint32_t threads, struct io_info *oi,
+		     struct io_write_opts *wo)
 {
 	const struct io_info *ii = io_reader_info(j->in);
-	struct io_info oi = *ii;
-	struct io_write_opts wo = {
+	enum io_format of = io_format_from_name(j->io->output);
+	*oi = *ii;
+	*wo = (struct io_write_opts){
 		.jpeg_quality = j->o->jpeg_quality,
 		.png_level = j->o->png_level,
-		.threads = j->enc_threads ? j->enc_threads : j->o->threads,
+		.threads = threads,
 		.tiff_compression = 0,
 		.name = j->io->output,
 	};
-	enum io_format of = io_format_from_name(j->io->output);
-	tp_status rc;
-	if (j->io->store)
-		remove_stale_temps(j->io->output);
-	oi.format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
-	oi.buffered = 0;
-	if (oi.format == ii->format)
-		wo.tiff_compression = io_reader_compression(j->in);
+	oi->format = of != IO_FORMAT_UNKNOWN ? of : ii->format;
+	oi->buffered = 0;
+	if (oi->format == ii->format)
+		wo->tiff_compression = io_reader_compression(j->in);
 	/* a JPEG from a JPEG keeps the input's coefficients outside the mask,
 	 * unless --jpeg-quality asks for a whole re-encode */
-	if (oi.format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality) {
-		wo.jpeg_keep = j->io->input;
-		wo.jpeg_keep_reader = j->in;   /* rows come from it, and it stays open */
+	if (oi->format == IO_FORMAT_JPEG && ii->format == IO_FORMAT_JPEG && !j->o->jpeg_quality) {
+		wo->jpeg_keep = j->io->input;
+		wo->jpeg_keep_reader = j->in;   /* rows come from it, and it stays open */
 	}
+}
+
+tp_status job_output_open(struct job *j)
+{
+	struct io_info oi;
+	struct io_write_opts wo;
+	tp_status rc;
+	job_output_opts(j, j->enc_threads ? j->enc_threads : j->o->threads, &oi, &wo);
+	if (j->io->store)
+		remove_stale_temps(j->io->output);
 	make_tmp_path(j);
 	/* the writer's set-up is encoding (a JPEG writer keeping its input
 	 * reads that input's coefficients here) */
