@@ -1596,6 +1596,19 @@ static void get_layout(TIFF *t, struct tlayout *l)
 		l->extra0 = extra[0];
 }
 
+/* a copied through the io layer to b; both opened with libtiff, and their layouts */
+static void copy_and_open(const char *a, const char *b, TIFF **ta, TIFF **tb, struct tlayout *la,
+			  struct tlayout *lb)
+{
+	io_copy(a, b);
+	*ta = TIFFOpen(a, "r");
+	*tb = TIFFOpen(b, "r");
+	assert_non_null(*ta);
+	assert_non_null(*tb);
+	get_layout(*ta, la);
+	get_layout(*tb, lb);
+}
+
 /* Every strip or tile of a and b decodes to the same bytes. */
 static void same_stored_pixels(TIFF *a, TIFF *b)
 {
@@ -1646,13 +1659,7 @@ static void check_mirror(const struct tspec *sp)
 	TIFF *ta, *tb;
 	TIFFSetWarningHandler(NULL); /* unknown tags, read here by libtiff directly */
 	write_spec(a, sp);
-	io_copy(a, b);
-	ta = TIFFOpen(a, "r");
-	tb = TIFFOpen(b, "r");
-	assert_non_null(ta);
-	assert_non_null(tb);
-	get_layout(ta, &la);
-	get_layout(tb, &lb);
+	copy_and_open(a, b, &ta, &tb, &la, &lb);
 	assert_int_equal(la.tiled, lb.tiled);
 	assert_int_equal(la.tw, lb.tw);
 	assert_int_equal(la.th, lb.th);
@@ -1846,13 +1853,7 @@ static void check_dem(int fl, int tiled, uint16_t comp, uint16_t pred, int msb)
 	}
 	io_reader_close(r);
 	free(row);
-	io_copy(a, b);
-	ta = TIFFOpen(a, "r");
-	tb = TIFFOpen(b, "r");
-	assert_non_null(ta);
-	assert_non_null(tb);
-	get_layout(ta, &la);
-	get_layout(tb, &lb);
+	copy_and_open(a, b, &ta, &tb, &la, &lb);
 	assert_int_equal(la.tiled, lb.tiled);
 	assert_int_equal(la.comp, lb.comp);
 	assert_int_equal(la.pred, lb.pred);
