@@ -124,6 +124,7 @@ TP_MUST_USE static tp_status alloc_band(struct job *j)
 	for (size_t i = 0; i < j->window; i++) {
 		j->slots[i].pix = tp_malloc_large(j->pix_bytes);
 		j->slots[i].mask = tp_malloc(tpx);
+		j->slots[i].job = j;
 		if (!j->slots[i].pix || !j->slots[i].mask)
 			return tp_err(TP_ENOMEM, "%s: out of memory for tiles", j->io->input);
 	}
@@ -141,6 +142,7 @@ static void free_job(struct job *j)
 	if (j->tmp_made && !j->published)
 		unlink(j->tmp_path);
 	tiler_dilate_free(j->dil);
+	tiler_runs_free(j->mask_runs);
 	tiler_plan_free(j->plan);
 	tiler_band_free(j->band);
 	if (j->slots)

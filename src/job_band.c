@@ -13,10 +13,11 @@
 tp_status job_band_fill(struct job *j, uint32_t y_end)
 {
 	while (tiler_band_y0(j->band) + tiler_band_nrows(j->band) < y_end) {
+		void *row = tiler_band_next_src(j->band);   /* decoded in place */
 		tp_status rc;
-		if ((rc = job_next_rows(j)) != TP_OK)
+		if ((rc = job_next_rows(j, row ? row : j->row_buf)) != TP_OK)
 			return rc;
-		if ((rc = tiler_band_push(j->band, j->row_buf, j->mask_eff)) != TP_OK)
+		if ((rc = tiler_band_push(j->band, row ? row : j->row_buf, j->mask_eff)) != TP_OK)
 			return rc;
 		if (((tiler_band_y0(j->band) + tiler_band_nrows(j->band)) & 63) == 0 &&
 		    (rc = job_checkpoint(j)) != TP_OK)
@@ -87,6 +88,20 @@ TP_MUST_USE static tp_status load_stored(struct job *j, struct slot *s, const st
 	return rc;
 }
 
+/* On the worker, before the engine: the tile's pixels and mask out of the
+ * band, and its guide. The band's samples and mask do not change while tiles
+ * of its row are in flight (the main thread only adds to its accumulators),
+ * nor does the guide's coarse image. */
+static void cut_tile(struct tp_task *task)
+{
+	struct slot *s = task->ctx;
+	const struct job *j = s->job;
+	struct tp_rect r = j->plan->tiles[s->tile].r;
+	tiler_band_tile_get(j->band, r, s->pix, s->mask);
+	if (task->tile.guide)
+		tiler_coarse_resample(j->coarse, r, s->guide);
+}
+
 /* The tile in the slot to the workers, with its guide when it gets one. */
 TP_MUST_USE static tp_status submit(struct job *j, struct slot *s, const struct tiler_tile *t,
 				    size_t slot)
@@ -103,11 +118,11 @@ TP_MUST_USE static tp_status submit(struct job *j, struct slot *s, const struct 
 				    (uint64_t)t->r.y),
 	};
 	if (j->guide_ready && j->guided[s->tile]) {
-		TP_TIMED(j->t, TP_STAGE_BLEND)
-			tiler_coarse_resample(j->coarse, t->r, s->guide);
 		s->task.tile.guide = s->guide;
 		s->task.tile.guide_scale = j->coarse->f;
 	}
+	s->task.prepare = cut_tile;
+	s->task.ctx = s;
 	s->task.slot = slot;
 	tp_workers_submit(j->eng->workers, &s->task);
 	return TP_OK;
@@ -128,9 +143,14 @@ static void start_tiles(struct job *j, struct row_run *rr)
 		}
 		s->tile = idx;
 		s->ready = 0;
-		TP_TIMED(j->t, TP_STAGE_BLEND)
-			tiler_band_tile_get(j->band, t->r, s->pix, s->mask);
-		rc = j->done[idx] ? load_stored(j, s, t) : submit(j, s, t, slot);
+		if (j->done[idx]) {
+			/* its mask only: the blend reads no unmasked pixel of a result */
+			TP_TIMED(j->t, TP_STAGE_BLEND)
+				tiler_band_tile_get(j->band, t->r, NULL, s->mask);
+			rc = load_stored(j, s, t);
+		} else {
+			rc = submit(j, s, t, slot);
+		}
 		if (rc != TP_OK) {
 			rr->stop = rc;
 			break;
@@ -189,6 +209,7 @@ static void collect_one(struct job *j, struct row_run *rr)
 		return;
 	}
 	tp_timings_add(j->t, TP_STAGE_INFERENCE, task->ms);
+	tp_timings_add(j->t, TP_STAGE_BLEND, task->prepare_ms);
 	j->res->computed++;
 	(*j->io->computed_total)++;
 	rc = commit_result(j, s);

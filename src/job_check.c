@@ -1,12 +1,13 @@
 /*
  * job_check.c - what every step of a job calls between units of work: the
  * checkpoint (a stop signal honoured, the lease kept alive) and the test
- * hook that freezes the process at a chosen point. Below all the job's
+ * hooks (freezing the process at a chosen point, the mask runs' budget). Below all the job's
  * other files.
  */
 #include "job_int.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -31,6 +32,15 @@ void job_test_freeze(const char *stage, uint64_t tiles)
 		fired = 1;
 		raise(SIGSTOP);
 	}
+}
+
+/* Test hook: TILEPAINT_TEST_RUNS_BUDGET=BYTES in place of the mask runs'
+ * budget (0: the mask file is read on every pass, as with a mask too dense
+ * to keep), so tests can compare both paths' outputs. */
+size_t job_test_runs_budget(size_t budget)
+{
+	const char *v = getenv("TILEPAINT_TEST_RUNS_BUDGET");
+	return v ? (size_t)strtoull(v, NULL, 10) : budget;
 }
 
 tp_status job_checkpoint(struct job *j)

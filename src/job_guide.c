@@ -113,7 +113,7 @@ TP_MUST_USE static tp_status guide_stream(struct job *j)
 	if ((rc = tiler_coarse_image_begin(j->coarse)) != TP_OK || (rc = job_mask_open(j)) != TP_OK)
 		return rc;
 	for (uint32_t y = 0; y < height; y++) {
-		if ((rc = job_next_rows(j)) != TP_OK)
+		if ((rc = job_next_rows(j, j->row_buf)) != TP_OK)
 			return rc;
 		tiler_coarse_image_row(j->coarse, y, j->row_buf, j->mask_eff);
 		if ((rc = job_checkpoint_row(j, y)) != TP_OK)

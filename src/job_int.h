@@ -27,6 +27,7 @@ struct slot {
 	struct tp_task task;
 	int ready;           /* result in pix, ready to blend */
 	size_t tile;         /* plan index */
+	const struct job *job; /* whose band the worker cuts the tile from */
 };
 
 struct job {
@@ -53,6 +54,9 @@ struct job {
 	size_t pix_bytes;    /* each slot's pix */
 	uint8_t *done;       /* (ntiles) result already in the store */
 	uint32_t mask_rows_pushed;
+	struct tiler_runs *mask_runs; /* the effective mask as the first mask pass saw it
+				       * (complete: later passes read it, not the file),
+				       * or NULL */
 	uint8_t *mask_turned; /* (height, width) the whole binarised mask in the image's
 			       * stored order, when it had to be turned to get there
 			       * (EXIF orientation), else NULL: streamed */
@@ -79,14 +83,17 @@ TP_MUST_USE tp_status job_checkpoint(struct job *j);
 TP_MUST_USE tp_status job_checkpoint_row(struct job *j, uint32_t y);
 /* Test hook: stop (SIGSTOP) on reaching a stage or the n-th committed tile. */
 void job_test_freeze(const char *stage, uint64_t tiles);
+/* Test hook: the mask runs' budget (TILEPAINT_TEST_RUNS_BUDGET), else `budget`. */
+size_t job_test_runs_budget(size_t budget);
 
 /* job_mask.c */
 /* (Re)open the mask at its first row, checking its size against the image. */
 TP_MUST_USE tp_status job_mask_open(struct job *j);
 /* The next effective (binarised, dilated) mask row into j->mask_eff. */
 TP_MUST_USE tp_status job_mask_next_row(struct job *j);
-/* The next input row into j->row_buf and its effective mask row. */
-TP_MUST_USE tp_status job_next_rows(struct job *j);
+/* The next input row into `row` (j->row_bytes) and its effective mask row
+ * into j->mask_eff. */
+TP_MUST_USE tp_status job_next_rows(struct job *j, void *row);
 /* Stream the whole mask once: masked pixels per tile, and the guide's coarse mask. */
 TP_MUST_USE tp_status job_mask_pass(struct job *j);
 

@@ -4,7 +4,9 @@
  * image's EXIF orientation means the mask must be turned, read whole once),
  * binarised, dilated (--dilate) with the rows the dilation needs held back;
  * and the mask pass that counts masked pixels per tile before any image row
- * is read. With --mask nodata the mask file is the image itself, a pixel a
+ * is read. The first pass keeps the effective mask as runs (while they stay
+ * under JOB_MASK_RUNS_BUDGET): later passes rebuild rows from them, without
+ * the mask file. With --mask nodata the mask file is the image itself, a pixel a
  * hole where its sample is the file's GDAL_NODATA value (or any NaN, for
  * float samples). Signed and float images are read once more during the
  * mask pass for the range of their known samples (tp_pixfmt).
@@ -13,6 +15,12 @@
 
 #include <math.h>
 #include <string.h>
+
+/* The most the effective mask's runs may take (a sixteenth of --mem-limit
+ * when that is less): 8 bytes a row and 8 a run, so a sparse mask of a
+ * 100k-row image fits many times over, and a dense or noisy one, which is
+ * cheap to stream anyway, falls back to reading the file each pass. */
+#define JOB_MASK_RUNS_BUDGET ((size_t)64 << 20)
 
 /* Bytes of one row of the mask file. */
 static size_t row_bytes(const struct io_info *mi)
@@ -167,6 +175,8 @@ tp_status job_mask_open(struct job *j)
 		if (!j->mask_bin || !j->mask_eff)
 			return tp_err(TP_ENOMEM, "%s: out of memory", j->io->mask);
 	}
+	if (tiler_runs_complete(j->mask_runs))
+		return TP_OK;   /* job_mask_next_row rebuilds the rows from the runs */
 	if (!j->mask_turned) {
 		if ((rc = io_reader_open(j->io->mask, &j->mk)) != TP_OK)
 			return rc;
@@ -188,6 +198,12 @@ tp_status job_mask_open(struct job *j)
 tp_status job_mask_next_row(struct job *j)
 {
 	uint32_t height = io_reader_info(j->in)->height;
+	if (tiler_runs_complete(j->mask_runs)) {
+		if (j->mask_rows_pushed >= height)
+			return tp_err(TP_EINTERNAL, "%s: mask rows exhausted", j->io->mask);
+		(void)tiler_runs_row(j->mask_runs, j->mask_rows_pushed++, j->mask_eff);
+		return TP_OK;
+	}
 	for (;;) {
 		tp_status rc;
 		if (j->o->dilate && tiler_dilate_pop(j->dil, j->mask_eff))
@@ -205,17 +221,17 @@ tp_status job_mask_next_row(struct job *j)
 	}
 }
 
-tp_status job_next_rows(struct job *j)
+tp_status job_next_rows(struct job *j, void *row)
 {
 	tp_status rc;
 	TP_TIMED(j->t, TP_STAGE_DECODE)
-		rc = io_reader_read_rows(j->in, j->row_buf, j->row_bytes, 1);
+		rc = io_reader_read_rows(j->in, row, j->row_bytes, 1);
 	if (rc != TP_OK)
 		return rc;
 	if (j->o->mask_nodata && !j->o->dilate && !j->mask_turned) {
 		/* the image is its own mask, row for row: no second decode */
 		TP_TIMED(j->t, TP_STAGE_MASK)
-			io_row_nodata(io_reader_info(j->in), j->row_buf, j->nodata, j->mask_eff);
+			io_row_nodata(io_reader_info(j->in), row, j->nodata, j->mask_eff);
 		j->mask_rows_pushed++;
 		return TP_OK;
 	}
@@ -259,29 +275,40 @@ tp_status job_mask_pass(struct job *j)
 	struct io_reader *rd = NULL;
 	void *row = NULL;
 	uint32_t height, width;
+	/* a pass again (job_mem_fit's replan) reads the runs; the range stays */
+	int again = tiler_runs_complete(j->mask_runs);
 	tp_status rc;
 	job_test_freeze("mask", 0);
 	if ((rc = job_mask_open(j)) != TP_OK)
 		return rc;
+	height = io_reader_info(j->in)->height;
+	width = io_reader_info(j->in)->width;
+	if (!j->mask_runs && !j->mask_turned) {
+		size_t budget = JOB_MASK_RUNS_BUDGET;
+		if (j->o->mem_limit && j->o->mem_limit / 16 < budget)
+			budget = (size_t)(j->o->mem_limit / 16);
+		budget = job_test_runs_budget(budget);
+		if ((rc = tiler_runs_new(width, height, budget, &j->mask_runs)) != TP_OK)
+			return rc;
+	}
 	j->lo = HUGE_VAL;
 	j->hi = -HUGE_VAL;
 	/* with --mask nodata the mask rows are the image's: they give the range */
-	j->ranging = j->fmt.sample != TP_SAMPLE_UINT && j->o->mask_nodata;
-	if (j->fmt.sample != TP_SAMPLE_UINT && !j->ranging) {
+	j->ranging = !again && j->fmt.sample != TP_SAMPLE_UINT && j->o->mask_nodata;
+	if (!again && j->fmt.sample != TP_SAMPLE_UINT && !j->ranging) {
 		TP_TIMED(j->t, TP_STAGE_DECODE)
 			rc = io_reader_open(j->io->input, &rd);
 		if (rc == TP_OK && !(row = tp_malloc(j->row_bytes)))
 			rc = tp_err(TP_ENOMEM, "%s: out of memory", j->io->input);
 	}
-	height = io_reader_info(j->in)->height;
-	width = io_reader_info(j->in)->width;
-	j->res->masked = 0;   /* (job_mem_fit may pass over the mask again) */
+	j->res->masked = 0;
 	for (uint32_t y = 0; y < height && rc == TP_OK; y++) {
 		if ((rc = job_mask_next_row(j)) != TP_OK)
 			break;
+		if (!again && j->mask_runs)
+			(void)tiler_runs_add(j->mask_runs, j->mask_eff);
 		tiler_plan_count_row(j->plan, y, j->mask_eff);
-		for (uint32_t x = 0; x < width; x++)
-			j->res->masked += j->mask_eff[x];
+		j->res->masked += tp_count_nonzero(j->mask_eff, width);
 		if (j->coarse)
 			tiler_coarse_mask_row(j->coarse, y, j->mask_eff);
 		if (rd)
@@ -289,8 +316,10 @@ tp_status job_mask_pass(struct job *j)
 		if (rc == TP_OK)
 			rc = job_checkpoint_row(j, y);
 	}
-	if (rc == TP_OK && j->fmt.sample != TP_SAMPLE_UINT)
+	if (rc == TP_OK && !again && j->fmt.sample != TP_SAMPLE_UINT)
 		set_range(j);
+	else if (rc == TP_OK && j->coarse && j->fmt.sample != TP_SAMPLE_UINT)
+		tiler_coarse_set_range(j->coarse, j->fmt.lo, j->fmt.hi);
 	j->ranging = 0;
 	io_reader_close(rd);
 	tp_free(row);

@@ -40,6 +40,11 @@ static void run_task(struct tp_pool_item *self, uint32_t worker)
 	double t0;
 	tp_err_clear();
 	t0 = tp_now_ms();
+	if (t->prepare) {
+		t->prepare(t);
+		t->prepare_ms = tp_now_ms() - t0;
+		t0 += t->prepare_ms;
+	}
 	t->status = w->eng->inpaint(w->state, w->scratch[worker], &t->tile);
 	t->ms = tp_now_ms() - t0;
 	if (t->status != TP_OK)

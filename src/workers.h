@@ -14,6 +14,11 @@ struct tp_task {
 	tp_status status;          /* out */
 	char error[256];           /* out: message when status != TP_OK */
 	double ms;                 /* out: engine time */
+	/* optional: run on the worker just before the engine (filling the
+	 * tile's buffers off the submitter's thread), timed apart */
+	void (*prepare)(struct tp_task *t);
+	void *ctx;                 /* the submitter's, for prepare */
+	double prepare_ms;         /* out: prepare's time */
 	size_t slot;               /* submitter's bookkeeping */
 	struct tp_pool_item item;  /* (the pool's) */
 	struct tp_workers *owner;  /* (the pool's) */

@@ -162,9 +162,17 @@ tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8
 	}
 	if (need)
 		memset(b->acc[s], 0, need * sizeof(float));
-	memcpy(b->src + s * b->row_bytes, src_row, b->row_bytes);
+	if (src_row != b->src + s * b->row_bytes)   /* else read in place (next_src) */
+		memcpy(b->src + s * b->row_bytes, src_row, b->row_bytes);
 	b->nrows++;
 	return TP_OK;
+}
+
+void *tiler_band_next_src(struct tiler_band *b)
+{
+	if (b->nrows == b->cap)
+		return NULL;
+	return b->src + ((size_t)b->head + b->nrows) % b->cap * b->row_bytes;
 }
 
 const void *tiler_band_src_row(const struct tiler_band *b, uint32_t y)
@@ -216,9 +224,12 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
 	for (int32_t ly = 0; ly < r.h; ly++) {
 		size_t s = slot_of(b, (uint32_t)(r.y + ly));
 		const uint8_t *m = b->mask + s * b->width + r.x;
-		float *p = pix + (size_t)ly * r.w * color;
+		float *p;
 
 		memcpy(mask + (size_t)ly * r.w, m, (size_t)r.w);
+		if (!pix)
+			continue;
+		p = pix + (size_t)ly * r.w * color;
 		if (b->fmt.sample != TP_SAMPLE_UINT) {
 			const uint8_t *src = b->src + s * b->row_bytes;
 			for (int32_t lx = 0; lx < r.w; lx++)

@@ -51,6 +51,36 @@ TP_MUST_USE tp_status tiler_dilate_push(struct tiler_dilate *d, const uint8_t *r
 int tiler_dilate_pop(struct tiler_dilate *d, uint8_t *row);
 void tiler_dilate_free(struct tiler_dilate *d);
 
+/* ------------------------------------------------------------------ runs */
+
+/*
+ * A binary mask kept as the runs of its set pixels, row by row, while they
+ * fit in `budget` bytes: the effective mask as the first pass over it saw
+ * it, so that later passes rebuild rows from it instead of decoding the mask
+ * file again. Add rows 0..height-1 in order; once they are all in and the
+ * budget held, rows can be read back in any order. Memory: 8 bytes a row
+ * and 8 a run (allocations doubling, capped by the budget). new: TP_EUSAGE
+ * for an empty mask, TP_ENOMEM; a budget too small for even the rows gives
+ * an object that keeps nothing. Free with tiler_runs_free (accepts NULL).
+ */
+struct tiler_runs;
+TP_MUST_USE tp_status tiler_runs_new(uint32_t width, uint32_t height, size_t budget,
+				     struct tiler_runs **out);
+void tiler_runs_free(struct tiler_runs *r);
+/* Add the next row (width bytes, nonzero = set). 1 while the runs are kept;
+ * 0 once they went over the budget (or an allocation failed): everything is
+ * then freed and later rows are ignored, so the mask must be read again. */
+int tiler_runs_add(struct tiler_runs *r, const uint8_t *row);
+/* Keep nothing from now on (what going over the budget does). */
+void tiler_runs_drop(struct tiler_runs *r);
+/* 1 when every row was added and kept (NULL: 0). */
+int tiler_runs_complete(const struct tiler_runs *r);
+/* The bytes allocated now (0 once dropped). */
+size_t tiler_runs_bytes(const struct tiler_runs *r);
+/* Row y as 0/1 bytes into dst (width bytes); returns its set pixels. Only
+ * on complete runs (TP_ASSERT). */
+uint64_t tiler_runs_row(const struct tiler_runs *r, uint32_t y, uint8_t *dst);
+
 /* ------------------------------------------------------------------ plan */
 
 struct tiler_plan_params {
@@ -184,6 +214,9 @@ uint32_t tiler_band_nrows(const struct tiler_band *b);
 /* Append image row y0 + nrows: its samples and its effective-mask row
  * (copied). Accumulators of the new row start at 0. TP_EUSAGE when full. */
 TP_MUST_USE tp_status tiler_band_push(struct tiler_band *b, const void *src_row, const uint8_t *mask_row);
+/* Where the next pushed row's samples go (NULL when the band is full): a
+ * reader may decode into it and push that pointer, which saves the copy. */
+void *tiler_band_next_src(struct tiler_band *b);
 /* Borrowed pointers to a held row (NULL when not held). */
 const void *tiler_band_src_row(const struct tiler_band *b, uint32_t y);
 const uint8_t *tiler_band_mask_row(const struct tiler_band *b, uint32_t y);
@@ -192,7 +225,9 @@ const uint8_t *tiler_band_mask_row(const struct tiler_band *b, uint32_t y);
  * `pix` (r.h, r.w, color) floats in [0, 1] (sample / 255 or / 65535, or
  * through the range of an INT or FLOAT layout; alpha dropped), `mask`
  * (r.h, r.w) 0/1. Masked pixels' values are the source's
- * (engines must not read them; most overwrite them first).
+ * (engines must not read them; most overwrite them first). pix NULL: the
+ * mask only. Reads only the samples and mask, so threads may cut tiles
+ * while another adds to the accumulators (tiler_band_tile_add).
  */
 void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pix, uint8_t *mask);
 /*

@@ -409,9 +409,10 @@ void io_row_to_mask(const struct io_info *info, const void *row, uint8_t *out,
 			out[x] = (uint8_t)((mask_value(px, c, alpha, 65535) > t16) ^ inv);
 		}
 	} else if (c == 1) {
-		const uint8_t *p = row;
-		for (uint32_t x = 0; x < info->width; x++)   /* vectorised by the compiler */
-			out[x] = (uint8_t)((p[x] > threshold) ^ inv);
+		if (threshold > 255)
+			memset(out, inv, info->width);   /* no 8-bit value is above it */
+		else
+			tp_threshold(row, out, info->width, (uint8_t)threshold, inv);
 	} else {
 		const uint8_t *p = row;
 		for (uint32_t x = 0; x < info->width; x++, p += c) {

@@ -143,6 +143,8 @@ static inline size_t tp_next_set(const uint8_t *p, size_t i, size_t n)
 			return i;
 	return n;
 }
+/* out[x] = (in[x] > t) ^ flip for x < n (flip 0 or 1). */
+void tp_threshold(const uint8_t *in, uint8_t *out, size_t n, uint8_t t, uint8_t flip);
 /* out[x] = (in[x] != 0) for x < n. */
 void tp_to01(const uint8_t *in, uint8_t *out, size_t n);
 

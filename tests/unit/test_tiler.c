@@ -411,8 +411,16 @@ static void band_round_trip(uint32_t w, uint32_t h, struct tp_pixfmt fmt, uint32
 		tiler_plan_count_row(plan, y, mask + (size_t)y * w);
 
 	assert_int_equal(tiler_band_new(w, fmt, h, &b), TP_OK);
-	for (uint32_t y = 0; y < h; y++)
-		assert_int_equal(tiler_band_push(b, src + y * rb, mask + (size_t)y * w), TP_OK);
+	for (uint32_t y = 0; y < h; y++) {
+		/* odd rows decoded in place (next_src), even ones copied in */
+		void *slot = tiler_band_next_src(b);
+		assert_non_null(slot);
+		if (y & 1)
+			memcpy(slot, src + y * rb, rb);
+		assert_int_equal(tiler_band_push(b, y & 1 ? slot : src + y * rb,
+						 mask + (size_t)y * w), TP_OK);
+	}
+	assert_null(tiler_band_next_src(b));
 	assert_int_equal(tiler_band_push(b, src, mask), TP_EUSAGE);
 	assert_non_null(strstr(tp_errmsg(), "band: full"));
 	assert_int_equal(tiler_band_y0(b), 0);
@@ -816,6 +824,63 @@ static void test_coarse_resample(void **state)
 	tiler_coarse_free(NULL);
 }
 
+/* ------------------------------------------------------------------ runs */
+
+/* Rows read back from the runs are the rows added, whatever their shape;
+ * past the budget nothing is kept and the caller is told. */
+static void test_runs(void **state)
+{
+	enum { W = 203, H = 41 };
+	uint8_t rows[H][W], back[W];
+	struct tiler_runs *r;
+	uint64_t set;
+	(void)state;
+	for (uint32_t y = 0; y < H; y++)
+		for (uint32_t x = 0; x < W; x++)   /* empty, full, runs at both edges, lone pixels */
+			rows[y][x] = y == 3 ? 0 : y == 4 ? 7 : (uint8_t)(((x * (y + 1)) / 5 + y) % 3 == 0);
+	assert_int_equal(tiler_runs_new(W, H, 1 << 20, &r), TP_OK);
+	assert_int_equal(tiler_runs_complete(r), 0);
+	for (uint32_t y = 0; y < H; y++)
+		assert_int_equal(tiler_runs_add(r, rows[y]), 1);
+	assert_int_equal(tiler_runs_complete(r), 1);
+	assert_true(tiler_runs_bytes(r) > 0);
+	for (uint32_t y = H; y-- > 0;) {   /* any order */
+		uint64_t want = 0;
+		memset(back, 0x55, sizeof back);
+		set = tiler_runs_row(r, y, back);
+		for (uint32_t x = 0; x < W; x++) {
+			assert_int_equal(back[x], rows[y][x] != 0);
+			want += rows[y][x] != 0;
+		}
+		assert_int_equal(set, want);
+	}
+	assert_int_equal(tiler_runs_add(r, rows[0]), 0);   /* past the last row */
+	tiler_runs_free(r);
+
+	/* a budget the rows' offsets fit in but not the runs: dropped midway */
+	assert_int_equal(tiler_runs_new(W, H, (H + 1) * sizeof(size_t) + 64, &r), TP_OK);
+	int kept = 1;
+	for (uint32_t y = 0; y < H; y++)
+		kept = tiler_runs_add(r, rows[y]);
+	assert_int_equal(kept, 0);
+	assert_int_equal(tiler_runs_complete(r), 0);
+	assert_int_equal(tiler_runs_bytes(r), 0);
+	tiler_runs_free(r);
+	/* not even the offsets: nothing kept from the start; drop on request */
+	assert_int_equal(tiler_runs_new(W, H, 16, &r), TP_OK);
+	assert_int_equal(tiler_runs_add(r, rows[0]), 0);
+	tiler_runs_free(r);
+	assert_int_equal(tiler_runs_new(W, 1, 1 << 20, &r), TP_OK);
+	assert_int_equal(tiler_runs_add(r, rows[1]), 1);
+	tiler_runs_drop(r);
+	assert_int_equal(tiler_runs_complete(r), 0);
+	tiler_runs_free(r);
+	tiler_runs_free(NULL);
+	assert_int_equal(tiler_runs_complete(NULL), 0);
+	assert_int_equal(tiler_runs_new(0, 5, 1 << 20, &r), TP_EUSAGE);
+	assert_null(r);
+}
+
 /* ------------------------------------------------------------------ OOM */
 
 static void test_oom(void **state)
@@ -884,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_coarse_measured),
 		cmocka_unit_test(test_coarse_random),
 		cmocka_unit_test(test_coarse_resample),
+		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,6 +135,19 @@ static void test_util_byte_scans(void **state)
 				assert_int_equal(out[k], buf[a + k] != 0);
 			assert_int_equal(out[n], 0x55);   /* nothing written past n */
 		}
+	/* thresholds, every byte value on either side, at every start */
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 37 + i / 256);
+	for (uint32_t t = 0; t < 256; t += 51)
+		for (uint8_t flip = 0; flip < 2; flip++)
+			for (size_t a = 0; a < 17; a++) {
+				uint8_t got[600];
+				memset(got, 0x55, sizeof got);
+				tp_threshold(big + a, got, 530, (uint8_t)t, flip);
+				for (size_t k = 0; k < 530; k++)
+					assert_int_equal(got[k], (big[a + k] > t) ^ flip);
+				assert_int_equal(got[530], 0x55);
+			}
 	/* long runs: the byte-lane counters fold before they overflow */
 	memset(big, 1, sizeof big);
 	assert_int_equal(tp_count_nonzero(big, sizeof big), sizeof big);
