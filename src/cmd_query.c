@@ -10,6 +10,7 @@
 #include "report_html.h"
 #include "report_text.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -101,6 +102,56 @@ static int apply_query_opt(int c, const char *cmd, const char *synopsis, int is_
 	}
 }
 
+/* -o DIR where no run left DIR/.tilepaint.db but sharded runs left their
+ * own stores (DIR/.tilepaint-K-of-N.db): all of those, in name order, as
+ * if each were given with --db. 0 when there are none. The paths live as
+ * long as the process (one block, still reachable at exit). */
+static size_t shard_stores(const char *dir, struct query_args *q)
+{
+	static char *block;
+	struct dirent **names = NULL;
+	size_t n = 0;
+	int got = scandir(dir, &names, NULL, alphasort);
+	for (int i = 0; i < got; i++) {
+		unsigned k, of;
+		int end = -1;
+		if (n < MAX_DBS && sscanf(names[i]->d_name, ".tilepaint-%u-of-%u.db%n", &k, &of, &end) == 2 &&
+		    end > 0 && names[i]->d_name[end] == '\0') {
+			size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+			char *p = tp_malloc(len);
+			if (p) {
+				snprintf(p, len, "%s/%s", dir, names[i]->d_name);
+				q->dbs[n++] = p;
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	/* one block for the process: keep the last call's paths reachable */
+	tp_free(block);
+	block = NULL;
+	if (n) {
+		size_t total = 0;
+		for (size_t i = 0; i < n; i++)
+			total += strlen(q->dbs[i]) + 1;
+		if ((block = tp_malloc(total)) != NULL) {
+			char *w = block;
+			for (size_t i = 0; i < n; i++) {
+				size_t l = strlen(q->dbs[i]) + 1;
+				memcpy(w, q->dbs[i], l);
+				tp_free((char *)q->dbs[i]);
+				q->dbs[i] = w;
+				w += l;
+			}
+		} else {
+			for (size_t i = 0; i < n; i++)
+				tp_free((char *)q->dbs[i]);
+			n = 0;
+		}
+	}
+	return n;
+}
+
 static int parse_query_args(int argc, char **argv, const char *cmd, const char *synopsis,
 			    int is_report, struct query_args *q)
 {
@@ -136,6 +187,14 @@ static int parse_query_args(int argc, char **argv, const char *cmd, const char *
 	if ((r = opts_store_choice(cmd, out_dir, q->ndb ? q->dbs[0] : NULL, q->dbbuf,
 				   sizeof q->dbbuf)) != 0)
 		return r;
+	if (!q->ndb && out_dir && access(q->dbbuf, F_OK) != 0 && errno == ENOENT &&
+	    (q->ndb = shard_stores(out_dir, q)) > 0) {
+		/* a sharded batch: its stores, merged */
+		tp_info("%s: no %s; reading its %zu shard store%s (%s%s)", out_dir, OPTS_STORE_NAME,
+			q->ndb, q->ndb == 1 ? "" : "s", strrchr(q->dbs[0], '/') + 1,
+			q->ndb > 1 ? ", ..." : "");
+		return 0;
+	}
 	q->dbs[0] = q->dbbuf;
 	q->ndb = 1;
 	return 0;

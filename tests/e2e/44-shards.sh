@@ -3,7 +3,8 @@
 # .tilepaint.db; their jobs are disjoint and cover the batch; the outputs are
 # byte-identical to a one-process run; a shard run again is a no-op; a shard
 # killed mid-image resumes from its own store; --db still chooses the store;
-# status and forget read a shard's store with --db. (Real Slurm and GNU
+# status and forget read a shard's store with --db, and status/report -o DIR
+# all of a directory's shard stores when it has no .tilepaint.db. (Real Slurm and GNU
 # parallel: make check-scale.)
 . "$(dirname "$0")/common.sh"
 mkdir -p in/sub
@@ -62,6 +63,13 @@ grep_err "0 inpainted"
 # status and forget read a shard's store with --db
 expect_exit 0 "$TP" status --db out/.tilepaint-1-of-3.db --format json
 grep_out "\"done\": $(sql out/.tilepaint-1-of-3.db "select count(*) from jobs")"
+# -o DIR with only shard stores: status and report read them all, merged
+expect_exit 0 "$TP" status -o out --format json
+grep_err "reading its 3 shard stores"
+all=$(($(sql out/.tilepaint-1-of-3.db "select count(*) from jobs") + $(sql out/.tilepaint-2-of-3.db "select count(*) from jobs") + $(sql out/.tilepaint-3-of-3.db "select count(*) from jobs")))
+grep_out "\"done\": $all"
+expect_exit 0 "$TP" report -o out --format csv --table jobs
+eq "$(($(wc -l < "$T/.stdout") - 1))" "$all" "jobs in the merged report"
 
 # a shard killed in the middle of an image resumes from its own store
 k=""
