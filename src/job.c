@@ -198,6 +198,8 @@ TP_MUST_USE static tp_status plan_job(struct job *j, int dry_run)
 	live = tp_alloc_live() > live ? tp_alloc_live() - live : 0;
 	if (!dry_run && (rc = job_mem_fit(j, live)) != TP_OK)
 		return rc;
+	if (!dry_run)
+		tp_progress_workers(j->io->progress, j->eng->threads);
 	j->res->tiles = j->plan->ntiles;
 	j->res->active = tiler_plan_active(j->plan);
 	tp_progress_plan(j->io->progress, j->res->width, j->res->active);

@@ -258,6 +258,12 @@ void tp_progress_plan(struct tp_progress *p, uint32_t width, uint64_t active)
 	draw(p, 0);
 }
 
+void tp_progress_workers(struct tp_progress *p, uint32_t threads)
+{
+	if (p && threads)
+		p->threads = threads;
+}
+
 void tp_progress_tiles(struct tp_progress *p, uint64_t done_delta, double tile_ms)
 {
 	if (!p)

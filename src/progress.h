@@ -29,6 +29,9 @@ void tp_progress_begin(struct tp_progress *p, const char *name);
 void tp_progress_stage(struct tp_progress *p, const char *stage, uint64_t rows);
 /* Rows of the stage done so far. */
 void tp_progress_row(struct tp_progress *p, uint64_t row);
+/* The workers the engine really runs (--mem-limit may start fewer than -j):
+ * the ETA's basis until a few tiles are measured. */
+void tp_progress_workers(struct tp_progress *p, uint32_t threads);
 /* The current image's plan: its width and its masked (active) tiles. */
 void tp_progress_plan(struct tp_progress *p, uint32_t width, uint64_t active);
 /* `done_delta` tiles blended; `tile_ms` the engine time of a computed one
