@@ -7,6 +7,7 @@
  * inference times, and the failed images with their errors. Everything
  * taken from file names, options and errors is HTML-escaped.
  */
+#include "options.h"
 #include "report_html.h"
 #include "report_text.h"
 #include "thumb.h"
@@ -185,17 +186,43 @@ static void images_table(FILE *f, const struct tp_report *rep)
 	fputs("</table>\n", f);
 }
 
+/* How the runs of store `k` took a mask's holes: the mask_threshold and
+ * mask_invert of its last run's options (a job done under other options
+ * was redone by that run, or was not reached by it), else the defaults. */
+static void mask_rule(const struct tp_report *rep, size_t k, uint32_t *threshold, int *invert)
+{
+	*threshold = OPTS_MASK_THRESHOLD;
+	*invert = 0;
+	for (size_t i = rep->nruns; i-- > 0;) {
+		const char *o = rep->runs[i].row.options, *p;
+		unsigned v;
+		if (rep->runs[i].store != k || !o)
+			continue;
+		if ((p = strstr(o, "mask_threshold=")) && sscanf(p, "mask_threshold=%u", &v) == 1 &&
+		    v <= 255)
+			*threshold = v;
+		for (p = strstr(o, "mask_invert"); p; p = strstr(p + 1, "mask_invert"))
+			if ((p == o || p[-1] == ' ') && (p[11] == ' ' || p[11] == '\0'))
+				*invert = 1;
+		return;
+	}
+}
+
 /* The picture under a tile map: the output when done and readable, else the
  * input; with the mask's outline. NULL when neither can be read. */
-static char *map_picture(const struct rep_job *j, uint32_t *w, uint32_t *h)
+static char *map_picture(const struct tp_report *rep, const struct rep_job *j, uint32_t *w,
+			 uint32_t *h)
 {
+	uint32_t threshold;
+	int invert;
 	struct tp_thumb t;
 	char *b64 = NULL;
 	const char *src = j->row.state == STORE_JOB_DONE && access(j->row.output, R_OK) == 0
 		? j->row.output : j->row.input;
 	if (tp_thumb_make(src, THUMB_SIDE, &t) != TP_OK)
 		return NULL;
-	if (j->row.mask[0] && tp_thumb_outline(&t, j->row.mask, outline_rgb) != TP_OK)
+	mask_rule(rep, j->store, &threshold, &invert);
+	if (j->row.mask[0] && tp_thumb_outline(&t, j->row.mask, threshold, invert, outline_rgb) != TP_OK)
 		tp_debug("%s", tp_errmsg());
 	if (tp_thumb_png_base64(&t, &b64) != TP_OK)
 		b64 = NULL;
@@ -238,7 +265,7 @@ TP_MUST_USE static tp_status tile_map(FILE *f, const struct tp_report *rep, cons
 	char *pic;
 	if (!w || !h)    /* never planned: a square placeholder */
 		w = h = 100;
-	pic = draw ? map_picture(j, &w, &h) : NULL;
+	pic = draw ? map_picture(rep, j, &w, &h) : NULL;
 	tp_status rc;
 	if (draw) {
 		fprintf(f, "<div class=\"map\"><svg class=\"tilemap\" width=\"%u\" height=\"%u\" "

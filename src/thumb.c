@@ -126,7 +126,8 @@ tp_status tp_thumb_make(const char *path, uint32_t max_side, struct tp_thumb *t)
 }
 
 /* m (w * h): 1 where any pixel of the box is masked. */
-TP_MUST_USE static tp_status mask_boxes(const struct tp_thumb *t, const char *path, uint8_t *m)
+TP_MUST_USE static tp_status mask_boxes(const struct tp_thumb *t, const char *path,
+				       uint32_t threshold, int invert, uint8_t *m)
 {
 	struct io_reader *r = NULL;
 	const struct io_info *in;
@@ -151,7 +152,7 @@ TP_MUST_USE static tp_status mask_boxes(const struct tp_thumb *t, const char *pa
 		if ((rc = io_reader_read_rows(r, row, (size_t)in->width * in->channels * (in->bits / 8),
 					      1)) != TP_OK)
 			break;
-		io_row_to_binary(in, row, bin);
+		io_row_to_mask(in, row, bin, threshold, invert);
 		for (uint32_t x = 0; x < in->width; x++)
 			if (bin[x])
 				mrow[(uint64_t)x * t->w / in->width] = 1;
@@ -163,13 +164,14 @@ out:
 	return rc;
 }
 
-tp_status tp_thumb_outline(struct tp_thumb *t, const char *path, const uint8_t rgb[3])
+tp_status tp_thumb_outline(struct tp_thumb *t, const char *path, uint32_t threshold, int invert,
+			   const uint8_t rgb[3])
 {
 	uint8_t *m = tp_calloc((size_t)t->w * t->h, 1);
 	tp_status rc;
 	if (!m)
 		return tp_err(TP_ENOMEM, "%s: out of memory reading the mask", path);
-	rc = mask_boxes(t, path, m);
+	rc = mask_boxes(t, path, threshold, invert, m);
 	/* the outline is two pixels wide: each box whose 4-neighbour (or the
 	 * edge beyond it) is on the other side of the mask's border */
 	for (uint32_t y = 0; rc == TP_OK && y < t->h; y++)
