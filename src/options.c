@@ -80,21 +80,9 @@ TP_MUST_USE static tp_status parse_u32(const char *name, const char *s, uint32_t
 /* "250000000", "250M", "4G": a pixel count (K, M, G are powers of 1000). */
 TP_MUST_USE static tp_status parse_pixels(const char *s, uint64_t *out)
 {
-	char *e;
-	unsigned long long v;
-	uint64_t mul = 1;
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (*e == 'K' || *e == 'k')
-		mul = 1000, e++;
-	else if (*e == 'M' || *e == 'm')
-		mul = 1000000, e++;
-	else if (*e == 'G' || *e == 'g')
-		mul = 1000000000, e++;
-	if (errno || e == s || *e || *s == '-' || v == 0 || v > UINT64_MAX / mul)
+	if (tp_parse_scaled(s, 1000, 0, out) != 0)
 		return tp_err(TP_EUSAGE, "--max-pixels takes a pixel count such as 250000000, 250M "
 			      "or 4G, not '%s'", s);
-	*out = (uint64_t)v * mul;
 	return TP_OK;
 }
 

@@ -10,30 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tp_parse_size(const char *s, uint64_t *out)
+int tp_parse_scaled(const char *s, uint64_t base, int bytes, uint64_t *out)
 {
 	char *e;
 	unsigned long long v;
 	uint64_t mul = 1;
+	const char *p;
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtoull(s, &e, 10);
-	switch (*e) {
-	case 'K': case 'k': mul = (uint64_t)1 << 10; e++; break;
-	case 'M': case 'm': mul = (uint64_t)1 << 20; e++; break;
-	case 'G': case 'g': mul = (uint64_t)1 << 30; e++; break;
-	case 'T': case 't': mul = (uint64_t)1 << 40; e++; break;
-	default: break;
+	if (*e && (p = strchr("KMGT", *e & ~0x20)) != NULL) {
+		for (const char *k = "KMGT"; k <= p; k++)
+			mul *= base;
+		e++;
 	}
-	if (mul > 1 && (!strcmp(e, "iB") || !strcmp(e, "B")))
+	if (bytes && mul > 1 && (!strcmp(e, "iB") || !strcmp(e, "B")))
 		e += strlen(e);
-	else if (mul == 1 && !strcmp(e, "B"))
+	else if (bytes && mul == 1 && !strcmp(e, "B"))
 		e++;
 	if (errno || *e || v == 0 || v > UINT64_MAX / mul)
 		return -1;
 	*out = (uint64_t)v * mul;
 	return 0;
+}
+
+int tp_parse_size(const char *s, uint64_t *out)
+{
+	return tp_parse_scaled(s, 1024, 1, out);
 }
 
 /* The first number after `key` in a "key: N kB" file such as /proc/meminfo;

@@ -86,6 +86,10 @@ size_t tp_alloc_peak_reset(void);
  * (powers of 1024, optionally followed by "B" or "iB"); 0 on success, -1 when
  * malformed or zero. */
 int tp_parse_size(const char *s, uint64_t *out);
+/* The same for any count: digits with an optional K, M, G or T, powers of
+ * `base` (1000 for pixels, 1024 for bytes); `bytes` also takes the "B" and
+ * "iB" endings. */
+int tp_parse_scaled(const char *s, uint64_t base, int bytes, uint64_t *out);
 /* Memory the machine can give this process now (MemAvailable, or less under a
  * cgroup v2 memory.max), in bytes; 0 when unknown. */
 uint64_t tp_mem_available(void);

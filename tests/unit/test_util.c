@@ -158,6 +158,36 @@ static void test_util_byte_scans(void **state)
 	assert_int_equal(tp_next_set(big, 0, 4999), 4999);
 }
 
+static void test_util_parse_scaled(void **state)
+{
+	uint64_t v = 7;
+	(void)state;
+	assert_int_equal(tp_parse_size("512M", &v), 0);
+	assert_true(v == (uint64_t)512 << 20);
+	assert_int_equal(tp_parse_size("2GiB", &v), 0);
+	assert_true(v == (uint64_t)2 << 30);
+	assert_int_equal(tp_parse_size("3kB", &v), 0);
+	assert_true(v == 3072);
+	assert_int_equal(tp_parse_size("100B", &v), 0);
+	assert_true(v == 100);
+	assert_int_equal(tp_parse_size("1t", &v), 0);
+	assert_true(v == (uint64_t)1 << 40);
+	assert_int_equal(tp_parse_scaled("250M", 1000, 0, &v), 0);
+	assert_true(v == 250000000);
+	assert_int_equal(tp_parse_scaled("4g", 1000, 0, &v), 0);
+	assert_true(v == 4000000000ull);
+	v = 7;
+	static const char *bad[] = { "", "0", "-5", " 5", "1.5", "12x", "5MB?", "M", "0K",
+				     "99999999999999999999", "20000000T" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(tp_parse_size(bad[i], &v), -1);
+		assert_int_equal(tp_parse_scaled(bad[i], 1000, 0, &v), -1);
+	}
+	assert_int_equal(tp_parse_scaled("5MB", 1000, 0, &v), -1);   /* no unit for counts */
+	assert_int_equal(tp_parse_size(NULL, &v), -1);
+	assert_true(v == 7);   /* untouched on failure */
+}
+
 static void test_util_mul_overflow(void **state)
 {
 	size_t r;
@@ -293,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_util_alloc_fail_at),
 		cmocka_unit_test(test_util_alloc_large),
 		cmocka_unit_test(test_util_byte_scans),
+		cmocka_unit_test(test_util_parse_scaled),
 		cmocka_unit_test(test_util_mul_overflow),
 		cmocka_unit_test(test_util_hash_stable),
 		cmocka_unit_test(test_util_pool_run),
