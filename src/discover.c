@@ -111,14 +111,10 @@ TP_MUST_USE static tp_status add_item(struct tp_items *it, const struct tp_opts 
 	char dir[PATH_MAX], stem[PATH_MAX];
 	const char *slash, *dot, *base;
 	memset(&x, 0, sizeof x);
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 64;
-		struct tp_item *v = tp_realloc(it->v, cap * sizeof *v);
-		if (!v)
-			return tp_err(TP_ENOMEM, "out of memory listing inputs");
-		it->v = v;
-		it->cap = cap;
-	}
+	struct tp_item *v = tp_grow_array(it->v, &it->cap, it->n, sizeof *v, 64);
+	if (!v)
+		return tp_err(TP_ENOMEM, "out of memory listing inputs");
+	it->v = v;
 	x.input = tp_strdup(input);
 	x.rel = tp_strdup(rel);
 	x.output = join(o->out_dir ? o->out_dir : ".", rel);
@@ -321,16 +317,12 @@ TP_MUST_USE static tp_status visit_entry(struct walk *w, const char *root, const
 	if (!path)
 		return tp_err(TP_ENOMEM, "out of memory listing inputs");
 	if (may_defer && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		if (w->nlinks == w->caplinks) {
-			size_t cap = w->caplinks ? w->caplinks * 2 : 16;
-			struct deferred *v = tp_realloc(w->links, cap * sizeof *v);
-			if (!v) {
-				tp_free(path);
-				return tp_err(TP_ENOMEM, "out of memory listing inputs");
-			}
-			w->links = v;
-			w->caplinks = cap;
+		struct deferred *v = tp_grow_array(w->links, &w->caplinks, w->nlinks, sizeof *v, 16);
+		if (!v) {
+			tp_free(path);
+			return tp_err(TP_ENOMEM, "out of memory listing inputs");
 		}
+		w->links = v;
 		w->links[w->nlinks].root = root;
 		if (!(w->links[w->nlinks].rel = tp_strdup(rel)))
 			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
@@ -404,14 +396,12 @@ TP_MUST_USE static tp_status walk_dir(struct walk *w, const char *root, const ch
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			char **v = tp_realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *v);
-			if (!v) {
-				rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
-				goto out;
-			}
-			names = v;
+		char **v = tp_grow_array(names, &cap, n, sizeof *v, 64);
+		if (!v) {
+			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
+			goto out;
 		}
+		names = v;
 		if (!(names[n] = tp_strdup(de->d_name))) {
 			rc = tp_err(TP_ENOMEM, "out of memory listing inputs");
 			goto out;

@@ -93,7 +93,7 @@ static int add_run(void *ctx, const struct store_run_row *w)
 {
 	struct load_ctx *lc = ctx;
 	struct tp_report *rep = lc->rep;
-	struct rep_run *v = tp_realloc(rep->runs, (rep->nruns + 1) * sizeof *v), *u;
+	struct rep_run *v = tp_grow_array(rep->runs, &rep->runs_cap, rep->nruns, sizeof *v, 16), *u;
 	if (!v) {
 		lc->err = tp_err(TP_ENOMEM, "out of memory reading the runs");
 		return 1;
@@ -138,7 +138,7 @@ static int add_job(void *ctx, const struct store_job_row *r)
 {
 	struct load_ctx *lc = ctx;
 	struct tp_report *rep = lc->rep;
-	struct rep_job *v = tp_realloc(rep->jobs, (rep->njobs + 1) * sizeof *v), *j;
+	struct rep_job *v = tp_grow_array(rep->jobs, &rep->jobs_cap, rep->njobs, sizeof *v, 64), *j;
 	if (!v) {
 		lc->err = tp_err(TP_ENOMEM, "out of memory reading the jobs");
 		return 1;

@@ -47,9 +47,9 @@ struct tp_report {
 	int64_t run;                 /* --run N, 0: all */
 	double now;                  /* wall seconds when loaded */
 	struct rep_run *runs;
-	size_t nruns;
+	size_t nruns, runs_cap;
 	struct rep_job *jobs;
-	size_t njobs;
+	size_t njobs, jobs_cap;
 	struct rep_stages all;       /* every selected timing, summed over the stores */
 	int64_t by_state[STORE_JOB_NSTATES];
 	int64_t interrupted;         /* jobs counted as running in the store whose holder is gone */

@@ -245,14 +245,10 @@ static int map_tile(void *ctx, const struct store_tile_row *t)
 		t->x, t->y, t->w, t->h, tile_colour[s], s == STORE_TILE_SKIPPED ? "0" : "0.3",
 		tile_colour[s], m->stroke);
 	if (t->state == STORE_TILE_DONE && t->engine_ms >= 0) {
-		if (m->nt == m->cap) {
-			size_t cap = m->cap ? m->cap * 2 : 1024;
-			double *v = tp_realloc(m->times, cap * sizeof *v);
-			if (!v)
-				return 0;   /* the histogram misses some tiles; the map is whole */
-			m->times = v;
-			m->cap = cap;
-		}
+		double *v = tp_grow_array(m->times, &m->cap, m->nt, sizeof *v, 1024);
+		if (!v)
+			return 0;   /* the histogram misses some tiles; the map is whole */
+		m->times = v;
 		m->times[m->nt++] = t->engine_ms;
 	}
 	return 0;

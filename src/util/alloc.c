@@ -112,6 +112,21 @@ void *tp_realloc(void *p, size_t n)
 	return q;
 }
 
+void *tp_grow_array(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t want, bytes;
+	void *q;
+	if (n < *cap)
+		return v;
+	want = *cap ? *cap * 2 : first;
+	if (want <= n)
+		want = n + 1;
+	if (tp_mul_overflow(want, elem, &bytes) || !(q = tp_realloc(v, bytes)))
+		return NULL;
+	*cap = want;
+	return q;
+}
+
 /*
  * Buffers of a megabyte or more that a tile fills once (its float pixels,
  * the harmonic engine's neighbour table) are mapped on their own, in whole

@@ -64,6 +64,11 @@ void tp_err_clear(void);
 void *tp_malloc(size_t n);
 void *tp_calloc(size_t count, size_t size);
 void *tp_realloc(void *p, size_t n);
+/* Room for element n of the array v (n in use, *cap allocated, `elem` bytes
+ * each), doubling from `first`: v itself while n < *cap, else the array
+ * moved and *cap updated; NULL when out of memory, and then v and *cap are
+ * as they were. */
+void *tp_grow_array(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 char *tp_strdup(const char *s);
 void tp_free(void *p);
 /* A buffer of n bytes (contents unspecified) for big arrays a tile fills

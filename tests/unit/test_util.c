@@ -158,6 +158,30 @@ static void test_util_byte_scans(void **state)
 	assert_int_equal(tp_next_set(big, 0, 4999), 4999);
 }
 
+static void test_util_grow_array(void **state)
+{
+	int *v = NULL, *w;
+	size_t cap = 0;
+	(void)state;
+	for (size_t n = 0; n < 1000; n++) {
+		w = tp_grow_array(v, &cap, n, sizeof *v, 8);
+		assert_non_null(w);
+		assert_true(cap > n && (cap == 8 || cap % 8 == 0));
+		v = w;
+		v[n] = (int)n;
+	}
+	assert_int_equal(cap, 1024);   /* doubled from 8, not grown by one */
+	assert_ptr_equal(tp_grow_array(v, &cap, 1000, sizeof *v, 8), v);   /* room left */
+	cap = 1000;   /* as if full: the next must allocate, and fails */
+	tp_alloc_fail_at(0);   /* the next allocation fails (once) */
+	assert_null(tp_grow_array(v, &cap, 1000, sizeof *v, 8));
+	assert_int_equal(cap, 1000);
+	for (size_t n = 0; n < 1000; n++)
+		assert_int_equal(v[n], (int)n);   /* untouched by the failure */
+	assert_null(tp_grow_array(v, &cap, 1000, SIZE_MAX / 4, 8));   /* overflow */
+	tp_free(v);
+}
+
 static void test_util_parse_scaled(void **state)
 {
 	uint64_t v = 7;
@@ -323,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_util_alloc_fail_at),
 		cmocka_unit_test(test_util_alloc_large),
 		cmocka_unit_test(test_util_byte_scans),
+		cmocka_unit_test(test_util_grow_array),
 		cmocka_unit_test(test_util_parse_scaled),
 		cmocka_unit_test(test_util_mul_overflow),
 		cmocka_unit_test(test_util_hash_stable),
