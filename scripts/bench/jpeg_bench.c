@@ -27,6 +27,8 @@
 #include "src/io/raster.h"
 
 #include <jpeglib.h>
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +37,13 @@
 
 static double now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+	return bench_ms(CLOCK_MONOTONIC);
 }
 
 static void die(const char *what)
 {
 	fprintf(stderr, "jpeg_bench: %s: %s\n", what, tp_errmsg());
 	exit(2);
-}
-
-static long file_size(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	long n;
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fclose(f);
-	return n;
 }
 
 /* Every row of path into a new buffer (width x height x channels). */
@@ -224,12 +212,12 @@ int main(int argc, char **argv)
 			if (t[k] < best[k])
 				best[k] = t[k];
 	}
-	printf("keep_ms=%.1f keep_bytes=%ld\n", best[0], file_size(out_keep));
-	printf("full_tp_ms=%.1f full_tp_bytes=%ld\n", best[1], file_size(out_tp));
-	printf("full_same_ms=%.1f full_same_bytes=%ld\n", best[2], file_size(out_same));
+	printf("keep_ms=%.1f keep_bytes=%ld\n", best[0], bench_file_size(out_keep));
+	printf("full_tp_ms=%.1f full_tp_bytes=%ld\n", best[1], bench_file_size(out_tp));
+	printf("full_same_ms=%.1f full_same_bytes=%ld\n", best[2], bench_file_size(out_same));
 	printf("decode_ms=%.1f\n", best[3]);
 	printf("lent_decode_ms=%.1f lent_write_ms=%.1f lent_bytes=%ld\n", best[4], best[5],
-	       file_size(out_lent));
+	       bench_file_size(out_lent));
 	free(pix);
 	free(mask);
 	free(changed);

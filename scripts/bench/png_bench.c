@@ -12,6 +12,8 @@
  */
 #include "src/io/raster.h"
 
+#include "bench.h"
+
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,21 +25,7 @@
  * loaded machine disturbs least; else wall time. */
 static double now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(getenv("PNG_BENCH_CPU") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static long file_size(const char *p)
-{
-	FILE *f = fopen(p, "rb");
-	long n;
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fclose(f);
-	return n;
+	return bench_ms(getenv("PNG_BENCH_CPU") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC);
 }
 
 static uint8_t *img;
@@ -128,18 +116,18 @@ int main(int argc, char **argv)
 	{
 		double t;
 		BEST(libpng(tmp, 6, Z_FILTERED, 0), t);
-		printf("%-8s %5d %9s %7d %12ld %9.1f\n", "libpng", 6, "filtered", 1, file_size(tmp), t);
+		printf("%-8s %5d %9s %7d %12ld %9.1f\n", "libpng", 6, "filtered", 1, bench_file_size(tmp), t);
 		BEST(libpng(tmp, 1, Z_RLE, PNG_FILTER_SUB), t);
-		printf("%-8s %5d %9s %7d %12ld %9.1f\n", "opencv", 1, "rle+sub", 1, file_size(tmp), t);
+		printf("%-8s %5d %9s %7d %12ld %9.1f\n", "opencv", 1, "rle+sub", 1, bench_file_size(tmp), t);
 	}
 	for (int s = 0; s < 3; s++)
 		for (int level = 1; level <= maxlevel; level++) {
 			double t1, tn;
 			long n1;
 			BEST(ours(tmp, level, strat[s], 1), t1);
-			n1 = file_size(tmp);
+			n1 = bench_file_size(tmp);
 			BEST(ours(tmp, level, strat[s], threads), tn);
-			if (file_size(tmp) != n1) {
+			if (bench_file_size(tmp) != n1) {
 				fprintf(stderr, "png_bench: size differs with threads\n");
 				return 1;
 			}
