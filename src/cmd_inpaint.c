@@ -18,6 +18,9 @@ static const char inpaint_synopsis[] =
 "Inpaint one image, tiled, without a job store. OUTPUT's extension chooses its\n"
 "format (.png .tif .tiff .jpg .jpeg); the layout (bit depth, channels) is IMAGE's.\n"
 "IMAGE or MASK '-' reads stdin; OUTPUT '-' writes stdout, in IMAGE's format.\n"
+"MASK 'nodata' (the word; a file of that name is ./nodata): the holes are the\n"
+"image's no-data samples (its GDAL_NODATA value, and NaN for float), as\n"
+"'tilepaint run --mask nodata'.\n"
 "\n"
 "  --engine NAME, --model FILE, --engine-opt K=V,.., --tile N, --overlap N,\n"
 "  --dilate N, --mask-threshold N, --mask-invert, --radius N, -j N,\n"
@@ -72,6 +75,8 @@ TP_MUST_USE static tp_status stage_args(char **args, struct tp_stdio_stage *s, c
 	for (int i = 0; i < 2 && rc == TP_OK; i++)
 		if (!strcmp(args[i], "-") && (rc = tp_stdio_stage_in(s)) == TP_OK)
 			paths[i] = s->in;
+	if (!strcmp(args[1], "nodata"))
+		paths[1] = paths[0];   /* the image is its own mask */
 	if (rc == TP_OK && !strcmp(args[2], "-") && (rc = tp_stdio_stage_out(s, paths[0])) == TP_OK)
 		paths[2] = s->out;
 	return rc;
@@ -131,6 +136,8 @@ int cmd_inpaint(int argc, char **argv)
 		return TP_EXIT_OK;
 	if (rc == TP_OK && argc - first != 3)
 		rc = tp_err(TP_EUSAGE, "expected IMAGE MASK OUTPUT");
+	if (rc == TP_OK && !strcmp(argv[first + 1], "nodata"))
+		o.mask_nodata = 1;
 	if (rc == TP_OK && (rc = check_args(argv + first)) == TP_OK &&
 	    (rc = tp_engine_select(&o, &eng)) == TP_OK && strcmp(argv[first + 2], "-"))
 		rc = guard_one((const char *const *)argv + first);

@@ -142,6 +142,16 @@ assert np.array_equal(A[~m].view(np.uint32), B[~m].view(np.uint32))
 assert (B[m] != -9999).all() and np.isfinite(B[m]).all()
 EOF
 
+# inpaint takes the word nodata for MASK, as run takes --mask nodata; a file
+# of that name is ./nodata
+expect_exit 0 "$TP" inpaint in/f32.tif nodata nd.tif --engine harmonic -j 1 --tile 128
+cmp nd.tif out-harmonic-1/f32.tif || fail "inpaint IMAGE nodata differs from run --mask nodata"
+expect_exit 0 "$TP" inpaint - nodata - --engine harmonic -j 1 --tile 128 < in/f32.tif
+cmp "$T/.stdout" nd.tif || fail "inpaint - nodata - differs"
+expect_exit 65 "$TP" inpaint bare.tif nodata nd2.tif
+grep_err "bare.tif: --mask nodata: the file has no no-data value"
+[ ! -e nd2.tif ] || fail "output written by inpaint for a file without nodata"
+
 # refusals: one line, exit 65, no output, nothing else done
 expect_exit 65 "$TP" run bare.tif --mask nodata -o bad
 grep_err "bare.tif: --mask nodata: the file has no no-data value (no GDAL_NODATA tag)"
