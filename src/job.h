@@ -29,7 +29,8 @@ struct tp_job_result {
 	uint64_t tiles, active, computed, reused;
 	uint32_t width, height;
 	uint64_t masked;                    /* holes of the effective mask, pixels */
-	char output_sig[128];               /* content signature of the output written */
+	char output_sig[128];               /* content signature of the output written
+					     * (with a store; "" without) */
 	/* the guide (engines with wants_guide): size and factor 0 when none was built */
 	uint32_t guide_w, guide_h, guide_f;
 	uint64_t guide_tiles;               /* tiles that touch a hole thick enough to need it */
