@@ -8,7 +8,8 @@
  *   raster.c -> png.c, jpeg.c, tiff.c -> io_common.c -> exif.c
  * (raster.c also calls io_common.c; the back ends also call exif.c), and
  *   png.c -> png_zpar.c -> io_par.c,  tiff.c -> io_par.c
- * for the encoding done on threads.
+ * for the encoding done on threads (and the TIFF reader's read-ahead and
+ * writer's flushing, on a thread of their own).
  */
 #ifndef IO_INT_H
 #define IO_INT_H
@@ -137,6 +138,27 @@ void io_par_wait(struct io_par *p, struct io_par_item *it);
 uint32_t io_par_workers(const struct io_par *p);
 /* Every submitted item must have been waited for. Accepts NULL. */
 void io_par_free(struct io_par *p);
+
+/* ---- io_par.c: one background thread, one job at a time ---- */
+
+/* A reader's read-ahead or a writer's flush: fn(ctx) runs on a thread of its
+ * own while the caller goes on; io_bg_wait joins the job and returns its
+ * status, with its tp_err message raised again on the caller's thread (the
+ * message buffer is per thread). The thread has a small stack (IO_BG_STACK)
+ * and never runs two jobs at once, so what fn touches is the caller's only
+ * when no job is running. */
+struct io_bg;
+#define IO_BG_STACK ((size_t)4 << 20)
+/* TP_ENOMEM when the thread cannot be made. */
+TP_MUST_USE tp_status io_bg_new(struct io_bg **out);
+/* Start fn(ctx) (the previous job must have been waited for). */
+void io_bg_start(struct io_bg *b, tp_status (*fn)(void *ctx), void *ctx);
+/* 1 from io_bg_start until io_bg_wait. */
+int io_bg_busy(const struct io_bg *b);
+/* Block until the job is done; its status (TP_OK when none was started). */
+TP_MUST_USE tp_status io_bg_wait(struct io_bg *b);
+/* Wait for any job, stop and join the thread. Accepts NULL. */
+void io_bg_free(struct io_bg *b);
 
 /* ---- png_zpar.c: a PNG's IDAT zlib stream deflated in parallel ---- */
 

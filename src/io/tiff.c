@@ -82,9 +82,23 @@ struct tiff_ctx {
 	uint32_t tw, ntx;          /* tile width, tiles across */
 	size_t block_size;         /* bytes per strip or tile of one plane */
 	size_t plane_row;          /* bytes of one row of one plane inside band */
-	uint8_t *band;             /* nplanes x block_h rows of plane_row bytes */
-	uint8_t *tile;             /* one decoded tile */
-	uint8_t *line;             /* scanline / writer row copy */
+	uint8_t *band;             /* strips: nplanes x block_h rows of plane_row bytes;
+				    * tiles: tile-major, nplanes x ntx tiles of block_size
+				    * bytes (plane p's tile tx at (p * ntx + tx) * block_size) */
+	uint8_t *band2;            /* tiles: the other band (read ahead, or being flushed) */
+	uint8_t *tile;             /* one decoded tile (JPEG writer without threads) */
+	uint8_t *line;             /* scanline / writer row copy; tiles: nplanes x plane_row,
+				    * a row gathered from the tiles for converting */
+	/* tiles, reader: the band after band_y0 decoded into band2 on `bg`
+	 * (only that thread uses tif while it runs); ahead_ok 0: it failed, m
+	 * says why. Writer: band2 (fl_rows rows from fl_y0, its touched2)
+	 * written on `bg` while the caller fills band; only that thread uses
+	 * tif, rawsrc, m and the tile jobs while it runs */
+	struct io_bg *bg;
+	uint32_t ahead_y0;
+	int ahead_ok;
+	struct io_writer *fl_w;
+	uint32_t fl_y0, fl_rows;
 	struct tiff_mirror *mirror; /* reader: what a writer mirroring its file needs */
 	/* writer mirroring a file: its layout, and the palette lookup */
 	struct tiff_layout wl;
@@ -102,6 +116,8 @@ struct tiff_ctx {
 	 * pixel touches get its compressed bytes as they are */
 	TIFF *rawsrc;
 	uint8_t *touched;          /* (ntx) the band's tile column has a changed pixel */
+	uint8_t *touched2;         /* (ntx) the same for the band being flushed */
+	uint8_t *touched_buf;      /* owns both (2 x ntx) */
 	uint8_t *rawbuf;           /* one tile's compressed bytes */
 	size_t rawcap;
 	uint64_t raw_copied;       /* tiles copied raw (tests, debug) */
@@ -123,7 +139,8 @@ struct tile_job {
 	struct tiff_ctx *c;
 	uint32_t tile;
 	int raw;                   /* copy the source's bytes instead */
-	uint8_t *buf;              /* block_size bytes: the packed tile */
+	uint8_t *buf;              /* block_size bytes: the packed tile, in the band
+				    * being flushed (the predictor works on it in place) */
 	uint8_t *out;              /* its encoded bytes */
 	size_t out_len, out_cap;
 	int zerr;                  /* encoding failed: msg says why */
@@ -177,12 +194,13 @@ static void tiff_ctx_free(void *state)
 	struct tiff_ctx *c = state;
 	if (!c)
 		return;
+	io_bg_free(c->bg);   /* joins a read-ahead or flush still running */
 	if (c->tif)
 		TIFFClose(c->tif);
 	tiff_jobs_free(c);
 	if (c->rawsrc)
 		TIFFClose(c->rawsrc);
-	tp_free(c->touched);
+	tp_free(c->touched_buf);
 	tp_free(c->rawbuf);
 	if (c->topts)
 		TIFFOpenOptionsFree(c->topts);
@@ -191,6 +209,7 @@ static void tiff_ctx_free(void *state)
 	tp_free(c->pal_key);
 	tp_free(c->pal_idx);
 	tp_free(c->band);
+	tp_free(c->band2);
 	tp_free(c->tile);
 	tp_free(c->line);
 	tp_free(c);
@@ -279,6 +298,8 @@ static uint32_t sample_at(const uint8_t *row, size_t i, uint16_t bps)
 	}
 }
 
+static int tiff_stored_as_delivered(const struct io_reader *r, const struct tiff_ctx *c);
+
 /* Convert the raw plane rows of one image row into delivered samples. */
 static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const *planes,
 			 uint8_t *dst)
@@ -288,14 +309,9 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 	int gray = c->photometric == PHOTOMETRIC_MINISBLACK || c->photometric == PHOTOMETRIC_MINISWHITE;
 	uint16_t *d16 = (uint16_t *)(void *)dst;
 
-	if (r->info.sample != IO_SAMPLE_UINT) {
-		/* one band of int16 or float32, native order (libtiff swapped it) */
-		memcpy(dst, planes[0], io_row_bytes(&r->info));
-		return;
-	}
-	if (c->nplanes == 1 && c->spp == och && c->bps == r->info.bits &&
-	    c->photometric != PHOTOMETRIC_PALETTE && c->photometric != PHOTOMETRIC_MINISWHITE) {
-		/* stored as delivered (the common 8/16-bit gray or RGB): one copy */
+	if (tiff_stored_as_delivered(r, c)) {
+		/* one band of int16 or float32 (native order: libtiff swapped it),
+		 * or the common 8/16-bit gray or RGB: one copy */
 		memcpy(dst, planes[0], io_row_bytes(&r->info));
 		return;
 	}
@@ -324,8 +340,17 @@ static void tiff_convert(struct io_reader *r, struct tiff_ctx *c, uint8_t *const
 	}
 }
 
-/* Decode the strips or tiles holding row y into c->band. */
-TP_MUST_USE static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
+/* Stored samples are the delivered ones (the common 8/16-bit gray or RGB,
+ * and int16/float32 bands): rows are copied as they are. */
+static int tiff_stored_as_delivered(const struct io_reader *r, const struct tiff_ctx *c)
+{
+	return r->info.sample != IO_SAMPLE_UINT ||
+	       (c->nplanes == 1 && c->spp == r->info.channels && c->bps == r->info.bits &&
+		c->photometric != PHOTOMETRIC_PALETTE && c->photometric != PHOTOMETRIC_MINISWHITE);
+}
+
+/* Decode the separate-plane strips holding row y into c->band. */
+TP_MUST_USE static tp_status tiff_load_strips(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
 {
 	uint32_t y0 = y - y % c->block_h;
 	c->band_valid = 0;
@@ -333,29 +358,83 @@ TP_MUST_USE static tp_status tiff_load_band(struct io_reader *r, struct tiff_ctx
 	c->band_h = r->info.height - y0 < c->block_h ? r->info.height - y0 : c->block_h;
 	for (uint32_t p = 0; p < c->nplanes; p++) {
 		uint8_t *plane = c->band + (size_t)p * c->block_h * c->plane_row;
-		if (c->mode == MODE_STRIPS_SEPARATE) {
-			tmsize_t got = TIFFReadEncodedStrip(c->tif, TIFFComputeStrip(c->tif, y0, (uint16_t)p),
-							    plane, (tmsize_t)(c->plane_row * c->block_h));
-			if (got < 0)
-				return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF strip (%s)",
-					      r->path, y, tiff_msg(c));
-			continue;
-		}
-		for (uint32_t tx = 0; tx < c->ntx; tx++) {
-			size_t trow = c->block_size / c->block_h; /* bytes of one tile row */
-			tmsize_t got = TIFFReadEncodedTile(c->tif,
-							   TIFFComputeTile(c->tif, tx * c->tw, y0, 0, (uint16_t)p),
-							   c->tile, (tmsize_t)c->block_size);
-			if (got < 0)
-				return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF tile (%s)",
-					      r->path, y, tiff_msg(c));
-			for (uint32_t ty = 0; ty < c->band_h; ty++)
-				memcpy(plane + (size_t)ty * c->plane_row + (size_t)tx * trow,
-				       c->tile + (size_t)ty * trow, trow);
-		}
+		tmsize_t got = TIFFReadEncodedStrip(c->tif, TIFFComputeStrip(c->tif, y0, (uint16_t)p),
+						    plane, (tmsize_t)(c->plane_row * c->block_h));
+		if (got < 0)
+			return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF strip (%s)",
+				      r->path, y, tiff_msg(c));
 	}
 	c->band_valid = 1;
 	return TP_OK;
+}
+
+/* Decode the row of tiles from y0 into dst, tile-major, straight from
+ * libtiff (no copy: an uncompressed tile is read into place). 0 when a tile
+ * fails (c->m says why). Runs on the read-ahead thread or the caller's,
+ * never both at once. */
+static int tiff_decode_tiles(struct tiff_ctx *c, uint32_t y0, uint8_t *dst)
+{
+	c->m.nerr = 0;
+	for (uint32_t p = 0; p < c->nplanes; p++)
+		for (uint32_t tx = 0; tx < c->ntx; tx++) {
+			uint8_t *tile = dst + ((size_t)p * c->ntx + tx) * c->block_size;
+			if (TIFFReadEncodedTile(c->tif, TIFFComputeTile(c->tif, tx * c->tw, y0, 0,
+									(uint16_t)p),
+						tile, (tmsize_t)c->block_size) < 0)
+				return 0;
+		}
+	return 1;
+}
+
+static tp_status tiff_read_ahead(void *ctx)
+{
+	struct tiff_ctx *c = ctx;
+	c->ahead_ok = tiff_decode_tiles(c, c->ahead_y0, c->band2);
+	return TP_OK;
+}
+
+/* Make c->band hold the row of tiles with row y: the band read ahead when it
+ * is that one, else decoded now; then start reading the next one ahead. */
+TP_MUST_USE static tp_status tiff_load_tiles(struct io_reader *r, struct tiff_ctx *c, uint32_t y)
+{
+	uint32_t y0 = y - y % c->block_h;
+	int ok;
+	c->band_valid = 0;
+	if (io_bg_busy(c->bg)) {
+		if (io_bg_wait(c->bg) != TP_OK)
+			return TP_EINTERNAL;   /* (the read-ahead itself never fails so) */
+	}
+	if (c->bg && c->ahead_y0 == y0 && c->ahead_ok >= 0) {
+		uint8_t *t = c->band;
+		c->band = c->band2;
+		c->band2 = t;
+		ok = c->ahead_ok;
+	} else {
+		ok = tiff_decode_tiles(c, y0, c->band);
+	}
+	c->ahead_ok = -1;
+	if (!ok)
+		return tp_err(TP_EFORMAT, "%s: row %u: corrupt or truncated TIFF tile (%s)",
+			      r->path, y, tiff_msg(c));
+	c->band_y0 = y0;
+	c->band_h = r->info.height - y0 < c->block_h ? r->info.height - y0 : c->block_h;
+	c->band_valid = 1;
+	if (c->bg && y0 + c->block_h < r->info.height) {
+		c->ahead_y0 = y0 + c->block_h;
+		io_bg_start(c->bg, tiff_read_ahead, c);
+	}
+	return TP_OK;
+}
+
+/* Row y of plane p, gathered from the band's tiles into out (n bytes). */
+static void tiff_gather_row(const struct tiff_ctx *c, uint32_t p, uint32_t y, uint8_t *out,
+			    size_t n)
+{
+	size_t trow = c->block_size / c->block_h;
+	const uint8_t *src = c->band + (size_t)p * c->ntx * c->block_size +
+			     (size_t)(y - c->band_y0) * trow;
+	for (size_t off = 0; off < n; off += trow, src += c->block_size)
+		memcpy(out + off, src, n - off < trow ? n - off : trow);
 }
 
 TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
@@ -365,6 +444,21 @@ TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 	uint32_t y = r->row;
 	tp_status s;
 
+	if (c->mode == MODE_TILES) {
+		if (!c->band_valid || y < c->band_y0 || y >= c->band_y0 + c->band_h)
+			if ((s = tiff_load_tiles(r, c, y)))
+				return s;
+		if (tiff_stored_as_delivered(r, c)) {
+			tiff_gather_row(c, 0, y, dst, io_row_bytes(&r->info));
+			return TP_OK;
+		}
+		for (uint32_t p = 0; p < c->nplanes; p++) {
+			planes[p] = c->line + (size_t)p * c->plane_row;
+			tiff_gather_row(c, p, y, planes[p], c->plane_row);
+		}
+		tiff_convert(r, c, planes, dst);
+		return TP_OK;
+	}
 	c->m.nerr = 0; /* report this read's libtiff message, not an older one */
 	if (c->mode == MODE_SCANLINE) {
 		if (TIFFReadScanline(c->tif, c->line, y, 0) < 0)
@@ -373,7 +467,7 @@ TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 		planes[0] = c->line;
 	} else {
 		if (!c->band_valid || y < c->band_y0 || y >= c->band_y0 + c->band_h)
-			if ((s = tiff_load_band(r, c, y)))
+			if ((s = tiff_load_strips(r, c, y)))
 				return s;
 		for (uint32_t p = 0; p < c->nplanes; p++)
 			planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
@@ -489,11 +583,26 @@ TP_MUST_USE static tp_status tiff_setup_mode(struct io_reader *r, struct tiff_ct
 			      "%llu-byte file (a bomb or truncated)", r->path,
 			      c->mode == MODE_TILES ? "tile rows" : "strips", need, IO_TIFF_MAX_RATIO,
 			      (unsigned long long)r->file_size);
-	if ((s = io_check_memory(r, c->mode == MODE_TILES ? "a TIFF tile row" : "a TIFF strip",
-				 need)))
+	if (c->mode == MODE_TILES) {
+		/* no tile buffer (tiles decode into the band), but a second band
+		 * read ahead, when there is a next one, and a row to convert */
+		int ahead = r->info.height > c->block_h;
+		need = band * (ahead ? 2 : 1) + c->plane_row * c->nplanes;
+		if ((s = io_check_memory(r, "a TIFF tile row", need)) ||
+		    (s = tiff_alloc(r, &c->band, band)) ||
+		    (s = tiff_alloc(r, &c->line, c->plane_row * c->nplanes)))
+			return s;
+		if (!ahead)
+			return TP_OK;
+		if ((s = tiff_alloc(r, &c->band2, band)))
+			return s;
+		if ((s = io_bg_new(&c->bg)))
+			return tp_err(s, "%s: %s", r->path, tp_errmsg());
+		c->ahead_ok = -1;
+		return TP_OK;
+	}
+	if ((s = io_check_memory(r, "a TIFF strip", need)))
 		return s;
-	if (c->mode == MODE_TILES && tiff_alloc(r, &c->tile, c->block_size))
-		return TP_ENOMEM;
 	return tiff_alloc(r, &c->band, band);
 }
 
@@ -811,6 +920,11 @@ TP_MUST_USE static tp_status tiff_finish_cb(struct io_writer *w)
 {
 	struct tiff_ctx *c = w->state;
 	int ok;
+	if (c->bg) {
+		tp_status s = io_bg_wait(c->bg);
+		if (s)
+			return s;
+	}
 	if (c->jobs) {
 		tp_status s = tiff_jobs_drain(w, c);
 		if (s)
@@ -1220,7 +1334,7 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 					   uint32_t threads)
 {
 	tp_status s;
-	/* tiles in flight: two a thread, within 64 MiB of tile buffers */
+	/* tiles in flight: two a thread, within 64 MiB of encoded tiles */
 	size_t fit = ((size_t)64 << 20) / (c->block_size ? c->block_size : 1);
 	if (threads > IO_PAR_MAX_THREADS)
 		threads = IO_PAR_MAX_THREADS;
@@ -1240,8 +1354,6 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 	for (uint32_t i = 0; i < c->njobs; i++) {
 		c->jobs[i].c = c;
 		c->jobs[i].item.work = tile_work;
-		if (!(c->jobs[i].buf = tp_malloc(c->block_size)))
-			return tp_err(TP_ENOMEM, "%s: out of memory for TIFF tiles", w->path);
 	}
 	return TP_OK;
 }
@@ -1252,7 +1364,6 @@ static void tiff_jobs_free(struct tiff_ctx *c)
 		struct tile_job *j = &c->jobs[i];
 		if (c->par)
 			io_par_wait(c->par, &j->item);
-		tp_free(j->buf);
 		tp_free(j->out);
 	}
 	TP_FREE(c->jobs);
@@ -1317,62 +1428,116 @@ TP_MUST_USE static tp_status tiff_jobs_drain(struct io_writer *w, struct tiff_ct
 	return TP_OK;
 }
 
-/* Encode the band of `rows` rows from c->band_y0: its strips (one a plane)
- * or its row of tiles (edge tiles padded with zeros; with a raw source,
- * tiles no changed pixel touches copied as they are). */
-TP_MUST_USE static tp_status tiff_flush_band(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
+/* Encode the band of `rows` rows from c->band_y0 of separate-plane strips
+ * (one a plane). */
+TP_MUST_USE static tp_status tiff_flush_strips(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
 {
-	size_t trow = c->mode == MODE_TILES ? c->block_size / c->block_h : 0;
 	for (uint32_t p = 0; p < c->nplanes; p++) {
 		uint8_t *plane = c->band + (size_t)p * c->block_h * c->plane_row;
-		if (c->mode == MODE_STRIPS_SEPARATE) {
-			if (TIFFWriteEncodedStrip(c->tif, TIFFComputeStrip(c->tif, c->band_y0, (uint16_t)p),
-						  plane, (tmsize_t)(c->plane_row * rows)) < 0)
-				goto fail;
-			continue;
+		if (TIFFWriteEncodedStrip(c->tif, TIFFComputeStrip(c->tif, c->band_y0, (uint16_t)p),
+					  plane, (tmsize_t)(c->plane_row * rows)) < 0) {
+			w->sys_errno = c->m.err_errno;
+			return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, c->band_y0,
+				      c->band_y0 + rows - 1, tiff_msg(c));
 		}
+	}
+	return TP_OK;
+}
+
+/* Write the row of tiles of `rows` rows from y0 held (tile-major, padded
+ * with zeros) in `band`, in tile order: with a raw source, tiles no changed
+ * pixel touches (touched) copied as they are; uncompressed tiles written
+ * from the band as they are; the others encoded on the threads. Every job
+ * is retired before it returns, so the band is free again. */
+TP_MUST_USE static tp_status tiff_flush_tiles(struct io_writer *w, struct tiff_ctx *c,
+					      uint8_t *band, const uint8_t *touched, uint32_t y0,
+					      uint32_t rows)
+{
+	c->m.nerr = 0;
+	for (uint32_t p = 0; p < c->nplanes; p++) {
 		for (uint32_t tx = 0; tx < c->ntx; tx++) {
-			size_t off = (size_t)tx * trow;
-			size_t n = c->plane_row - off < trow ? c->plane_row - off : trow;
+			uint8_t *tile = band + ((size_t)p * c->ntx + tx) * c->block_size;
 			int copied = 0;
-			uint32_t t = TIFFComputeTile(c->tif, tx * c->tw, c->band_y0, 0, (uint16_t)p);
+			uint32_t t = TIFFComputeTile(c->tif, tx * c->tw, y0, 0, (uint16_t)p);
 			if (c->jobs) {
 				struct tile_job *j;
 				tp_status s = tiff_jobs_next(w, c, &j);
 				if (s)
 					return s;
 				j->tile = t;
-				j->raw = c->rawsrc && !c->touched[tx] &&
+				j->raw = c->rawsrc && !touched[tx] &&
 					 TIFFGetStrileByteCount(c->rawsrc, t) != 0 &&
 					 TIFFGetStrileByteCount(c->rawsrc, t) <= IO_TIFF_MAX_BAND;
-				if (!j->raw) {
-					memset(j->buf, 0, c->block_size);
-					for (uint32_t ty = 0; ty < rows; ty++)
-						memcpy(j->buf + ty * trow,
-						       plane + (size_t)ty * c->plane_row + off, n);
-				}
+				j->buf = tile;
 				tiff_jobs_submit(c, j);
 				continue;
 			}
-			if (c->rawsrc && !c->touched[tx]) {
+			if (c->rawsrc && !touched[tx]) {
 				tp_status s = tiff_copy_raw_tile(w, c, t, &copied);
 				if (s)
 					return s;
 			}
 			if (copied)
 				continue;
-			memset(c->tile, 0, c->block_size);
-			for (uint32_t ty = 0; ty < rows; ty++)
-				memcpy(c->tile + ty * trow, plane + (size_t)ty * c->plane_row + off, n);
-			if (TIFFWriteEncodedTile(c->tif, t, c->tile, (tmsize_t)c->block_size) < 0)
-				goto fail;
+			if (TIFFWriteEncodedTile(c->tif, t, tile, (tmsize_t)c->block_size) < 0) {
+				w->sys_errno = c->m.err_errno;
+				return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, y0,
+					      y0 + rows - 1, tiff_msg(c));
+			}
 		}
 	}
+	return c->jobs ? tiff_jobs_drain(w, c) : TP_OK;
+}
+
+static tp_status tiff_flush_job(void *ctx)
+{
+	struct tiff_ctx *c = ctx;
+	return tiff_flush_tiles(c->fl_w, c, c->band2, c->touched2, c->fl_y0, c->fl_rows);
+}
+
+/* The band just filled (rows rows from band_y0) to the file: handed to the
+ * flushing thread, once it is done with the band before (whose error, if
+ * any, is this one's), while the caller fills the other; or at once. */
+TP_MUST_USE static tp_status tiff_band_done(struct io_writer *w, struct tiff_ctx *c, uint32_t rows)
+{
+	size_t trow = c->block_size / c->block_h;
+	tp_status s;
+	uint8_t *t;
+	if (rows < c->block_h)   /* the last band: the rows below the image are zeros */
+		for (size_t i = 0; i < (size_t)c->nplanes * c->ntx; i++)
+			memset(c->band + i * c->block_size + rows * trow, 0,
+			       c->block_size - rows * trow);
+	if (!c->bg)
+		return tiff_flush_tiles(w, c, c->band, c->touched, c->band_y0, rows);
+	if ((s = io_bg_wait(c->bg)))
+		return s;
+	t = c->band;
+	c->band = c->band2;
+	c->band2 = t;
+	t = c->touched;
+	c->touched = c->touched2;
+	c->touched2 = t;
+	c->fl_w = w;
+	c->fl_y0 = c->band_y0;
+	c->fl_rows = rows;
+	io_bg_start(c->bg, tiff_flush_job, c);
 	return TP_OK;
-fail:
-	w->sys_errno = c->m.err_errno;
-	return tp_err(TP_EIO, "%s: writing rows %u..%u: %s", w->path, c->band_y0,
-		      c->band_y0 + rows - 1, tiff_msg(c));
+}
+
+/* Row y of plane p (n bytes at src) into the band's tiles, the part past
+ * the image of the last tile zeroed. */
+static void tiff_scatter_row(struct tiff_ctx *c, uint32_t p, uint32_t y, const uint8_t *src,
+			     size_t n)
+{
+	size_t trow = c->block_size / c->block_h;
+	uint8_t *dst = c->band + (size_t)p * c->ntx * c->block_size +
+		       (size_t)(y - c->band_y0) * trow;
+	for (size_t off = 0; off < n; off += trow, dst += c->block_size) {
+		size_t k = n - off < trow ? n - off : trow;
+		memcpy(dst, src + off, k);
+		if (k < trow)
+			memset(dst + k, 0, trow - k);
+	}
 }
 
 /* The tile columns this row's changed pixels fall in (every one when the
@@ -1396,6 +1561,27 @@ TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const
 	struct tiff_ctx *c = w->state;
 	uint8_t *planes[4];
 	uint32_t y = w->row;
+	if (c->mode == MODE_TILES) {
+		if (y % c->block_h == 0) {
+			c->band_y0 = y;
+			if (c->touched)
+				memset(c->touched, 0, c->ntx);
+		}
+		if (c->touched)
+			tiff_mark_touched(w, c);
+		if (!c->pal_key && !c->invert && c->wl.bps == w->info.bits && c->nplanes == 1) {
+			tiff_scatter_row(c, 0, y, src, io_row_bytes(&w->info));
+		} else {
+			for (uint32_t p = 0; p < c->nplanes; p++)
+				planes[p] = c->line + (size_t)p * c->plane_row;
+			tiff_pack_row(w, c, src, planes);
+			for (uint32_t p = 0; p < c->nplanes; p++)
+				tiff_scatter_row(c, p, y, planes[p], c->plane_row);
+		}
+		if (y - c->band_y0 + 1 == c->block_h || y + 1 == w->info.height)
+			return tiff_band_done(w, c, y - c->band_y0 + 1);
+		return TP_OK;
+	}
 	c->m.nerr = 0;
 	if (c->mode == MODE_SCANLINE) {
 		planes[0] = c->line;
@@ -1406,18 +1592,13 @@ TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const
 		}
 		return TP_OK;
 	}
-	if (y % c->block_h == 0) {
+	if (y % c->block_h == 0)
 		c->band_y0 = y;
-		if (c->touched)
-			memset(c->touched, 0, c->ntx);
-	}
-	if (c->touched)
-		tiff_mark_touched(w, c);
 	for (uint32_t p = 0; p < c->nplanes; p++)
 		planes[p] = c->band + ((size_t)p * c->block_h + (y - c->band_y0)) * c->plane_row;
 	tiff_pack_row(w, c, src, planes);
 	if (y - c->band_y0 + 1 == c->block_h || y + 1 == w->info.height)
-		return tiff_flush_band(w, c, y - c->band_y0 + 1);
+		return tiff_flush_strips(w, c, y - c->band_y0 + 1);
 	return TP_OK;
 }
 
@@ -1516,15 +1697,29 @@ TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tif
 		c->line = tp_malloc((size_t)n);
 		return c->line ? TP_OK : tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 	}
-	if (tp_mul_overflow(c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
+	/* tiles: tile-major, whole tiles (the edge ones padded) */
+	if (tp_mul_overflow(c->mode == MODE_TILES ? c->block_size / c->block_h * c->ntx
+			    : c->plane_row, (size_t)c->block_h * c->nplanes, &band) ||
 	    band > IO_TIFF_MAX_BAND)
 		return tp_err(TP_EUSAGE, "%s: TIFF band of %u rows too large to write", w->path,
 			      c->block_h);
 	c->band = tp_malloc(band);
-	if (c->mode == MODE_TILES)
-		c->tile = tp_malloc(c->block_size);
-	if (!c->band || (c->mode == MODE_TILES && !c->tile))
+	if (!c->band)
 		return tp_err(TP_ENOMEM, "%s: out of memory for a %zu-byte TIFF band", w->path, band);
+	if (c->mode != MODE_TILES)
+		return TP_OK;
+	/* tiles: a row to pack, and a second band flushed on a thread while
+	 * this one fills (when there is more than one band) */
+	c->line = tp_malloc(c->plane_row * c->nplanes);
+	if (!c->line)
+		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	if (w->info.height <= c->block_h)
+		return TP_OK;
+	c->band2 = tp_malloc(band);
+	if (!c->band2)
+		return tp_err(TP_ENOMEM, "%s: out of memory for a %zu-byte TIFF band", w->path, band);
+	if (io_bg_new(&c->bg))
+		return tp_err(TP_ENOMEM, "%s: %s", w->path, tp_errmsg());
 	return TP_OK;
 }
 
@@ -1563,9 +1758,11 @@ TP_MUST_USE static tp_status tiff_open_raw_source(struct io_writer *w, struct ti
 		c->rawsrc = NULL;
 		return TP_OK;
 	}
-	c->touched = tp_calloc(c->ntx, 1);
-	if (!c->touched)
+	c->touched_buf = tp_calloc(c->ntx, 2);
+	if (!c->touched_buf)
 		return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
+	c->touched = c->touched_buf;
+	c->touched2 = c->touched_buf + c->ntx;
 	return TP_OK;
 }
 
@@ -1749,7 +1946,8 @@ static int tiff_probe(const uint8_t *head, size_t n)
 static const char *const tiff_extensions[] = { "tif", "tiff", NULL };
 
 /* One band of strips or one row of tiles (the mirrored layout's, or strips
- * of about 256 KiB), a tile, and libtiff's buffer of as much compressed. */
+ * of about 256 KiB), a tile, and libtiff's buffer of as much compressed;
+ * tiles: a second row of them and the flushing thread's stack. */
 static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *meta,
 			    const struct io_write_opts *opts)
 {
@@ -1773,6 +1971,9 @@ static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *me
 			inflight += (t ? t : 1) * 2 * block;
 		}
 	}
+	/* tiles: the second band, flushed on a thread of its own (its stack) */
+	if (mi && tiff_mirror_fits(mi, info) && mi->lay.tiled && info->height > rows)
+		inflight += (size_t)rows * rowb + IO_BG_STACK;
 	return (size_t)rows * rowb * 2 + 2 * block + inflight + ((size_t)1 << 20);
 }
 

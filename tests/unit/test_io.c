@@ -950,6 +950,47 @@ static void test_io_truncated(void **state)
 	free(img);
 }
 
+/* A tiled TIFF read a row at a time, its next row of tiles read ahead on a
+ * thread: a tile broken in the third row of tiles fails the first row of
+ * that band (not earlier, though it was decoded ahead), with the row and the
+ * reason; every earlier row comes out right; closing joins the thread. */
+static void test_io_tiff_read_ahead_error(void **state)
+{
+	const char *p = fx_path("ra.tif");
+	struct io_info in = { 64, 64, 3, 8, 0, IO_FORMAT_TIFF, 0, IO_SAMPLE_UINT };
+	uint8_t *img = make_image(&in, 0), row[64 * 3], junk[64];
+	struct io_reader *r = NULL;
+	uint64_t off;
+	TIFF *t;
+	(void)state;
+	write_tiff_direct(p, 64, 64, 3, 8, 1, 0, COMPRESSION_ADOBE_DEFLATE, PHOTOMETRIC_RGB);
+	t = TIFFOpen(p, "r");
+	assert_non_null(t);
+	off = TIFFGetStrileOffset(t, TIFFComputeTile(t, 16, 32, 0, 0));
+	TIFFClose(t);
+	{
+		FILE *f = fopen(p, "r+b");
+		memset(junk, 0x5a, sizeof junk);
+		fseek(f, (long)off, SEEK_SET);
+		fwrite(junk, 1, sizeof junk, f);
+		fclose(f);
+	}
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	for (uint32_t y = 0; y < 32; y++) {
+		assert_int_equal(io_reader_read_rows(r, row, sizeof row, 1), TP_OK);
+		assert_memory_equal(row, img + (size_t)y * sizeof row, sizeof row);
+	}
+	assert_int_equal(io_reader_read_rows(r, row, sizeof row, 1), TP_EFORMAT);
+	assert_non_null(strstr(tp_errmsg(), p));
+	assert_non_null(strstr(tp_errmsg(), ": row 32: corrupt or truncated TIFF tile ("));
+	io_reader_close(r);
+	/* closed while a read-ahead may still run: nothing leaks or hangs */
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	assert_int_equal(io_reader_read_rows(r, row, sizeof row, 1), TP_OK);
+	io_reader_close(r);
+	free(img);
+}
+
 /* A progressive JPEG claiming 60000x60000 pixels would need ~20 GB of
  * coefficients: the decoder's memory cap turns that into TP_EFORMAT. */
 static void test_io_jpeg_memory_cap(void **state)
@@ -2114,6 +2155,7 @@ int main(void)
 		cmocka_unit_test(test_io_icc_survives),
 		cmocka_unit_test(test_io_png_parallel),
 		cmocka_unit_test(test_io_truncated),
+		cmocka_unit_test(test_io_tiff_read_ahead_error),
 		cmocka_unit_test(test_io_jpeg_memory_cap),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
 		cmocka_unit_test(test_io_limits),
