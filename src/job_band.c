@@ -96,10 +96,29 @@ static void cut_tile(struct tp_task *task)
 {
 	struct slot *s = task->ctx;
 	const struct job *j = s->job;
-	struct tp_rect r = j->plan->tiles[s->tile].r;
-	tiler_band_tile_get(j->band, r, s->pix, s->mask);
+	tiler_band_tile_get(j->band, s->r, s->pix, s->mask);
 	if (task->tile.guide)
-		tiler_coarse_resample(j->coarse, r, s->guide);
+		tiler_coarse_resample(j->coarse, s->r, s->guide);
+}
+
+/* What of tile t the engine gets: with a reach (engine_ops), the box of its
+ * masked pixels grown by it, clipped to the tile; else the whole tile. */
+static struct tp_rect tile_cut(const struct job *j, const struct tiler_tile *t)
+{
+	uint32_t reach;
+	int32_t x0, y0, x1, y1;
+	if (!j->eng->ops->reach || t->box.w == 0 || job_test_no_cut())
+		return t->r;
+	reach = j->eng->ops->reach(j->eng->state);
+	if (reach >= (uint32_t)t->r.w && reach >= (uint32_t)t->r.h)
+		return t->r;
+	x0 = t->box.x - (int32_t)reach > t->r.x ? t->box.x - (int32_t)reach : t->r.x;
+	y0 = t->box.y - (int32_t)reach > t->r.y ? t->box.y - (int32_t)reach : t->r.y;
+	x1 = tp_rect_right(t->box) + (int32_t)reach < tp_rect_right(t->r)
+		? tp_rect_right(t->box) + (int32_t)reach : tp_rect_right(t->r);
+	y1 = tp_rect_bottom(t->box) + (int32_t)reach < tp_rect_bottom(t->r)
+		? tp_rect_bottom(t->box) + (int32_t)reach : tp_rect_bottom(t->r);
+	return (struct tp_rect){ x0, y0, x1 - x0, y1 - y0 };
 }
 
 /* The tile in the slot to the workers, with its guide when it gets one. */
@@ -109,11 +128,12 @@ TP_MUST_USE static tp_status submit(struct job *j, struct slot *s, const struct 
 	tp_status rc = tp_engine_ensure(j->eng);
 	if (rc != TP_OK)
 		return rc;
+	s->r = tile_cut(j, t);   /* (the engine is open: its reach is known) */
 	memset(&s->task, 0, sizeof s->task);
 	s->task.tile = (struct engine_tile){
-		.w = (uint32_t)t->r.w, .h = (uint32_t)t->r.h,
+		.w = (uint32_t)s->r.w, .h = (uint32_t)s->r.h,
 		.channels = j->color, .bits = j->fmt.bits,
-		.pix = s->pix, .mask = s->mask, .x = t->r.x, .y = t->r.y,
+		.pix = s->pix, .mask = s->mask, .x = s->r.x, .y = s->r.y,
 		.seed = tp_hash_u64(tp_hash_u64(j->io->content_hash, (uint64_t)t->r.x),
 				    (uint64_t)t->r.y),
 	};
@@ -145,6 +165,7 @@ static void start_tiles(struct job *j, struct row_run *rr)
 		s->ready = 0;
 		if (j->done[idx]) {
 			/* its mask only: the blend reads no unmasked pixel of a result */
+			s->r = t->r;
 			TP_TIMED(j->t, TP_STAGE_BLEND)
 				tiler_band_tile_get(j->band, t->r, NULL, s->mask);
 			rc = load_stored(j, s, t);
@@ -164,12 +185,11 @@ static void start_tiles(struct job *j, struct row_run *rr)
 /* Commit a finished engine result: quantise, store, keep the lease. */
 TP_MUST_USE static tp_status commit_result(struct job *j, struct slot *s)
 {
-	const struct tiler_tile *t = &j->plan->tiles[s->tile];
 	void *blob = NULL;
 	size_t len = 0;
 	tp_status rc;
 	TP_TIMED(j->t, TP_STAGE_BLEND)
-		rc = tp_blob_pack(s->pix, s->mask, (uint32_t)t->r.w, (uint32_t)t->r.h, j->color,
+		rc = tp_blob_pack(s->pix, s->mask, (uint32_t)s->r.w, (uint32_t)s->r.h, j->color,
 				  j->fmt.sample != TP_SAMPLE_UINT, j->io->store ? &blob : NULL, &len);
 	if (rc == TP_OK && j->io->store) {
 		TP_TIMED(j->t, TP_STAGE_STORE)
@@ -228,7 +248,7 @@ static int blend_next(struct job *j, struct row_run *rr)
 	if (!s->ready)
 		return 0;
 	TP_TIMED(j->t, TP_STAGE_BLEND)
-		tiler_band_tile_add(j->band, j->plan, &j->plan->tiles[s->tile], s->pix);
+		tiler_band_rect_add(j->band, j->plan, &j->plan->tiles[s->tile], s->r, s->pix);
 	tp_progress_tiles(j->io->progress, 1, j->done[s->tile] ? 0 : s->task.ms);
 	rr->next_blend++;
 	return 1;

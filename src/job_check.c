@@ -43,6 +43,11 @@ size_t job_test_runs_budget(size_t budget)
 	return v ? (size_t)strtoull(v, NULL, 10) : budget;
 }
 
+int job_test_no_cut(void)
+{
+	return getenv("TILEPAINT_TEST_NO_CUT") != NULL;
+}
+
 tp_status job_checkpoint(struct job *j)
 {
 	if (tp_cancelled())

@@ -27,6 +27,8 @@ struct slot {
 	struct tp_task task;
 	int ready;           /* result in pix, ready to blend */
 	size_t tile;         /* plan index */
+	struct tp_rect r;    /* the part of the tile in pix and mask: the whole tile, or
+			      * its holes' box grown by the engine's reach (engine_ops) */
 	const struct job *job; /* whose band the worker cuts the tile from */
 };
 
@@ -85,6 +87,9 @@ TP_MUST_USE tp_status job_checkpoint_row(struct job *j, uint32_t y);
 void job_test_freeze(const char *stage, uint64_t tiles);
 /* Test hook: the mask runs' budget (TILEPAINT_TEST_RUNS_BUDGET), else `budget`. */
 size_t job_test_runs_budget(size_t budget);
+/* Test hook: 1 when TILEPAINT_TEST_NO_CUT is set: whole tiles go to an
+ * engine that declares a reach, so tests can compare the two. */
+int job_test_no_cut(void);
 
 /* job_mask.c */
 /* (Re)open the mask at its first row, checking its size against the image. */

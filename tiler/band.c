@@ -256,24 +256,34 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
 void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
 			 const struct tiler_tile *t, const float *pix)
 {
-	uint32_t color = b->color, w = (uint32_t)t->r.w, h = (uint32_t)t->r.h;
+	tiler_band_rect_add(b, plan, t, t->r, pix);
+}
+
+void tiler_band_rect_add(struct tiler_band *b, const struct tiler_plan *plan,
+			 const struct tiler_tile *t, struct tp_rect r, const float *pix)
+{
+	uint32_t color = b->color, w = (uint32_t)r.w, h = (uint32_t)r.h;
+	uint32_t ox = (uint32_t)(r.x - t->r.x), oy = (uint32_t)(r.y - t->r.y);
 	int il = tiler_inner_left(plan, t), ir = tiler_inner_right(plan, t);
 	int it = tiler_inner_top(plan, t), ib = tiler_inner_bottom(plan, t);
 
-	check_rect(b, t->r);
+	check_rect(b, r);
 	TP_ASSERT(plan->width == b->width);
-	/* Same floats as tiler_weight(): w = wx * wy from tiler_axis_weight. */
+	TP_ASSERT(r.x >= t->r.x && r.y >= t->r.y && tp_rect_right(r) <= tp_rect_right(t->r) &&
+		  tp_rect_bottom(r) <= tp_rect_bottom(t->r));
+	/* Same floats as tiler_weight(): w = wx * wy from tiler_axis_weight, at
+	 * the pixel's place in the whole tile. */
 	for (uint32_t lx = 0; lx < w; lx++)
-		b->wx[lx] = tiler_axis_weight(plan->overlap, lx, w, il, ir);
+		b->wx[lx] = tiler_axis_weight(plan->overlap, ox + lx, (uint32_t)t->r.w, il, ir);
 	for (uint32_t ly = 0; ly < h; ly++)
-		b->wy[ly] = tiler_axis_weight(plan->overlap, ly, h, it, ib);
+		b->wy[ly] = tiler_axis_weight(plan->overlap, oy + ly, (uint32_t)t->r.h, it, ib);
 	for (uint32_t ly = 0; ly < h; ly++) {
-		size_t s = slot_of(b, (uint32_t)t->r.y + ly);
+		size_t s = slot_of(b, (uint32_t)r.y + ly);
 		const uint8_t *row_m = b->mask + s * b->width;
-		const uint8_t *m = row_m + t->r.x;
+		const uint8_t *m = row_m + r.x;
 		const float *p = pix + (size_t)ly * w * color;
 		float wy = b->wy[ly];
-		uint32_t x0 = (uint32_t)t->r.x, idx = b->blk[s * b->nblk + (x0 >> 6)];
+		uint32_t x0 = (uint32_t)r.x, idx = b->blk[s * b->nblk + (x0 >> 6)];
 		float *acc;
 
 		if (!b->acc[s])

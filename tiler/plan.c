@@ -6,6 +6,8 @@
  */
 #include "tiler_int.h"
 
+#include <string.h>
+
 
 /*
  * Starts of the tiles along one axis of `size` pixels with tile side `t`
@@ -92,6 +94,7 @@ tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **
 			tt->row = r;
 			tt->col = c;
 			tt->masked = 0;
+			tt->box = (struct tp_rect){ 0, 0, 0, 0 };
 		}
 	}
 	*out = plan;
@@ -109,6 +112,42 @@ void tiler_plan_free(struct tiler_plan *plan)
 	tp_free(plan->col_x);
 	tp_free(plan->row_y);
 	tp_free(plan);
+}
+
+/* Index of the last nonzero byte of p[0, n) (one is known to be there). */
+static size_t last_set(const uint8_t *p, size_t n)
+{
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, p + n - 8, sizeof v);
+		if (v)
+			break;
+		n -= 8;
+	}
+	while (n > 0 && !p[n - 1])
+		n--;
+	return n - 1;
+}
+
+/* Grow box (w == 0: empty) to hold columns [x0, x1) of row y. */
+static void box_add(struct tp_rect *b, int32_t x0, int32_t x1, int32_t y)
+{
+	if (b->w == 0) {
+		*b = (struct tp_rect){ x0, y, x1 - x0, 1 };
+		return;
+	}
+	if (x0 < b->x) {
+		b->w += b->x - x0;
+		b->x = x0;
+	}
+	if (x1 > b->x + b->w)
+		b->w = x1 - b->x;
+	if (y < b->y) {
+		b->h += b->y - y;
+		b->y = y;
+	}
+	if (y >= b->y + b->h)
+		b->h = y + 1 - b->y;
 }
 
 void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *mask_row)
@@ -133,12 +172,19 @@ void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *ma
 		r_first--;
 	size_t row_sum = 0;
 	for (uint32_t c = 0; c < plan->ncols; c++) {
-		size_t cnt = tp_count_nonzero(mask_row + plan->col_x[c], plan->tile_w);
+		const uint8_t *m = mask_row + plan->col_x[c];
+		size_t cnt = tp_count_nonzero(m, plan->tile_w);
+		int32_t x0, x1;
 		if (!cnt)
 			continue;
 		row_sum += cnt;
-		for (uint32_t r = r_first; r <= r_last; r++)
-			plan->tiles[(size_t)r * plan->ncols + c].masked += cnt;
+		x0 = plan->col_x[c] + (int32_t)tp_next_set(m, 0, plan->tile_w);
+		x1 = plan->col_x[c] + (int32_t)last_set(m, plan->tile_w) + 1;
+		for (uint32_t r = r_first; r <= r_last; r++) {
+			struct tiler_tile *t = &plan->tiles[(size_t)r * plan->ncols + c];
+			t->masked += cnt;
+			box_add(&t->box, x0, x1, (int32_t)y);
+		}
 	}
 	if (row_sum > plan->width)   /* columns overlap: the sum only bounds the row */
 		row_sum = plan->width;

@@ -94,6 +94,7 @@ struct tiler_tile {
 	struct tp_rect r;         /* in image coordinates */
 	uint32_t row, col;        /* position in the tile grid */
 	uint64_t masked;          /* masked pixels inside r (from tiler_plan_count_row) */
+	struct tp_rect box;       /* the smallest rectangle holding them (w = 0: none) */
 };
 
 /*
@@ -121,7 +122,8 @@ struct tiler_plan {
 TP_MUST_USE tp_status tiler_plan_new(const struct tiler_plan_params *p, struct tiler_plan **out);
 void tiler_plan_free(struct tiler_plan *plan);
 /* Add the masked pixels (nonzero bytes) of effective-mask row `y` (width
- * bytes) to every tile containing it. Call once per row; y >= height is ignored. */
+ * bytes) to every tile containing it (their counts and boxes). Call once
+ * per row; y >= height is ignored. */
 void tiler_plan_count_row(struct tiler_plan *plan, uint32_t y, const uint8_t *mask_row);
 /* Tiles with masked > 0. */
 size_t tiler_plan_active(const struct tiler_plan *plan);
@@ -238,6 +240,12 @@ void tiler_band_tile_get(const struct tiler_band *b, struct tp_rect r, float *pi
  */
 void tiler_band_tile_add(struct tiler_band *b, const struct tiler_plan *plan,
 			 const struct tiler_tile *t, const float *pix);
+/* The same for a result over part of the tile: `r` (inside t->r, rows held)
+ * with pix (r.h, r.w, color), weighted as those pixels are in the whole
+ * tile. Every masked pixel of the tile must lie in r (its box, tiler_tile)
+ * for the sums to be the whole tile's. */
+void tiler_band_rect_add(struct tiler_band *b, const struct tiler_plan *plan,
+			 const struct tiler_tile *t, struct tp_rect r, const float *pix);
 /*
  * Finish the top `n` rows and drop them from the band: each row is written to
  * out + i * stride in the source layout. Unmasked pixels (and every alpha

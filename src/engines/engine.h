@@ -89,6 +89,14 @@ struct engine_ops {
 	 * open()'s (engines whose scratch depends on it, lama, need it). Checked
 	 * against the allocator's high-water mark by test_core. */
 	size_t (*worker_bytes)(const void *state, uint32_t w, uint32_t h, uint32_t color);
+	/* Optional: how far known pixels can be from a masked one and still
+	 * change a fill, with open()'s options (`state`). Declaring it promises
+	 * that inpaint() fills a tile's masked pixels exactly as it fills them
+	 * on the tile cut to their bounding box grown by `reach` pixels (and
+	 * clipped to the tile): the pipeline then cuts tiles so, and the
+	 * engine works on (and the band converts) only the cut. Checked by
+	 * test_core and e2e/47-tile-cut. */
+	uint32_t (*reach)(const void *state);
 };
 
 /* The built-in engines, NULL-terminated, in the order --help lists them. */

@@ -544,6 +544,16 @@ static size_t telea_worker_bytes(const void *state, uint32_t w, uint32_t h, uint
 	return ((size_t)w + 64) * ((size_t)h + 64) * 24 + ((size_t)8 << 20);
 }
 
+/* A fill reads known pixels up to the radius away and their 4-neighbours
+ * (the gradient), and the band of the distance field starts next to the
+ * hole: nothing further than radius + 2 from a masked pixel is read, so a
+ * tile cut to its holes' box grown by that fills them to the same bits. */
+static uint32_t telea_reach(const void *state)
+{
+	const struct telea_state *st = state;
+	return (st ? st->radius : TELEA_RADIUS_DEFAULT) + 2;
+}
+
 /*
  * context = radius + 2 with the default radius 5: a filled pixel reads known
  * pixels up to eps away and their gradients one pixel further, plus one pixel
@@ -563,4 +573,5 @@ const struct engine_ops engine_telea = {
 	.worker_free = telea_worker_free,
 	.close = telea_close,
 	.worker_bytes = telea_worker_bytes,
+	.reach = telea_reach,
 };

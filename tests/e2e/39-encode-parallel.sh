@@ -32,11 +32,7 @@ cp m.png in/a_mask.png
 OPTS="--engine telea --tile 128 --overlap 32 -j 2"
 expect_exit 0 "$TP" run in -o ref $OPTS -q
 total=$(sql ref/.tilepaint.db "select count(*) from tiles where state = 1")
-TILEPAINT_TEST_FREEZE=tile:$((total / 2)) "$TP" run in -o out $OPTS -q 2>/dev/null &
-pid=$!
-wait_stopped $pid
-kill -9 $pid
-wait $pid 2>/dev/null || true
+kill_at_tile $((total / 2)) "$TP" run in -o out $OPTS -q
 [ ! -e out/a.png ] || fail "a partial output is at the output path"
 expect_exit 0 "$TP" run in -o out $OPTS
 cmp out/a.png ref/a.png || fail "resumed PNG differs from the uninterrupted run"

@@ -42,6 +42,17 @@ wait_stopped() {
 }
 # no_temps DIR: no temporary output is left in DIR
 no_temps() { ! ls -aR "$1" | grep -q '\.tmp-' || fail "temporary files left in $1: $(ls -aR "$1" | grep '\.tmp-')"; }
+# kill_at_tile N CMD...: run CMD (stderr dropped) until it has committed its
+# N-th tile (TILEPAINT_TEST_FREEZE stops it there, whatever the timing), then
+# kill -9 it and reap it.
+kill_at_tile() {
+	_n=$1; shift
+	TILEPAINT_TEST_FREEZE=tile:$_n "$@" 2>/dev/null &
+	_pid=$!
+	wait_stopped $_pid
+	kill -9 $_pid
+	wait $_pid 2>/dev/null || true
+}
 # kill_at_tiles PID DB N [WHERE]: once DB holds N finished tiles (those of the
 # jobs j matching the SQL condition WHERE, default all), kill -9 PID and reap
 # it; fail when that does not happen within 30 s.

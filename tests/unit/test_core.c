@@ -583,6 +583,81 @@ static void test_core_engine_worker_bytes(void **state)
 	}
 }
 
+/* An engine that declares a reach fills a tile's holes to the same bits on
+ * the tile cut to their box grown by the reach (what job_band.c hands it). */
+static void test_core_engine_reach(void **state)
+{
+	enum { W = 200, H = 150 };
+	static const uint32_t radii[] = { 0, 1, 12 };
+	(void)state;
+	for (size_t e = 0; engine_list[e]; e++) {
+		const struct engine_ops *ops = engine_list[e];
+		if (!ops->reach)
+			continue;
+		for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++)
+			for (uint32_t C = 1; C <= 3; C += 2)
+				for (int pat = 0; pat < 3; pat++) {
+					struct engine_options o = { .threads = 1, .radius = radii[ri] };
+					static float pix[W * H * 3], whole[W * H * 3], cut[W * H * 3];
+					static uint8_t m[W * H], cm[W * H];
+					int32_t x0 = W, y0 = H, x1 = 0, y1 = 0, r;
+					void *st = NULL, *wk = NULL;
+					for (size_t i = 0; i < (size_t)W * H * C; i++)
+						pix[i] = (float)((i * 7919 + i / 7) % 1000) / 1000.0f;
+					for (int32_t y = 0; y < H; y++)
+						for (int32_t x = 0; x < W; x++) {
+							int in = pat == 0 ? (x - 90) * (x - 90) + (y - 70) * (y - 70) < 81 ||
+								 (x >= 120 && x < 124 && y >= 40 && y < 100)
+								 : pat == 1 ? (x < 6 && y > 30 && y < 60) || (x == 150 && y == 149)
+								 : (x * 13 + y * 7) % 211 == 0 && x > 40 && x < 170;
+							m[y * W + x] = (uint8_t)in;
+							if (in) {
+								x0 = x < x0 ? x : x0;
+								y0 = y < y0 ? y : y0;
+								x1 = x + 1 > x1 ? x + 1 : x1;
+								y1 = y + 1 > y1 ? y + 1 : y1;
+							}
+						}
+					assert_int_equal(ops->open(&o, &st), TP_OK);
+					if (ops->worker_new)
+						assert_int_equal(ops->worker_new(st, &wk), TP_OK);
+					r = (int32_t)ops->reach(st);
+					x0 = x0 - r > 0 ? x0 - r : 0;
+					y0 = y0 - r > 0 ? y0 - r : 0;
+					x1 = x1 + r < W ? x1 + r : W;
+					y1 = y1 + r < H ? y1 + r : H;
+					memcpy(whole, pix, sizeof(float) * W * H * C);
+					struct engine_tile t = { .w = W, .h = H, .channels = C, .bits = 8,
+								 .pix = whole, .mask = m, .seed = 7 };
+					assert_int_equal(ops->inpaint(st, wk, &t), TP_OK);
+					uint32_t cw = (uint32_t)(x1 - x0), ch = (uint32_t)(y1 - y0);
+					for (uint32_t y = 0; y < ch; y++) {
+						memcpy(cut + (size_t)y * cw * C, pix + ((size_t)(y0 + y) * W + x0) * C,
+						       sizeof(float) * cw * C);
+						memcpy(cm + (size_t)y * cw, m + (size_t)(y0 + y) * W + x0, cw);
+					}
+					struct engine_tile tc = { .w = cw, .h = ch, .channels = C, .bits = 8,
+								  .pix = cut, .mask = cm, .seed = 7,
+								  .x = x0, .y = y0 };
+					assert_int_equal(ops->inpaint(st, wk, &tc), TP_OK);
+					for (uint32_t y = 0; y < ch; y++)
+						for (uint32_t x = 0; x < cw; x++) {
+							if (!cm[y * cw + x])
+								continue;
+							if (memcmp(cut + ((size_t)y * cw + x) * C,
+								   whole + ((size_t)(y0 + y) * W + x0 + x) * C,
+								   sizeof(float) * C) != 0)
+								fail_msg("%s radius %u C%u mask %d: (%u, %u) differs on the cut",
+									 ops->name, radii[ri], C, pat, x0 + x, y0 + y);
+						}
+					if (ops->worker_free)
+						ops->worker_free(wk);
+					if (ops->close)
+						ops->close(st);
+				}
+	}
+}
+
 /* --engine-opt against each engine's declared keys (and the guide's). */
 static void test_core_engine_params_check(void **state)
 {
@@ -630,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_core_job_oom_loop),
 		cmocka_unit_test(test_core_engine_worker_bytes),
 		cmocka_unit_test(test_core_engine_params_check),
+		cmocka_unit_test(test_core_engine_reach),
 	};
 	return cmocka_run_group_tests(tests, fx_tmpdir_setup, fx_tmpdir_teardown);
 }
