@@ -204,6 +204,9 @@ tp_status job_mem_fit(struct job *j, uint64_t reader_bytes)
 	 * allocation, not in reader_bytes): two bytes a sample at most */
 	if (ii->format == IO_FORMAT_JPEG && io_reader_compression(j->in))
 		reader_bytes += (uint64_t)ii->width * ii->height * ii->channels * 2;
+	/* the input's read-ahead, made at its first row (a reopened mask's is
+	 * the one the mask pass made and measured) */
+	reader_bytes += io_reader_ahead_bytes(j->in);
 	if (limit && fixed_need(j, reader_bytes, model) > limit && tiler_runs_bytes(j->mask_runs)) {
 		/* the mask's runs only save reading it again: they go first */
 		reader_bytes -= tiler_runs_bytes(j->mask_runs) < reader_bytes

@@ -37,11 +37,20 @@ struct io_reader {
 	/* whole-image decode (buffered): height rows of image_stride bytes */
 	uint8_t *image;
 	size_t image_stride;
-	/* streaming back end: decode the next row (index r->row) into `dst` */
+	/* streaming back end: decode the next row (index io_reader_decoding(r))
+	 * into `dst` */
 	TP_MUST_USE tp_status (*read_row)(struct io_reader *r, uint8_t *dst);
+	int ahead_ok;               /* the back end's read_row may run on another thread,
+				     * one row after another: raster.c then decodes
+				     * blocks of rows ahead on a thread of its own */
+	struct io_ahead *ahead;     /* that read-ahead, once rows are read (raster.c) */
 	void (*free_state)(void *state);
 	void *state;                /* back-end state, freed with free_state */
 };
+
+/* The row read_row is decoding now (for its messages): r->row, or the
+ * read-ahead's row when one is decoding ahead of the caller. */
+uint32_t io_reader_decoding(const struct io_reader *r);
 
 struct io_writer {
 	char *path;                 /* owned copy; unlinked on close unless finished */

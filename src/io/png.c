@@ -189,7 +189,7 @@ TP_MUST_USE static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
 	char what[48];
 	c->row = dst;
 	if (png_guard(c, step_read_row)) {
-		snprintf(what, sizeof what, "row %u", r->row);
+		snprintf(what, sizeof what, "row %u", io_reader_decoding(r));
 		return png_status(c, r->path, what);
 	}
 	return TP_OK;
@@ -264,8 +264,10 @@ TP_MUST_USE static tp_status png_open(struct io_reader *r)
 	if ((s = png_read_meta(r, c)))
 		return s;
 	r->read_row = png_read_row_cb;
-	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE)
+	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE) {
+		r->ahead_ok = 1;   /* libpng's state is touched by one thread at a time */
 		return TP_OK;
+	}
 	/* interlaced: decode the whole image */
 	if ((s = io_reader_alloc_image(r)))
 		return s;

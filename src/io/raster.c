@@ -139,6 +139,149 @@ uint32_t io_reader_row(const struct io_reader *r)
 	return r->row;
 }
 
+/*
+ * Read-ahead for back ends that allow it (ahead_ok): two blocks of rows; a
+ * thread of its own (io_bg) decodes the next block while the caller is
+ * handed rows from the current one, so decoding (inflate, unfiltering)
+ * runs beside the caller's work. The back end is called from that thread
+ * only, one row after another, as it would be from the caller's. A failed
+ * row is reported when the caller reaches it, with the back end's message.
+ */
+#define IO_AHEAD_BYTES ((size_t)2 << 20)   /* about this much a block */
+
+struct io_ahead {
+	struct io_bg *bg;
+	struct io_reader *r;
+	size_t rb;                 /* bytes a row */
+	uint32_t k;                /* rows a block */
+	uint8_t *buf[2];
+	uint32_t first[2], got[2]; /* first row of each block, rows decoded into it */
+	tp_status st[2];           /* after got rows: TP_OK, or why the next failed */
+	char msg[2][512];
+	int cur;                   /* the block rows are handed from */
+	int fill;                  /* the block the thread decodes (its job's) */
+	uint32_t next;             /* first row of the next block to start */
+	uint32_t dec;              /* the row being decoded (the thread's) */
+};
+
+/* Rows a block holds for rows of rb bytes in an image of `height` rows. */
+static uint32_t ahead_rows(size_t rb, uint32_t height)
+{
+	uint32_t k = (uint32_t)(IO_AHEAD_BYTES / rb);
+	return k < 1 ? 1 : k > height ? height : k;
+}
+
+size_t io_reader_ahead_bytes(const struct io_reader *r)
+{
+	size_t rb = io_row_bytes(&r->info);
+	if (r->image || !r->ahead_ok || r->ahead)
+		return 0;
+	return 2 * rb * ahead_rows(rb, r->info.height) + sizeof(struct io_ahead) + IO_BG_STACK;
+}
+
+uint32_t io_reader_decoding(const struct io_reader *r)
+{
+	return r->ahead ? r->ahead->dec : r->row;
+}
+
+/* The thread's job: decode block a->fill from row a->first[fill]. */
+static tp_status ahead_job(void *ctx)
+{
+	struct io_ahead *a = ctx;
+	int b = a->fill;
+	uint32_t n = a->r->info.height - a->first[b] < a->k ? a->r->info.height - a->first[b] : a->k;
+	a->got[b] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		tp_status s;
+		a->dec = a->first[b] + i;
+		if ((s = a->r->read_row(a->r, a->buf[b] + (size_t)i * a->rb)) != TP_OK)
+			return s;
+		a->got[b]++;
+	}
+	return TP_OK;
+}
+
+/* Start decoding block b at row `first` (none past the last row). */
+static void ahead_start(struct io_ahead *a, int b, uint32_t first)
+{
+	a->first[b] = first;
+	a->got[b] = 0;
+	a->st[b] = TP_OK;
+	a->fill = b;
+	if (first < a->r->info.height) {
+		io_bg_start(a->bg, ahead_job, a);
+		a->next = first + a->k;
+	}
+}
+
+/* Wait for block b's decode; its status and message kept for the row. */
+static void ahead_wait(struct io_ahead *a, int b)
+{
+	tp_status s = io_bg_wait(a->bg);
+	a->st[b] = s;
+	if (s != TP_OK)
+		snprintf(a->msg[b], sizeof a->msg[b], "%s", tp_errmsg());
+}
+
+static void ahead_free(struct io_ahead *a)
+{
+	if (!a)
+		return;
+	io_bg_free(a->bg);   /* joins a decode still running */
+	tp_free(a->buf[0]);
+	tp_free(a->buf[1]);
+	tp_free(a);
+}
+
+/* The read-ahead, started at the caller's row (r->row): TP_ENOMEM only. */
+TP_MUST_USE static tp_status ahead_new(struct io_reader *r)
+{
+	struct io_ahead *a = tp_calloc(1, sizeof *a);
+	size_t rb = io_row_bytes(&r->info);
+	uint32_t k = ahead_rows(rb, r->info.height);
+	if (!a || !(a->buf[0] = tp_malloc(rb * k)) || !(a->buf[1] = tp_malloc(rb * k)) ||
+	    io_bg_new(&a->bg) != TP_OK) {
+		ahead_free(a);
+		return tp_err(TP_ENOMEM, "%s: out of memory for reading ahead", r->path);
+	}
+	a->r = r;
+	a->rb = rb;
+	a->k = k;
+	a->dec = r->row;
+	r->ahead = a;
+	/* the first block on the caller's thread: the back end's lazy set-up
+	 * (libpng's inflater) allocates there, and the thread never does */
+	a->first[0] = r->row;
+	a->fill = 0;
+	a->next = r->row + k;
+	if ((a->st[0] = ahead_job(a)) != TP_OK)
+		snprintf(a->msg[0], sizeof a->msg[0], "%s", tp_errmsg());
+	a->cur = 0;
+	if (a->st[0] == TP_OK)
+		ahead_start(a, 1, a->next);
+	return TP_OK;
+}
+
+/* Row r->row from the read-ahead into dst. */
+TP_MUST_USE static tp_status ahead_row(struct io_reader *r, uint8_t *dst)
+{
+	struct io_ahead *a = r->ahead;
+	int b = a->cur;
+	if (r->row >= a->first[b] + a->k) {
+		/* block b is used up: take the other, start b on the one after */
+		b = a->cur = 1 - b;
+		ahead_wait(a, b);
+		if (a->st[b] == TP_OK)   /* never past a failed row: the back end is done */
+			ahead_start(a, 1 - b, a->next);
+	}
+	if (r->row - a->first[b] < a->got[b]) {
+		memcpy(dst, a->buf[b] + (size_t)(r->row - a->first[b]) * a->rb, a->rb);
+		return TP_OK;
+	}
+	return tp_err(a->st[b] != TP_OK ? a->st[b] : TP_EINTERNAL, "%s",
+		      a->st[b] != TP_OK ? a->msg[b] : "read-ahead lost a row");
+}
+
 tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uint32_t nrows)
 {
 	size_t rb = io_row_bytes(&r->info);
@@ -153,11 +296,13 @@ tp_status io_reader_read_rows(struct io_reader *r, void *buf, size_t stride, uin
 	if (r->failed)
 		return tp_err(TP_EFORMAT, "%s: row %u: unreadable after an earlier error",
 			      r->path, r->row);
+	if (!r->image && r->ahead_ok && !r->ahead && nrows > 0 && (s = ahead_new(r)) != TP_OK)
+		return s;
 	for (uint32_t i = 0; i < nrows; i++, dst += stride) {
 		if (r->image) {
 			memcpy(dst, r->image + (size_t)r->row * r->image_stride, rb);
 		} else {
-			s = r->read_row(r, dst);
+			s = r->ahead ? ahead_row(r, dst) : r->read_row(r, dst);
 			if (s) {
 				r->failed = 1;
 				return s;
@@ -172,6 +317,8 @@ void io_reader_close(struct io_reader *r)
 {
 	if (!r)
 		return;
+	ahead_free(r->ahead);   /* before the back end's state it may be using */
+	r->ahead = NULL;
 	if (r->f)
 		fclose(r->f);
 	if (r->free_state)

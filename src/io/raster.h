@@ -224,6 +224,10 @@ void io_row_nodata(const struct io_info *info, const void *row, double v, uint8_
  * (TIFF: COMPRESSION_* value; JPEG: 1 when progressive or otherwise
  * multi-scan, whose decoder holds the whole image's coefficients; PNG 0). */
 int io_reader_compression(const struct io_reader *r);
+/* What reading rows will still allocate: a back end that decodes rows on a
+ * thread of its own ahead of the caller (PNG) makes its two blocks of rows
+ * and the thread at the first read. 0 when it will not, or already did. */
+size_t io_reader_ahead_bytes(const struct io_reader *r);
 /*
  * Read the next `nrows` rows into `buf`; row i starts at buf + i * stride
  * bytes; stride >= width * channels * bits / 8. Reading past the last row is

@@ -991,6 +991,77 @@ static void test_io_tiff_read_ahead_error(void **state)
 	free(img);
 }
 
+/* A PNG decoded ahead in blocks (raster.c's read-ahead, 2 MiB a block: 170
+ * rows of this 4096-pixel RGB image) hands out every row exact, in one call
+ * or row by row across blocks, and a file cut short fails at the first row
+ * it lost, with that row's number, after the rows before it; closing in the
+ * middle of a read-ahead neither hangs nor leaks. */
+static void test_io_png_read_ahead(void **state)
+{
+	const char *p = fx_path("ra.png"), *cut = fx_path("ra-cut.png");
+	struct io_info in = { 4096, 600, 3, 8, 0, IO_FORMAT_PNG, 0, IO_SAMPLE_UINT };
+	size_t rb = 4096 * 3;
+	uint8_t *img = make_image(&in, 0), *all = malloc(rb * 600), *row = malloc(rb);
+	struct io_reader *r = NULL;
+	uint32_t good = 0;
+	long size;
+	FILE *f;
+	(void)state;
+	assert_non_null(all);
+	assert_non_null(row);
+	assert_int_equal(fx_write_image(p, &in, img, NULL, NULL), TP_OK);
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	assert_int_equal(io_reader_read_rows(r, all, rb, 600), TP_OK);
+	assert_memory_equal(all, img, rb * 600);
+	io_reader_close(r);
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	for (uint32_t y = 0; y < 600; y++) {
+		assert_int_equal(io_reader_read_rows(r, row, rb, 1), TP_OK);
+		assert_memory_equal(row, img + (size_t)y * rb, rb);
+	}
+	io_reader_close(r);
+	/* cut at 70 %: some rows of the third or fourth block are lost */
+	f = fopen(p, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	{
+		FILE *a = fopen(p, "rb"), *b = fopen(cut, "wb");
+		uint8_t *data = malloc((size_t)size);
+		assert_true(a && b && data);
+		assert_int_equal(fread(data, 1, (size_t)size, a), (size_t)size);
+		assert_int_equal(fwrite(data, 1, (size_t)(size * 7 / 10), b), (size_t)(size * 7 / 10));
+		fclose(a);
+		fclose(b);
+		free(data);
+	}
+	assert_int_equal(io_reader_open(cut, &r), TP_OK);
+	tp_status st;
+	while ((st = io_reader_read_rows(r, row, rb, 1)) == TP_OK) {
+		assert_memory_equal(row, img + (size_t)good * rb, rb);
+		good++;
+	}
+	assert_int_equal(st, TP_EFORMAT);
+	assert_true(good > 340 && good < 600);
+	{
+		char want[64];
+		snprintf(want, sizeof want, ": row %u: ", good);
+		assert_non_null(strstr(tp_errmsg(), cut));
+		if (!strstr(tp_errmsg(), want))
+			fail_msg("'%s' does not name row %u", tp_errmsg(), good);
+	}
+	assert_int_equal(io_reader_read_rows(r, row, rb, 1), TP_EFORMAT);   /* and stays failed */
+	io_reader_close(r);
+	/* closed while the second block is being decoded */
+	assert_int_equal(io_reader_open(p, &r), TP_OK);
+	assert_int_equal(io_reader_read_rows(r, row, rb, 1), TP_OK);
+	io_reader_close(r);
+	free(img);
+	free(all);
+	free(row);
+}
+
 /* A progressive JPEG claiming 60000x60000 pixels would need ~20 GB of
  * coefficients: the decoder's memory cap turns that into TP_EFORMAT. */
 static void test_io_jpeg_memory_cap(void **state)
@@ -2156,6 +2227,7 @@ int main(void)
 		cmocka_unit_test(test_io_png_parallel),
 		cmocka_unit_test(test_io_truncated),
 		cmocka_unit_test(test_io_tiff_read_ahead_error),
+		cmocka_unit_test(test_io_png_read_ahead),
 		cmocka_unit_test(test_io_jpeg_memory_cap),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
 		cmocka_unit_test(test_io_limits),
