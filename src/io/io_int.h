@@ -44,13 +44,17 @@ struct io_reader {
 				     * one row after another: raster.c then decodes
 				     * blocks of rows ahead on a thread of its own */
 	struct io_ahead *ahead;     /* that read-ahead, once rows are read (raster.c) */
+	uint32_t decoding;          /* the row its thread is decoding (with ahead) */
 	void (*free_state)(void *state);
 	void *state;                /* back-end state, freed with free_state */
 };
 
 /* The row read_row is decoding now (for its messages): r->row, or the
  * read-ahead's row when one is decoding ahead of the caller. */
-uint32_t io_reader_decoding(const struct io_reader *r);
+static inline uint32_t io_reader_decoding(const struct io_reader *r)
+{
+	return r->ahead ? r->decoding : r->row;
+}
 
 struct io_writer {
 	char *path;                 /* owned copy; unlinked on close unless finished */

@@ -161,7 +161,6 @@ struct io_ahead {
 	int cur;                   /* the block rows are handed from */
 	int fill;                  /* the block the thread decodes (its job's) */
 	uint32_t next;             /* first row of the next block to start */
-	uint32_t dec;              /* the row being decoded (the thread's) */
 };
 
 /* Rows a block holds for rows of rb bytes in an image of `height` rows. */
@@ -179,11 +178,6 @@ size_t io_reader_ahead_bytes(const struct io_reader *r)
 	return 2 * rb * ahead_rows(rb, r->info.height) + sizeof(struct io_ahead) + IO_BG_STACK;
 }
 
-uint32_t io_reader_decoding(const struct io_reader *r)
-{
-	return r->ahead ? r->ahead->dec : r->row;
-}
-
 /* The thread's job: decode block a->fill from row a->first[fill]. */
 static tp_status ahead_job(void *ctx)
 {
@@ -193,7 +187,7 @@ static tp_status ahead_job(void *ctx)
 	a->got[b] = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		tp_status s;
-		a->dec = a->first[b] + i;
+		a->r->decoding = a->first[b] + i;
 		if ((s = a->r->read_row(a->r, a->buf[b] + (size_t)i * a->rb)) != TP_OK)
 			return s;
 		a->got[b]++;
@@ -247,7 +241,7 @@ TP_MUST_USE static tp_status ahead_new(struct io_reader *r)
 	a->r = r;
 	a->rb = rb;
 	a->k = k;
-	a->dec = r->row;
+	r->decoding = r->row;
 	r->ahead = a;
 	/* the first block on the caller's thread: the back end's lazy set-up
 	 * (libpng's inflater) allocates there, and the thread never does */
