@@ -1465,7 +1465,13 @@ TP_MUST_USE static tp_status tiff_flush_tiles(struct io_writer *w, struct tiff_c
 				if (s)
 					return s;
 				j->tile = t;
+				/* an uncompressed tile inside the image is its band bytes
+				 * already, the same as the source's when untouched: written
+				 * from the band, it saves reading the source's copy (an edge
+				 * tile keeps the source's padding: copied) */
 				j->raw = c->rawsrc && !touched[tx] &&
+					 !(c->plain_tiles && (tx + 1) * c->tw <= w->info.width &&
+					   y0 + c->block_h <= w->info.height) &&
 					 TIFFGetStrileByteCount(c->rawsrc, t) != 0 &&
 					 TIFFGetStrileByteCount(c->rawsrc, t) <= IO_TIFF_MAX_BAND;
 				j->buf = tile;
