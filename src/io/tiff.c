@@ -130,6 +130,11 @@ struct tiff_ctx {
 	uint32_t nenc;
 	int plain_tiles;           /* uncompressed, stored order = packed order: a tile's
 				    * bytes are its packed buffer, no encoder needed */
+	/* contiguous strips encoded on the threads too: rows packed into the
+	 * current job's own strip, each strip written in order */
+	int strip_jobs;
+	struct tile_job *strip_cur; /* the strip being filled, or NULL */
+	uint32_t img_w;            /* the image's width (a strip encoder's) */
 };
 
 /* One tile on its way: packed by the caller, predicted and compressed by a
@@ -140,7 +145,10 @@ struct tile_job {
 	uint32_t tile;
 	int raw;                   /* copy the source's bytes instead */
 	uint8_t *buf;              /* block_size bytes: the packed tile, in the band
-				    * being flushed (the predictor works on it in place) */
+				    * being flushed (the predictor works on it in place),
+				    * or the job's own strip (strip_jobs) */
+	uint8_t *own;              /* strip_jobs: buf, owned */
+	size_t len;                /* bytes of buf to encode (a last strip is shorter) */
 	uint8_t *out;              /* its encoded bytes */
 	size_t out_len, out_cap;
 	int zerr;                  /* encoding failed: msg says why */
@@ -441,7 +449,7 @@ TP_MUST_USE static tp_status tiff_read_row_cb(struct io_reader *r, uint8_t *dst)
 {
 	struct tiff_ctx *c = r->state;
 	uint8_t *planes[4];
-	uint32_t y = r->row;
+	uint32_t y = io_reader_decoding(r);
 	tp_status s;
 
 	if (c->mode == MODE_TILES) {
@@ -870,6 +878,9 @@ TP_MUST_USE static tp_status tiff_open(struct io_reader *r)
 	if ((s = tiff_make_mirror(r, c, photometric, nextra, extra)))
 		return s;
 	r->read_row = tiff_read_row_cb;
+	/* strips: raster.c decodes them ahead on a thread of its own (tiles
+	 * read ahead here, a row of tiles at a time) */
+	r->ahead_ok = c->mode != MODE_TILES;
 	return TP_OK;
 }
 
@@ -1236,10 +1247,16 @@ static int tile_enc_open(struct tile_enc *e, const struct tiff_ctx *c)
 				 mem_close, mem_size, mem_map, mem_unmap, e->topts);
 	if (!e->h)
 		return 0;
-	TIFFSetField(e->h, TIFFTAG_IMAGEWIDTH, c->tw);
-	TIFFSetField(e->h, TIFFTAG_IMAGELENGTH, c->block_h);
-	TIFFSetField(e->h, TIFFTAG_TILEWIDTH, c->tw);
-	TIFFSetField(e->h, TIFFTAG_TILELENGTH, c->block_h);
+	if (c->strip_jobs) {   /* one strip of the output's width */
+		TIFFSetField(e->h, TIFFTAG_IMAGEWIDTH, c->img_w);
+		TIFFSetField(e->h, TIFFTAG_IMAGELENGTH, c->block_h);
+		TIFFSetField(e->h, TIFFTAG_ROWSPERSTRIP, c->block_h);
+	} else {
+		TIFFSetField(e->h, TIFFTAG_IMAGEWIDTH, c->tw);
+		TIFFSetField(e->h, TIFFTAG_IMAGELENGTH, c->block_h);
+		TIFFSetField(e->h, TIFFTAG_TILEWIDTH, c->tw);
+		TIFFSetField(e->h, TIFFTAG_TILELENGTH, c->block_h);
+	}
 	TIFFSetField(e->h, TIFFTAG_SAMPLESPERPIXEL, spp);
 	TIFFSetField(e->h, TIFFTAG_BITSPERSAMPLE, l->bps);
 	if (l->sampleformat)
@@ -1257,7 +1274,8 @@ static int tile_enc_open(struct tile_enc *e, const struct tiff_ctx *c)
 		TIFFSetField(e->h, TIFFTAG_GROUP3OPTIONS, l->fax_options);
 	if (l->compression == COMPRESSION_CCITTFAX4 && l->fax_options)
 		TIFFSetField(e->h, TIFFTAG_GROUP4OPTIONS, l->fax_options);
-	if (e->nerr || (tmsize_t)c->block_size != TIFFTileSize(e->h))
+	if (e->nerr || (tmsize_t)c->block_size != (c->strip_jobs ? TIFFStripSize(e->h)
+								   : TIFFTileSize(e->h)))
 		return 0;
 	e->keep = e->len;
 	return 1;
@@ -1294,7 +1312,8 @@ static void tile_work(struct io_par_item *it, uint32_t worker)
 	 * or appends it after the header */
 	e->len = e->keep;
 	e->nerr = 0;
-	if (TIFFWriteEncodedTile(e->h, 0, j->buf, (tmsize_t)c->block_size) < 0 ||
+	if ((c->strip_jobs ? TIFFWriteEncodedStrip(e->h, 0, j->buf, (tmsize_t)j->len)
+			   : TIFFWriteEncodedTile(e->h, 0, j->buf, (tmsize_t)c->block_size)) < 0 ||
 	    !TIFFFlushData(e->h) || e->nerr) {
 		j->zerr = 1;
 		snprintf(j->msg, sizeof j->msg, "%s", e->nerr ? e->msg : "encoding failed");
@@ -1326,7 +1345,7 @@ static void tile_work(struct io_par_item *it, uint32_t worker)
 static int tiles_on_threads(const struct tiff_ctx *c)
 {
 	const struct tiff_layout *l = &c->wl;
-	return c->mode == MODE_TILES && l->compression != COMPRESSION_JPEG &&
+	return (c->mode == MODE_TILES || c->strip_jobs) && l->compression != COMPRESSION_JPEG &&
 	       l->compression != COMPRESSION_OJPEG;
 }
 
@@ -1354,6 +1373,8 @@ TP_MUST_USE static tp_status tiff_jobs_new(struct io_writer *w, struct tiff_ctx 
 	for (uint32_t i = 0; i < c->njobs; i++) {
 		c->jobs[i].c = c;
 		c->jobs[i].item.work = tile_work;
+		if (c->strip_jobs && !(c->jobs[i].buf = c->jobs[i].own = tp_malloc(c->block_size)))
+			return tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 	}
 	return TP_OK;
 }
@@ -1365,6 +1386,7 @@ static void tiff_jobs_free(struct tiff_ctx *c)
 		if (c->par)
 			io_par_wait(c->par, &j->item);
 		tp_free(j->out);
+		tp_free(j->own);
 	}
 	TP_FREE(c->jobs);
 	io_par_free(c->par);
@@ -1391,10 +1413,19 @@ TP_MUST_USE static tp_status tiff_jobs_retire(struct io_writer *w, struct tiff_c
 		return tp_err(TP_EINTERNAL, "%s: tile %u could not be copied", w->path, j->tile);
 	}
 	if (j->zerr)
-		return tp_err(TP_EIO, "%s: encoding tile %u: %s", w->path, j->tile, j->msg);
+		return tp_err(TP_EIO, "%s: encoding %s %u: %s", w->path,
+			      c->strip_jobs ? "strip" : "tile", j->tile, j->msg);
 	p = c->plain_tiles ? j->buf : j->out;
 	n = c->plain_tiles ? c->block_size : j->out_len;
 	c->m.nerr = 0;
+	if (c->strip_jobs) {
+		if (TIFFWriteRawStrip(c->tif, j->tile, (void *)p, (tmsize_t)n) != (tmsize_t)n) {
+			w->sys_errno = c->m.err_errno;
+			return tp_err(TP_EIO, "%s: writing strip %u: %s", w->path, j->tile,
+				      tiff_msg(c));
+		}
+		return TP_OK;
+	}
 	if (TIFFWriteRawTile(c->tif, j->tile, (void *)p, (tmsize_t)n) != (tmsize_t)n) {
 		w->sys_errno = c->m.err_errno;
 		return tp_err(TP_EIO, "%s: writing tile %u: %s", w->path, j->tile, tiff_msg(c));
@@ -1562,6 +1593,33 @@ static void tiff_mark_touched(struct io_writer *w, struct tiff_ctx *c)
 	}
 }
 
+/* strip_jobs: row w->row packed into the current strip's job; a full strip
+ * (or the last rows) goes to the threads, written in order as jobs retire. */
+TP_MUST_USE static tp_status tiff_strip_row(struct io_writer *w, struct tiff_ctx *c,
+					    const uint8_t *src)
+{
+	uint32_t y = w->row, rows;
+	uint8_t *planes[1];
+	tp_status s;
+	if (!c->strip_cur) {
+		if ((s = tiff_jobs_next(w, c, &c->strip_cur)) != TP_OK)
+			return s;
+		c->band_y0 = y;
+	}
+	planes[0] = c->strip_cur->buf + (size_t)(y - c->band_y0) * c->plane_row;
+	tiff_pack_row(w, c, src, planes);
+	rows = y - c->band_y0 + 1;
+	if (rows == c->block_h || y + 1 == w->info.height) {
+		struct tile_job *j = c->strip_cur;
+		j->tile = TIFFComputeStrip(c->tif, c->band_y0, 0);
+		j->raw = 0;
+		j->len = (size_t)rows * c->plane_row;
+		c->strip_cur = NULL;
+		tiff_jobs_submit(c, j);
+	}
+	return TP_OK;
+}
+
 TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const uint8_t *src)
 {
 	struct tiff_ctx *c = w->state;
@@ -1589,6 +1647,8 @@ TP_MUST_USE static tp_status tiff_write_mirror_row_cb(struct io_writer *w, const
 		return TP_OK;
 	}
 	c->m.nerr = 0;
+	if (c->strip_jobs)
+		return tiff_strip_row(w, c, src);
 	if (c->mode == MODE_SCANLINE) {
 		planes[0] = c->line;
 		tiff_pack_row(w, c, src, planes);
@@ -1697,9 +1757,21 @@ TP_MUST_USE static tp_status tiff_mirror_buffers(struct io_writer *w, struct tif
 		c->block_h = l->rps < w->info.height ? l->rps : w->info.height;
 	} else {
 		uint64_t n = TIFFScanlineSize64(c->tif);
+		uint32_t rps = l->rps < w->info.height ? l->rps : w->info.height;
 		c->mode = MODE_SCANLINE;
 		if (n < c->plane_row || n > IO_TIFF_MAX_BAND)
 			return tp_err(TP_EIO, "%s: bad TIFF scanline size", w->path);
+		/* compressed strips of at most 16 MiB: encoded on the threads (one
+		 * big strip, or plain rows, gain nothing there) */
+		if (l->compression != COMPRESSION_NONE && l->compression != COMPRESSION_JPEG &&
+		    l->compression != COMPRESSION_OJPEG && rps > 0 && n == c->plane_row &&
+		    (uint64_t)rps * n <= ((uint64_t)16 << 20) &&
+		    TIFFStripSize64(c->tif) == (uint64_t)rps * n) {
+			c->strip_jobs = 1;
+			c->block_h = rps;
+			c->block_size = (size_t)rps * c->plane_row;
+			c->img_w = w->info.width;
+		}
 		c->line = tp_malloc((size_t)n);
 		return c->line ? TP_OK : tp_err(TP_ENOMEM, "%s: out of memory", w->path);
 	}
@@ -1967,6 +2039,16 @@ static size_t tiff_mem_need(const struct io_info *info, const struct io_meta *me
 		rows = mi->lay.tiled ? mi->lay.th : mi->lay.rps;
 		if (rows > info->height)
 			rows = info->height;
+		if (!mi->lay.tiled && mi->lay.compression != COMPRESSION_NONE &&
+		    (uint64_t)rows * rowb <= ((uint64_t)16 << 20)) {
+			/* compressed strips on the encoding threads (strip_jobs):
+			 * each job its strip, each thread its one-strip TIFF */
+			block = (size_t)rows * rowb;
+			inflight = (t > 1 ? 2 * (size_t)t + 2 : 1) * block;
+			if (inflight > ((size_t)64 << 20))
+				inflight = (size_t)64 << 20;
+			inflight += (t ? t : 1) * 2 * block;
+		}
 		if (mi->lay.tiled) {
 			block = (size_t)mi->lay.tw * mi->lay.th * (rowb / info->width + 1);
 			/* tiles on the encoding threads: at most 64 MiB of them in

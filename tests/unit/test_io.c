@@ -991,7 +991,7 @@ static void test_io_tiff_read_ahead_error(void **state)
 	free(img);
 }
 
-/* A PNG decoded ahead in blocks (raster.c's read-ahead, 2 MiB a block: 170
+/* A PNG decoded ahead in blocks (raster.c's read-ahead, 1 MiB a block: 85
  * rows of this 4096-pixel RGB image) hands out every row exact, in one call
  * or row by row across blocks, and a file cut short fails at the first row
  * it lost, with that row's number, after the rows before it; closing in the
