@@ -17,6 +17,14 @@
 #include <string.h>
 #include <zlib.h>
 
+/* The filter loops vectorise at -O3 (gcc's -O2 leaves them scalar); clang
+ * has no such attribute and vectorises them at -O2 anyway. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ZPAR_O3 __attribute__((optimize("O3")))
+#else
+#define ZPAR_O3
+#endif
+
 #define CHUNK_BYTES ((size_t)512 << 10)   /* filtered bytes a chunk aims at */
 #define DICT_BYTES 32768u                 /* deflate's window */
 
@@ -57,7 +65,7 @@ struct io_zpar {
 
 /* Sum of the bytes of a filtered row read as signed: libpng's measure. */
 /* (-O3 here: GCC vectorises these loops only then) */
-__attribute__((optimize("O3"))) static unsigned sum_abs(const uint8_t *p, size_t n)
+ZPAR_O3 static unsigned sum_abs(const uint8_t *p, size_t n)
 {
 	unsigned s = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -73,7 +81,7 @@ __attribute__((optimize("O3"))) static unsigned sum_abs(const uint8_t *p, size_t
  * its type byte in front: cand[k] is row_bytes + 1 bytes. Plain loops the
  * compiler vectorises.
  */
-__attribute__((optimize("O3"))) static const uint8_t *filter_row(const uint8_t *cur, const uint8_t *prev, size_t rb,
+ZPAR_O3 static const uint8_t *filter_row(const uint8_t *cur, const uint8_t *prev, size_t rb,
 				 uint32_t bpp, uint8_t *const cand[5])
 {
 	uint8_t *sub = cand[1] + 1, *up = cand[2] + 1, *avg = cand[3] + 1, *pae = cand[4] + 1;
