@@ -65,7 +65,7 @@ TP_MUST_USE static tp_status zip_open(const struct nn_weights *w, struct zip *z)
 	if ((count == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu) && eocd >= 20 &&
 	    rd32(m + eocd - 20) == 0x07064b50) {
 		uint64_t z64 = rd64(m + eocd - 20 + 8);
-		if (z64 > len - 56 || rd32(m + z64) != 0x06064b50)
+		if (len < 56 || z64 > len - 56 || rd32(m + z64) != 0x06064b50)
 			return tp_err(TP_EMODEL, "%s: bad zip64 directory record", w->path);
 		count = rd64(m + z64 + 32);
 		cd_size = rd64(m + z64 + 40);
