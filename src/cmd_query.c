@@ -102,6 +102,15 @@ static int apply_query_opt(int c, const char *cmd, const char *synopsis, int is_
 	}
 }
 
+/* A shard's store name: .tilepaint-K-of-N.db exactly. */
+static int is_shard_store(const struct dirent *d)
+{
+	unsigned k, of;
+	int end = -1;
+	return sscanf(d->d_name, ".tilepaint-%u-of-%u.db%n", &k, &of, &end) == 2 && end > 0 &&
+	       d->d_name[end] == '\0';
+}
+
 /* -o DIR where no run left DIR/.tilepaint.db but sharded runs left their
  * own stores (DIR/.tilepaint-K-of-N.db): all of those, in name order, as
  * if each were given with --db. 0 when there are none. The paths live as
@@ -110,45 +119,21 @@ static size_t shard_stores(const char *dir, struct query_args *q)
 {
 	static char *block;
 	struct dirent **names = NULL;
-	size_t n = 0;
-	int got = scandir(dir, &names, NULL, alphasort);
+	size_t n = 0, total = 0;
+	int got = scandir(dir, &names, is_shard_store, alphasort);
+	char *w;
+	for (int i = 0; i < got; i++)
+		total += strlen(dir) + strlen(names[i]->d_name) + 2;
+	tp_free(block);
+	block = w = got > 0 ? tp_malloc(total) : NULL;
 	for (int i = 0; i < got; i++) {
-		unsigned k, of;
-		int end = -1;
-		if (n < MAX_DBS && sscanf(names[i]->d_name, ".tilepaint-%u-of-%u.db%n", &k, &of, &end) == 2 &&
-		    end > 0 && names[i]->d_name[end] == '\0') {
-			size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
-			char *p = tp_malloc(len);
-			if (p) {
-				snprintf(p, len, "%s/%s", dir, names[i]->d_name);
-				q->dbs[n++] = p;
-			}
+		if (w && n < MAX_DBS) {
+			q->dbs[n++] = w;
+			w += sprintf(w, "%s/%s", dir, names[i]->d_name) + 1;
 		}
 		free(names[i]);
 	}
 	free(names);
-	/* one block for the process: keep the last call's paths reachable */
-	tp_free(block);
-	block = NULL;
-	if (n) {
-		size_t total = 0;
-		for (size_t i = 0; i < n; i++)
-			total += strlen(q->dbs[i]) + 1;
-		if ((block = tp_malloc(total)) != NULL) {
-			char *w = block;
-			for (size_t i = 0; i < n; i++) {
-				size_t l = strlen(q->dbs[i]) + 1;
-				memcpy(w, q->dbs[i], l);
-				tp_free((char *)q->dbs[i]);
-				q->dbs[i] = w;
-				w += l;
-			}
-		} else {
-			for (size_t i = 0; i < n; i++)
-				tp_free((char *)q->dbs[i]);
-			n = 0;
-		}
-	}
 	return n;
 }
 
