@@ -20,28 +20,14 @@ open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
                               + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 PY
 outline() {   # REPORT.html: "SQUARE DISK" outline pixels inside each shape's box
-	python3 - "$1" <<'PY'
-import base64, re, struct, sys, zlib
+	python3 - "$1" "$TP_TOP/tests/tools" <<'PY'
+import base64, re, sys
+sys.path.insert(0, sys.argv[2])
+from pngrows import decode
 page = open(sys.argv[1]).read()
 d = base64.b64decode(re.search(r'href="data:image/png;base64,([^"]+)"', page).group(1))
-i, idat = 8, b""
-while i < len(d):
-    n, t = struct.unpack(">I4s", d[i:i + 8]); body = d[i + 8:i + 8 + n]; i += 12 + n
-    if t == b"IHDR": w, h, bits, ctype = struct.unpack(">IIBB", body[:10])
-    if t == b"IDAT": idat += body
-assert bits == 8 and ctype == 2, (bits, ctype)
-raw = zlib.decompress(idat); stride = w * 3; prev = bytearray(stride); img = []
-for y in range(h):
-    f = raw[y * (stride + 1)]; line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for x in range(stride):
-        a = line[x - 3] if x >= 3 else 0; b = prev[x]; c = prev[x - 3] if x >= 3 else 0
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    img.append(line); prev = line
+w, h, bpp, img = decode(d)
+assert bpp == 3, bpp
 def count(x0, y0, x1, y1):   # image coordinates, scaled to the thumbnail
     n = 0
     for y in range(int(y0 * h / 300), int(y1 * h / 300)):
@@ -51,24 +37,22 @@ def count(x0, y0, x1, y1):   # image coordinates, scaled to the thumbnail
 print(count(30, 30, 170, 170), count(255, 105, 345, 195))
 PY
 }
-expect_exit 0 "$TP" run in -o out --engine telea -q
-expect_exit 0 "$TP" report -o out --format html --out r1.html
-read -r sq disk <<EOT
-$(outline r1.html)
+# run_outline NAME RUN-OPTIONS...: run the batch again with those options, the
+# report as NAME.html; sets sq and disk (outline pixels around each shape)
+run_outline() {
+	n=$1; shift
+	expect_exit 0 "$TP" run in -o out --engine telea -q "$@"
+	expect_exit 0 "$TP" report -o out --format html --out "$n.html"
+	read -r sq disk <<EOT
+$(outline "$n.html")
 EOT
+}
+run_outline r1
 [ "$sq" -eq 0 ] || fail "the grey square (below the threshold) is outlined: $sq pixels"
 [ "$disk" -gt 20 ] || fail "the disk is not outlined: $disk pixels"
-expect_exit 0 "$TP" run in -o out --engine telea -q --mask-threshold 50
-expect_exit 0 "$TP" report -o out --format html --out r2.html
-read -r sq disk <<EOT
-$(outline r2.html)
-EOT
+run_outline r2 --mask-threshold 50
 [ "$sq" -gt 20 ] || fail "the grey square (a hole at threshold 50) is not outlined: $sq pixels"
 [ "$disk" -gt 20 ] || fail "the disk lost its outline: $disk pixels"
 note "--mask-invert: the holes are the dark part, outlined along the same borders"
-expect_exit 0 "$TP" run in -o out --engine telea -q --mask-threshold 50 --mask-invert
-expect_exit 0 "$TP" report -o out --format html --out r3.html
-read -r sq disk <<EOT
-$(outline r3.html)
-EOT
+run_outline r3 --mask-threshold 50 --mask-invert
 [ "$sq" -gt 20 ] && [ "$disk" -gt 20 ] || fail "inverted mask outline: square $sq, disk $disk"
