@@ -11,6 +11,7 @@
  * libpng allocates through tp_malloc, so OOM tests reach it too.
  */
 #include "io_int.h"
+#include "inflate.h"
 
 #include <errno.h>
 #include <png.h>
@@ -38,6 +39,18 @@ struct png_ctx {
 	int ntext;
 	char *xmp;               /* NUL-terminated copy of the XMP packet */
 	struct io_zpar *zp;      /* the IDAT stream being made */
+	/* rows inflated (inflate.c) and unfiltered here, not by libpng */
+	struct io_inflate *zin;
+	uint32_t idat_left;      /* bytes left in the IDAT chunk being read */
+	uint32_t crc;            /* its CRC-32 so far */
+	int idat_started;        /* a chunk was begun (its CRC comes at its end) */
+	int idat_done;           /* the IDAT chunks have ended (or failed) */
+	uint8_t *cur, *prev;     /* this row and the one above, unfiltered, as stored */
+	size_t rb;               /* bytes of a stored row */
+	unsigned bpp;            /* bytes of a pixel (the filters' distance) */
+	int swap16;              /* 16-bit samples to native order */
+	int file_color, file_depth, file_trns;   /* as stored, before libpng's transformations */
+	char in_err[80];         /* why the IDAT chunks failed, when they did */
 };
 
 /* libpng's output through stdio, keeping the system's reason for a failure
@@ -122,6 +135,9 @@ static void png_ctx_free(void *state)
 	if (!c)
 		return;
 	io_zpar_free(c->zp);
+	io_inflate_free(c->zin);
+	tp_free(c->cur);
+	tp_free(c->prev);
 	if (c->png) {
 		if (c->writing)
 			png_destroy_write_struct(&c->png, &c->info);
@@ -156,8 +172,9 @@ static void step_read_header(struct png_ctx *c)
 #endif
 	png_init_io(c->png, c->f);
 	png_read_info(c->png, c->info);
-	color = png_get_color_type(c->png, c->info);
-	depth = png_get_bit_depth(c->png, c->info);
+	color = c->file_color = png_get_color_type(c->png, c->info);
+	depth = c->file_depth = png_get_bit_depth(c->png, c->info);
+	c->file_trns = png_get_valid(c->png, c->info, PNG_INFO_tRNS) != 0;
 	if (color == PNG_COLOR_TYPE_PALETTE)
 		png_set_palette_to_rgb(c->png);
 	if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
@@ -192,6 +209,223 @@ TP_MUST_USE static tp_status png_read_row_cb(struct io_reader *r, uint8_t *dst)
 		snprintf(what, sizeof what, "row %u", io_reader_decoding(r));
 		return png_status(c, r->path, what);
 	}
+	return TP_OK;
+}
+
+/*
+ * Rows without libpng. Once libpng has read the header and the chunks before
+ * the image data (png_read_info stops just past the first IDAT's length and
+ * type), the IDAT chunks are read here, their CRC-32 checked, their zlib
+ * stream inflated by inflate.c and each row unfiltered. Used for what needs
+ * no transformation but 16-bit byte order: gray, gray+alpha, RGB and RGBA of
+ * 8 or 16 bits, not interlaced, without tRNS; libpng reads the rest. Two to
+ * five times as fast as libpng on zlib 1.2: a mask PNG, nearly all long
+ * runs, is decoded in a fifth of the time.
+ */
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static size_t idat_fail(struct png_ctx *c, const char *why)
+{
+	if (!c->in_err[0])
+		snprintf(c->in_err, sizeof c->in_err, "%s", why);
+	c->idat_done = 1;
+	return 0;
+}
+
+/* io_inflate_fill: the next bytes of the IDAT chunks' data. */
+static size_t idat_fill(void *ctx, uint8_t *dst, size_t room)
+{
+	struct png_ctx *c = ctx;
+	size_t got = 0;
+	while (got < room && !c->idat_done) {
+		if (c->idat_left == 0) {
+			uint8_t b[12], *h = b + 4;
+			size_t need = c->idat_started ? 12 : 8;
+			if (fread(c->idat_started ? b : h, 1, need, c->f) != need)
+				return got + idat_fail(c, ferror(c->f) ? "read error" : "file truncated");
+			if (c->idat_started && be32(b) != c->crc)
+				return got + idat_fail(c, "IDAT: CRC error");
+			c->idat_started = 1;
+			if (memcmp(h + 4, "IDAT", 4) != 0) {
+				c->idat_done = 1;   /* the image data has ended */
+				break;
+			}
+			if (be32(h) > 0x7fffffffu)
+				return got + idat_fail(c, "IDAT: invalid chunk length");
+			c->idat_left = be32(h);
+			c->crc = (uint32_t)crc32(0, h + 4, 4);
+			continue;
+		}
+		size_t n = room - got < c->idat_left ? room - got : c->idat_left;
+		size_t k = fread(dst + got, 1, n, c->f);
+		c->crc = (uint32_t)crc32(c->crc, dst + got, (uInt)k);
+		got += k;
+		c->idat_left -= (uint32_t)k;
+		if (k < n)
+			return got + idat_fail(c, ferror(c->f) ? "read error" : "file truncated");
+	}
+	return got;
+}
+
+static int all_zero16(const uint8_t *p)
+{
+	uint64_t a, b;
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	return (a | b) == 0;
+}
+
+static int all_equal16(const uint8_t *p, uint8_t v)
+{
+	uint64_t a, b, w = 0x0101010101010101ull * v;
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	return a == w && b == w;
+}
+
+static uint8_t paeth(uint8_t a, uint8_t b, uint8_t c)
+{
+	int pa = abs((int)b - c), pb = abs((int)a - c), pc = abs((int)a + b - 2 * c);
+	return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* Undo a row's filter: cur from the filtered bytes f and the row above.
+ * Runs of zero filter bytes (most of a mask) are filled, not added up. */
+TP_MUST_USE static int unfilter(uint8_t *cur, const uint8_t *prev, const uint8_t *f, size_t rb,
+				unsigned bpp, unsigned type)
+{
+	size_t i = 0;
+	switch (type) {
+	case 0:
+		memcpy(cur, f, rb);
+		return 0;
+	case 1:
+		for (; i < bpp; i++)
+			cur[i] = f[i];
+		if (bpp == 1) {
+			while (i + 16 <= rb && all_zero16(f + i)) {
+				memset(cur + i, cur[i - 1], 16);
+				i += 16;
+			}
+			for (; i < rb; i++) {
+				cur[i] = (uint8_t)(f[i] + cur[i - 1]);
+				if ((i & 15) == 15)
+					while (i + 17 <= rb && all_zero16(f + i + 1)) {
+						memset(cur + i + 1, cur[i], 16);
+						i += 16;
+					}
+			}
+			return 0;
+		}
+		for (; i < rb; i++)
+			cur[i] = (uint8_t)(f[i] + cur[i - bpp]);
+		return 0;
+	case 2:
+		for (; i < rb; i++)
+			cur[i] = (uint8_t)(f[i] + prev[i]);
+		return 0;
+	case 3:
+		for (; i < bpp; i++)
+			cur[i] = (uint8_t)(f[i] + (prev[i] >> 1));
+		for (; i < rb; i++)
+			cur[i] = (uint8_t)(f[i] + ((cur[i - bpp] + prev[i]) >> 1));
+		return 0;
+	case 4:
+		for (; i < bpp; i++)
+			cur[i] = (uint8_t)(f[i] + prev[i]);   /* a = c = 0: the prediction is b */
+		if (bpp == 1) {
+			for (; i < rb; i++) {
+				if ((i & 15) == 1 && i + 16 <= rb && prev[i - 1] == cur[i - 1] &&
+				    all_zero16(f + i) && all_equal16(prev + i, cur[i - 1])) {
+					/* a = b = c: the prediction is a, for all 16 */
+					memset(cur + i, cur[i - 1], 16);
+					i += 15;
+					continue;
+				}
+				cur[i] = (uint8_t)(f[i] + paeth(cur[i - 1], prev[i], prev[i - 1]));
+			}
+			return 0;
+		}
+		for (; i < rb; i++)
+			cur[i] = (uint8_t)(f[i] + paeth(cur[i - bpp], prev[i], prev[i - bpp]));
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* After the last row: the rest of the IDAT chunks read, for their CRC-32
+ * (as libpng checks them): 0, or -1 with in_err set. */
+static int idat_finish(struct png_ctx *c)
+{
+	uint8_t *scratch = c->cur;   /* free once the last row is out */
+	while (idat_fill(c, scratch, c->rb) > 0)
+		;
+	return c->in_err[0] ? -1 : 0;
+}
+
+TP_MUST_USE static tp_status png_fast_row_cb(struct io_reader *r, uint8_t *dst)
+{
+	struct png_ctx *c = r->state;
+	const uint8_t *f;
+	uint8_t *t;
+	const char *why;
+	char what[48];
+	if (io_inflate_get(c->zin, c->rb + 1, &f) == 0 &&
+	    unfilter(c->cur, c->prev, f + 1, c->rb, c->bpp, f[0]) == 0) {
+		if (c->swap16)
+			for (size_t i = 0; i < c->rb; i += 2) {
+				dst[i] = c->cur[i + 1];
+				dst[i + 1] = c->cur[i];
+			}
+		else
+			memcpy(dst, c->cur, c->rb);
+		t = c->cur;
+		c->cur = c->prev;
+		c->prev = t;
+		if (io_reader_decoding(r) + 1 < r->info.height || idat_finish(c) == 0)
+			return TP_OK;
+	}
+	if (c->in_err[0])
+		why = c->in_err;
+	else if (io_inflate_error(c->zin)[0])
+		why = io_inflate_error(c->zin);
+	else
+		why = "bad adaptive filter value";
+	snprintf(what, sizeof what, "row %u", io_reader_decoding(r));
+	snprintf(c->msg, sizeof c->msg, "%s", why);
+	return png_status(c, r->path, what);
+}
+
+/* Take the rows over from libpng when the image needs no transformation
+ * (above): TP_OK either way, TP_ENOMEM when the buffers cannot be had. */
+TP_MUST_USE static tp_status png_fast_open(struct io_reader *r, struct png_ctx *c)
+{
+	int depth = c->file_depth;
+	uint8_t h[8];
+	if (png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE ||
+	    (depth != 8 && depth != 16) || c->file_color == PNG_COLOR_TYPE_PALETTE ||
+	    c->file_trns)
+		return TP_OK;
+	/* libpng has read the first IDAT's length and type: read them again */
+	if (fseek(c->f, -8, SEEK_CUR) != 0 || fread(h, 1, 8, c->f) != 8 ||
+	    memcmp(h + 4, "IDAT", 4) != 0 || fseek(c->f, -8, SEEK_CUR) != 0)
+		return tp_err(TP_EFORMAT, "%s: header: corrupt or truncated PNG (no image data "
+			      "where libpng left off)", r->path);
+	c->rb = io_row_bytes(&r->info);
+	c->bpp = (unsigned)(r->info.channels * (unsigned)depth / 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	c->swap16 = depth == 16;
+#endif
+	c->cur = tp_malloc(c->rb);
+	c->prev = tp_calloc(1, c->rb);   /* the row above the first is zeros */
+	c->zin = io_inflate_new(c->rb + 1, idat_fill, c);
+	if (!c->cur || !c->prev || !c->zin)
+		return tp_err(TP_ENOMEM, "%s: out of memory", r->path);
+	r->read_row = png_fast_row_cb;
 	return TP_OK;
 }
 
@@ -265,8 +499,8 @@ TP_MUST_USE static tp_status png_open(struct io_reader *r)
 		return s;
 	r->read_row = png_read_row_cb;
 	if (png_get_interlace_type(c->png, c->info) == PNG_INTERLACE_NONE) {
-		r->ahead_ok = 1;   /* libpng's state is touched by one thread at a time */
-		return TP_OK;
+		r->ahead_ok = 1;   /* the decoder's state is touched by one thread at a time */
+		return png_fast_open(r, c);
 	}
 	/* interlaced: decode the whole image */
 	if ((s = io_reader_alloc_image(r)))
