@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "src/io/raster.h"
+#include "src/io/inflate.h"
 #include "fixture.h"
 #include "fixture_io.h"
 
@@ -384,6 +385,9 @@ static void test_io_tiff_miniswhite_palette_bilevel(void **state)
 	unlink(p);
 }
 
+/* The filter write_png_direct asks libpng for (PNG_FILTER_*), or its default. */
+static int png_direct_filter = -1;
+
 /* Write a PNG with libpng directly. */
 static void write_png_direct(const char *p, uint32_t w, uint32_t h, int color, int depth,
 			     int interlace, const uint8_t *data, const png_color *pal, int npal,
@@ -397,6 +401,8 @@ static void write_png_direct(const char *p, uint32_t w, uint32_t h, int color, i
 	png_init_io(png, f);
 	png_set_IHDR(png, info, w, h, depth, color, interlace, PNG_COMPRESSION_TYPE_DEFAULT,
 		     PNG_FILTER_TYPE_DEFAULT);
+	if (png_direct_filter >= 0)
+		png_set_filter(png, 0, png_direct_filter);
 	if (pal)
 		png_set_PLTE(png, info, pal, npal);
 	if (trns)
@@ -1060,6 +1066,271 @@ static void test_io_png_read_ahead(void **state)
 	free(img);
 	free(all);
 	free(row);
+}
+
+/* ---- inflate.c against zlib ---- */
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* Input for io_inflate in pieces of 1 to `piece` bytes. */
+struct feed {
+	const uint8_t *p;
+	size_t n, pos, piece;
+	uint32_t seed;
+};
+
+static size_t feed_fill(void *ctx, uint8_t *dst, size_t room)
+{
+	struct feed *f = ctx;
+	size_t k = f->n - f->pos, piece = 1 + rnd(&f->seed) % f->piece;
+	if (k > room)
+		k = room;
+	if (k > piece)
+		k = piece;
+	memcpy(dst, f->p + f->pos, k);
+	f->pos += k;
+	return k;
+}
+
+/* Test data of kind 0-5: random bytes, mask-like runs of 0 and 255, words,
+ * short periods (distances 2-15), far repeats (distances near 32 KiB),
+ * and all of them in turn. */
+static void inflate_data(uint8_t *d, size_t n, int kind, uint32_t seed)
+{
+	static const char *words[] = { "tile ", "mask ", "band ", "inpaint ", "a ", "of ",
+					"resume\n", "0123456789" };
+	size_t i = 0;
+	while (i < n) {
+		int k = kind == 5 ? (int)(i / 4096 % 5) : kind;
+		size_t run = 1 + rnd(&seed) % 300, end = i + run < n ? i + run : n;
+		switch (k) {
+		case 0:
+			for (; i < end; i++)
+				d[i] = (uint8_t)rnd(&seed);
+			break;
+		case 1:
+			memset(d + i, rnd(&seed) % 8 ? 0 : 255, end - i);
+			i = end;
+			break;
+		case 2: {
+			const char *w = words[rnd(&seed) % 8];
+			for (; *w && i < n; w++)
+				d[i++] = (uint8_t)*w;
+			break;
+		}
+		case 3: {
+			size_t period = 2 + rnd(&seed) % 14;
+			for (; i < end; i++)
+				d[i] = i >= period && rnd(&seed) % 64 ? d[i - period] : (uint8_t)rnd(&seed);
+			break;
+		}
+		default:
+			for (; i < end; i++)
+				d[i] = i >= 32000 && rnd(&seed) % 16 ? d[i - 32000 + rnd(&seed) % 700]
+								  : (uint8_t)rnd(&seed);
+			break;
+		}
+	}
+}
+
+/* Deflate d with zlib's level, strategy and window, a full flush every
+ * `flush` bytes (0: none) and a sync flush halfway. */
+static uint8_t *deflate_with(const uint8_t *d, size_t n, int level, int strategy, int wbits,
+			     size_t flush, size_t *zn)
+{
+	z_stream z;
+	size_t cap = 2 * compressBound(n) + 4096;
+	uint8_t *out = malloc(cap);
+	size_t pos = 0;
+	memset(&z, 0, sizeof z);
+	assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, wbits, 8, strategy), Z_OK);
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	while (pos < n) {
+		size_t k = flush ? flush : n;
+		if (k > n - pos)
+			k = n - pos;
+		z.next_in = (Bytef *)d + pos;
+		z.avail_in = (uInt)k;
+		pos += k;
+		assert_int_equal(deflate(&z, pos == n ? Z_FINISH : pos >= n / 2 && pos - k < n / 2
+						       ? Z_SYNC_FLUSH : Z_FULL_FLUSH), pos == n
+				 ? Z_STREAM_END : Z_OK);
+	}
+	*zn = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* Every kind of data and of deflate stream comes back exact, in pieces of
+ * random sizes from input of random pieces; one byte past the end fails. */
+static void test_io_inflate_matches_zlib(void **state)
+{
+	static const int levels[] = { 0, 1, 6, 9 };
+	static const int strategies[] = { Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE,
+					  Z_FIXED };
+	size_t n = 300000;
+	uint8_t *d = malloc(n);
+	uint32_t seed = 7;
+	int cases = 0;
+	(void)state;
+	for (int kind = 0; kind < 6; kind++) {
+		inflate_data(d, n, kind, 100 + (uint32_t)kind);
+		for (unsigned li = 0; li < 4; li++)
+			for (unsigned si = 0; si < 5; si++) {
+				int wbits = (li + si + (unsigned)kind) % 3 == 0 ? 9 : 15;
+				size_t flush = (li + si) % 4 == 1 ? 10000 + li * 777 : 0, zn;
+				uint8_t *zd = deflate_with(d, n, levels[li], strategies[si], wbits,
+							   flush, &zn);
+				struct feed f = { zd, zn, 0, 1 + rnd(&seed) % 5000, seed };
+				size_t unit = 1 + rnd(&seed) % 70000, got = 0;
+				struct io_inflate *z = io_inflate_new(unit, feed_fill, &f);
+				const uint8_t *p;
+				assert_non_null(z);
+				while (got < n) {
+					size_t k = 1 + rnd(&seed) % unit;
+					if (k > n - got)
+						k = n - got;
+					if (io_inflate_get(z, k, &p) != 0)
+						fail_msg("kind %d level %d strategy %d: failed at %zu: %s",
+							 kind, levels[li], strategies[si], got,
+							 io_inflate_error(z));
+					if (memcmp(p, d + got, k) != 0)
+						fail_msg("kind %d level %d strategy %d: wrong bytes at %zu",
+							 kind, levels[li], strategies[si], got);
+					got += k;
+				}
+				assert_int_equal(io_inflate_get(z, 1, &p), -1);
+				assert_string_equal(io_inflate_error(z), "not enough image data");
+				io_inflate_free(z);
+				free(zd);
+				cases++;
+			}
+	}
+	assert_int_equal(cases, 120);
+	free(d);
+}
+
+/* What zlib inflates from zd before it stops (the Adler-32 ignored). */
+static size_t zlib_prefix(const uint8_t *zd, size_t zn, uint8_t *out, size_t cap, int *ended)
+{
+	z_stream z;
+	int rc;
+	memset(&z, 0, sizeof z);
+	assert_int_equal(inflateInit(&z), Z_OK);
+	inflateValidate(&z, 0);
+	z.next_in = (Bytef *)zd;
+	z.avail_in = (uInt)zn;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	rc = inflate(&z, Z_FINISH);
+	*ended = rc == Z_STREAM_END;
+	inflateEnd(&z);
+	return cap - z.avail_out;
+}
+
+/* What io_inflate hands out from zd, a byte at a time, before it fails. */
+static size_t ours_prefix(const uint8_t *zd, size_t zn, uint8_t *out, size_t cap)
+{
+	struct feed f = { zd, zn, 0, 700, 3 };
+	struct io_inflate *z = io_inflate_new(1, feed_fill, &f);
+	const uint8_t *p;
+	size_t got = 0;
+	assert_non_null(z);
+	while (got < cap && io_inflate_get(z, 1, &p) == 0)
+		out[got++] = *p;
+	assert_true(got == cap || io_inflate_error(z)[0]);
+	io_inflate_free(z);
+	return got;
+}
+
+/* Streams cut short and streams with flipped bits: the decoder hands out
+ * exactly the bytes zlib inflates from them, no more, and then fails. */
+static void test_io_inflate_corrupt(void **state)
+{
+	size_t n = 40000, zn, cap = 3 * n;
+	uint8_t *d = malloc(n), *a = malloc(cap), *b = malloc(cap), *zd, *bad;
+	uint32_t seed = 11;
+	(void)state;
+	inflate_data(d, n, 5, 9);
+	zd = deflate_with(d, n, 6, Z_DEFAULT_STRATEGY, 15, 9000, &zn);
+	bad = malloc(zn);
+	for (size_t cut = 0; cut < zn; cut += 1 + cut / 9) {
+		int ended;
+		size_t za = zlib_prefix(zd, cut, a, cap, &ended), ob = ours_prefix(zd, cut, b, cap);
+		assert_false(ended);
+		if (ob != za || memcmp(a, b, za) != 0)
+			fail_msg("cut at %zu of %zu: zlib %zu bytes, ours %zu", cut, zn, za, ob);
+	}
+	for (int t = 0; t < 400; t++) {
+		int ended;
+		size_t za, ob;
+		memcpy(bad, zd, zn);
+		for (int k = 0; k < 1 + t % 3; k++) {
+			size_t at = t < 40 ? rnd(&seed) % 64 : rnd(&seed) % zn;   /* headers often */
+			bad[at] ^= (uint8_t)(1u << rnd(&seed) % 8);
+		}
+		za = zlib_prefix(bad, zn, a, cap, &ended);
+		ob = ours_prefix(bad, zn, b, ended ? za + 1 : cap);
+		if (ob != za || memcmp(a, b, za) != 0)
+			fail_msg("flip %d: zlib %zu bytes (%s), ours %zu", t, za,
+				 ended ? "ended" : "failed", ob);
+	}
+	free(d);
+	free(a);
+	free(b);
+	free(zd);
+	free(bad);
+}
+
+/* Rows read back exact through every PNG filter, for the layouts the
+ * reader inflates itself (8 and 16 bits, 1 to 4 channels) and widths
+ * around the 16-byte runs of the Sub and Paeth fast paths, from random
+ * pixels and from mask-like runs. */
+static void test_io_png_filters(void **state)
+{
+	static const int filters[] = { PNG_FILTER_NONE, PNG_FILTER_SUB, PNG_FILTER_UP,
+				       PNG_FILTER_AVG, PNG_FILTER_PAETH, PNG_ALL_FILTERS };
+	static const int colors[] = { PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+				      PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA };
+	static const uint32_t widths[] = { 1, 15, 16, 17, 18, 33, 100 };
+	const char *p = fx_path("filt.png");
+	uint32_t seed = 5, h = 9;
+	(void)state;
+	for (unsigned fi = 0; fi < 6; fi++)
+		for (unsigned ci = 0; ci < 4; ci++)
+			for (int depth = 8; depth <= 16; depth += 8)
+				for (unsigned wi = 0; wi < 7; wi++)
+					for (int masky = 0; masky < 2; masky++) {
+		uint32_t w = widths[wi], ch = ci + 1;
+		size_t rb = (size_t)w * ch * (unsigned)depth / 8, nb = rb * h;
+		uint8_t *img = malloc(nb), *file = malloc(nb), *back;
+		struct io_info out;
+		tp_status s;
+		for (size_t i = 0; i < nb; i++)
+			img[i] = masky ? (i / 7 % 5 == 0 ? 255 : 0) : (uint8_t)rnd(&seed);
+		if (masky)   /* a run that starts on a row above: Paeth and Up from it */
+			memset(img + rb * 3, 255, rb * 2);
+		memcpy(file, img, nb);   /* write_png_direct swaps 16-bit samples in place */
+		png_direct_filter = filters[fi];
+		write_png_direct(p, w, h, colors[ci], depth, PNG_INTERLACE_NONE, file, NULL, 0,
+				 NULL, 0);
+		png_direct_filter = -1;
+		back = fx_read_image(p, &out, &s);
+		assert_int_equal(s, TP_OK);
+		assert_int_equal(out.buffered, 0);
+		if (memcmp(back, img, nb) != 0)
+			fail_msg("filter %d color %d depth %d width %u %s: rows differ", filters[fi],
+				 colors[ci], depth, w, masky ? "runs" : "random");
+		free(img);
+		free(file);
+		free(back);
+	}
+	unlink(p);
 }
 
 /* A progressive JPEG claiming 60000x60000 pixels would need ~20 GB of
@@ -2228,6 +2499,9 @@ int main(void)
 		cmocka_unit_test(test_io_truncated),
 		cmocka_unit_test(test_io_tiff_read_ahead_error),
 		cmocka_unit_test(test_io_png_read_ahead),
+		cmocka_unit_test(test_io_inflate_matches_zlib),
+		cmocka_unit_test(test_io_inflate_corrupt),
+		cmocka_unit_test(test_io_png_filters),
 		cmocka_unit_test(test_io_jpeg_memory_cap),
 		cmocka_unit_test(test_io_not_an_image_and_missing),
 		cmocka_unit_test(test_io_limits),
