@@ -75,12 +75,12 @@ void tiler_coarse_mask_row(struct tiler_coarse *c, uint32_t y, const uint8_t *ma
 	uint32_t cy = y / c->f;
 	if (y >= c->height)
 		return;
-	if (tp_next_set(mask_row, 0, c->width) < c->width)
-		for (uint32_t cx = 0, x = 0; cx < c->w; cx++) {
-			uint32_t end = x + c->f < c->width ? x + c->f : c->width;
-			c->cnt[cx] += (uint32_t)tp_count_nonzero(mask_row + x, end - x);
-			x = end;
-		}
+	/* from one masked pixel to the next: cells are small, masks sparse */
+	for (size_t x = tp_next_set(mask_row, 0, c->width); x < c->width;) {
+		size_t cx = x / c->f, end = (cx + 1) * c->f < c->width ? (cx + 1) * c->f : c->width;
+		c->cnt[cx] += (uint32_t)tp_count_nonzero(mask_row + x, end - x);
+		x = tp_next_set(mask_row, end, c->width);
+	}
 	if (!row_ends_cells(c, y))
 		return;
 	for (uint32_t cx = 0; cx < c->w; cx++) {

@@ -470,11 +470,13 @@ TP_MUST_USE static tp_status telea_inpaint(void *state, void *worker, struct eng
 	for (size_t y = 0; y < h; y++) {
 		const uint8_t *m = tile->mask + y * w;
 		size_t g = (y + b) * pw + b;
-		for (size_t x = 0; x < w; x++) {
-			int in = m[x] != 0;
-			flag[g + x] = in ? F_INSIDE : F_KNOWN;
-			t[g + x] = in ? TELEA_INF : 0.0f;
-			masked += (size_t)in;
+		memset(flag + g, F_KNOWN, w);
+		memset(t + g, 0, w * sizeof *t);   /* 0.0f */
+		/* a tile's holes are a small part of it: from one to the next */
+		for (size_t x = tp_next_set(m, 0, w); x < w; x = tp_next_set(m, x + 1, w)) {
+			flag[g + x] = F_INSIDE;
+			t[g + x] = TELEA_INF;
+			masked++;
 		}
 	}
 	if (masked == 0)
@@ -492,10 +494,9 @@ TP_MUST_USE static tp_status telea_inpaint(void *state, void *worker, struct eng
 	/* The first band: masked pixels next to a known one. */
 	wk->nheap = 0;
 	for (size_t y = 0; y < h; y++) {
-		size_t g = (y + b) * pw + b;
-		for (size_t x = 0; x < w; x++, g++) {
-			if (flag[g] != F_INSIDE)
-				continue;
+		const uint8_t *m = tile->mask + y * w;
+		for (size_t x = tp_next_set(m, 0, w); x < w; x = tp_next_set(m, x + 1, w)) {
+			size_t g = (y + b) * pw + b + x;
 			if (flag[g - pw] != F_KNOWN && flag[g + pw] != F_KNOWN &&
 			    flag[g - 1] != F_KNOWN && flag[g + 1] != F_KNOWN)
 				continue;
