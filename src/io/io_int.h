@@ -7,7 +7,7 @@
  * io_format_ops. The files call each other one way only:
  *   raster.c -> png.c, jpeg.c, tiff.c -> io_common.c -> exif.c
  * (raster.c also calls io_common.c; the back ends also call exif.c), and
- *   png.c -> png_zpar.c -> io_par.c,  tiff.c -> io_par.c
+ *   png.c -> png_zpar.c -> io_par.c,  png.c -> inflate.c,  tiff.c -> io_par.c
  * for the encoding done on threads (and the TIFF reader's read-ahead and
  * writer's flushing, on a thread of their own).
  */

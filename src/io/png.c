@@ -294,8 +294,8 @@ static uint8_t paeth(uint8_t a, uint8_t b, uint8_t c)
 
 /* Undo a row's filter: cur from the filtered bytes f and the row above.
  * Runs of zero filter bytes (most of a mask) are filled, not added up. */
-TP_MUST_USE static int unfilter(uint8_t *cur, const uint8_t *prev, const uint8_t *f, size_t rb,
-				unsigned bpp, unsigned type)
+TP_MUST_USE static int unfilter(uint8_t *restrict cur, const uint8_t *restrict prev,
+				const uint8_t *restrict f, size_t rb, unsigned bpp, unsigned type)
 {
 	size_t i = 0;
 	switch (type) {
