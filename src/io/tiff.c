@@ -21,6 +21,7 @@
 #include "tiff_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -1529,7 +1530,13 @@ TP_MUST_USE static tp_status tiff_flush_tiles(struct io_writer *w, struct tiff_c
 static tp_status tiff_flush_job(void *ctx)
 {
 	struct tiff_ctx *c = ctx;
-	return tiff_flush_tiles(c->fl_w, c, c->band2, c->touched2, c->fl_y0, c->fl_rows);
+	tp_status s = tiff_flush_tiles(c->fl_w, c, c->band2, c->touched2, c->fl_y0, c->fl_rows);
+	/* start the disk writes of what is written so far, without waiting for
+	 * them: the fsync before the rename then finds most of a huge output on
+	 * disk already (4.9 GB: 0.8 s of fsync at the end, otherwise) */
+	if (s == TP_OK)
+		(void)sync_file_range(TIFFFileno(c->tif), 0, 0, SYNC_FILE_RANGE_WRITE);
+	return s;
 }
 
 /* The band just filled (rows rows from band_y0) to the file: handed to the
