@@ -134,6 +134,7 @@ struct tiff_ctx {
 	/* contiguous strips encoded on the threads too: rows packed into the
 	 * current job's own strip, each strip written in order */
 	int strip_jobs;
+	uint64_t unsynced;          /* bytes the jobs wrote since their disk writes were started */
 	struct tile_job *strip_cur; /* the strip being filled, or NULL */
 	uint32_t img_w;            /* the image's width (a strip encoder's) */
 };
@@ -1419,6 +1420,10 @@ TP_MUST_USE static tp_status tiff_jobs_retire(struct io_writer *w, struct tiff_c
 	p = c->plain_tiles ? j->buf : j->out;
 	n = c->plain_tiles ? c->block_size : j->out_len;
 	c->m.nerr = 0;
+	if ((c->unsynced += n) >= (64u << 20)) {   /* as tiff_flush_job, every 64 MiB */
+		(void)sync_file_range(TIFFFileno(c->tif), 0, 0, SYNC_FILE_RANGE_WRITE);
+		c->unsynced = 0;
+	}
 	if (c->strip_jobs) {
 		if (TIFFWriteRawStrip(c->tif, j->tile, (void *)p, (tmsize_t)n) != (tmsize_t)n) {
 			w->sys_errno = c->m.err_errno;
