@@ -45,6 +45,7 @@ struct png_ctx {
 	uint32_t crc;            /* its CRC-32 so far */
 	int idat_started;        /* a chunk was begun (its CRC comes at its end) */
 	int idat_done;           /* the IDAT chunks have ended (or failed) */
+	int idat_eof;            /* the file ended right after an IDAT's CRC */
 	uint8_t *cur, *prev;     /* this row and the one above, unfiltered, as stored */
 	size_t rb;               /* bytes of a stored row */
 	unsigned bpp;            /* bytes of a pixel (the filters' distance) */
@@ -242,12 +243,17 @@ static size_t idat_fill(void *ctx, uint8_t *dst, size_t room)
 	size_t got = 0;
 	while (got < room && !c->idat_done) {
 		if (c->idat_left == 0) {
-			uint8_t b[12], *h = b + 4;
-			size_t need = c->idat_started ? 12 : 8;
-			if (fread(c->idat_started ? b : h, 1, need, c->f) != need)
+			uint8_t b[4], h[8];
+			if (c->idat_started && fread(b, 1, 4, c->f) != 4)
 				return got + idat_fail(c, ferror(c->f) ? "read error" : "file truncated");
 			if (c->idat_started && be32(b) != c->crc)
 				return got + idat_fail(c, "IDAT: CRC error");
+			if (fread(h, 1, 8, c->f) != 8) {
+				/* no chunk after this IDAT: an error only if rows are
+				 * missing (idat_finish: libpng never looked for IEND) */
+				c->idat_eof = !ferror(c->f);
+				return got + idat_fail(c, ferror(c->f) ? "read error" : "file truncated");
+			}
 			c->idat_started = 1;
 			if (memcmp(h + 4, "IDAT", 4) != 0) {
 				c->idat_done = 1;   /* the image data has ended */
@@ -358,13 +364,15 @@ TP_MUST_USE static int unfilter(uint8_t *restrict cur, const uint8_t *restrict p
 }
 
 /* After the last row: the rest of the IDAT chunks read, for their CRC-32
- * (as libpng checks them): 0, or -1 with in_err set. */
+ * (as libpng checks them): 0, or -1 with in_err set (a file that ends just
+ * after the last IDAT, without IEND, is not a failure: libpng's reader
+ * accepts it). */
 static int idat_finish(struct png_ctx *c)
 {
 	uint8_t *scratch = c->cur;   /* free once the last row is out */
 	while (idat_fill(c, scratch, c->rb) > 0)
 		;
-	return c->in_err[0] ? -1 : 0;
+	return c->in_err[0] && !c->idat_eof ? -1 : 0;
 }
 
 TP_MUST_USE static tp_status png_fast_row_cb(struct io_reader *r, uint8_t *dst)

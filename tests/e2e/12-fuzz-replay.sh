@@ -1,7 +1,8 @@
 # The readers never crash, hang or leak on damaged files: seeds of every
 # format and layout, truncated at many points and with bytes overwritten,
 # replayed through the fuzz targets fuzz_png, fuzz_jpeg, fuzz_tiff, fuzz_mask,
-# fuzz_safetensors and fuzz_ckpt, with the committed corpus (ok-* must be
+# fuzz_safetensors, fuzz_ckpt and fuzz_inflate (our zlib decoder against
+# zlib), with the committed corpus (ok-* must be
 # accepted, bad-* refused) (under ASan in `make check SAN=1`); and the
 # real binary answers each with one error line and exit 65, never a crash.
 . "$(dirname "$0")/common.sh"
@@ -28,7 +29,7 @@ done
 # the committed corpus: every target, and each seed named ok-* must be read to
 # the end, each bad-* refused (replay exits 1 otherwise)
 C="$TP_TOP/tests/fuzz/corpus"
-for t in png jpeg tiff mask safetensors ckpt; do
+for t in png jpeg tiff mask safetensors ckpt inflate; do
 	timeout 120 "$TP_TOOLS/fuzz_$t" "$C/$t" >"$T/.replay" 2>&1 || { cat "$T/.replay"; fail "fuzz_$t on its corpus (exit $?)"; }
 	grep -q "^[1-9][0-9]* inputs:" "$T/.replay" || fail "fuzz_$t replayed nothing"
 done
