@@ -29,8 +29,9 @@ struct io_inflate *io_inflate_new(size_t unit, io_inflate_fill fill, void *ctx);
 void io_inflate_free(struct io_inflate *z);
 
 /* The next n (<= unit) inflated bytes, at *out until the next call: 0, or
- * -1 when the stream is corrupt or ends first (io_inflate_error says why;
- * every later call fails too). */
+ * -1 when the stream is corrupt or ends first (io_inflate_error says why).
+ * Bytes decoded before a failure are still handed out; every call that
+ * needs a byte past it fails. */
 int io_inflate_get(struct io_inflate *z, size_t n, const uint8_t **out);
 const char *io_inflate_error(const struct io_inflate *z);
 
