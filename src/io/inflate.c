@@ -313,11 +313,11 @@ static inline uint32_t decode(struct io_inflate *z, const uint32_t *tab, unsigne
 	return e;
 }
 
-static int fixed_tables(struct io_inflate *z)
+static void fixed_tables(struct io_inflate *z)
 {
 	uint8_t lens[LIT_SYMS];
 	if (z->fixed)
-		return 0;
+		return;
 	memset(lens, 8, 144);
 	memset(lens + 144, 9, 112);
 	memset(lens + 256, 7, 24);
@@ -326,7 +326,6 @@ static int fixed_tables(struct io_inflate *z)
 	memset(lens, 5, DIST_SYMS);
 	(void)build(z->dist, DIST_BITS, lens, DIST_SYMS, dist_entry, 0);
 	z->fixed = 1;
-	return 0;
 }
 
 static int dynamic_tables(struct io_inflate *z)
@@ -412,7 +411,7 @@ static int block_header(struct io_inflate *z)
 		z->stored_left = len;
 		z->state = S_STORED;
 	} else if (type == 1) {
-		(void)fixed_tables(z);
+		fixed_tables(z);
 		z->state = S_HUFF;
 	} else if (type == 2) {
 		if (dynamic_tables(z) != 0)

@@ -312,17 +312,14 @@ TP_MUST_USE static int unfilter(uint8_t *restrict cur, const uint8_t *restrict p
 		for (; i < bpp; i++)
 			cur[i] = f[i];
 		if (bpp == 1) {
-			while (i + 16 <= rb && all_zero16(f + i)) {
-				memset(cur + i, cur[i - 1], 16);
-				i += 16;
-			}
 			for (; i < rb; i++) {
+				if ((i & 15) == 1 && i + 16 <= rb && all_zero16(f + i)) {
+					/* nothing added: the last byte, for all 16 */
+					memset(cur + i, cur[i - 1], 16);
+					i += 15;
+					continue;
+				}
 				cur[i] = (uint8_t)(f[i] + cur[i - 1]);
-				if ((i & 15) == 15)
-					while (i + 17 <= rb && all_zero16(f + i + 1)) {
-						memset(cur + i + 1, cur[i], 16);
-						i += 16;
-					}
 			}
 			return 0;
 		}
@@ -414,9 +411,8 @@ TP_MUST_USE static tp_status png_fast_open(struct io_reader *r, struct png_ctx *
 {
 	int depth = c->file_depth;
 	uint8_t h[8];
-	if (png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE ||
-	    (depth != 8 && depth != 16) || c->file_color == PNG_COLOR_TYPE_PALETTE ||
-	    c->file_trns)
+	/* (called for images that are not interlaced) */
+	if ((depth != 8 && depth != 16) || c->file_color == PNG_COLOR_TYPE_PALETTE || c->file_trns)
 		return TP_OK;
 	/* libpng has read the first IDAT's length and type: read them again */
 	if (fseek(c->f, -8, SEEK_CUR) != 0 || fread(h, 1, 8, c->f) != 8 ||
